@@ -7,7 +7,7 @@ export {
   ramFramesLeft, highestMemmapPfnValue,
 } from "./frames";
 export {
-  entryPtr, entryPtrStopLevel, mmCreate, mmDestroy, mmLevels, mmRoot, mmTables, nextPopulated,
+  entryPtr, entryPtrStopLevel, installTable, mmCreate, mmDestroy, mmLevels, mmRoot, mmTables, nextPopulated,
   pruneTables, vmaReserve, vmaSet, vmaSetCount,
 } from "./pgtable";
 export { hmmWalk } from "./walk";

@@ -183,6 +183,7 @@ export const EEXIST: i32 = 17;
 export const EINVAL: i32 = 22;
 export const ENOSPC: i32 = 28;
 export const EAGAIN: i32 = 11;
+export const EACCES: i32 = 13;
 export const EOVERFLOW: i32 = 75;
 
 // ---------------------------------------------------------------------------------------------

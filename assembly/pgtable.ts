@@ -238,3 +238,12 @@ export function vmaSet(mm: usize, i: i32, startPage: f64, endPage: f64, flags: u
 export function vmaSetCount(mm: usize, count: i32): void {
   store<i32>(mm + MM_VMA_COUNT, count);
 }
+
+/** Replaces the entry at slot with a fresh, empty next-level table (used to split huge entries). */
+export function installTable(mm: usize, slot: usize): usize {
+  let nt = blockAlloc(BLOCK_SIZE);
+  if (nt == 0) return 0;
+  store<u64>(slot, <u64>nt | PTE_TABLE_FLAGS);
+  store<i32>(mm + MM_TABLES, load<i32>(mm + MM_TABLES) + 1);
+  return nt;
+}

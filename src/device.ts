@@ -1,0 +1,333 @@
+// Device memory: device-private pgmaps (memremap_pages), migrate_vma_* (spec §6.2),
+// make_device_exclusive_range (§6.3), and device mappings filled by insert-pfn / insert-page.
+import type { Engine } from "./engine.js";
+import { ErrnoError } from "./errors.js";
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault, type VmFault } from "./fault.js";
+import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, VM } from "./layout.js";
+import type { Mm } from "./mm.js";
+import { MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "./notifier.js";
+import * as pte from "./pte.js";
+import { MAP_SHARED, type Vma, hex } from "./vma.js";
+
+export const MIGRATE_PFN_VALID = 1 << 0;
+export const MIGRATE_PFN_MIGRATE = 1 << 1;
+export const MIGRATE_PFN_WRITE = 1 << 3;
+export const MIGRATE_PFN_SHIFT = 6;
+export const MIGRATE_VMA_SELECT_SYSTEM = 1 << 0;
+export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1;
+export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
+
+/** migrate_pfn(): (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID, as a number. */
+export function migratePfn(pfn: number): number {
+  return pfn * 2 ** MIGRATE_PFN_SHIFT + MIGRATE_PFN_VALID;
+}
+/** migrate_pfn_to_page()'s pfn, or 0 when the entry is not valid. */
+export function migratePfnToPfn(m: number): number {
+  return m & MIGRATE_PFN_VALID ? Math.floor(m / 2 ** MIGRATE_PFN_SHIFT) : 0;
+}
+const flagsOf = (m: number): number => m % 2 ** MIGRATE_PFN_SHIFT;
+
+const PAGE = PAGE_SIZE;
+
+export interface DeviceOptions {
+  /** pgmap->owner; defaults to the Device itself. Compared by identity with dev_private_owner. */
+  owner?: unknown;
+  /** Device-private pages (default 1024). */
+  pages?: number;
+  /** Replaces the default migrate_to_ram (dmirror's: migrate the faulting page back). */
+  migrateToRam?: (vmf: VmFault, device: Device) => number;
+  /** Called when a device page is freed (page_free). */
+  pageFree?: (pfn: number) => void;
+}
+
+/** A device with device-private memory (MEMORY_DEVICE_PRIVATE). */
+export class Device {
+  readonly owner: unknown;
+  readonly pgmapIndex: number;
+  readonly firstPfn: number;
+  readonly npages: number;
+  private readonly freeList: number[] = [];
+  private readonly userMigrateToRam?: (vmf: VmFault, device: Device) => number;
+  private readonly userPageFree?: (pfn: number) => void;
+  /** Times migrate_to_ram ran (for tests and tracing). */
+  migrateToRamCalls = 0;
+
+  constructor(readonly engine: Engine, opts: DeviceOptions = {}) {
+    this.owner = opts.owner ?? this;
+    this.npages = opts.pages ?? 1024;
+    if (!Number.isInteger(this.npages) || this.npages <= 0) throw new RangeError(`device pages must be a positive integer`);
+    const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages);
+    this.pgmapIndex = index;
+    this.firstPfn = firstPfn;
+    for (let i = this.npages - 1; i >= 0; i--) this.freeList.push(firstPfn + i);
+    this.userMigrateToRam = opts.migrateToRam;
+    this.userPageFree = opts.pageFree;
+    engine.pgmaps.set(index, this as unknown as { owner: unknown; pageFree(pfn: number): void });
+  }
+
+  /** Allocates a device page (refcount 1); 0 when the device memory is full. */
+  allocPage(): number {
+    const pfn = this.freeList.pop();
+    if (pfn === undefined) return 0;
+    this.engine.setRefcount(pfn, 1);
+    return pfn;
+  }
+  get freePages(): number {
+    return this.freeList.length;
+  }
+  /** page_free(): the last reference to a device page went away. */
+  pageFree(pfn: number): void {
+    this.engine.clearFrame(pfn);
+    this.freeList.push(pfn);
+    this.userPageFree?.(pfn);
+  }
+  /** dev_pagemap_ops.migrate_to_ram. */
+  migrateToRam(vmf: VmFault): number {
+    this.migrateToRamCalls++;
+    if (this.userMigrateToRam) return this.userMigrateToRam(vmf, this);
+    // dmirror_devmem_fault(): migrate just the faulting page back to system memory
+    const m = migrateVmaSetup(vmf.mm, {
+      start: vmf.address, end: vmf.address + PAGE, pgmapOwner: this.owner,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: vmf.page,
+    });
+    if (typeof m === "number") return VM_FAULT_SIGBUS;
+    for (let i = 0; i < m.npages; i++) {
+      const spfn = migratePfnToPfn(m.src[i]);
+      if (!spfn || !(m.src[i] & MIGRATE_PFN_MIGRATE)) continue;
+      const dpfn = this.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
+      if (dpfn === 0) {
+        migrateVmaFinalize(m);
+        return VM_FAULT_OOM;
+      }
+      this.engine.copyFrame(spfn, dpfn);
+      m.dst[i] = migratePfn(dpfn);
+    }
+    migrateVmaPages(m);
+    migrateVmaFinalize(m);
+    return 0;
+  }
+
+  /** Migrates [start, end) of mm to device memory (dmirror_migrate_to_device). Returns pages moved. */
+  migrateToDevice(mm: Mm, start: number, end: number): number {
+    const m = migrateVmaSetup(mm, { start, end, pgmapOwner: this.owner, flags: MIGRATE_VMA_SELECT_SYSTEM });
+    if (typeof m === "number") throw new ErrnoError(m, `migrate_vma_setup(${hex(start)}, ${hex(end)})`);
+    let moved = 0;
+    for (let i = 0; i < m.npages; i++) {
+      if (!(m.src[i] & MIGRATE_PFN_MIGRATE)) continue;
+      const dpfn = this.allocPage();
+      if (dpfn === 0) break;
+      const spfn = migratePfnToPfn(m.src[i]);
+      if (spfn && spfn !== PHYS.ZERO_PFN) this.engine.copyFrame(spfn, dpfn);
+      else this.engine.clearFrame(dpfn);
+      m.dst[i] = migratePfn(dpfn);
+    }
+    migrateVmaPages(m);
+    for (let i = 0; i < m.npages; i++) if (m.dst[i] && m.src[i] & MIGRATE_PFN_MIGRATE) moved++;
+    migrateVmaFinalize(m);
+    return moved;
+  }
+
+  /** Maps `length` bytes of device address space (VM_IO|VM_PFNMAP, or VM_MIXEDMAP) in mm. */
+  mmap(mm: Mm, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap"): number {
+    const vmFlags = kind === "mixedmap" ? VM.MIXEDMAP : kind === "io" ? VM.IO | VM.PFNMAP : VM.PFNMAP;
+    return mm.mmap({ length, prot, flags: MAP_SHARED, device: this, vmFlags: vmFlags | VM.DONTEXPAND });
+  }
+}
+
+// ---- migrate_vma ------------------------------------------------------------------------------
+
+export interface MigrateVmaArgs {
+  start: number;
+  end: number;
+  pgmapOwner: unknown;
+  flags: number;
+  /** The device-private page that faulted (for migrate_to_ram). */
+  faultPage?: number;
+}
+
+/** struct migrate_vma after setup: src/dst are migrate_pfn numbers, one per page. */
+export interface MigrateVma {
+  mm: Mm;
+  vma: Vma;
+  start: number;
+  end: number;
+  npages: number;
+  cpages: number;
+  src: number[];
+  dst: number[];
+  pgmapOwner: unknown;
+  /** Entries that were replaced by migration entries: index -> original entry. */
+  readonly saved: Map<number, pte.Entry>;
+  done: boolean;
+}
+
+/** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
+export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number {
+  const vma = mm.vmaLookup(a.start);
+  const EINVAL = -ERRNO.EINVAL;
+  if (!vma || vma.isHugetlb || vma.flags & (VM.IO | VM.PFNMAP | VM.MIXEDMAP | VM.DONTEXPAND)) return EINVAL;
+  if (a.start % PAGE !== 0 || a.end % PAGE !== 0 || a.end <= a.start || a.end > vma.end) return EINVAL;
+  if (a.faultPage !== undefined && (mm.engine.frameFlags(a.faultPage) & FRAME.DEVICE_PRIVATE) === 0) return EINVAL;
+  const eng = mm.engine;
+  const npages = (a.end - a.start) / PAGE;
+  const m: MigrateVma = {
+    mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
+    dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
+  };
+  const ownerId = eng.ownerId(a.pgmapOwner);
+  // huge PMDs in the range are split first (migrate_vma_collect_pmd)
+  for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
+    const leaf = mm.leafOf(Math.max(x, a.start));
+    if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
+  }
+  mm.notifiers.invalidate(a.start, a.end, MMU_NOTIFY_MIGRATE, a.pgmapOwner, { blockable: true }, () => {
+    for (let i = 0; i < npages; i++) {
+      const addr = a.start + i * PAGE;
+      const leaf = mm.leafOf(addr);
+      const e = leaf.entry;
+      if (leaf.level !== 0 && leaf.level !== -1) continue;
+      if (leaf.level === -1 || pte.isNone(e)) {
+        if (vma.isAnonymous) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; }
+        continue;
+      }
+      if (pte.isDevicePrivate(e)) {
+        const pfn = pte.swapOffset(e);
+        if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
+        const w = pte.isWritableSwapLike(e);
+        m.src[i] = migratePfn(pfn) | MIGRATE_PFN_MIGRATE | (w ? MIGRATE_PFN_WRITE : 0);
+        m.saved.set(i, e);
+        eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
+        m.cpages++;
+        continue;
+      }
+      if (!pte.isPresent(e) || !(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
+      const pfn = pte.pfnOf(e);
+      if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
+      if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn)) continue;
+      // pages mapped elsewhere too (after fork) cannot be unmapped without rmap: skipped
+      if (eng.mapcount(pfn) > 1) continue;
+      const w = pte.isWrite(e);
+      m.src[i] = migratePfn(pfn) | MIGRATE_PFN_MIGRATE | (w ? MIGRATE_PFN_WRITE : 0);
+      m.saved.set(i, e);
+      eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
+      eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
+      m.cpages++;
+    }
+  });
+  return m;
+}
+
+/** migrate_vma_pages(): inserts pages for holes (second MIGRATE event); refuses file pages to device. */
+export function migrateVmaPages(m: MigrateVma): void {
+  const eng = m.mm.engine;
+  let firstHole = -1;
+  for (let i = 0; i < m.npages; i++) {
+    if (!(m.src[i] & MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
+    const spfn = migratePfnToPfn(m.src[i]);
+    if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
+    const dpfn = migratePfnToPfn(m.dst[i]);
+    const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] &= ~MIGRATE_PFN_MIGRATE;
+  }
+  if (firstHole < 0) return;
+  const start = m.start + firstHole * PAGE;
+  m.mm.notifiers.invalidate(start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
+    for (let i = firstHole; i < m.npages; i++) {
+      if (!(m.src[i] & MIGRATE_PFN_MIGRATE) || !m.dst[i] || migratePfnToPfn(m.src[i])) continue;
+      const addr = m.start + i * PAGE;
+      const dpfn = migratePfnToPfn(m.dst[i]);
+      const ptr = m.mm.entryPtr(addr, 0, true);
+      const cur = eng.readEntry(ptr);
+      const w = (m.vma.flags & VM.WRITE) !== 0;
+      if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] &= ~MIGRATE_PFN_MIGRATE; continue; }
+      m.vma.anonVma = true;
+      eng.setMapcount(dpfn, 1);
+      eng.writeEntry(ptr, (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+    }
+  });
+}
+
+/** migrate_vma_finalize(): migration entries become the new page, or the old one on failure. */
+export function migrateVmaFinalize(m: MigrateVma): void {
+  if (m.done) return;
+  m.done = true;
+  const eng = m.mm.engine;
+  for (const [i, old] of m.saved) {
+    const addr = m.start + i * PAGE;
+    const ptr = m.mm.entryPtr(addr, 0, false);
+    const cur = ptr ? eng.readEntry(ptr) : pte.NONE;
+    const spfn = migratePfnToPfn(m.src[i]);
+    eng.pendingMigrations.delete(spfn);
+    if (!ptr || !pte.isMigration(cur)) continue; // unmapped meanwhile
+    const w = pte.isWritableSwapLike(cur);
+    const dpfn = migratePfnToPfn(m.dst[i]);
+    if (m.src[i] & MIGRATE_PFN_MIGRATE && dpfn) {
+      const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
+      eng.setMapcount(dpfn, 1);
+      eng.writeEntry(ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+      m.vma.anonVma = true;
+      if (pte.isDevicePrivate(old)) {
+        eng.devicePagePut(spfn);
+      } else {
+        eng.setMapcount(spfn, Math.max(0, eng.mapcount(spfn) - 1));
+        eng.putPage(spfn);
+      }
+    } else {
+      eng.writeEntry(ptr, old);
+      if (dpfn && (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE)) eng.devicePagePut(dpfn);
+      else if (dpfn) eng.putPage(dpfn);
+    }
+  }
+}
+
+// ---- device-exclusive access ------------------------------------------------------------------
+
+/**
+ * make_device_exclusive_range() (SEED): write-faults each page (COW break, zero page replaced,
+ * THP split), then replaces its PTE by a device-exclusive entry inside an EXCLUSIVE invalidation
+ * carrying `owner`. Returns the number of pages made exclusive, or a negative errno.
+ */
+export function makeDeviceExclusiveRange(mm: Mm, start: number, end: number, owner: unknown): number {
+  const eng = mm.engine;
+  let n = 0;
+  for (let addr = start; addr < end; addr += PAGE) {
+    const vma = mm.vmaLookup(addr);
+    if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
+    // FOLL_SPLIT_PMD: a huge PMD is split before the write GUP
+    const leaf0 = mm.leafOf(addr);
+    if (leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
+    const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
+    if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
+    const leaf = mm.leafOf(addr);
+    if (leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
+    const pfn = pte.pfnOf(leaf.entry);
+    const folioEnd = Math.min(vma.end, addr + PAGE);
+    mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
+      const cur = eng.readEntry(leaf.ptr);
+      eng.writeEntry(leaf.ptr, pte.mk.deviceExclusive(pfn, pte.isWrite(cur)));
+    });
+    n++;
+  }
+  return n;
+}
+
+// ---- device mappings ----------------------------------------------------------------------------
+
+/** vmf_insert_pfn() / vmf_insert_mixed(): a special PTE for a raw pfn (no struct page used). */
+export function insertPfn(mm: Mm, addr: number, pfn: number, write = false): void {
+  const vma = mm.vmaLookup(addr);
+  if (!vma || !(vma.flags & (VM.PFNMAP | VM.MIXEDMAP))) throw new ErrnoError(-ERRNO.EINVAL, `insert_pfn at ${hex(addr)}: not a PFNMAP/MIXEDMAP VMA`);
+  const p = mm.entryPtr(addr, 0, true);
+  mm.engine.writeEntry(p, pte.mk.page(pfn, write && (vma.flags & VM.WRITE) !== 0, PTE_LO.SPECIAL));
+}
+
+/** vm_insert_page(): a normal (refcounted) page in a VM_MIXEDMAP VMA. */
+export function insertPage(mm: Mm, addr: number, pfn: number): void {
+  const vma = mm.vmaLookup(addr);
+  if (!vma || !(vma.flags & VM.MIXEDMAP)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: not a MIXEDMAP VMA`);
+  if (!mm.engine.hasStructPage(pfn)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page: pfn ${pfn} has no struct page`);
+  const p = mm.entryPtr(addr, 0, true);
+  mm.engine.getPage(pfn);
+  mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);
+  mm.engine.writeEntry(p, pte.mk.page(pfn, false));
+}

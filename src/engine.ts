@@ -1,0 +1,237 @@
+// One simulated machine: a WebAssembly instance holding physical-frame metadata and the page tables
+// of every address space created on it, plus the lazily materialised contents of frames.
+import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
+import { EngineError, engineCall } from "./errors.js";
+import { type Entry } from "./pte.js";
+import { SwapDevice } from "./swap.js";
+import { instantiate, MemoryViews, simdSupported, type RawExports, type WasmBuild } from "./wasm.js";
+
+export interface EngineOptions {
+  /** Which build to run: "release" (default), "simd" (falls back to release if unsupported), "debug". */
+  build?: WasmBuild;
+  /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
+  ramFrames?: number;
+}
+
+/** A device-private memory region (struct dev_pagemap), see device.ts. */
+export interface PgmapRecord {
+  index: number;
+  owner: unknown;
+}
+
+export class Engine {
+  readonly raw: RawExports;
+  readonly build: WasmBuild;
+  private readonly views: MemoryViews;
+  private readonly ownerIds = new Map<unknown, number>();
+  private readonly contents = new Map<number, Uint8Array>();
+  private pgmapCount = 0;
+  /** The machine's swap device. */
+  readonly swap = new SwapDevice();
+  /** Migrations in flight, by the pfn their migration entries carry. */
+  readonly pendingMigrations = new Map<number, { finish(): void }>();
+  /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
+  readonly hugetlbFree = new Map<number, number>([[21, 0], [30, 0]]);
+  /** Device-private pages: the callbacks of each pgmap, by pgmap index. */
+  readonly pgmaps = new Map<number, { owner: unknown; pageFree(pfn: number): void }>();
+
+  constructor(opts: EngineOptions = {}) {
+    let build = opts.build ?? "release";
+    if (build === "simd" && !simdSupported()) build = "release";
+    this.build = build;
+    this.raw = instantiate(build);
+    this.views = new MemoryViews(this.raw.memory);
+    if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");
+    if (opts.ramFrames !== undefined) {
+      if (!Number.isInteger(opts.ramFrames) || opts.ramFrames < 0) {
+        throw new RangeError(`ramFrames must be a non-negative integer, got ${opts.ramFrames}`);
+      }
+      this.raw.framesSetRamLimit(opts.ramFrames);
+    }
+  }
+
+  /** Current memory views (internal; never handed to users). */
+  mem(): MemoryViews {
+    return this.views.fresh();
+  }
+
+  // ---- entries --------------------------------------------------------------------------
+
+  readEntry(ptr: number): Entry {
+    const u32 = this.views.fresh().u32;
+    return { lo: u32[ptr >>> 2], hi: u32[(ptr >>> 2) + 1] };
+  }
+  writeEntry(ptr: number, e: Entry): void {
+    const u32 = this.views.fresh().u32;
+    u32[ptr >>> 2] = e.lo;
+    u32[(ptr >>> 2) + 1] = e.hi;
+  }
+
+  // ---- frames ---------------------------------------------------------------------------
+
+  /** Allocates 1 << order frames; returns the pfn or 0 when RAM is exhausted. */
+  allocFrames(order: number, flags: number): number {
+    return engineCall("frameAlloc", () => this.raw.frameAlloc(order, flags) >>> 0);
+  }
+  private meta(pfn: number): number {
+    const p = this.raw.metaPtr(pfn) >>> 0;
+    if (p === 0) throw new EngineError(`pfn ${pfn} has no struct page`);
+    return p;
+  }
+  hasStructPage(pfn: number): boolean {
+    return (this.raw.metaPtr(pfn) >>> 0) !== 0;
+  }
+  refcount(pfn: number): number {
+    return this.views.fresh().u32[this.meta(pfn) >>> 2];
+  }
+  setRefcount(pfn: number, v: number): void {
+    this.views.fresh().u32[this.meta(pfn) >>> 2] = v;
+  }
+  mapcount(pfn: number): number {
+    const p = this.meta(pfn) + PHYS.META_OFF_MAPCOUNT;
+    const u8 = this.views.fresh().u8;
+    return u8[p] | (u8[p + 1] << 8);
+  }
+  setMapcount(pfn: number, v: number): void {
+    const p = this.meta(pfn) + PHYS.META_OFF_MAPCOUNT;
+    const u8 = this.views.fresh().u8;
+    u8[p] = v & 0xff;
+    u8[p + 1] = (v >>> 8) & 0xff;
+  }
+  frameFlags(pfn: number): number {
+    return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_FLAGS];
+  }
+  setFrameFlags(pfn: number, v: number): void {
+    this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_FLAGS] = v;
+  }
+  frameAux(pfn: number): number {
+    return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_AUX];
+  }
+  /** The head of the folio containing pfn, and its order. */
+  folioOf(pfn: number): { head: number; order: number } {
+    const f = this.frameFlags(pfn);
+    if ((f & FRAME.TAIL) === 0) return { head: pfn, order: (f & FRAME.HEAD) !== 0 ? this.frameAux(pfn) : 0 };
+    // tails of order-9 folios are the only compound tails besides hugetlb 1 GiB pages
+    for (const order of [PMD_ORDER, 18]) {
+      const head = pfn - (pfn % 2 ** order);
+      if ((this.frameFlags(head) & FRAME.HEAD) !== 0 && this.frameAux(head) === order) return { head, order };
+    }
+    throw new EngineError(`tail frame ${pfn} has no head`);
+  }
+  /** get_page(). */
+  getPage(pfn: number): void {
+    const { head } = this.folioOf(pfn);
+    this.setRefcount(head, this.refcount(head) + 1);
+  }
+  /** put_page(): frees the folio (and its contents) when the last reference goes. */
+  putPage(pfn: number): void {
+    const { head, order } = this.folioOf(pfn);
+    const flags = this.frameFlags(head);
+    if ((flags & (FRAME.RESERVED | FRAME.DEVICE_PRIVATE)) !== 0) {
+      if ((flags & FRAME.RESERVED) === 0) this.setRefcount(head, Math.max(0, this.refcount(head) - 1));
+      return;
+    }
+    const rc = this.refcount(head);
+    if (rc <= 0) throw new EngineError(`put_page on free frame ${head}`);
+    if (rc === 1) {
+      for (let i = 0; i < 2 ** order; i++) this.contents.delete(head + i);
+      this.raw.frameFree(head, order);
+    } else {
+      this.setRefcount(head, rc - 1);
+    }
+  }
+  /** put_page() of a hugetlb page: when the last reference goes it returns to its pool. */
+  putHugetlbPage(pfn: number, shift: number): void {
+    const { head } = this.folioOf(pfn);
+    if (this.refcount(head) === 1) this.hugetlbFree.set(shift, (this.hugetlbFree.get(shift) ?? 0) + 1);
+    this.putPage(head);
+  }
+  /** Adds pages to a hugetlb pool (nr_hugepages); shift 21 = 2 MiB, 30 = 1 GiB. */
+  setHugetlbPages(shift: number, pages: number): void {
+    if (shift !== 21 && shift !== 30) throw new RangeError(`hugetlb page shift must be 21 or 30, got ${shift}`);
+    if (!Number.isInteger(pages) || pages < 0) throw new RangeError(`hugetlb page count must be a non-negative integer`);
+    this.hugetlbFree.set(shift, pages);
+  }
+  framesInUse(): number {
+    return this.raw.framesUsed();
+  }
+  ramFramesLeft(): number {
+    return this.raw.ramFramesLeft();
+  }
+
+  // ---- contents (materialised only when written) ----------------------------------------
+
+  readFrame(pfn: number, offset: number, dst: Uint8Array): void {
+    const c = this.contents.get(pfn);
+    if (c) dst.set(c.subarray(offset, offset + dst.length));
+    else dst.fill(0);
+  }
+  writeFrame(pfn: number, offset: number, src: Uint8Array): void {
+    let c = this.contents.get(pfn);
+    if (!c) {
+      c = new Uint8Array(PAGE_SIZE);
+      this.contents.set(pfn, c);
+    }
+    c.set(src, offset);
+  }
+  copyFrame(src: number, dst: number): void {
+    const c = this.contents.get(src);
+    if (c) this.contents.set(dst, c.slice());
+    else this.contents.delete(dst);
+  }
+  clearFrame(pfn: number): void {
+    this.contents.delete(pfn);
+  }
+  /** Frames whose contents have been materialised. */
+  materialisedFrames(): number {
+    return this.contents.size;
+  }
+
+  // ---- device pgmaps and owners ----------------------------------------------------------
+
+  /** A stable non-zero id for an owner object (pointer identity); null/undefined is 0. */
+  ownerId(owner: unknown): number {
+    if (owner === null || owner === undefined) return 0;
+    let id = this.ownerIds.get(owner);
+    if (id === undefined) {
+      id = this.ownerIds.size + 1;
+      this.ownerIds.set(owner, id);
+    }
+    return id;
+  }
+  /** memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
+  registerPgmap(owner: unknown, count: number): { index: number; firstPfn: number } {
+    if (owner === null || owner === undefined) throw new TypeError("a device-private pgmap needs a non-NULL owner");
+    if (this.pgmapCount + 1 >= MEM.PGMAP_MAX) throw new EngineError("too many device pgmaps");
+    const index = ++this.pgmapCount;
+    this.views.fresh().u32[(MEM.PGMAP_TABLE >>> 2) + index] = this.ownerId(owner);
+    const firstPfn = this.raw.deviceRangeAlloc(count, index) >>> 0;
+    if (firstPfn === 0) throw new EngineError("device pfn space exhausted");
+    return { index, firstPfn };
+  }
+  /** Drops a reference to a device-private page; at zero the owning device gets it back. */
+  devicePagePut(pfn: number): void {
+    const rc = this.refcount(pfn);
+    if (rc <= 0) throw new EngineError(`put of free device page ${pfn}`);
+    this.setRefcount(pfn, rc - 1);
+    if (rc === 1) this.pgmaps.get(this.frameAux(pfn))?.pageFree(pfn);
+  }
+  /** Owner id of the pgmap behind a device-private pfn (0 if none). */
+  pgmapOwnerId(pfn: number): number {
+    if (!this.hasStructPage(pfn) || (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) === 0) return 0;
+    return this.views.fresh().u32[(MEM.PGMAP_TABLE >>> 2) + this.frameAux(pfn)];
+  }
+  highestMemmapPfn(): number {
+    return this.raw.highestMemmapPfnValue() >>> 0;
+  }
+
+  // ---- statistics -----------------------------------------------------------------------
+
+  /** Bytes of linear memory in use by the engine. */
+  memoryBytes(): number {
+    return this.raw.memory.buffer.byteLength;
+  }
+  blocksInUse(): number {
+    return this.raw.blocksUsed();
+  }
+}

@@ -1,0 +1,27 @@
+// Simulated files and their page cache: regular files (written back, so shared writable mappings
+// are write-notified) and shmem/tmpfs (no write notification; also backs shared anonymous memory).
+import { PAGE_SIZE } from "./layout.js";
+
+export type FileKind = "regular" | "shmem" | "hugetlbfs";
+
+export class SimFile {
+  /** Page index -> pfn of the page-cache page. */
+  readonly pageCache = new Map<number, number>();
+  constructor(
+    readonly name: string,
+    /** Size in bytes (i_size); faults beyond it raise SIGBUS. */
+    public size: number,
+    readonly kind: FileKind = "regular",
+    /** Initial contents; pages read into the cache copy from here. */
+    readonly initial: Uint8Array | null = null,
+  ) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`file size must be a non-negative integer, got ${size}`);
+  }
+  get pages(): number {
+    return Math.ceil(this.size / PAGE_SIZE);
+  }
+  /** Whether shared writable mappings must be write-notified (vma_wants_writenotify()). */
+  get wantsWriteNotify(): boolean {
+    return this.kind === "regular";
+  }
+}

@@ -1,0 +1,194 @@
+// hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
+import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "./errors.js";
+import {
+  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE,
+} from "./layout.js";
+import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "./fault.js";
+import { type Mm, mmOfNotifier } from "./mm.js";
+import type { MmuIntervalNotifier } from "./notifier.js";
+import { PfnArray } from "./pfns.js";
+import { type Profile, profileInfo } from "./profile.js";
+import type { RawExports } from "./wasm.js";
+
+export { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE };
+/** HMM_PFN_ORDER_SHIFT of the seed revision (v6.1); the v6.16 layout uses 53. */
+export const HMM_PFN_ORDER_SHIFT = profileInfo("v6.1").orderShift;
+/** HMM_RANGE_DEFAULT_TIMEOUT (ms): a driver policy constant, not used by hmmRangeFault. */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+
+/** Return codes of hmmRangeFault (the kernel's negative errnos). */
+export const EBUSY = -ERRNO.EBUSY;
+export const EFAULT = -ERRNO.EFAULT;
+export const EPERM = -ERRNO.EPERM;
+export const EINVAL = -ERRNO.EINVAL;
+
+/** Which walker runs the page walk: the WebAssembly engine, or the TypeScript reference. */
+export type WalkEngine = "wasm" | "reference";
+export type WalkFn = RawExports["hmmWalk"];
+
+/** struct hmm_range. Addresses are byte addresses (numbers; page aligned). */
+export interface HmmRange {
+  notifier: MmuIntervalNotifier;
+  notifierSeq: number;
+  start: number;
+  end: number;
+  /** One word per page: inputs (requests) in, outputs out. */
+  hmmPfns: BigUint64Array | PfnArray;
+  /** Request bits OR-ed into every entry (HMM_PFN_REQ_FAULT / HMM_PFN_REQ_WRITE). */
+  defaultFlags?: bigint;
+  /** Per-entry input is AND-ed with this before default_flags are OR-ed in. */
+  pfnFlagsMask?: bigint;
+  /** Device-private pages whose pgmap owner is this object are reported, never faulted. */
+  devPrivateOwner?: unknown;
+}
+
+export interface HmmRangeFaultOptions {
+  /** Walker to use (default "wasm"). */
+  engine?: WalkEngine;
+  /** Livelock guard: internal retries without progress before SimulationDeadlock (default 1000). */
+  maxStalls?: number;
+}
+
+/** What the last hmmRangeFault call did (for tests and tracing). */
+export interface HmmRangeFaultStats {
+  passes: number;
+  faultedPages: number;
+  migrationWaits: number;
+}
+
+let referenceFactory: ((mm: Mm) => WalkFn) | null = null;
+/** Registers the TypeScript reference walker (src/reference/walk.ts does this on import). */
+export function registerReferenceWalker(factory: (mm: Mm) => WalkFn): void {
+  referenceFactory = factory;
+}
+
+export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
+
+const scratch = new WeakMap<object, PfnArray>();
+
+function isPageAligned(a: number): boolean {
+  return Number.isSafeInteger(a) ? a % PAGE_SIZE === 0 : Number.isFinite(a) && a % PAGE_SIZE === 0 && a >= 0;
+}
+
+/**
+ * hmm_range_fault(): fills range.hmmPfns for [start, end) of the notifier's mm, faulting pages in
+ * as requested. Returns 0, EBUSY (the notifier sequence changed: retry from readBegin), EFAULT,
+ * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
+ */
+export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): number {
+  const mm = mmOfNotifier(range.notifier);
+  mm.assertLocked();
+  const { start, end } = range;
+  if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
+  if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
+  if (mm.exited) return EFAULT;
+  // the sequence is checked before walk_page_range() can refuse an empty range
+  if (mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
+  if (start >= end) return EINVAL;
+  const npages = (end - start) / PAGE_SIZE;
+  const pfns = range.hmmPfns;
+  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new TypeError("range.hmmPfns must be a BigUint64Array or a PfnArray");
+  if (pfns.length < npages) throw new RangeError(`range.hmmPfns has ${pfns.length} entries, the range needs ${npages}`);
+  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new TypeError("range.hmmPfns belongs to another engine");
+  const defaultFlags = BigInt.asUintN(64, range.defaultFlags ?? 0n);
+  const mask = BigInt.asUintN(64, range.pfnFlagsMask ?? 0n);
+
+  let buf: PfnArray;
+  if (pfns instanceof PfnArray) {
+    buf = pfns;
+  } else {
+    let s = scratch.get(mm.engine);
+    if (!s || s.length < npages) {
+      s?.free();
+      s = new PfnArray(mm.engine, Math.max(npages, 512));
+      scratch.set(mm.engine, s);
+    }
+    buf = s;
+    mm.engine.mem().u32.set(new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2), buf.ptr >>> 2);
+  }
+  const walk: WalkFn = opts.engine === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
+  try {
+    return loop(mm, range, buf, walk, npages, Number(defaultFlags >> 32n), Number(mask >> 32n),
+      mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000);
+  } finally {
+    if (pfns instanceof BigUint64Array) {
+      new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2).set(
+        mm.engine.mem().u32.subarray(buf.ptr >>> 2, (buf.ptr >>> 2) + npages * 2));
+    }
+  }
+}
+
+function referenceWalkerFor(mm: Mm): WalkFn {
+  if (!referenceFactory) throw new Error('the reference walker is not loaded: import "hmmsim/reference" (src/reference/walk.ts)');
+  return referenceFactory(mm);
+}
+
+function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: number, defHi: number,
+  maskHi: number, ownerId: number, maxStalls: number): number {
+  const eng = mm.engine;
+  const startPage = range.start / PAGE_SIZE;
+  const endPage = startPage + npages;
+  let lastPage = startPage;
+  let stalls = 0;
+  const stats = lastHmmStats;
+  stats.passes = 0;
+  stats.faultedPages = 0;
+  stats.migrationWaits = 0;
+  const ctx = MEM.WALK_CTX;
+  for (;;) {
+    if (mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
+    if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: lastPage * PAGE_SIZE });
+    stats.passes++;
+    mm.stats.walkPasses++;
+    const ret = engineCall("the page walk", () =>
+      walk(mm.ptr, buf.ptr, startPage, lastPage, endPage, defHi, maskHi, ownerId, mm.profileBits));
+    const views = eng.mem();
+    const newLast = views.f64[(ctx + CTX.LAST) >>> 3];
+    if (ret !== EBUSY) return ret;
+    stalls = newLast === lastPage ? stalls + 1 : 0;
+    if (stalls > maxStalls) {
+      throw new SimulationDeadlock(`hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${maxStalls} internal retries (a fault handler that does not change the entry?)`);
+    }
+    lastPage = newLast;
+    const action = views.i32[(ctx + CTX.ACTION) >>> 2];
+    if (action === CTX.ACTION_WAIT_MIGRATION) {
+      stats.migrationWaits++;
+      mm.waitMigration(lastPage * PAGE_SIZE);
+      continue;
+    }
+    if (action !== CTX.ACTION_FAULT) throw new Error(`walker returned -EBUSY with action ${action}`);
+    const faultEnd = views.f64[(ctx + CTX.FAULT_END) >>> 3];
+    const need = views.i32[(ctx + CTX.NEED) >>> 2];
+    const vma = mm.vmas[views.i32[(ctx + CTX.VMA_INDEX) >>> 2]];
+    const flags = FAULT_FLAG_REMOTE | (need & HMM_NEED_WRITE_FAULT ? FAULT_FLAG_WRITE : 0);
+    // hmm_vma_fault(): every page of the chunk, with the same flags
+    for (let p = lastPage; p < faultEnd; p++) {
+      if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - startPage });
+      stats.faultedPages++;
+      if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
+    }
+  }
+}
+
+/** hmm_pfn_to_map_order(): log2 of the pages of the CPU mapping holding this page. */
+export function hmmPfnToMapOrder(hmmPfn: bigint, profile: Profile = "v6.1"): number {
+  return Number((BigInt.asUintN(64, hmmPfn) >> BigInt(profileInfo(profile).orderShift)) & BigInt(HMM_PFN_ORDER_MASK));
+}
+/** The pfn field of an output word (hmm_pfn & ~HMM_PFN_FLAGS), as a number. */
+export function hmmPfnToPfn(hmmPfn: bigint, profile: Profile = "v6.1"): number {
+  return Number(BigInt.asUintN(64, hmmPfn) & ~profileInfo(profile).pfnFlags & 0xffffffffffffffffn);
+}
+
+/** Number-only helpers on the high 32 bits of a word (PfnArray.hi(i)). */
+export const hmmPfnHi = {
+  isValid: (hi: number): boolean => (hi & Number(HMM_PFN_VALID >> 32n)) !== 0,
+  isWrite: (hi: number): boolean => (hi & Number(HMM_PFN_WRITE >> 32n)) !== 0,
+  isError: (hi: number): boolean => (hi & Number(HMM_PFN_ERROR >> 32n)) !== 0,
+  order: (hi: number, profile: Profile = "v6.1"): number => (hi >>> (profileInfo(profile).orderShift - 32)) & HMM_PFN_ORDER_MASK,
+};
+
+/** Throws ErrnoError for a non-zero hmmRangeFault result (for callers that prefer exceptions). */
+export function checkHmm(ret: number, what = "hmm_range_fault"): void {
+  if (ret !== 0) throw new ErrnoError(ret, `${what} returned ${errnoName(ret)}`);
+}

@@ -1,0 +1,134 @@
+// The layout constants of assembly/layout.ts, read from the engine's exported globals so that the
+// host never re-types a bit. 32-bit values are numbers; 64-bit masks are bigints, and each also
+// has a `hi` number (its upper 32 bits) for number-only fast paths.
+import { instantiate } from "./wasm.js";
+
+const raw = instantiate("release") as unknown as Record<string, unknown>;
+
+function g(name: string): WebAssembly.Global {
+  const v = raw[name];
+  if (!(v instanceof WebAssembly.Global)) throw new Error(`layout constant ${name} missing from the engine`);
+  return v;
+}
+/** A 32-bit constant. */
+function n(name: string): number {
+  const v = g(name).value;
+  return typeof v === "bigint" ? Number(v) : (v as number) >>> 0 === v ? v : (v as number) >>> 0;
+}
+/** A signed 32-bit constant. */
+function s(name: string): number {
+  return g(name).value as number;
+}
+/** A 64-bit constant, as an unsigned bigint. */
+function b(name: string): bigint {
+  return BigInt.asUintN(64, g(name).value as bigint);
+}
+const hi = (v: bigint): number => Number(v >> 32n);
+
+export const PAGE_SHIFT = s("PAGE_SHIFT");
+export const PAGE_SIZE = s("PAGE_SIZE");
+export const PMD_SHIFT = s("PMD_SHIFT");
+export const PUD_SHIFT = s("PUD_SHIFT");
+export const P4D_SHIFT = s("P4D_SHIFT");
+export const PGDIR_SHIFT_L4 = s("PGDIR_SHIFT_L4");
+export const PGDIR_SHIFT_L5 = s("PGDIR_SHIFT_L5");
+export const PMD_ORDER = s("PMD_ORDER");
+export const PUD_ORDER = s("PUD_ORDER");
+export const VA_BITS_L4 = s("VA_BITS_L4");
+export const VA_BITS_L5 = s("VA_BITS_L5");
+
+export const PTE = {
+  PRESENT: b("PTE_PRESENT"), RW: b("PTE_RW"), USER: b("PTE_USER"), ACCESSED: b("PTE_ACCESSED"),
+  DIRTY: b("PTE_DIRTY"), PSE: b("PTE_PSE"), PROTNONE: b("PTE_PROTNONE"), SPECIAL: b("PTE_SPECIAL"),
+  UFFD_WP: b("PTE_UFFD_WP"), SOFT_DIRTY: b("PTE_SOFT_DIRTY"), DEVMAP: b("PTE_DEVMAP"), NX: b("PTE_NX"),
+  PFN_MASK: b("PTE_PFN_MASK"), TABLE_FLAGS: b("PTE_TABLE_FLAGS"),
+} as const;
+/** The same PTE bits as numbers within the low / high 32-bit halves of an entry. */
+export const PTE_LO = {
+  PRESENT: Number(PTE.PRESENT), RW: Number(PTE.RW), USER: Number(PTE.USER),
+  ACCESSED: Number(PTE.ACCESSED), DIRTY: Number(PTE.DIRTY), PSE: Number(PTE.PSE),
+  PROTNONE: Number(PTE.PROTNONE), SPECIAL: Number(PTE.SPECIAL), UFFD_WP: Number(PTE.UFFD_WP),
+  SOFT_DIRTY: Number(PTE.SOFT_DIRTY),
+} as const;
+export const PTE_HI = { DEVMAP: hi(PTE.DEVMAP), NX: hi(PTE.NX) } as const;
+
+export const SWP = {
+  TYPE_SHIFT: s("SWP_TYPE_SHIFT"), OFFSET_FIRST_BIT: s("SWP_OFFSET_FIRST_BIT"),
+  OFFSET_BITS: s("SWP_OFFSET_BITS"), EXCLUSIVE: b("SWP_EXCLUSIVE"), SOFT_DIRTY: b("SWP_SOFT_DIRTY"),
+  UFFD_WP: b("SWP_UFFD_WP"), MAX_SWAPFILES: s("MAX_SWAPFILES"), HWPOISON: s("SWP_HWPOISON"),
+  MIGRATION_READ: s("SWP_MIGRATION_READ"), MIGRATION_READ_EXCLUSIVE: s("SWP_MIGRATION_READ_EXCLUSIVE"),
+  MIGRATION_WRITE: s("SWP_MIGRATION_WRITE"), DEVICE_WRITE: s("SWP_DEVICE_WRITE"),
+  DEVICE_READ: s("SWP_DEVICE_READ"), DEVICE_EXCLUSIVE_WRITE: s("SWP_DEVICE_EXCLUSIVE_WRITE"),
+  DEVICE_EXCLUSIVE_READ: s("SWP_DEVICE_EXCLUSIVE_READ"), PTE_MARKER: s("SWP_PTE_MARKER"),
+  MARKER_UFFD_WP: s("PTE_MARKER_UFFD_WP"), MARKER_SWAPIN_ERROR: s("PTE_MARKER_SWAPIN_ERROR"),
+} as const;
+
+/** hmm.h flag words (identical in both profiles) and both profiles' order layouts. */
+export const HMM_PFN_VALID = b("HMM_PFN_VALID");
+export const HMM_PFN_WRITE = b("HMM_PFN_WRITE");
+export const HMM_PFN_ERROR = b("HMM_PFN_ERROR");
+export const HMM_PFN_REQ_FAULT = b("HMM_PFN_REQ_FAULT");
+export const HMM_PFN_REQ_WRITE = b("HMM_PFN_REQ_WRITE");
+export const HMM_PFN_DMA_MAPPED = b("HMM_PFN_DMA_MAPPED");
+export const HMM_PFN_P2PDMA = b("HMM_PFN_P2PDMA");
+export const HMM_PFN_P2PDMA_BUS = b("HMM_PFN_P2PDMA_BUS");
+export const HMM_PFN_ORDER_MASK = s("HMM_PFN_ORDER_MASK");
+export const HMM_PFN_ORDER_SHIFT_SEED = s("HMM_PFN_ORDER_SHIFT_SEED");
+export const HMM_PFN_ORDER_SHIFT_LATE = s("HMM_PFN_ORDER_SHIFT_LATE");
+export const HMM_PFN_FLAGS_SEED = b("HMM_PFN_FLAGS_SEED");
+export const HMM_PFN_FLAGS_LATE = b("HMM_PFN_FLAGS_LATE");
+export const HMM_PFN_INOUT_FLAGS_LATE = b("HMM_PFN_INOUT_FLAGS_LATE");
+/** High halves of the flag words, for number-only callers. */
+export const HMM_PFN_HI = {
+  VALID: hi(HMM_PFN_VALID), WRITE: hi(HMM_PFN_WRITE), ERROR: hi(HMM_PFN_ERROR),
+  DMA_MAPPED: hi(HMM_PFN_DMA_MAPPED), P2PDMA: hi(HMM_PFN_P2PDMA), P2PDMA_BUS: hi(HMM_PFN_P2PDMA_BUS),
+  INOUT_LATE: hi(HMM_PFN_INOUT_FLAGS_LATE),
+} as const;
+export const HMM_NEED_FAULT = s("HMM_NEED_FAULT");
+export const HMM_NEED_WRITE_FAULT = s("HMM_NEED_WRITE_FAULT");
+export const HMM_NEED_ALL_BITS = s("HMM_NEED_ALL_BITS");
+export const PROFILE_LATE_LAYOUT = s("PROFILE_LATE_LAYOUT");
+
+export const VM = {
+  READ: n("VM_READ"), WRITE: n("VM_WRITE"), EXEC: n("VM_EXEC"), SHARED: n("VM_SHARED"),
+  MAYREAD: n("VM_MAYREAD"), MAYWRITE: n("VM_MAYWRITE"), MAYEXEC: n("VM_MAYEXEC"),
+  MAYSHARE: n("VM_MAYSHARE"), GROWSDOWN: n("VM_GROWSDOWN"), PFNMAP: n("VM_PFNMAP"),
+  UFFD_WP: n("VM_UFFD_WP"), LOCKED: n("VM_LOCKED"), IO: n("VM_IO"), DONTCOPY: n("VM_DONTCOPY"),
+  DONTEXPAND: n("VM_DONTEXPAND"), ACCOUNT: n("VM_ACCOUNT"), NORESERVE: n("VM_NORESERVE"),
+  HUGETLB: n("VM_HUGETLB"), WIPEONFORK: n("VM_WIPEONFORK"), DONTDUMP: n("VM_DONTDUMP"),
+  SOFTDIRTY: n("VM_SOFTDIRTY"), MIXEDMAP: n("VM_MIXEDMAP"), HUGEPAGE: n("VM_HUGEPAGE"),
+  NOHUGEPAGE: n("VM_NOHUGEPAGE"), MERGEABLE: n("VM_MERGEABLE"),
+} as const;
+
+export const ERRNO = {
+  EPERM: s("EPERM"), EACCES: s("EACCES"), ENOENT: s("ENOENT"), EINTR: s("EINTR"), EAGAIN: s("EAGAIN"),
+  ENOMEM: s("ENOMEM"), EFAULT: s("EFAULT"), EBUSY: s("EBUSY"), EEXIST: s("EEXIST"),
+  EINVAL: s("EINVAL"), ENOSPC: s("ENOSPC"), EOVERFLOW: s("EOVERFLOW"),
+} as const;
+
+export const PHYS = {
+  PFN_LIMIT: n("PFN_LIMIT"), ZERO_PFN: n("ZERO_PFN"), HUGE_ZERO_PFN: n("HUGE_ZERO_PFN"),
+  FIRST_RAM_PFN: n("FIRST_RAM_PFN"), DEVICE_PFN_BASE: n("DEVICE_PFN_BASE"),
+  META_BYTES: s("META_BYTES"), META_OFF_REFCOUNT: s("META_OFF_REFCOUNT"),
+  META_OFF_MAPCOUNT: s("META_OFF_MAPCOUNT"), META_OFF_FLAGS: s("META_OFF_FLAGS"),
+  META_OFF_AUX: s("META_OFF_AUX"),
+} as const;
+export const FRAME = {
+  ANON: n("FRAME_ANON"), ANON_EXCLUSIVE: n("FRAME_ANON_EXCLUSIVE"), HEAD: n("FRAME_HEAD"),
+  TAIL: n("FRAME_TAIL"), HUGETLB: n("FRAME_HUGETLB"), FILE: n("FRAME_FILE"),
+  DEVICE_PRIVATE: n("FRAME_DEVICE_PRIVATE"), RESERVED: n("FRAME_RESERVED"),
+} as const;
+
+export const MEM = {
+  WALK_CTX: n("WALK_CTX"), PGMAP_TABLE: n("PGMAP_TABLE"), PGMAP_MAX: s("PGMAP_MAX"),
+  META_DIR_BASE: n("META_DIR_BASE"), HEAP_BASE: n("HEAP_BASE"), BLOCK_SIZE: s("BLOCK_SIZE"),
+  MM_ROOT: s("MM_ROOT"), MM_LEVELS: s("MM_LEVELS"), MM_VMAS: s("MM_VMAS"),
+  MM_VMA_COUNT: s("MM_VMA_COUNT"), VMA_BYTES: s("VMA_BYTES"), VMA_START: s("VMA_START"),
+  VMA_END: s("VMA_END"), VMA_FLAGS: s("VMA_FLAGS"), VMA_HUGE_SHIFT: s("VMA_HUGE_SHIFT"),
+} as const;
+export const CTX = {
+  LAST: s("CTX_LAST"), FAULT_END: s("CTX_FAULT_END"), ACTION: s("CTX_ACTION"), NEED: s("CTX_NEED"),
+  VMA_INDEX: s("CTX_VMA_INDEX"), PAGES_WALKED: s("CTX_PAGES_WALKED"),
+  ACTION_NONE: s("WALK_ACTION_NONE"), ACTION_FAULT: s("WALK_ACTION_FAULT"),
+  ACTION_WAIT_MIGRATION: s("WALK_ACTION_WAIT_MIGRATION"),
+} as const;

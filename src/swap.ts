@@ -1,0 +1,40 @@
+// A simulated swap device: numbered slots holding the contents of swapped-out pages.
+import { PAGE_SIZE } from "./layout.js";
+
+export class SwapDevice {
+  private readonly slots = new Map<number, { data: Uint8Array | null; refs: number }>();
+  private next = 1;
+  /** Slots that fail to read back (an I/O error: the swap-in fault returns SIGBUS). */
+  readonly badSlots = new Set<number>();
+  constructor(readonly type = 0, readonly capacity = Number.MAX_SAFE_INTEGER) {}
+
+  /** Stores a page's contents; returns the slot (swp offset) or 0 when the device is full. */
+  store(data: Uint8Array | null, refs = 1): number {
+    if (this.slots.size >= this.capacity) return 0;
+    const slot = this.next++;
+    this.slots.set(slot, { data: data ? data.slice(0, PAGE_SIZE) : null, refs });
+    return slot;
+  }
+  has(slot: number): boolean {
+    return this.slots.has(slot);
+  }
+  read(slot: number): Uint8Array | null {
+    return this.slots.get(slot)?.data ?? null;
+  }
+  refs(slot: number): number {
+    return this.slots.get(slot)?.refs ?? 0;
+  }
+  dup(slot: number): void {
+    const s = this.slots.get(slot);
+    if (s) s.refs++;
+  }
+  /** Drops one swap-PTE reference; the slot is freed with the last. */
+  free(slot: number): void {
+    const s = this.slots.get(slot);
+    if (!s) return;
+    if (--s.refs <= 0) this.slots.delete(slot);
+  }
+  get used(): number {
+    return this.slots.size;
+  }
+}
