@@ -17,15 +17,18 @@ export const MIGRATE_VMA_SELECT_SYSTEM = 1 << 0;
 export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1;
 export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 
+// migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
+const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
+const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
+
 /** migrate_pfn(): (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID, as a number. */
 export function migratePfn(pfn: number): number {
   return pfn * 2 ** MIGRATE_PFN_SHIFT + MIGRATE_PFN_VALID;
 }
 /** migrate_pfn_to_page()'s pfn, or 0 when the entry is not valid. */
 export function migratePfnToPfn(m: number): number {
-  return m & MIGRATE_PFN_VALID ? Math.floor(m / 2 ** MIGRATE_PFN_SHIFT) : 0;
+  return hasFlag(m, MIGRATE_PFN_VALID) ? Math.floor(m / 2 ** MIGRATE_PFN_SHIFT) : 0;
 }
-const flagsOf = (m: number): number => m % 2 ** MIGRATE_PFN_SHIFT;
 
 const PAGE = PAGE_SIZE;
 
@@ -93,7 +96,7 @@ export class Device {
     if (typeof m === "number") return VM_FAULT_SIGBUS;
     for (let i = 0; i < m.npages; i++) {
       const spfn = migratePfnToPfn(m.src[i]);
-      if (!spfn || !(m.src[i] & MIGRATE_PFN_MIGRATE)) continue;
+      if (!spfn || !hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
       const dpfn = this.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
       if (dpfn === 0) {
         migrateVmaFinalize(m);
@@ -113,7 +116,7 @@ export class Device {
     if (typeof m === "number") throw new ErrnoError(m, `migrate_vma_setup(${hex(start)}, ${hex(end)})`);
     let moved = 0;
     for (let i = 0; i < m.npages; i++) {
-      if (!(m.src[i] & MIGRATE_PFN_MIGRATE)) continue;
+      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
       const dpfn = this.allocPage();
       if (dpfn === 0) break;
       const spfn = migratePfnToPfn(m.src[i]);
@@ -122,7 +125,7 @@ export class Device {
       m.dst[i] = migratePfn(dpfn);
     }
     migrateVmaPages(m);
-    for (let i = 0; i < m.npages; i++) if (m.dst[i] && m.src[i] & MIGRATE_PFN_MIGRATE) moved++;
+    for (let i = 0; i < m.npages; i++) if (m.dst[i] && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) moved++;
     migrateVmaFinalize(m);
     return moved;
   }
@@ -194,9 +197,10 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
         const pfn = pte.swapOffset(e);
         if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
         const w = pte.isWritableSwapLike(e);
-        m.src[i] = migratePfn(pfn) | MIGRATE_PFN_MIGRATE | (w ? MIGRATE_PFN_WRITE : 0);
+        m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
         m.saved.set(i, e);
         eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
+        eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
         m.cpages++;
         continue;
       }
@@ -207,7 +211,7 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
       // pages mapped elsewhere too (after fork) cannot be unmapped without rmap: skipped
       if (eng.mapcount(pfn) > 1) continue;
       const w = pte.isWrite(e);
-      m.src[i] = migratePfn(pfn) | MIGRATE_PFN_MIGRATE | (w ? MIGRATE_PFN_WRITE : 0);
+      m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
       m.saved.set(i, e);
       eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
       eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
@@ -222,24 +226,24 @@ export function migrateVmaPages(m: MigrateVma): void {
   const eng = m.mm.engine;
   let firstHole = -1;
   for (let i = 0; i < m.npages; i++) {
-    if (!(m.src[i] & MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
+    if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
     const spfn = migratePfnToPfn(m.src[i]);
     if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
     const dpfn = migratePfnToPfn(m.dst[i]);
     const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
-    if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] &= ~MIGRATE_PFN_MIGRATE;
+    if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
   }
   if (firstHole < 0) return;
   const start = m.start + firstHole * PAGE;
   m.mm.notifiers.invalidate(start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
     for (let i = firstHole; i < m.npages; i++) {
-      if (!(m.src[i] & MIGRATE_PFN_MIGRATE) || !m.dst[i] || migratePfnToPfn(m.src[i])) continue;
+      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i] || migratePfnToPfn(m.src[i])) continue;
       const addr = m.start + i * PAGE;
       const dpfn = migratePfnToPfn(m.dst[i]);
       const ptr = m.mm.entryPtr(addr, 0, true);
       const cur = eng.readEntry(ptr);
       const w = (m.vma.flags & VM.WRITE) !== 0;
-      if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] &= ~MIGRATE_PFN_MIGRATE; continue; }
+      if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE); continue; }
       m.vma.anonVma = true;
       eng.setMapcount(dpfn, 1);
       eng.writeEntry(ptr, (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
@@ -261,7 +265,7 @@ export function migrateVmaFinalize(m: MigrateVma): void {
     if (!ptr || !pte.isMigration(cur)) continue; // unmapped meanwhile
     const w = pte.isWritableSwapLike(cur);
     const dpfn = migratePfnToPfn(m.dst[i]);
-    if (m.src[i] & MIGRATE_PFN_MIGRATE && dpfn) {
+    if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn) {
       const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
       eng.setMapcount(dpfn, 1);
       eng.writeEntry(ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));

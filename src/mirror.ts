@@ -1,0 +1,195 @@
+// A device page-table mirror driven exactly like a driver drives HMM (spec §4.3, dmirror):
+// an interval notifier whose invalidate callback tears device entries down, and a fault path that
+// loops readBegin → mmap read lock → hmmRangeFault → driver lock → readRetry → commit.
+import { ErrnoError } from "./errors.js";
+import {
+  EBUSY, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
+  hmmPfnToMapOrder, hmmRangeFault, type WalkEngine,
+} from "./hmm.js";
+import { PAGE_SIZE, PHYS } from "./layout.js";
+import type { Mm } from "./mm.js";
+import {
+  MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange,
+} from "./notifier.js";
+import { PfnArray } from "./pfns.js";
+
+/** dmirror snapshot bytes (lib/test_hmm_uapi.h). */
+export const HMM_DMIRROR_PROT_ERROR = 0xff;
+export const HMM_DMIRROR_PROT_NONE = 0x00;
+export const HMM_DMIRROR_PROT_READ = 0x01;
+export const HMM_DMIRROR_PROT_WRITE = 0x02;
+export const HMM_DMIRROR_PROT_PMD = 0x04;
+export const HMM_DMIRROR_PROT_PUD = 0x08;
+export const HMM_DMIRROR_PROT_ZERO = 0x10;
+export const HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL = 0x20;
+export const HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE = 0x30;
+
+export interface MirrorOptions {
+  /** dev_private_owner of this mirror's walks (its device's pgmap owner); default none. */
+  owner?: unknown;
+  /** Interval to subscribe to (default: the whole user address space). */
+  start?: number;
+  length?: number;
+  /** Walker to use. */
+  engine?: WalkEngine;
+  /** Gives up with -EBUSY after this many external retries (dmirror: 1000 ms; here a count). */
+  maxRetries?: number;
+}
+
+export interface MirrorStats {
+  faults: number;
+  retries: number;
+  invalidations: number;
+  committedPages: number;
+}
+
+/** A mirrored device page table: page address -> hmm output word (only VALID entries are kept). */
+export class Mirror {
+  readonly notifier: MmuIntervalNotifier;
+  readonly owner: unknown;
+  /** Device page table: page number -> committed HMM word. */
+  readonly entries = new Map<number, bigint>();
+  readonly stats: MirrorStats = { faults: 0, retries: 0, invalidations: 0, committedPages: 0 };
+  /** Every invalidation the device saw, in order. */
+  readonly log: MmuNotifierRange[] = [];
+  private lockHeld = false;
+  private readonly engine: WalkEngine;
+  private readonly maxRetries: number;
+
+  constructor(readonly mm: Mm, opts: MirrorOptions = {}) {
+    this.owner = opts.owner ?? null;
+    this.engine = opts.engine ?? "wasm";
+    this.maxRetries = opts.maxRetries ?? 1000;
+    const start = opts.start ?? 0;
+    const length = opts.length ?? mm.taskSize + PAGE_SIZE - start;
+    this.notifier = mm.intervalNotifierInsert(start, length, {
+      invalidate: (sub, range, curSeq) => this.invalidate(sub, range, curSeq),
+    });
+  }
+
+  private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
+    // dmirror ignores the migrations it started itself
+    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === this.owner && this.owner !== null) return true;
+    if (this.lockHeld && !range.blockable) return false;
+    this.log.push({ ...range });
+    this.stats.invalidations++;
+    this.mm.notifiers.setSeq(sub, curSeq);
+    const first = Math.floor(range.start / PAGE_SIZE);
+    const last = range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE_SIZE);
+    if (last - first < this.entries.size) {
+      for (let p = first; p < last; p++) this.entries.delete(p);
+    } else {
+      for (const p of [...this.entries.keys()]) if (p >= first && p < last) this.entries.delete(p);
+    }
+    return true;
+  }
+
+  /**
+   * Faults [start, end) into the device page table (dmirror_fault): returns 0 or a negative errno.
+   * `write` requests writable mappings (HMM_PFN_REQ_WRITE).
+   */
+  fault(start: number, end: number, write = false): number {
+    const npages = (end - start) / PAGE_SIZE;
+    const pfns = new PfnArray(this.mm.engine, npages);
+    try {
+      const defaultFlags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0n);
+      for (let tries = 0; ; tries++) {
+        if (tries > this.maxRetries) return EBUSY;
+        const seq = this.mm.notifiers.readBegin(this.notifier);
+        this.mm.mmapReadLock();
+        let ret: number;
+        try {
+          ret = hmmRangeFault({
+            notifier: this.notifier, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags,
+            devPrivateOwner: this.owner ?? undefined,
+          }, { engine: this.engine });
+        } finally {
+          this.mm.mmapReadUnlock();
+        }
+        this.stats.faults++;
+        if (ret === EBUSY) { this.stats.retries++; continue; }
+        if (ret !== 0) return ret;
+        this.lockHeld = true;
+        try {
+          if (this.mm.notifiers.readRetry(this.notifier, seq)) { this.stats.retries++; continue; }
+          for (let i = 0; i < npages; i++) {
+            const w = pfns.get(i);
+            if (w & HMM_PFN_ERROR || !(w & HMM_PFN_VALID)) throw new ErrnoError(-14, `entry ${i} not valid after a successful fault`);
+            if (write && !(w & HMM_PFN_WRITE)) return -14;
+            this.entries.set(start / PAGE_SIZE + i, w);
+          }
+          this.stats.committedPages += npages;
+          return 0;
+        } finally {
+          this.lockHeld = false;
+        }
+      }
+    } finally {
+      pfns.free();
+    }
+  }
+
+  /** dmirror snapshot: one protection byte per page of [start, end) without faulting. */
+  snapshot(start: number, end: number): Uint8Array | number {
+    const npages = (end - start) / PAGE_SIZE;
+    const pfns = new PfnArray(this.mm.engine, npages);
+    try {
+      for (let tries = 0; tries <= this.maxRetries; tries++) {
+        pfns.fill(0n);
+        const seq = this.mm.notifiers.readBegin(this.notifier);
+        const ret = this.mm.withReadLock(() => hmmRangeFault({
+          notifier: this.notifier, notifierSeq: seq, start, end, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined,
+        }, { engine: this.engine }));
+        if (ret === EBUSY) continue;
+        if (ret !== 0) return ret;
+        if (this.mm.notifiers.readRetry(this.notifier, seq)) continue;
+        const out = new Uint8Array(npages);
+        for (let i = 0; i < npages; i++) out[i] = this.mkentry(pfns.get(i));
+        return out;
+      }
+      return EBUSY;
+    } finally {
+      pfns.free();
+    }
+  }
+
+  /** dmirror_mkentry(): the snapshot byte of one HMM word. */
+  mkentry(e: bigint): number {
+    if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
+    if (!(e & HMM_PFN_VALID)) return HMM_DMIRROR_PROT_NONE;
+    const pfn = Number(e & 0xffffffffffffn);
+    const eng = this.mm.engine;
+    let prot = 0;
+    if (eng.hasStructPage(pfn) && eng.pgmapOwnerId(pfn) !== 0) {
+      prot = eng.pgmapOwnerId(pfn) === eng.ownerId(this.owner) ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+    } else if (pfn === PHYS.ZERO_PFN) {
+      prot = HMM_DMIRROR_PROT_ZERO;
+    }
+    prot |= e & HMM_PFN_WRITE ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+    const order = hmmPfnToMapOrder(e, this.mm.profile);
+    if (order === 9) prot |= HMM_DMIRROR_PROT_PMD;
+    else if (order === 18) prot |= HMM_DMIRROR_PROT_PUD;
+    return prot;
+  }
+
+  /** Whether every committed device entry matches what a fresh walk of the CPU table reports. */
+  verify(): { ok: boolean; mismatches: number } {
+    let mismatches = 0;
+    for (const [page, word] of this.entries) {
+      const a = page * PAGE_SIZE;
+      const seq = this.mm.notifiers.readBegin(this.notifier);
+      const pfns = new BigUint64Array(1);
+      const r = this.mm.withReadLock(() => hmmRangeFault({ notifier: this.notifier, notifierSeq: seq, start: a, end: a + PAGE_SIZE, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined }));
+      const mask = ~(HMM_PFN_WRITE) & 0xffffffffffffffffn;
+      // a committed read mapping may be backed by a page that is now writable: compare without WRITE
+      if (r !== 0 || (pfns[0] & mask) !== (word & mask)) mismatches++;
+    }
+    return { ok: mismatches === 0, mismatches };
+  }
+
+  /** Removes the subscription. */
+  release(): void {
+    this.mm.notifiers.intervalNotifierRemove(this.notifier);
+    this.entries.clear();
+  }
+}
