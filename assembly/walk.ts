@@ -17,7 +17,7 @@ import {
   SWP_MIGRATION_WRITE, SWP_PTE_MARKER, MAX_SWAPFILES, VMA_BYTES, VMA_END, VMA_FLAGS,
   VMA_HUGE_SHIFT, VMA_START, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, WALK_ACTION_FAULT,
   WALK_ACTION_NONE, WALK_ACTION_WAIT_MIGRATION, WALK_CTX, ZERO_PFN, META_OFF_AUX, FRAME_DEVICE_PRIVATE,
-  META_OFF_FLAGS,
+  META_OFF_FLAGS, PTE_PFN_MASK, PTE_PRESENT, PTE_RW, PTE_SPECIAL,
 } from "./layout";
 import {
   isTableEntry, pmdBad, pmdDevmap, pmdPresent, pmdTransHuge, pteDevmap, pteNone, ptePfn,
@@ -45,6 +45,10 @@ let last: u64 = 0;
 let vmaIndex: i32 = -1; // walk->vma; -1 is NULL
 let vmaFlags: u32 = 0;
 let pagesWalked: i64 = 0;
+// per-page requests are all default_flags (pfn_flags_mask carries no request bit)
+let uniformRequest = false;
+// with uniform requests: every page asks for a write fault, so a read-only entry must fault
+let requireWrite = false;
 
 // ---- output and request helpers -------------------------------------------------------------
 
@@ -58,12 +62,32 @@ let pagesWalked: i64 = 0;
   store<u64>(p, v);
 }
 
+/** Stores w, w+1, w+2, ... into n words at p (a huge leaf: consecutive pfns, same flags). */
+@inline function storeSeq(p: usize, n: usize, w: u64): void {
+  let stop = p + (n << 3);
+  if (ASC_FEATURE_SIMD) {
+    let v = i64x2.replace_lane(i64x2.splat(w), 1, w + 1);
+    let two = i64x2.splat(2);
+    for (; p + 16 <= stop; p += 16) {
+      v128.store(p, v);
+      v = i64x2.add(v, two);
+    }
+    if (p < stop) store<u64>(p, i64x2.extract_lane(v, 0));
+  } else {
+    for (; p < stop; p += 8) store<u64>(p, w++);
+  }
+}
+
 /** hmm_pfns_fill(). */
 function fill(addr: u64, end: u64, v: u64): i32 {
   let p = slotOf(addr);
   let n = <usize>((end - addr) >> PAGE_SHIFT);
   let stop = p + (n << 3);
   if (inout == 0) {
+    if (ASC_FEATURE_SIMD) {
+      let vv = i64x2.splat(v);
+      for (; p + 16 <= stop; p += 16) v128.store(p, vv);
+    }
     for (; p < stop; p += 8) store<u64>(p, v);
   } else {
     for (; p < stop; p += 8) store<u64>(p, v | (load<u64>(p) & inout));
@@ -199,8 +223,13 @@ function handlePmdLeaf(addr: u64, end: u64, pmd: u64): i32 {
   if (required != 0) return fault(addr, end, required);
   let pfn = ptePfn(pmd) + ((addr & ((<u64>1 << PMD_SHIFT) - 1)) >> PAGE_SHIFT);
   let p = slotOf(addr);
-  for (let a = addr; a < end; a += 4096, p += 8, pfn++) out(p, pfn | cpu);
-  pagesWalked += <i64>((end - addr) >> PAGE_SHIFT);
+  let n = <usize>((end - addr) >> PAGE_SHIFT);
+  if (inout == 0) {
+    storeSeq(p, n, pfn | cpu);
+  } else {
+    for (let a = addr; a < end; a += 4096, p += 8, pfn++) out(p, pfn | cpu);
+  }
+  pagesWalked += <i64>n;
   return 0;
 }
 
@@ -228,9 +257,27 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
   }
   let ptep = tableOf(pmd) + (<usize>((addr >> PAGE_SHIFT) & 511) << 3);
   let p = slotOf(addr);
-  for (let a = addr; a < end; a += 4096, ptep += 8, p += 8) {
-    let r = handlePte(a, end, load<u64>(ptep), p);
-    if (r != 0) return r;
+  if (uniformRequest && inout == 0) {
+    // Fast path for the common case, same result as handlePte(): a present, non-special entry
+    // with a struct page that satisfies the (uniform) request is just pfn | VALID [| WRITE].
+    let highest = <u64>highestMemmapPfn;
+    let needWrite = requireWrite;
+    for (let a = addr; a < end; a += 4096, ptep += 8, p += 8) {
+      let v = load<u64>(ptep);
+      let pfn = (v & PTE_PFN_MASK) >> PAGE_SHIFT;
+      if ((v & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && pfn <= highest &&
+          (!needWrite || (v & PTE_RW) != 0)) {
+        store<u64>(p, pfn | HMM_PFN_VALID | ((v & PTE_RW) << 61));
+        continue;
+      }
+      let r = handlePte(a, end, v, p);
+      if (r != 0) return r;
+    }
+  } else {
+    for (let a = addr; a < end; a += 4096, ptep += 8, p += 8) {
+      let r = handlePte(a, end, load<u64>(ptep), p);
+      if (r != 0) return r;
+    }
   }
   pagesWalked += <i64>((end - addr) >> PAGE_SHIFT);
   return 0;
@@ -429,6 +476,8 @@ export function hmmWalk(
   inout = late ? HMM_PFN_INOUT_FLAGS_LATE : 0;
   last = <u64>lastPage << PAGE_SHIFT;
   pagesWalked = 0;
+  uniformRequest = (maskHi & (REQ_FAULT_HI | REQ_WRITE_HI)) == 0;
+  requireWrite = (defaultHi & (REQ_FAULT_HI | REQ_WRITE_HI)) == (REQ_FAULT_HI | REQ_WRITE_HI);
   store<i32>(WALK_CTX + CTX_ACTION, WALK_ACTION_NONE);
   let r = walkPageRange(last, <u64>endPage << PAGE_SHIFT);
   store<f64>(WALK_CTX + CTX_LAST, <f64>(last >> PAGE_SHIFT));
