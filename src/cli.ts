@@ -51,7 +51,6 @@ async function main(argv: string[]): Promise<number> {
     if (profile !== "v6.1" && profile !== "v6.16") throw new UsageError("--profile must be v6.1 or v6.16");
     const engine = (flags.get("engine") ?? "wasm") as SimOptions["engine"];
     if (engine !== "wasm" && engine !== "reference") throw new UsageError("--engine must be wasm or reference");
-    if (engine === "reference") await import("./reference/walk.js");
     const quiet = flags.has("quiet") || flags.has("json");
     const report = runDefaultSimulation({
       pages: int(flags, "pages"), rounds: int(flags, "rounds"), seed: int(flags, "seed"), levels, profile, engine,

@@ -36,7 +36,9 @@ export class Engine {
   readonly pgmaps = new Map<number, { owner: unknown; pageFree(pfn: number): void }>();
 
   constructor(opts: EngineOptions = {}) {
-    let build = opts.build ?? "release";
+    // HMMSIM_BUILD lets the whole test suite run against each build
+    let build = opts.build ?? ((process.env.HMMSIM_BUILD as WasmBuild | undefined) ?? "release");
+    if (build !== "release" && build !== "simd" && build !== "debug") throw new RangeError(`unknown build ${String(build)}`);
     if (build === "simd" && !simdSupported()) build = "release";
     this.build = build;
     this.raw = instantiate(build);

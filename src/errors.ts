@@ -37,7 +37,8 @@ export function engineCall<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError) {
+    // the reference walker raises ReferenceTrap exactly where the WebAssembly one would trap
+    if (e instanceof WebAssembly.RuntimeError || (e instanceof Error && e.name === "ReferenceTrap")) {
       throw new EngineError(`WebAssembly engine trapped during ${what}: ${e.message}`, { cause: e });
     }
     throw e;

@@ -10,6 +10,7 @@ import type { MmuIntervalNotifier } from "./notifier.js";
 import { PfnArray } from "./pfns.js";
 import { type Profile, profileInfo } from "./profile.js";
 import type { RawExports } from "./wasm.js";
+import { createReferenceWalker } from "./reference/walk.js";
 
 export { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE };
 /** HMM_PFN_ORDER_SHIFT of the seed revision (v6.1); the v6.16 layout uses 53. */
@@ -57,11 +58,7 @@ export interface HmmRangeFaultStats {
   migrationWaits: number;
 }
 
-let referenceFactory: ((mm: Mm) => WalkFn) | null = null;
-/** Registers the TypeScript reference walker (src/reference/walk.ts does this on import). */
-export function registerReferenceWalker(factory: (mm: Mm) => WalkFn): void {
-  referenceFactory = factory;
-}
+const referenceWalkers = new WeakMap<object, WalkFn>();
 
 export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
@@ -107,7 +104,7 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
     buf = s;
     mm.engine.mem().u32.set(new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2), buf.ptr >>> 2);
   }
-  const walk: WalkFn = opts.engine === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
+  const walk: WalkFn = (opts.engine ?? defaultWalker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
   try {
     return loop(mm, range, buf, walk, npages, Number(defaultFlags >> 32n), Number(mask >> 32n),
       mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000);
@@ -120,9 +117,16 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
 }
 
 function referenceWalkerFor(mm: Mm): WalkFn {
-  if (!referenceFactory) throw new Error('the reference walker is not loaded: import "hmmsim/reference" (src/reference/walk.ts)');
-  return referenceFactory(mm);
+  let w = referenceWalkers.get(mm.engine);
+  if (!w) {
+    w = createReferenceWalker(mm.engine);
+    referenceWalkers.set(mm.engine, w);
+  }
+  return w;
 }
+
+/** The walker used when options.engine is not given: HMMSIM_WALKER=reference selects the reference. */
+const defaultWalker: WalkEngine = process.env.HMMSIM_WALKER === "reference" ? "reference" : "wasm";
 
 function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: number, defHi: number,
   maskHi: number, ownerId: number, maxStalls: number): number {

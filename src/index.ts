@@ -3,7 +3,7 @@
 export { Engine, type EngineOptions } from "./engine.js";
 export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./mm.js";
 export {
-  hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats, registerReferenceWalker,
+  hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
   HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ORDER_SHIFT,
   HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL,
   type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type WalkEngine,
@@ -33,3 +33,5 @@ export {
 export { type Profile, PROFILES, profileInfo } from "./profile.js";
 export { ErrnoError, EngineError, SimulationDeadlock, errnoName } from "./errors.js";
 export * as pte from "./pte.js";
+export { createReferenceWalker } from "./reference/walk.js";
+export { Mirror, type MirrorOptions } from "./mirror.js";
