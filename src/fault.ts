@@ -2,7 +2,7 @@
 // Each path changes the page table the way the kernel does and raises the notifier the kernel
 // raises (CLEAR for a COW break or zero-page upgrade, EXCLUSIVE/CLEAR for exclusive restore, none
 // for faults that only populate).
-import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, SWP, VM } from "./layout.js";
+import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "./layout.js";
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "./notifier.js";
 import { profileInfo } from "./profile.js";
 import * as pte from "./pte.js";
@@ -56,6 +56,7 @@ export interface VmFault {
 
 const PAGE = PAGE_SIZE;
 const PMD_SIZE = 2 ** PMD_SHIFT;
+const PUD_SIZE = 2 ** PUD_SHIFT;
 const PAGE_BITS = PTE_LO.PRESENT | PTE_LO.USER;
 
 /** handle_mm_fault(vma, addr, flags): returns VM_FAULT_* bits (0 on success). */
@@ -76,7 +77,9 @@ function handleFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: numb
   const pud = eng.readEntry(pudp);
   if (pte.isHugeLeaf(pud)) {
     if (!write || pte.isWrite(pud)) return 0;
-    eng.writeEntry(pudp, pte.NONE);
+    // wp_huge_pud() -> __split_huge_pud(): the leaf is zapped inside CLEAR [haddr, haddr + 1 GiB)
+    const haddr = addr - (addr % PUD_SIZE);
+    mm.invalidate(haddr, haddr + PUD_SIZE, MMU_NOTIFY_CLEAR, null, () => eng.writeEntry(pudp, pte.NONE));
   }
   const pmdp = mm.entryPtr(addr, 1, true);
   if (pmdp === 0) return VM_FAULT_OOM;
@@ -246,8 +249,9 @@ function faultAround(mm: Mm, vma: Vma, addr: number): void {
 /** do_numa_page(): restores the protection the NUMA-hinting scan removed. No notifier. */
 function restoreNuma(mm: Mm, ptr: number, e: Entry): number {
   const pfn = pte.pfnOf(e);
-  const lo = (e.lo & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
-  mm.engine.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi));
+  // only the flag bits are carried over: the pfn field of a protnone entry is stored inverted
+  const lo = (e.lo & 0xfff & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
+  mm.engine.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi & ~0xfffff));
   return 0;
 }
 

@@ -35,3 +35,4 @@ export { ErrnoError, EngineError, SimulationDeadlock, errnoName } from "./errors
 export * as pte from "./pte.js";
 export { createReferenceWalker } from "./reference/walk.js";
 export { Mirror, type MirrorOptions } from "./mirror.js";
+export * from "./ops/index.js";

@@ -49,7 +49,17 @@ export interface MmapOptions {
   vmFlags?: number;
 }
 
-/** Hooks that let a simulation run page-lock-only work at the points the kernel could race. */
+/**
+ * Hooks that let a simulation run page-lock-only work at the points the kernel could race.
+ * Both run inside hmmRangeFault while the caller holds the mmap READ lock, so they may only do
+ * what another thread could do concurrently without the write lock: page migration
+ * (ops.migratePages / startMigration), reclaim / swap-out (ops.reclaimPages), KSM (ops.ksmMerge),
+ * NUMA hinting scans (numaHintingScan), truncate / hole punch (ops.truncateFile / punchHole), a CPU
+ * write that breaks COW (cpuWrite), device migration. Write-lock operations (munmap, mprotect,
+ * mmap, mremap, brk, fork, MADV_COLLAPSE) throw SimulationDeadlock there, as they would block
+ * forever. An invalidation raised from a hook bumps the subscription's sequence: the walk then
+ * returns -EBUSY at its next check (the driver retries, spec §4.3).
+ */
 export interface MmHooks {
   /** Called by hmmRangeFault before every walk pass after the first (pass >= 1). */
   betweenPasses?: (info: { pass: number; last: number }) => void;
@@ -64,6 +74,20 @@ export interface PendingMigration {
 
 let nextMmId = 1;
 const mmOfSubscriptions = new WeakMap<MmuNotifierSubscriptions, Mm>();
+const mmsOfEngine = new WeakMap<Engine, Set<WeakRef<Mm>>>();
+
+/** The live (not exited) Mms created on an engine: the "rmap" of file truncation and friends. */
+export function liveMms(engine: Engine): Mm[] {
+  const set = mmsOfEngine.get(engine);
+  if (!set) return [];
+  const out: Mm[] = [];
+  for (const r of set) {
+    const mm = r.deref();
+    if (!mm || mm.exited) set.delete(r);
+    else out.push(mm);
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
 
 /** The Mm a notifier subscription belongs to. */
 export function mmOfNotifier(sub: MmuIntervalNotifier): Mm {
@@ -75,6 +99,8 @@ export function mmOfNotifier(sub: MmuIntervalNotifier): Mm {
 const PAGE = PAGE_SIZE;
 const PMD_SIZE = 2 ** PMD_SHIFT;
 const PUD_SIZE = 2 ** PUD_SHIFT;
+/** Entry bits 32..51 (the upper pfn bits, inverted in protnone entries): never carried as flags. */
+const PFN_HI_BITS = 0xfffff;
 
 export class Mm {
   readonly id = nextMmId++;
@@ -109,6 +135,9 @@ export class Mm {
     if (p === 0) throw new EngineError("out of engine memory creating an mm");
     this.ptr = p;
     mmOfSubscriptions.set(this.notifiers, this);
+    let set = mmsOfEngine.get(engine);
+    if (!set) mmsOfEngine.set(engine, (set = new Set()));
+    set.add(new WeakRef(this));
   }
 
   get swap(): SwapDevice {
@@ -198,13 +227,14 @@ export class Mm {
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
-  private insertVma(v: Vma): void {
+  /** Inserts v in address order (no checks, no syncVmas). */
+  insertVma(v: Vma): void {
     const i = this.vmas.findIndex((x) => x.start >= v.end);
     if (i < 0) this.vmas.push(v);
     else this.vmas.splice(i, 0, v);
   }
   /** Splits VMAs so that start and end are VMA boundaries; returns the VMAs inside [start, end). */
-  private splitAt(start: number, end: number): Vma[] {
+  splitAt(start: number, end: number): Vma[] {
     for (const a of [start, end]) {
       const v = this.vmaLookup(a);
       if (v && v.start < a) {
@@ -216,7 +246,7 @@ export class Mm {
     return this.vmas.filter((v) => v.start >= start && v.end <= end);
   }
 
-  private checkRange(addr: number, length: number, what: string): void {
+  checkRange(addr: number, length: number, what: string): void {
     if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(length)) {
       throw new ErrnoError(-ERRNO.EINVAL, `${what}: address and length must be integers`);
     }
@@ -226,7 +256,7 @@ export class Mm {
     }
   }
 
-  private getUnmappedArea(length: number, align: number): number {
+  getUnmappedArea(length: number, align: number): number {
     // top-down from just below the top of the address space, like the default mmap layout
     let top = Math.floor(Math.min(this.taskSize, 2 ** 46) / align) * align;
     for (let i = this.vmas.length - 1; i >= -1; i--) {
@@ -242,6 +272,11 @@ export class Mm {
   /** mmap(): returns the address of the new mapping. Throws ErrnoError like the syscall fails. */
   mmap(o: MmapOptions): number {
     this.checkAlive();
+    return this.withWriteLock(() => this.doMmap(o));
+  }
+
+  /** mmap() with the mmap write lock already held. */
+  doMmap(o: MmapOptions): number {
     const { prot, flags } = o;
     if (!Number.isSafeInteger(o.length) || o.length <= 0) throw new ErrnoError(-ERRNO.EINVAL, `mmap: bad length ${o.length}`);
     if (!(flags & (MAP_SHARED | MAP_PRIVATE)) || (flags & MAP_SHARED && flags & MAP_PRIVATE)) {
@@ -289,10 +324,11 @@ export class Mm {
   munmap(addr: number, length: number): void {
     this.checkAlive();
     this.checkRange(addr, length, "munmap");
-    this.doMunmap(addr, Math.ceil(length / PAGE) * PAGE);
+    this.withWriteLock(() => this.doMunmap(addr, Math.ceil(length / PAGE) * PAGE));
   }
 
-  private doMunmap(addr: number, length: number): void {
+  /** munmap() with the mmap write lock already held (length page aligned). */
+  doMunmap(addr: number, length: number): void {
     const end = addr + length;
     if (!this.vmas.some((v) => v.start < end && v.end > addr)) return;
     for (const v of this.vmas) {
@@ -318,6 +354,11 @@ export class Mm {
   /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
   mprotect(addr: number, length: number, prot: number): void {
     this.checkAlive();
+    this.withWriteLock(() => this.doMprotect(addr, length, prot));
+  }
+
+  /** mprotect() with the mmap write lock already held. */
+  doMprotect(addr: number, length: number, prot: number): void {
     this.checkRange(addr, length, "mprotect");
     if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
     const end = addr + Math.ceil(length / PAGE) * PAGE;
@@ -387,7 +428,7 @@ export class Mm {
     const pfn = pte.pfnOf(e);
     const keepLo = e.lo & (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
     if (!(v.flags & VM.READ) && !(v.flags & VM.WRITE) && !(v.flags & VM.EXEC)) {
-      return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi);
+      return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & ~PFN_HI_BITS);
     }
     let write = false;
     if (v.flags & VM.WRITE) {
@@ -398,14 +439,14 @@ export class Mm {
         write = (f & FRAME.ANON) !== 0 && (f & FRAME.ANON_EXCLUSIVE) !== 0;
       }
     }
-    return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi);
+    return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & ~PFN_HI_BITS);
   }
 
   private numaEntry(e: Entry, _level: number): Entry {
     if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
     const pfn = pte.pfnOf(e);
     const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
-    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi);
+    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & ~PFN_HI_BITS);
   }
 
   /** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */
@@ -474,7 +515,13 @@ export class Mm {
       if ((e.lo & PTE_BITS.SPECIAL) || !eng.hasStructPage(pfn)) return;
       if ((eng.frameFlags(pfn) & FRAME.RESERVED) !== 0) return;
       eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
-      eng.putPage(pfn);
+      if (eng.frameFlags(pfn) & FRAME.HUGETLB) {
+        // a hugetlb page goes back to its pool, not to the page allocator
+        const { order } = eng.folioOf(pfn);
+        eng.putHugetlbPage(pfn, order + PAGE_SHIFT);
+      } else {
+        eng.putPage(pfn);
+      }
       return;
     }
     if (pte.isRegularSwap(e)) {
@@ -533,7 +580,12 @@ export class Mm {
     if (!isZero) {
       eng.setRefcount(pfn, eng.refcount(pfn) + 511);
       const mc = eng.mapcount(pfn);
-      for (let i = 0; i < 512; i++) eng.setMapcount(pfn + i, mc);
+      // every subpage inherits the head's mapcount and AnonExclusive state
+      const excl = eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE;
+      for (let i = 0; i < 512; i++) {
+        eng.setMapcount(pfn + i, mc);
+        eng.setFrameFlags(pfn + i, (eng.frameFlags(pfn + i) & ~FRAME.ANON_EXCLUSIVE) | excl);
+      }
     }
   }
 
@@ -588,9 +640,17 @@ export class Mm {
       const a = addr + done;
       const n = Math.min(data.length - done, PAGE - (a % PAGE));
       const { pfn, offset } = this.cpuFault(a, true);
+      this.markDirty(a);
       this.engine.writeFrame(pfn, offset, data.subarray(done, done + n));
       done += n;
     }
+  }
+  /** What the MMU does on a write through a writable entry: sets its A and D bits. */
+  private markDirty(addr: number): void {
+    const leaf = this.leafOf(addr);
+    if (leaf.level < 0 || !pte.isPresent(leaf.entry)) return;
+    const lo = (leaf.entry.lo | PTE_BITS.ACCESSED | PTE_BITS.DIRTY) >>> 0;
+    if (lo !== leaf.entry.lo) this.engine.writeEntry(leaf.ptr, { lo, hi: leaf.entry.hi });
   }
   cpuReadU32(addr: number): number {
     const b = this.cpuRead(addr, 4);

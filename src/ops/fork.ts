@@ -1,0 +1,143 @@
+// fork(): dup_mmap() / copy_page_range() (spec §6.1, §7 "fork").
+//
+// * A VMA is copied when vma_needs_copy(): it has an anon_vma, or is VM_PFNMAP / VM_MIXEDMAP /
+//   VM_HUGETLB / VM_UFFD_WP. Other VMAs (shared mappings, untouched anonymous VMAs) are created
+//   empty in the child and fault back in there.
+// * For a copied COW mapping ((flags & (VM_SHARED|VM_MAYWRITE)) == VM_MAYWRITE) the parent gets
+//   MMU_NOTIFY_PROTECTION_PAGE over [vm_start, vm_end), raised even if nothing is populated.
+// * VM_DONTCOPY VMAs are not in the child; VM_WIPEONFORK VMAs are, empty and without anon_vma.
+import { FRAME, PTE_LO, SWP, VM } from "../layout.js";
+import { Mm } from "../mm.js";
+import { MMU_NOTIFY_PROTECTION_PAGE } from "../notifier.js";
+import * as pte from "../pte.js";
+import type { Entry } from "../pte.js";
+import type { Vma } from "../vma.js";
+import { isNormalPage } from "./common.js";
+
+const PRESENT_BITS = PTE_LO.PRESENT | PTE_LO.USER;
+
+/** is_cow_mapping(). */
+export function isCowMapping(flags: number): boolean {
+  return (flags & (VM.SHARED | VM.MAYWRITE)) === VM.MAYWRITE;
+}
+
+/** vma_needs_copy() of the seed revision (hugetlb included). */
+export function vmaNeedsCopy(v: Vma): boolean {
+  if (v.flags & VM.WIPEONFORK) return false;
+  return v.anonVma || (v.flags & (VM.PFNMAP | VM.MIXEDMAP | VM.HUGETLB | VM.UFFD_WP)) !== 0;
+}
+
+/**
+ * fork(): a child Mm on the same engine with a copy of the parent's address space. Takes the
+ * parent's mmap write lock (throws SimulationDeadlock while a walk holds the read lock).
+ * Migration entries with a migration in flight are completed first (as if the migration had won
+ * the race with fork); the rest is copied as copy_page_range does.
+ */
+export function fork(parent: Mm): Mm {
+  if (parent.exited) throw new Error("fork of an exited mm");
+  return parent.withWriteLock(() => {
+    const child = new Mm(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
+    for (const v of parent.vmas) {
+      if (v.flags & VM.DONTCOPY) continue;
+      const cv = v.clone(v.start, v.end);
+      if (v.flags & VM.WIPEONFORK) cv.anonVma = false;
+      child.vmas.push(cv);
+    }
+    child.syncVmas();
+    for (const v of parent.vmas) {
+      if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
+      const copy = (): void => copyPageRange(parent, child, v);
+      if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
+      else copy();
+    }
+    return child;
+  });
+}
+
+function copyPageRange(src: Mm, dst: Mm, v: Vma): void {
+  const eng = src.engine;
+  const cow = isCowMapping(v.flags);
+  // complete in-flight migrations first (see fork()'s doc)
+  const waits: number[] = [];
+  src.forEachLeaf(v.start, v.end, (addr, _l, _p, e) => {
+    if (pte.isMigration(e) && eng.pendingMigrations.has(pte.swapOffset(e))) waits.push(addr);
+  });
+  for (const a of waits) src.waitMigration(a);
+
+  const leaves: { addr: number; level: number; ptr: number; e: Entry }[] = [];
+  src.forEachLeaf(v.start, v.end, (addr, level, ptr, e) => leaves.push({ addr, level, ptr, e }));
+  for (const { addr, level, ptr } of leaves) {
+    let e = eng.readEntry(ptr);
+    if (pte.isNone(e)) continue;
+    // a THP of a file mapping is not copied (the child refaults it), copy_huge_pmd()
+    if (level === 1 && !v.isHugetlb && !v.isAnonymous && pte.isPresent(e)) continue;
+    if (pte.isDeviceExclusive(e)) {
+      // try_restore_exclusive_pte(): the parent gets its present PTE back, then it is copied as one
+      const pfn = pte.swapOffset(e);
+      const w = pte.swapType(e) === SWP.DEVICE_EXCLUSIVE_WRITE && (v.flags & VM.WRITE) !== 0;
+      e = pte.mkPfnEntry(pfn, PRESENT_BITS | PTE_LO.ACCESSED | (w ? PTE_LO.RW | PTE_LO.DIRTY : 0));
+      eng.writeEntry(ptr, e);
+    }
+    const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e);
+    if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
+    const cptr = dst.entryPtr(addr, level, true);
+    eng.writeEntry(cptr, childEntry);
+  }
+}
+
+function copyPresent(mm: Mm, v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
+  const eng = mm.engine;
+  if (isNormalPage(mm, e)) {
+    const pfn = pte.pfnOf(e);
+    eng.getPage(pfn);
+    eng.setMapcount(pfn, eng.mapcount(pfn) + 1);
+    // page_try_dup_anon_rmap(): the page (every page of a PMD-mapped folio) is no longer exclusive
+    const n = (e.lo & PTE_LO.PSE) !== 0 ? 2 ** eng.folioOf(pfn).order : 1;
+    for (let i = 0; i < n; i++) {
+      const f = eng.frameFlags(pfn + i);
+      if (f & FRAME.ANON_EXCLUSIVE) eng.setFrameFlags(pfn + i, f & ~FRAME.ANON_EXCLUSIVE);
+    }
+  }
+  let parentEntry = e;
+  let lo = e.lo;
+  if (cow && pte.isWrite(e)) {
+    lo = (lo & ~PTE_LO.RW) >>> 0;
+    parentEntry = { lo, hi: e.hi };
+  }
+  if (v.isShared) lo &= ~PTE_LO.DIRTY;
+  lo &= ~(PTE_LO.ACCESSED | PTE_LO.UFFD_WP);
+  // pte_mkold() does not apply to PMD leaves' PSE etc.; keep the rest
+  return { parentEntry, childEntry: { lo: lo >>> 0, hi: e.hi } };
+}
+
+function copyNonPresent(mm: Mm, _v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
+  const eng = mm.engine;
+  const EXCL = Number(SWP.EXCLUSIVE);
+  if (pte.isRegularSwap(e)) {
+    mm.swap.dup(pte.swapOffset(e));
+    // the swap entry is shared from now on: SWP_EXCLUSIVE is cleared in parent and child
+    const shared = { lo: (e.lo & ~EXCL) >>> 0, hi: e.hi };
+    return { parentEntry: shared, childEntry: shared };
+  }
+  if (pte.isMigration(e)) {
+    const pfn = pte.swapOffset(e);
+    if (eng.hasStructPage(pfn)) eng.setMapcount(pfn, eng.mapcount(pfn) + 1);
+    if (cow && pte.swapType(e) !== SWP.MIGRATION_READ) {
+      const r = pte.mk.migration(pfn, false);
+      return { parentEntry: r, childEntry: r };
+    }
+    return { parentEntry: e, childEntry: e };
+  }
+  if (pte.isDevicePrivate(e)) {
+    const pfn = pte.swapOffset(e);
+    eng.setRefcount(pfn, eng.refcount(pfn) + 1);
+    eng.setMapcount(pfn, eng.mapcount(pfn) + 1);
+    if (cow && pte.isWritableSwapLike(e)) {
+      const r = pte.mk.devicePrivate(pfn, false);
+      return { parentEntry: r, childEntry: r };
+    }
+    return { parentEntry: e, childEntry: e };
+  }
+  // hwpoison entries and PTE markers are copied as they are
+  return { parentEntry: e, childEntry: e };
+}

@@ -1,0 +1,17 @@
+// mm operations that change the CPU page table and raise mmu notifier events (spec §5–§7).
+// Every function takes the Mm it operates on. Operations that take the mmap write lock in the
+// kernel (fork, mremap, brk, MADV_COLLAPSE and the VMA-flag advices, like Mm.munmap/mprotect/mmap)
+// throw SimulationDeadlock when called while a walk holds the read lock, e.g. from
+// mm.hooks.betweenPasses / betweenFaults. Page-lock-only operations (migratePages/startMigration,
+// reclaimPages, ksmMerge, truncateFile/punchHole, Mm.numaHintingScan, a CPU write breaking COW)
+// may run from those hooks: that is what they are for.
+export { fork, isCowMapping, vmaNeedsCopy } from "./fork.js";
+export {
+  madvise, collapseHugePage, zapPageRangeSingle, truncateFile, punchHole, unmapMappingRange,
+  MADV_NORMAL, MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_DONTNEED_LOCKED, MADV_COLLAPSE,
+} from "./madvise.js";
+export { mremap, brk, brkInit, DEFAULT_BRK_BASE, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP } from "./mremap.js";
+export { migratePages, startMigration, type FolioMigration, type MigrateOptions } from "./migrate.js";
+export { reclaimPages, ksmMerge, type ReclaimResult, type KsmResult } from "./reclaim.js";
+export { exitMm, oomReap, type OomReapResult } from "./exit.js";

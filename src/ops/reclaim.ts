@@ -1,0 +1,186 @@
+// Reclaim / swap-out (try_to_unmap_one), MADV_FREE's lazy-free discard, and KSM merging.
+//
+// Events (spec §7): reclaim raises MMU_NOTIFY_CLEAR over [addr, min(vm_end, addr + folio_size))
+// per folio mapping (after a split_huge_pmd CLEAR over 2 MiB for a PMD-mapped THP,
+// TTU_SPLIT_HUGE_PMD); KSM raises CLEAR over one page to write-protect, and another to replace.
+//
+// Limits (no rmap across mms): only folios whose every reference is a mapping in this VMA are
+// reclaimed (anon pages shared with a forked child, pinned pages and page-cache pages with
+// extra references are skipped, as an unsuccessful try_to_unmap would leave them).
+import { FRAME, PTE_LO, SWP, VM } from "../layout.js";
+import type { Mm } from "../mm.js";
+import { MMU_NOTIFY_CLEAR } from "../notifier.js";
+import * as pte from "../pte.js";
+import type { Vma } from "../vma.js";
+import {
+  PAGE, PMD_SIZE, checkedEnd, contentsKey, folioAt, isNormalPage, ksmStable, lazyFreeSet, vmasIn,
+  type FolioView,
+} from "./common.js";
+
+export interface ReclaimResult {
+  /** Pages whose mapping was replaced by a swap entry. */
+  swappedOut: number;
+  /** Clean lazy-free (MADV_FREE) pages that were discarded (PTE cleared). */
+  discarded: number;
+  /** Page-cache pages unmapped (they stay in the page cache). */
+  unmappedFile: number;
+  /** Folios that could not be reclaimed (shared, pinned, swap full, not a normal page). */
+  skipped: number;
+}
+
+/**
+ * Reclaims the folios mapped in [addr, addr+len) of mm (shrink_folio_list → try_to_unmap):
+ * anonymous folios are swapped out (swap entries in engine.swap keep the contents), clean
+ * MADV_FREE'd folios are discarded, file folios are unmapped. Needs no mmap lock, so it may run
+ * from mm.hooks.betweenPasses / betweenFaults.
+ */
+export function reclaimPages(mm: Mm, addr: number, len: number): ReclaimResult {
+  const end = checkedEnd(mm, addr, len, "reclaim");
+  const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
+  for (const v of vmasIn(mm, addr, end).vmas) {
+    if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.IO | VM.LOCKED)) continue;
+    reclaimVmaRange(mm, v, Math.max(addr, v.start), Math.min(end, v.end), r, false);
+  }
+  return r;
+}
+
+/** The per-VMA loop shared by reclaimPages and MADV_PAGEOUT (which only takes unshared folios). */
+export function reclaimVmaRange(mm: Mm, v: Vma, start: number, end: number, r: ReclaimResult, pageoutOnly: boolean): void {
+  const addrs: number[] = [];
+  mm.forEachLeaf(start, end, (a) => addrs.push(a));
+  const done = new Set<number>();
+  for (const a0 of addrs) {
+    const a = Math.max(a0, start);
+    const f = folioAt(mm, v, a);
+    if (!f) continue;
+    if (done.has(f.head)) continue;
+    done.add(f.head);
+    if (pageoutOnly && f.mapcount !== f.mappings.length) { r.skipped++; continue; }
+    reclaimFolio(mm, v, f, r);
+  }
+}
+
+/** shrink_folio_list() for one folio mapped in v. */
+export function reclaimFolio(mm: Mm, v: Vma, f0: FolioView, r: ReclaimResult): boolean {
+  const eng = mm.engine;
+  let f = f0;
+  const flags = eng.frameFlags(f.head);
+  const anon = (flags & FRAME.ANON) !== 0;
+  const cacheRefs = anon ? 0 : 1;
+  if (eng.refcount(f.head) !== f.mappings.length + cacheRefs || f.mapcount !== f.mappings.length) { r.skipped++; return false; }
+  // TTU_SPLIT_HUGE_PMD: a PMD mapping is split first (CLEAR over the 2 MiB)
+  if (f.mappings.length === 1 && f.mappings[0].level === 1) {
+    mm.splitHugePmd(v, f.addr);
+    const again = folioAt(mm, v, f.addr);
+    if (!again) { r.skipped++; return false; }
+    f = again;
+  }
+  const lazy = lazyFreeSet(eng);
+  const isLazy = anon && lazy.has(f.head) && f.mappings.every((m) => (eng.readEntry(m.ptr).lo & PTE_LO.DIRTY) === 0);
+  if (anon && !isLazy) {
+    // add_to_swap(): a slot per page; a full device fails the whole folio
+    if (mm.swap.capacity - mm.swap.used < f.mappings.length) { r.skipped++; return false; }
+  }
+  mm.invalidate(f.addr, f.end, MMU_NOTIFY_CLEAR, null, () => {
+    for (const m of f.mappings) {
+      const cur = eng.readEntry(m.ptr);
+      const pfn = f.head + m.sub;
+      if (anon && !isLazy) {
+        const data = new Uint8Array(PAGE);
+        eng.readFrame(pfn, 0, data);
+        const slot = mm.swap.store(data);
+        const exclusive = (eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE) !== 0;
+        const swp = pte.mk.swap(mm.swap.type, slot, exclusive);
+        // soft-dirty / uffd-wp of the PTE survive in the swap PTE
+        let lo = swp.lo;
+        if (cur.lo & PTE_LO.SOFT_DIRTY) lo |= Number(SWP.SOFT_DIRTY);
+        if (cur.lo & PTE_LO.UFFD_WP) lo |= Number(SWP.UFFD_WP);
+        eng.writeEntry(m.ptr, { lo: lo >>> 0, hi: swp.hi });
+        r.swappedOut++;
+      } else {
+        eng.writeEntry(m.ptr, pte.NONE);
+        if (isLazy) r.discarded++;
+        else r.unmappedFile++;
+      }
+      eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+      eng.putPage(pfn);
+    }
+  });
+  lazy.delete(f.head);
+  return true;
+}
+
+// ---- KSM -----------------------------------------------------------------------------------------
+
+export interface KsmResult {
+  /** Pages now mapping a KSM page (including the ones that became KSM pages). */
+  merged: number;
+  /** Frames freed by merging. */
+  freed: number;
+}
+
+/**
+ * KSM: merges the anonymous pages at `addrs` whose contents are identical (or identical to an
+ * existing KSM page). Each page is write-protected inside CLEAR [a, a+4K) (write_protect_page);
+ * every duplicate is then replaced by the KSM page inside another CLEAR [a, a+4K) (replace_page).
+ * Only order-0 pages mapped once are merged (like ksmd, which skips shared and large folios).
+ * VM_MERGEABLE is not required (the caller chose the pages).
+ */
+export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
+  const eng = mm.engine;
+  const stable = ksmStable(eng);
+  const res: KsmResult = { merged: 0, freed: 0 };
+  const groups = new Map<string, number[]>();
+  for (const a of addrs) {
+    const v = mm.vmaLookup(a);
+    if (!v || !v.isAnonymous || v.isShared) continue;
+    const leaf = mm.leafOf(a);
+    if (leaf.level !== 0 || !isNormalPage(mm, leaf.entry)) continue;
+    const pfn = pte.pfnOf(leaf.entry);
+    const { order } = eng.folioOf(pfn);
+    if (order !== 0 || eng.mapcount(pfn) !== 1 || eng.refcount(pfn) !== 1) continue;
+    const key = contentsKey(eng, pfn);
+    const g = groups.get(key) ?? [];
+    if (!g.includes(a - (a % PAGE))) g.push(a - (a % PAGE));
+    groups.set(key, g);
+  }
+  for (const [key, list] of groups) {
+    let ksm = stable.get(key);
+    if (ksm !== undefined && (!eng.hasStructPage(ksm) || eng.refcount(ksm) === 0 || contentsKey(eng, ksm) !== key)) {
+      stable.delete(key);
+      ksm = undefined;
+    }
+    if (ksm === undefined && list.length < 2) continue;
+    for (const a of list) {
+      const leaf = mm.leafOf(a);
+      const pfn = pte.pfnOf(leaf.entry);
+      // write_protect_page()
+      mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+        const cur = eng.readEntry(leaf.ptr);
+        eng.writeEntry(leaf.ptr, { lo: (cur.lo & ~(PTE_LO.RW | PTE_LO.DIRTY)) >>> 0, hi: cur.hi });
+      });
+      if (ksm === undefined) {
+        // the first page becomes the KSM page (stable node)
+        ksm = pfn;
+        stable.set(key, ksm);
+        eng.setFrameFlags(pfn, eng.frameFlags(pfn) & ~FRAME.ANON_EXCLUSIVE);
+        res.merged++;
+        continue;
+      }
+      // replace_page()
+      const k = ksm;
+      mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+        eng.getPage(k);
+        eng.setMapcount(k, eng.mapcount(k) + 1);
+        eng.writeEntry(leaf.ptr, pte.mk.page(k, false));
+        eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+        eng.putPage(pfn);
+      });
+      res.merged++;
+      res.freed++;
+    }
+  }
+  return res;
+}
+
+export { PMD_SIZE };
