@@ -262,7 +262,30 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
     // with a struct page that satisfies the (uniform) request is just pfn | VALID [| WRITE].
     let highest = <u64>highestMemmapPfn;
     let needWrite = requireWrite;
-    for (let a = addr; a < end; a += 4096, ptep += 8, p += 8) {
+    let a = addr;
+    if (ASC_FEATURE_SIMD) {
+      // two entries at a time; a pair that is not entirely on the fast path goes entry by entry
+      let flagMask = i64x2.splat(PTE_PRESENT | PTE_SPECIAL | (needWrite ? PTE_RW : 0));
+      let flagWant = i64x2.splat(PTE_PRESENT | (needWrite ? PTE_RW : 0));
+      let pfnMask = i64x2.splat(PTE_PFN_MASK);
+      let top = i64x2.splat(highest);
+      let valid = i64x2.splat(HMM_PFN_VALID);
+      let rw = i64x2.splat(PTE_RW);
+      for (; a + 4096 < end; a += 8192, ptep += 16, p += 16) {
+        let v = v128.load(ptep);
+        let pfn = i64x2.shr_u(v128.and(v, pfnMask), PAGE_SHIFT);
+        let ok = v128.and(i64x2.eq(v128.and(v, flagMask), flagWant), i64x2.le_s(pfn, top));
+        if (i64x2.all_true(ok)) {
+          v128.store(p, v128.or(v128.or(pfn, valid), i64x2.shl(v128.and(v, rw), 61)));
+          continue;
+        }
+        let r = handlePte(a, end, load<u64>(ptep), p);
+        if (r != 0) return r;
+        r = handlePte(a + 4096, end, load<u64>(ptep, 8), p + 8);
+        if (r != 0) return r;
+      }
+    }
+    for (; a < end; a += 4096, ptep += 8, p += 8) {
       let v = load<u64>(ptep);
       let pfn = (v & PTE_PFN_MASK) >> PAGE_SHIFT;
       if ((v & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && pfn <= highest &&

@@ -76,6 +76,10 @@ function isPageAligned(a: number): boolean {
 export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): number {
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
+  // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
+  lastHmmStats.passes = 0;
+  lastHmmStats.faultedPages = 0;
+  lastHmmStats.migrationWaits = 0;
   const { start, end } = range;
   if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;

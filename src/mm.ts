@@ -247,7 +247,8 @@ export class Mm {
   }
 
   checkRange(addr: number, length: number, what: string): void {
-    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(length)) {
+    // 5-level addresses reach 2^56: page-aligned values above 2^53 are still exact integers
+    if (!Number.isInteger(addr) || !Number.isSafeInteger(length)) {
       throw new ErrnoError(-ERRNO.EINVAL, `${what}: address and length must be integers`);
     }
     if (addr % PAGE !== 0) throw new ErrnoError(-ERRNO.EINVAL, `${what}: address ${hex(addr)} is not page aligned`);
