@@ -13,8 +13,8 @@
 // 32-bit halves (`Entry` from src/pte.ts), addresses inside the walk are page numbers (exact up to
 // 2^53), and every request / cpu flag is looked at in the high half of its word, like the WASM walker.
 //
-// Where the WASM walker and docs/spec (hmm-semantics.md) part ways, this file follows the WASM walker
-// (it is the oracle of *that* walk) and says so in a "SPEC:" comment.
+// Where the WASM walker and the specification (hmm-semantics.md §2-§3) part ways, this file follows
+// the WASM walker (it is the oracle of *that* walk) and says so in a "SPEC:" comment.
 import type { Engine } from "../engine.js";
 import {
   CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI,
@@ -142,10 +142,10 @@ export function createReferenceWalker(engine: Engine): HmmWalkFn {
 
 class ReferenceWalk {
   // linear memory (refreshed at the start of every walk; a walk never grows memory)
-  private u8 = new Uint8Array(0);
-  private u32 = new Uint32Array(0);
-  private i32 = new Int32Array(0);
-  private f64 = new Float64Array(0);
+  private u8: Uint8Array = new Uint8Array(0);
+  private u32: Uint32Array = new Uint32Array(0);
+  private i32: Int32Array = new Int32Array(0);
+  private f64: Float64Array = new Float64Array(0);
   private readonly pmdBadIgnoredLo: number;
 
   // struct hmm_range
