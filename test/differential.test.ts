@@ -10,7 +10,7 @@
 // walkers also clear bad PGD/P4D entries and unreported trans-huge PUDs). Walker-independent
 // invariants of the retry protocol (§4.1) are checked on the way.
 //
-// Runs: HMMSIM_FUZZ_RUNS=<n> sets the number of cases per property and build (default 300);
+// Runs: HMMSIM_FUZZ_RUNS=<n> sets the number of cases per property and build (default 200);
 // HMMSIM_FUZZ_SEED=<seed> replays the seed printed by a failure; HMMSIM_DIFF_STATS=1 prints what
 // the random cases exercised.
 import { describe, expect, it } from "vitest";
@@ -700,7 +700,7 @@ function checkCase(c: Case, build: Build): void {
 }
 
 const FUZZ_RUNS = Number(process.env.HMMSIM_FUZZ_RUNS ?? "") || 0;
-const NUM_RUNS = FUZZ_RUNS > 0 ? FUZZ_RUNS : 300;
+const NUM_RUNS = FUZZ_RUNS > 0 ? FUZZ_RUNS : 200;
 const SEED = process.env.HMMSIM_FUZZ_SEED !== undefined ? Number(process.env.HMMSIM_FUZZ_SEED) : undefined;
 
 /** HMMSIM_DIFF_STATS=1: print what the random cases exercised (return codes, output word classes). */
