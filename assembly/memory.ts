@@ -17,8 +17,9 @@ const freeHeads = memory.data(SIZE_CLASSES * 4);
 
 /** Makes sure linear memory reaches `limit`, doubling its size. Returns false when it cannot. */
 function ensureMemory(limit: usize): bool {
-  let have = <usize>memory.size() << 16;
-  if (limit <= have) return true;
+  // 64-bit: at 4 GiB a 32-bit size would wrap to 0 and make every allocation call memory.grow(0)
+  let have = <u64>memory.size() << 16;
+  if (<u64>limit <= have) return true;
   let pages = <i32>memory.size();
   let want = pages;
   while ((<usize>want << 16) < limit) {

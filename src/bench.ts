@@ -352,16 +352,21 @@ function walkOnce(s: Scene, pfns: PfnArray, defaultFlags: bigint, walker: WalkEn
   return ret;
 }
 
-/** The driver protocol of one range (dmirror_range_fault): readBegin, lock, walk, unlock, readRetry. */
-function driverRangeFault(s: Scene, range: Omit<HmmRange, "notifierSeq">, walker: WalkEngine): number {
+/**
+ * The driver protocol of one range (dmirror_range_fault): readBegin, lock, walk, unlock, readRetry.
+ * The hmm_range is built as one object literal per attempt, like a driver fills its struct on the
+ * stack (an object spread here costs several µs per call in V8 and would dominate W6).
+ */
+function driverRangeFault(s: Scene, start: number, end: number, hmmPfns: PfnArray, defaultFlags: bigint, walker: WalkEngine): number {
   let retries = 0;
+  const opts = { engine: walker };
   for (;;) {
     const seq = s.mm.notifiers.readBegin(s.sub);
-    const r: HmmRange = { ...range, notifierSeq: seq };
+    const r: HmmRange = { notifier: s.sub, notifierSeq: seq, start, end, hmmPfns, defaultFlags };
     s.mm.mmapReadLock();
     let ret: number;
     try {
-      ret = hmmRangeFault(r, { engine: walker });
+      ret = hmmRangeFault(r, opts);
     } finally {
       s.mm.mmapReadUnlock();
     }
@@ -488,8 +493,10 @@ async function snapshotWorkload(c: Ctx, id: string, title: string, scenes: { rel
       // cheap operations get more runs (about 0.4 s of them, at most 201): steadier medians
       const t1 = now();
       op();
-      const n = Math.min(201, Math.max(runs, Math.ceil(0.4e9 / Number(now() - t1))));
-      const t = timeIt(n, c.warm, op);
+      const t1ns = Number(now() - t1);
+      const n = Math.min(201, Math.max(runs, Math.ceil(0.4e9 / t1ns)));
+      // warm up for ~0.15 s (JIT tiers, background compilation of the loader settling)
+      const t = timeIt(n, Math.min(500, Math.max(c.warm, Math.ceil(0.15e9 / t1ns))), op);
       w.figures.push(figure(x.walker, x.scene.eng.build, t, s.pages));
       if (x.scene === s) digests.set(x.walker, digest(p));
       cases.push({
@@ -539,7 +546,7 @@ async function w5(c: Ctx, id: string, bytes: number, thp: boolean): Promise<Work
   const walkers: { walker: string; engine: WalkEngine }[] = [{ walker: "wasm", engine: "wasm" }];
   if (c.ref) walkers.push({ walker: "reference", engine: "reference" });
   const cases: Case[] = [];
-  const runs = c.quick ? 3 : thp ? 9 : 5;
+  const runs = c.quick ? 5 : thp ? 9 : 5;
   const digests = new Map<string, number>();
   for (const x of walkers) {
     let cur = fresh();
@@ -548,7 +555,7 @@ async function w5(c: Ctx, id: string, bytes: number, thp: boolean): Promise<Work
       cur.s.mm.withReadLock(() => walkOnce(cur.s, cur.p, REQ_FAULT_WRITE, x.engine));
       stats = { ...lastHmmStats };
     };
-    const t = timeIt(runs, 1, op, () => { cur = fresh(); });
+    const t = timeIt(runs, c.quick ? 3 : 2, op, () => { cur = fresh(); });
     const f = figure(x.walker, "release", t, stats.faultedPages || pages);
     f.faultedPages = stats.faultedPages;
     f.retries = stats.passes - 1;
@@ -566,37 +573,42 @@ async function w5(c: Ctx, id: string, bytes: number, thp: boolean): Promise<Work
 
 // ---- W6: many small ranges with the full driver protocol -------------------------------------
 
-async function w6(c: Ctx, s: Scene): Promise<WorkloadResult> {
+async function w6(c: Ctx, scenes: { release: Scene; simd?: Scene }): Promise<WorkloadResult> {
   const id = "W6";
   const title = "512-page hmmRangeFault calls at random places, full driver protocol";
   const callPages = 512;
+  const s = scenes.release;
   c.log(`${id}: ${title} — in ${fmtBytes(s.bytes)} populated`);
   const w: WorkloadResult = { id, title, pages: callPages, bytes: callPages * PAGE, populatedPages: s.populated, figures: [], notes: [
     "one call = readBegin, mmap_read_lock, hmmRangeFault (REQ_FAULT, no fault needed), unlock, readRetry",
-    "start pages are uniformly random (not 2 MiB aligned), so most calls touch two PTE tables",
+    "start pages are uniformly random (not 2 MiB aligned), so most calls touch two PTE tables; every walker sees the same sequence of starts",
   ] };
-  const p = new PfnArray(s.eng, callPages);
   const batch = c.quick ? 2000 : 20000;
-  const walkers: { walker: string; engine: WalkEngine }[] = [{ walker: "wasm", engine: "wasm" }];
-  if (c.ref) walkers.push({ walker: "reference", engine: "reference" });
+  const walkers: { walker: string; scene: Scene; engine: WalkEngine }[] = [{ walker: "wasm", scene: s, engine: "wasm" }];
+  if (scenes.simd) walkers.push({ walker: "wasm-simd", scene: scenes.simd, engine: "wasm" });
+  if (c.ref) walkers.push({ walker: "reference", scene: s, engine: "reference" });
   const cases: Case[] = [];
-  const maxStart = s.pages - callPages;
+  const arrays: PfnArray[] = [];
   for (const x of walkers) {
+    const sc = x.scene;
+    const p = new PfnArray(sc.eng, callPages);
+    arrays.push(p);
+    const maxStart = sc.pages - callPages;
     const r = rng(12345);
     const one = (): void => {
-      const start = s.start + Math.floor(r() * maxStart) * PAGE;
-      driverRangeFault(s, { notifier: s.sub, start, end: start + callPages * PAGE, hmmPfns: p, defaultFlags: REQ_FAULT }, x.engine);
+      const start = sc.start + Math.floor(r() * maxStart) * PAGE;
+      driverRangeFault(sc, start, start + callPages * PAGE, p, REQ_FAULT, x.engine);
     };
     const t = timeIt(c.quick ? 5 : 11, 1, () => { for (let i = 0; i < batch; i++) one(); });
-    const f = figure(x.walker, "release", { samples: t.samples.map((v) => v / batch), median: t.median / batch, min: t.min / batch }, callPages);
+    const f = figure(x.walker, sc.eng.build, { samples: t.samples.map((v) => v / batch), median: t.median / batch, min: t.min / batch }, callPages);
     f.usPerCall = t.median / batch / 1000;
     w.figures.push(f);
-    cases.push({ walker: x.walker, build: "release", op: one });
+    cases.push({ walker: x.walker, build: sc.eng.build, op: one });
   }
   w.wasmSpeedup = speedup(w);
   logFigures(c, w);
   w.benny = await bennySuite(c, id, title, cases);
-  p.free();
+  for (const p of arrays) p.free();
   return w;
 }
 
@@ -689,9 +701,9 @@ async function w7(c: Ctx, s: Scene): Promise<WorkloadResult> {
         cur = { s: sc, p: pp, retries: 0 };
       };
       const op = (): void => {
-        cur.retries = driverRangeFault(cur.s, { notifier: cur.s.sub, start: cur.s.start, end: cur.s.start + bBytes, hmmPfns: cur.p, defaultFlags: REQ_FAULT_WRITE }, x.engine);
+        cur.retries = driverRangeFault(cur.s, cur.s.start, cur.s.start + bBytes, cur.p, REQ_FAULT_WRITE, x.engine);
       };
-      const t = timeIt(c.quick ? 3 : 5, 1, op, fresh);
+      const t = timeIt(5, c.quick ? 3 : 2, op, fresh);
       const f = figure(x.walker, "release", t, bBytes / PAGE);
       f.retries = cur.retries;
       f.faultedPages = cur.s.mm.stats.faults;
@@ -851,8 +863,10 @@ function targets(r: BenchReport): TargetCheck[] {
   le(`W1 snapshot 4 KiB, WASM SIMD${simdNote}`, fig("W1", "wasm-simd"), 0.8);
   le("W2 THP snapshot, WASM scalar", fig("W2", "wasm"), 0.4);
   le(`W2 THP snapshot, WASM SIMD${simdNote}`, fig("W2", "wasm-simd"), 0.2);
-  le("W3 sparse 10%, WASM", fig("W3", "wasm"), 0.3);
-  le("W4 64 GiB 4 KiB, WASM", fig("W4", "wasm"), 2.0);
+  le("W3 sparse 10%, WASM scalar", fig("W3", "wasm"), 0.3);
+  le("W3 sparse 10%, WASM SIMD", fig("W3", "wasm-simd"), 0.3);
+  le(`W4 ${r.quick ? "4 GiB (quick)" : "64 GiB"} 4 KiB, WASM scalar`, fig("W4", "wasm"), 2.0);
+  le(`W4 ${r.quick ? "4 GiB (quick)" : "64 GiB"} 4 KiB, WASM SIMD`, fig("W4", "wasm-simd"), 2.0);
   for (const id of ["W1", "W1b", "W2", "W3", "W4"]) {
     const w = wl(id);
     if (w?.wasmSpeedup !== undefined) {
@@ -861,7 +875,9 @@ function targets(r: BenchReport): TargetCheck[] {
   }
   le("W5 first-touch write faults, WASM", fig("W5", "wasm"), 30, "ns/faulted page");
   const w6 = fig("W6", "wasm");
-  le("W6 512-page calls, driver protocol, WASM", w6, 1.5, "µs/call", w6?.usPerCall);
+  le("W6 512-page calls, driver protocol, WASM scalar", w6, 1.5, "µs/call", w6?.usPerCall);
+  const w6s = fig("W6", "wasm-simd");
+  le("W6 512-page calls, driver protocol, WASM SIMD", w6s, 1.5, "µs/call", w6s?.usPerCall);
   const m = r.memory.filter((x) => x.label.startsWith("4 KiB"));
   const big = m[m.length - 1];
   if (big) {
@@ -962,29 +978,38 @@ export async function runBenchmarks(opts: BenchOptions): Promise<BenchReport> {
     report.workloads.push(await snapshotWorkload(c, "W2", "snapshot of 2 MiB THPs", { release: rel, simd }, 0n));
   }
   if (want("W3")) {
-    const rel = newScene(new Engine({ build: "release" }), oneG);
+    const sparse = (eng: Engine): Scene => {
+      const sc = newScene(eng, oneG);
+      for (let t = 0; t < oneG / PMD_SIZE; t += 10) writePteTables(sc, sc.start + t * PMD_SIZE, 1, "order0");
+      return sc;
+    };
     const tables = oneG / PMD_SIZE;
-    for (let t = 0; t < tables; t += 10) writePteTables(rel, rel.start + t * PMD_SIZE, 1, "order0");
-    report.workloads.push(await snapshotWorkload(c, "W3", "sparse: 10% of PTE tables present (every 10th PMD), snapshot", { release: rel }, 0n,
+    report.workloads.push(await snapshotWorkload(c, "W3", "sparse: 10% of PTE tables present (every 10th PMD), snapshot",
+      { release: sparse(new Engine({ build: "release" })), simd: sparse(new Engine({ build: "simd" })) }, 0n,
       [`${Math.ceil(tables / 10)} of ${tables} PMD slots hold a full PTE table; the others are none (holes)`]));
   }
   if (want("W4") || want("W6")) {
     const big = quick ? 4 * GiB : 64 * GiB;
-    const eng = new Engine({ build: "release" });
-    const s = newScene(eng, big);
-    const tables = big / PMD_SIZE;
-    const t0 = now();
-    const stepTables = (8 * GiB) / PMD_SIZE;
-    for (let t = 0; t < tables; t += stepTables) {
-      writePteTables(s, s.start + t * PMD_SIZE, Math.min(stepTables, tables - t), "order0");
-      if (big > 8 * GiB) log(`  populating W4/W6: ${fmtBytes((t + Math.min(stepTables, tables - t)) * PMD_SIZE)} of ${fmtBytes(big)}`);
-    }
-    log(`populated ${fmtBytes(big)} of 4 KiB pages in ${(Number(now() - t0) / 1e9).toFixed(1)} s (linear memory ${fmtBytes(eng.memoryBytes())})`);
+    const populate = (build: WasmBuild): Scene => {
+      const eng = new Engine({ build });
+      const s = newScene(eng, big);
+      const tables = big / PMD_SIZE;
+      const t0 = now();
+      const stepTables = (16 * GiB) / PMD_SIZE;
+      for (let t = 0; t < tables; t += stepTables) {
+        writePteTables(s, s.start + t * PMD_SIZE, Math.min(stepTables, tables - t), "order0");
+        if (big > 16 * GiB) log(`  populating W4/W6 (${build}): ${fmtBytes((t + Math.min(stepTables, tables - t)) * PMD_SIZE)} of ${fmtBytes(big)}`);
+      }
+      log(`populated ${fmtBytes(big)} of 4 KiB pages (${build} engine) in ${(Number(now() - t0) / 1e9).toFixed(1)} s (linear memory ${fmtBytes(eng.memoryBytes())})`);
+      return s;
+    };
+    const scenes = { release: populate("release"), simd: populate("simd") };
+    const s = scenes.release;
     if (want("W4")) {
-      report.workloads.push(await snapshotWorkload(c, "W4", `snapshot of ${fmtBytes(big)} of populated 4 KiB pages (tables far beyond cache)`, { release: s }, 0n,
+      report.workloads.push(await snapshotWorkload(c, "W4", `snapshot of ${fmtBytes(big)} of populated 4 KiB pages (tables far beyond cache)`, scenes, 0n,
         [`page tables ${fmtBytes(s.mm.pageTables * 4096)}, hmm_pfns ${fmtBytes(s.pages * 8)}, frame metadata ${fmtBytes(s.pages * 8)}`], quick ? 5 : 9));
     }
-    if (want("W6")) report.workloads.push(await w6(c, s));
+    if (want("W6")) report.workloads.push(await w6(c, scenes));
   }
   if (want("W5")) {
     report.workloads.push(await w5(c, "W5", quick ? 64 * MiB : GiB, false));
