@@ -68,6 +68,16 @@ let requireWrite = false;
   if (ASC_FEATURE_SIMD) {
     let v = i64x2.replace_lane(i64x2.splat(w), 1, w + 1);
     let two = i64x2.splat(2);
+    let four = i64x2.splat(4);
+    let six = i64x2.splat(6);
+    let eight = i64x2.splat(8);
+    for (; p + 64 <= stop; p += 64) {
+      v128.store(p, v);
+      v128.store(p, i64x2.add(v, two), 16);
+      v128.store(p, i64x2.add(v, four), 32);
+      v128.store(p, i64x2.add(v, six), 48);
+      v = i64x2.add(v, eight);
+    }
     for (; p + 16 <= stop; p += 16) {
       v128.store(p, v);
       v = i64x2.add(v, two);
@@ -83,6 +93,11 @@ function fill(addr: u64, end: u64, v: u64): i32 {
   let p = slotOf(addr);
   let n = <usize>((end - addr) >> PAGE_SHIFT);
   let stop = p + (n << 3);
+  if (inout == 0 && v == 0) {
+    memory.fill(p, 0, n << 3);
+    pagesWalked += <i64>n;
+    return 0;
+  }
   if (inout == 0) {
     if (ASC_FEATURE_SIMD) {
       let vv = i64x2.splat(v);
@@ -262,38 +277,71 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
     // with a struct page that satisfies the (uniform) request is just pfn | VALID [| WRITE].
     let highest = <u64>highestMemmapPfn;
     let needWrite = requireWrite;
-    let a = addr;
+    let m: u64 = PTE_PRESENT | PTE_SPECIAL | (needWrite ? PTE_RW : 0);
+    let want: u64 = PTE_PRESENT | (needWrite ? PTE_RW : 0);
+    let topMasked: u64 = highest << PAGE_SHIFT; // compare (v & PFN_MASK) without shifting first
+    let p0 = p;
+    let stop = p + (<usize>((end - addr) >> PAGE_SHIFT) << 3);
     if (ASC_FEATURE_SIMD) {
-      // two entries at a time; a pair that is not entirely on the fast path goes entry by entry
-      let flagMask = i64x2.splat(PTE_PRESENT | PTE_SPECIAL | (needWrite ? PTE_RW : 0));
-      let flagWant = i64x2.splat(PTE_PRESENT | (needWrite ? PTE_RW : 0));
+      let flagMask = i64x2.splat(m);
+      let flagWant = i64x2.splat(want);
       let pfnMask = i64x2.splat(PTE_PFN_MASK);
-      let top = i64x2.splat(highest);
+      let top = i64x2.splat(topMasked);
       let valid = i64x2.splat(HMM_PFN_VALID);
       let rw = i64x2.splat(PTE_RW);
-      for (; a + 4096 < end; a += 8192, ptep += 16, p += 16) {
-        let v = v128.load(ptep);
-        let pfn = i64x2.shr_u(v128.and(v, pfnMask), PAGE_SHIFT);
-        let ok = v128.and(i64x2.eq(v128.and(v, flagMask), flagWant), i64x2.le_s(pfn, top));
+      for (; p + 32 <= stop; ptep += 32, p += 32) {
+        let v0 = v128.load(ptep);
+        let v1 = v128.load(ptep, 16);
+        let f0 = v128.and(v0, pfnMask);
+        let f1 = v128.and(v1, pfnMask);
+        let ok = v128.and(
+          v128.and(i64x2.eq(v128.and(v0, flagMask), flagWant), i64x2.le_s(f0, top)),
+          v128.and(i64x2.eq(v128.and(v1, flagMask), flagWant), i64x2.le_s(f1, top)));
         if (i64x2.all_true(ok)) {
-          v128.store(p, v128.or(v128.or(pfn, valid), i64x2.shl(v128.and(v, rw), 61)));
+          v128.store(p, v128.or(v128.or(i64x2.shr_u(f0, PAGE_SHIFT), valid), i64x2.shl(v128.and(v0, rw), 61)));
+          v128.store(p, v128.or(v128.or(i64x2.shr_u(f1, PAGE_SHIFT), valid), i64x2.shl(v128.and(v1, rw), 61)), 16);
           continue;
         }
-        let r = handlePte(a, end, load<u64>(ptep), p);
-        if (r != 0) return r;
-        r = handlePte(a + 4096, end, load<u64>(ptep, 8), p + 8);
-        if (r != 0) return r;
+        let a = addr + (<u64>(p - p0) << 9);
+        for (let j: usize = 0; j < 32; j += 8) {
+          let r = handlePte(a + (<u64>j << 9), end, load<u64>(ptep + j), p + j);
+          if (r != 0) return r;
+        }
+      }
+    } else {
+      for (; p + 32 <= stop; ptep += 32, p += 32) {
+        let v0 = load<u64>(ptep);
+        let v1 = load<u64>(ptep, 8);
+        let v2 = load<u64>(ptep, 16);
+        let v3 = load<u64>(ptep, 24);
+        let f0 = v0 & PTE_PFN_MASK;
+        let f1 = v1 & PTE_PFN_MASK;
+        let f2 = v2 & PTE_PFN_MASK;
+        let f3 = v3 & PTE_PFN_MASK;
+        let bad = ((v0 & m) ^ want) | ((v1 & m) ^ want) | ((v2 & m) ^ want) | ((v3 & m) ^ want);
+        let inRange = (f0 <= topMasked) & (f1 <= topMasked) & (f2 <= topMasked) & (f3 <= topMasked);
+        if (bad == 0 && inRange) {
+          store<u64>(p, (f0 >> PAGE_SHIFT) | HMM_PFN_VALID | ((v0 & PTE_RW) << 61));
+          store<u64>(p, (f1 >> PAGE_SHIFT) | HMM_PFN_VALID | ((v1 & PTE_RW) << 61), 8);
+          store<u64>(p, (f2 >> PAGE_SHIFT) | HMM_PFN_VALID | ((v2 & PTE_RW) << 61), 16);
+          store<u64>(p, (f3 >> PAGE_SHIFT) | HMM_PFN_VALID | ((v3 & PTE_RW) << 61), 24);
+          continue;
+        }
+        let a = addr + (<u64>(p - p0) << 9);
+        for (let j: usize = 0; j < 32; j += 8) {
+          let r = handlePte(a + (<u64>j << 9), end, load<u64>(ptep + j), p + j);
+          if (r != 0) return r;
+        }
       }
     }
-    for (; a < end; a += 4096, ptep += 8, p += 8) {
+    for (; p < stop; ptep += 8, p += 8) {
       let v = load<u64>(ptep);
-      let pfn = (v & PTE_PFN_MASK) >> PAGE_SHIFT;
-      if ((v & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && pfn <= highest &&
-          (!needWrite || (v & PTE_RW) != 0)) {
-        store<u64>(p, pfn | HMM_PFN_VALID | ((v & PTE_RW) << 61));
+      let f = v & PTE_PFN_MASK;
+      if ((v & m) == want && f <= topMasked) {
+        store<u64>(p, (f >> PAGE_SHIFT) | HMM_PFN_VALID | ((v & PTE_RW) << 61));
         continue;
       }
-      let r = handlePte(a, end, v, p);
+      let r = handlePte(addr + (<u64>(p - p0) << 9), end, v, p);
       if (r != 0) return r;
     }
   } else {

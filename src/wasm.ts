@@ -106,7 +106,8 @@ export class MemoryViews {
   }
   /** Call before using the views after anything that may have grown memory. */
   fresh(): this {
-    if (this.memory.buffer !== this.buf) {
+    // memory.grow detaches the old buffer (byteLength 0): a cheap test, unlike the memory.buffer getter
+    if (this.buf.byteLength === 0) {
       this.buf = this.memory.buffer;
       this.u8 = new Uint8Array(this.buf);
       this.u32 = new Uint32Array(this.buf);
