@@ -258,6 +258,8 @@ export const CTX_PAGES_WALKED: i32 = 28; // i32 out: statistics
 export const WALK_ACTION_NONE: i32 = 0;
 export const WALK_ACTION_FAULT: i32 = 1;
 export const WALK_ACTION_WAIT_MIGRATION: i32 = 2;
+/** split_huge_pud(): the host zaps the PUD at CTX_LAST inside CLEAR over its 1 GiB, then resumes. */
+export const WALK_ACTION_SPLIT_PUD: i32 = 3;
 
 // mm struct (one per address space), one 4 KiB block
 export const MM_ROOT: i32 = 0; // u32 pointer to the PGD table

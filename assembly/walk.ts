@@ -16,7 +16,7 @@ import {
   SWP_DEVICE_EXCLUSIVE_WRITE, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE, SWP_PTE_MARKER, MAX_SWAPFILES, VMA_BYTES, VMA_END, VMA_FLAGS,
   VMA_HUGE_SHIFT, VMA_START, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, WALK_ACTION_FAULT,
-  WALK_ACTION_NONE, WALK_ACTION_WAIT_MIGRATION, WALK_CTX, ZERO_PFN, META_OFF_AUX, FRAME_DEVICE_PRIVATE,
+  WALK_ACTION_NONE, WALK_ACTION_WAIT_MIGRATION, WALK_ACTION_SPLIT_PUD, WALK_CTX, ZERO_PFN, META_OFF_AUX, FRAME_DEVICE_PRIVATE,
   META_OFF_FLAGS, PTE_PFN_MASK, PTE_PRESENT, PTE_RW, PTE_SPECIAL,
 } from "./layout";
 import {
@@ -371,9 +371,12 @@ function walkPud(pudp: usize, addr: u64, end: u64): i32 {
       pagesWalked += <i64>((end - addr) >> PAGE_SHIFT);
       return 0;
     }
-    // ACTION_SUBTREE on a trans-huge PUD: split_huge_pud() zaps it, then it is a hole
-    store<u64>(pudp, 0);
-    return hole(addr, end);
+    // ACTION_SUBTREE on a trans-huge PUD: split_huge_pud() zaps it inside a CLEAR invalidation,
+    // which the host raises; the walk then resumes here and finds a hole
+    last = addr;
+    store<i32>(WALK_CTX + CTX_ACTION, WALK_ACTION_SPLIT_PUD);
+    store<f64>(WALK_CTX + CTX_FAULT_END, <f64>(end >> PAGE_SHIFT));
+    return -EBUSY;
   }
   if (!isTableEntry(pud)) {
     // a PUD that is neither a table nor a leaf HMM knows: reported like a bad PMD

@@ -144,8 +144,11 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
   stats.faultedPages = 0;
   stats.migrationWaits = 0;
   const ctx = MEM.WALK_CTX;
+  // a PUD split happens inside the kernel's walk: the walk resumes without a sequence check
+  let resume = false;
   for (;;) {
-    if (mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
+    if (!resume && mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
+    resume = false;
     if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: lastPage * PAGE_SIZE });
     stats.passes++;
     mm.stats.walkPasses++;
@@ -163,6 +166,11 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
     if (action === CTX.ACTION_WAIT_MIGRATION) {
       stats.migrationWaits++;
       mm.waitMigration(lastPage * PAGE_SIZE);
+      continue;
+    }
+    if (action === CTX.ACTION_SPLIT_PUD) {
+      mm.splitHugePud(lastPage * PAGE_SIZE);
+      resume = true;
       continue;
     }
     if (action !== CTX.ACTION_FAULT) throw new Error(`walker returned -EBUSY with action ${action}`);

@@ -541,6 +541,24 @@ export class Mm {
     }
   }
 
+  /**
+   * split_huge_pud() of a leaf PUD the walk does not report (U5): it is zapped inside
+   * MMU_NOTIFY_CLEAR over its 1 GiB, after which the range is a hole.
+   */
+  splitHugePud(addr: number): void {
+    const haddr = addr - (addr % PUD_SIZE);
+    const slot = this.entryPtr(haddr, 2, false);
+    if (slot === 0) return;
+    this.invalidate(haddr, haddr + PUD_SIZE, MMU_NOTIFY_CLEAR, null, () => {
+      const e = this.engine.readEntry(slot);
+      if (pte.isPresent(e) && !(e.lo & PTE_BITS.SPECIAL) && this.engine.hasStructPage(pte.pfnOf(e)) && !pte.isDevmap(e)) {
+        const v = this.vmaLookup(haddr);
+        if (v) this.releaseEntry(v, haddr, 2, e);
+      }
+      this.engine.writeEntry(slot, pte.NONE);
+    });
+  }
+
   /** split_huge_pmd() of the THP mapping addr, if addr falls strictly inside one (CLEAR 2 MiB). */
   splitHugeAt(addr: number): void {
     if (addr % PMD_SIZE === 0) return;

@@ -486,11 +486,13 @@ class ReferenceWalk {
         this.pagesWalked += end - addr;
         return 0;
       }
-      // U5: ACTION_SUBTREE on a trans-huge (or non-huge devmap) PUD: split_huge_pud() zaps it,
-      // then walk_pud_range() sees pud_none and reports a hole.
-      // SPEC: U5 says "descend"; the kernel's split also raises MMU_NOTIFY_CLEAR, not modelled.
-      this.store64(pudp, NONE);
-      return this.hmmVmaWalkHole(addr, end);
+      // U5: ACTION_SUBTREE on a trans-huge (or non-huge devmap) PUD: split_huge_pud() zaps it
+      // inside MMU_NOTIFY_CLEAR; the host does that and resumes the walk here, which then finds a
+      // hole (walk_pud_range()'s "goto again").
+      this.last = addr;
+      this.storeCtxI32(CTX.ACTION, CTX.ACTION_SPLIT_PUD);
+      this.f64[(MEM.WALK_CTX + CTX.FAULT_END) >>> 3] = end;
+      return -ERRNO.EBUSY;
     }
     if (!isTable(pud)) {
       // SPEC: no row; a PUD that is neither a table nor a leaf HMM knows is reported like a bad PMD
