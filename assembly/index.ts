@@ -11,3 +11,4 @@ export {
   pruneTables, vmaReserve, vmaSet, vmaSetCount,
 } from "./pgtable";
 export { hmmWalk } from "./walk";
+export { faultAnonRange, faultAnonFaulted } from "./fault";

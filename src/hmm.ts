@@ -2,8 +2,9 @@
 import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "./errors.js";
 import {
   CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
-  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE,
+  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, VM,
 } from "./layout.js";
+import type { Vma } from "./vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "./fault.js";
 import { type Mm, mmOfNotifier } from "./mm.js";
 import type { MmuIntervalNotifier } from "./notifier.js";
@@ -179,12 +180,36 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
     const vma = mm.vmas[views.i32[(ctx + CTX.VMA_INDEX) >>> 2]];
     const flags = FAULT_FLAG_REMOTE | (need & HMM_NEED_WRITE_FAULT ? FAULT_FLAG_WRITE : 0);
     // hmm_vma_fault(): every page of the chunk, with the same flags
+    const batch = canBatchAnonFaults(mm, vma);
     for (let p = lastPage; p < faultEnd; p++) {
+      if (batch) {
+        // the engine faults the run of empty PTEs itself (same result as handleMmFault page by page)
+        const next = eng.raw.faultAnonRange(mm.ptr, p, faultEnd, flags & FAULT_FLAG_WRITE ? 1 : 0, vma.flags & VM.WRITE ? 1 : 0);
+        const n = eng.raw.faultAnonFaulted();
+        stats.faultedPages += n;
+        mm.stats.faults += n;
+        if (n > 0 && flags & FAULT_FLAG_WRITE) vma.anonVma = true;
+        if (next < 0) {
+          // handle_mm_fault() ran on the page it could not allocate for: VM_FAULT_OOM
+          stats.faultedPages++;
+          mm.stats.faults++;
+          return EFAULT;
+        }
+        p = next;
+        if (p >= faultEnd) break;
+      }
       if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
     }
   }
+}
+
+/** Whether faults in vma can only be do_anonymous_page() on empty PTEs or go elsewhere by themselves. */
+function canBatchAnonFaults(mm: Mm, vma: Vma): boolean {
+  if (!vma.isAnonymous || vma.isShared || vma.isHugetlb || mm.hooks.betweenFaults) return false;
+  // where a THP could be created the first fault of a PMD must take the THP path
+  return mm.thp === "never" || (vma.flags & VM.NOHUGEPAGE) !== 0 || (mm.thp === "madvise" && (vma.flags & VM.HUGEPAGE) === 0);
 }
 
 /** hmm_pfn_to_map_order(): log2 of the pages of the CPU mapping holding this page. */

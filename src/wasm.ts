@@ -36,6 +36,8 @@ export interface RawExports {
   vmaReserve(mm: number, count: number): number;
   vmaSet(mm: number, i: number, startPage: number, endPage: number, flags: number, hugeShift: number): void;
   vmaSetCount(mm: number, count: number): void;
+  faultAnonRange(mm: number, startPage: number, endPage: number, write: number, vmaWrite: number): number;
+  faultAnonFaulted(): number;
   hmmWalk(
     mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
     defaultFlagsHi: number, pfnFlagsMaskHi: number, owner: number, profile: number,
