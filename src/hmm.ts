@@ -2,7 +2,7 @@
 import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "./errors.js";
 import {
   CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
-  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, VM,
+  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
 } from "./layout.js";
 import type { Vma } from "./vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "./fault.js";
@@ -201,6 +201,17 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
       if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
+      if (!vma.isHugetlb && !mm.hooks.betweenFaults) {
+        // the rest of a PMD that is now a present huge leaf would only see no-op faults
+        // (huge_pmd_set_accessed); they are counted but not run
+        const leaf = mm.leafOf(p * PAGE_SIZE);
+        if (leaf.level === 1 && (leaf.entry.lo & PTE_LO.PRESENT) !== 0 && (!(flags & FAULT_FLAG_WRITE) || (leaf.entry.lo & PTE_LO.RW) !== 0)) {
+          const pmdEnd = Math.min(faultEnd, (Math.floor(p / 512) + 1) * 512);
+          stats.faultedPages += pmdEnd - p - 1;
+          mm.stats.faults += pmdEnd - p - 1;
+          p = pmdEnd - 1;
+        }
+      }
     }
   }
 }
