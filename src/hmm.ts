@@ -63,6 +63,20 @@ const referenceWalkers = new WeakMap<object, WalkFn>();
 
 export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
+// request words are a handful of constants: their high halves are converted once
+const hiCache = new Map<bigint, number>();
+/** The high 32 bits of a 64-bit flags word (every request bit lives there). */
+function hiWord(v: bigint | undefined): number {
+  if (v === undefined || v === 0n) return 0;
+  let h = hiCache.get(v);
+  if (h === undefined) {
+    if (typeof v !== "bigint") throw new TypeError("defaultFlags and pfnFlagsMask must be bigints");
+    h = Number(BigInt.asUintN(64, v) >> 32n);
+    if (hiCache.size < 256) hiCache.set(v, h);
+  }
+  return h;
+}
+
 const scratch = new WeakMap<object, PfnArray>();
 
 function isPageAligned(a: number): boolean {
@@ -93,8 +107,8 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new TypeError("range.hmmPfns must be a BigUint64Array or a PfnArray");
   if (pfns.length < npages) throw new RangeError(`range.hmmPfns has ${pfns.length} entries, the range needs ${npages}`);
   if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new TypeError("range.hmmPfns belongs to another engine");
-  const defaultFlags = BigInt.asUintN(64, range.defaultFlags ?? 0n);
-  const mask = BigInt.asUintN(64, range.pfnFlagsMask ?? 0n);
+  const defHi = hiWord(range.defaultFlags);
+  const maskHi = hiWord(range.pfnFlagsMask);
 
   let buf: PfnArray;
   if (pfns instanceof PfnArray) {
@@ -111,7 +125,7 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   }
   const walk: WalkFn = (opts.engine ?? defaultWalker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
   try {
-    return loop(mm, range, buf, walk, npages, Number(defaultFlags >> 32n), Number(mask >> 32n),
+    return loop(mm, range, buf, walk, npages, defHi, maskHi,
       mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000);
   } finally {
     if (pfns instanceof BigUint64Array) {
@@ -153,8 +167,12 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
     if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: lastPage * PAGE_SIZE });
     stats.passes++;
     mm.stats.walkPasses++;
-    const ret = engineCall("the page walk", () =>
-      walk(mm.ptr, buf.ptr, startPage, lastPage, endPage, defHi, maskHi, ownerId, mm.profileBits));
+    let ret: number;
+    try {
+      ret = walk(mm.ptr, buf.ptr, startPage, lastPage, endPage, defHi, maskHi, ownerId, mm.profileBits);
+    } catch (e) {
+      ret = engineCall("the page walk", () => { throw e; });
+    }
     const views = eng.mem();
     const newLast = views.f64[(ctx + CTX.LAST) >>> 3];
     if (ret !== EBUSY) return ret;
