@@ -3,9 +3,11 @@
 import type { Engine } from "./engine.js";
 import { ErrnoError } from "./errors.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault, type VmFault } from "./fault.js";
-import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, VM } from "./layout.js";
+import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "./layout.js";
 import type { Mm } from "./mm.js";
-import { MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "./notifier.js";
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "./notifier.js";
+import { addMigrationLoc, takeMigrationLocs } from "./ops/common.js";
+import { deviceRmap, rmapOfFolio } from "./ops/rmap.js";
 import * as pte from "./pte.js";
 import { MAP_SHARED, type Vma, hex } from "./vma.js";
 
@@ -73,6 +75,7 @@ export class Device {
     const pfn = this.freeList.pop();
     if (pfn === undefined) return 0;
     this.engine.setRefcount(pfn, 1);
+    this.engine.setMapcount(pfn, 0);
     return pfn;
   }
   get freePages(): number {
@@ -178,6 +181,7 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
     dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
   };
   const ownerId = eng.ownerId(a.pgmapOwner);
+  const shared: number[] = [];
   // huge PMDs in the range are split first (migrate_vma_collect_pmd)
   for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
     const leaf = mm.leafOf(Math.max(x, a.start));
@@ -200,7 +204,9 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
         m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
         m.saved.set(i, e);
         eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
+        addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
         eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
+        if (eng.mapcount(pfn) > 1) shared.push(i);
         m.cpages++;
         continue;
       }
@@ -208,16 +214,47 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
       const pfn = pte.pfnOf(e);
       if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
       if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn)) continue;
-      // pages mapped elsewhere too (after fork) cannot be unmapped without rmap: skipped
-      if (eng.mapcount(pfn) > 1) continue;
+      // a page of a large folio mapped elsewhere too would need a folio split: skipped
+      if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
+      if (eng.mapcount(pfn) > 1) shared.push(i);
       const w = pte.isWrite(e);
       m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
       m.saved.set(i, e);
       eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
+      addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
       eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
       m.cpages++;
     }
   });
+  // migrate_vma_unmap(): the other mappings of shared pages (other Mms after fork, other mappings
+  // of a page-cache page) go through try_to_migrate(): CLEAR over each, a migration entry each.
+  // A page with references beyond its mappings (pinned) is restored and loses MIGRATE.
+  for (const i of shared) {
+    const addr = a.start + i * PAGE;
+    const pfn = migratePfnToPfn(m.src[i]);
+    const fileRef = (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
+    const devicePage = (eng.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
+    if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
+      const leaf = mm.leafOf(addr);
+      eng.writeEntry(leaf.ptr, m.saved.get(i)!);
+      m.saved.delete(i);
+      takeMigrationLocs(eng, pfn);
+      eng.pendingMigrations.delete(pfn);
+      m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
+      m.cpages--;
+      continue;
+    }
+    for (const h of rm.hits) {
+      h.mm.invalidate(h.view.addr, h.view.end, MMU_NOTIFY_CLEAR, null, () => {
+        for (const x of h.view.mappings) {
+          const cur = eng.readEntry(x.ptr);
+          eng.writeEntry(x.ptr, pte.mk.migration(pfn, devicePage ? pte.isWritableSwapLike(cur) : pte.isWrite(cur)));
+          addMigrationLoc(eng, pfn, { mm: h.mm, addr: x.addr, level: 0, entry0: cur });
+        }
+      });
+    }
+  }
   return m;
 }
 
@@ -251,34 +288,48 @@ export function migrateVmaPages(m: MigrateVma): void {
   });
 }
 
-/** migrate_vma_finalize(): migration entries become the new page, or the old one on failure. */
+/**
+ * migrate_vma_finalize(): every migration entry of each page (the ones setup installed, the other
+ * Mms' ones from try_to_migrate, copies made by fork, entries moved by mremap) becomes the new
+ * page, writable iff that entry was; on failure the old page comes back.
+ */
 export function migrateVmaFinalize(m: MigrateVma): void {
   if (m.done) return;
   m.done = true;
   const eng = m.mm.engine;
   for (const [i, old] of m.saved) {
     const addr = m.start + i * PAGE;
-    const ptr = m.mm.entryPtr(addr, 0, false);
-    const cur = ptr ? eng.readEntry(ptr) : pte.NONE;
     const spfn = migratePfnToPfn(m.src[i]);
     eng.pendingMigrations.delete(spfn);
-    if (!ptr || !pte.isMigration(cur)) continue; // unmapped meanwhile
-    const w = pte.isWritableSwapLike(cur);
+    const taken = takeMigrationLocs(eng, spfn);
+    const live = taken.filter((t) => t.live);
+    const fromDevice = pte.isDevicePrivate(old);
+    const putOld = (): void => (fromDevice ? eng.devicePagePut(spfn) : eng.putPage(spfn));
     const dpfn = migratePfnToPfn(m.dst[i]);
-    if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn) {
-      const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
-      eng.setMapcount(dpfn, 1);
-      eng.writeEntry(ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
-      m.vma.anonVma = true;
-      if (pte.isDevicePrivate(old)) {
-        eng.devicePagePut(spfn);
-      } else {
+    const toDevice = dpfn !== 0 && (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn && live.length > 0) {
+      live.forEach((t, k) => {
+        const w = pte.isWritableSwapLike(t.cur);
+        if (k > 0) eng.setRefcount(dpfn, eng.refcount(dpfn) + 1);
+        eng.setMapcount(dpfn, eng.mapcount(dpfn) + 1);
+        eng.writeEntry(t.ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
         eng.setMapcount(spfn, Math.max(0, eng.mapcount(spfn) - 1));
-        eng.putPage(spfn);
-      }
+      });
+      // a page mapped by several Mms is not exclusive to any of them
+      if (live.length > 1 && !toDevice) eng.setFrameFlags(dpfn, eng.frameFlags(dpfn) & ~FRAME.ANON_EXCLUSIVE);
+      m.vma.anonVma = true;
+      for (let k = 0; k < taken.length; k++) putOld();
     } else {
-      eng.writeEntry(ptr, old);
-      if (dpfn && (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE)) eng.devicePagePut(dpfn);
+      for (const t of live) {
+        const local = t.loc.mm === m.mm && t.loc.addr === addr;
+        if (local) { eng.writeEntry(t.ptr, old); continue; }
+        const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
+        const e0 = t.loc.entry0;
+        eng.writeEntry(t.ptr, pte.mkPfnEntry(spfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) | (w ? PTE_LO.RW : 0)));
+      }
+      // entries zapped meanwhile dropped their mapcount, not the reference they carried
+      for (const t of taken) if (!t.live) putOld();
+      if (dpfn && toDevice) eng.devicePagePut(dpfn);
       else if (dpfn) eng.putPage(dpfn);
     }
   }

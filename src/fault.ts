@@ -261,13 +261,13 @@ function doWpPage(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry): numbe
   const pfn = pte.pfnOf(e);
   const normal = !(e.lo & PTE_LO.SPECIAL) && eng.hasStructPage(pfn);
   if (vma.isShared && (vma.flags & VM.MAYSHARE)) {
-    // wp_page_shared() / wp_pfn_shared(): writable in place
-    eng.writeEntry(ptep, { lo: (e.lo | PTE_LO.RW | PTE_LO.DIRTY | PTE_LO.ACCESSED) >>> 0, hi: e.hi });
+    // wp_page_shared() / wp_pfn_shared(): writable in place (pte_mkdirty also sets soft-dirty)
+    eng.writeEntry(ptep, { lo: (e.lo | PTE_LO.RW | PTE_LO.DIRTY | PTE_LO.ACCESSED | PTE_LO.SOFT_DIRTY) >>> 0, hi: e.hi });
     return 0;
   }
   if (normal && isReusable(mm, pfn)) {
     eng.setFrameFlags(pfn, eng.frameFlags(pfn) | FRAME.ANON_EXCLUSIVE);
-    eng.writeEntry(ptep, { lo: (e.lo | PTE_LO.RW | PTE_LO.DIRTY | PTE_LO.ACCESSED) >>> 0, hi: e.hi });
+    eng.writeEntry(ptep, { lo: (e.lo | PTE_LO.RW | PTE_LO.DIRTY | PTE_LO.ACCESSED | PTE_LO.SOFT_DIRTY) >>> 0, hi: e.hi });
     return 0;
   }
   return wpPageCopy(mm, vma, addr, ptep, e, normal);

@@ -559,13 +559,17 @@ export class Mm {
     });
   }
 
-  /** split_huge_pmd() of the THP mapping addr, if addr falls strictly inside one (CLEAR 2 MiB). */
+  /**
+   * split_huge_pmd() of the THP mapping addr, if addr falls strictly inside one (CLEAR 2 MiB);
+   * split_huge_pud() of a (devmap) PUD leaf addr falls strictly inside (CLEAR 1 GiB).
+   */
   splitHugeAt(addr: number): void {
-    if (addr % PMD_SIZE === 0) return;
+    if (addr % PMD_SIZE === 0 && addr % PUD_SIZE === 0) return;
     const v = this.vmaLookup(addr);
     if (!v || v.isHugetlb) return;
     const leaf = this.leafOf(addr);
-    if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) this.splitHugePmd(v, addr);
+    if (leaf.level === 2 && pte.isHugeLeaf(leaf.entry)) this.splitHugePud(addr);
+    else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) this.splitHugePmd(v, addr);
   }
 
   /** __split_huge_pmd(): the PMD leaf becomes a table of 512 PTEs, inside a CLEAR over 2 MiB. */

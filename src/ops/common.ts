@@ -99,7 +99,8 @@ export function folioAt(mm: Mm, v: Vma, addr: number): FolioView | null {
     if (p - head !== (a - fa) / PAGE) continue;
     mappings.push({ addr: a, level: 0, ptr: l.ptr, entry: l.entry, sub: p - head });
   }
-  return { head, order, addr: fa, end: fend, mappings, mapcount };
+  // vma_address(): a folio starting below vm_start is addressed from vm_start
+  return { head, order, addr: Math.max(fa, v.start), end: fend, mappings, mapcount };
 }
 
 /** Whether every reference and mapping of the folio comes from `f.mappings` (no pin, no other mm, no page cache). */
@@ -130,4 +131,56 @@ export function contentsKey(engine: Engine, pfn: number): string {
   const b = new Uint8Array(PAGE);
   engine.readFrame(pfn, 0, b);
   return Buffer.from(b).toString("base64");
+}
+
+// ---- migration entries in flight ------------------------------------------------------------------
+
+/** Where a migration entry of a pending migration lives (remove_migration_ptes finds it by rmap). */
+export interface MigrationLoc {
+  mm: Mm;
+  addr: number;
+  /** 0 for a PTE, 1 for a PMD migration entry. */
+  level: number;
+  /** The present entry it replaced (its soft-dirty / uffd-wp / dirty / PSE bits are restored). */
+  entry0: Entry;
+}
+
+const migLocs = new WeakMap<Engine, Map<number, MigrationLoc[]>>();
+/**
+ * The migration entries of pending migrations, by the pfn they carry. Every entry holds one
+ * reference to the old page; fork adds the child's copy (with its own reference), mremap moves
+ * the address. The migration's completion takes them all (takeMigrationLocs).
+ */
+export function migrationLocs(engine: Engine): Map<number, MigrationLoc[]> {
+  let m = migLocs.get(engine);
+  if (!m) migLocs.set(engine, (m = new Map()));
+  return m;
+}
+
+export function addMigrationLoc(engine: Engine, pfn: number, loc: MigrationLoc): void {
+  const m = migrationLocs(engine);
+  const l = m.get(pfn);
+  if (l) l.push(loc);
+  else m.set(pfn, [loc]);
+}
+
+/** A registered location, its entry pointer and current entry, and whether it still holds the entry. */
+export interface TakenLoc {
+  loc: MigrationLoc;
+  live: boolean;
+  ptr: number;
+  cur: Entry;
+}
+
+/** Unregisters every location of pfn's migration entries and reports which are still in place. */
+export function takeMigrationLocs(engine: Engine, pfn: number): TakenLoc[] {
+  const m = migrationLocs(engine);
+  const locs = m.get(pfn) ?? [];
+  m.delete(pfn);
+  return locs.map((loc) => {
+    if (loc.mm.exited) return { loc, live: false, ptr: 0, cur: pte.NONE };
+    const leaf = loc.mm.leafOf(loc.addr);
+    const live = leaf.level === loc.level && pte.isMigration(leaf.entry) && pte.swapOffset(leaf.entry) === pfn;
+    return { loc, live, ptr: leaf.ptr, cur: leaf.entry };
+  });
 }

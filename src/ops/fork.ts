@@ -12,7 +12,7 @@ import { MMU_NOTIFY_PROTECTION_PAGE } from "../notifier.js";
 import * as pte from "../pte.js";
 import type { Entry } from "../pte.js";
 import type { Vma } from "../vma.js";
-import { isNormalPage } from "./common.js";
+import { addMigrationLoc, isNormalPage, migrationLocs } from "./common.js";
 
 const PRESENT_BITS = PTE_LO.PRESENT | PTE_LO.USER;
 
@@ -30,8 +30,9 @@ export function vmaNeedsCopy(v: Vma): boolean {
 /**
  * fork(): a child Mm on the same engine with a copy of the parent's address space. Takes the
  * parent's mmap write lock (throws SimulationDeadlock while a walk holds the read lock).
- * Migration entries with a migration in flight are completed first (as if the migration had won
- * the race with fork); the rest is copied as copy_page_range does.
+ * Entries are copied as copy_page_range does; migration entries of a migration in flight are
+ * copied too (write entries become read entries in parent and child, copy_nonpresent_pte) and the
+ * migration completes both.
  */
 export function fork(parent: Mm): Mm {
   if (parent.exited) throw new Error("fork of an exited mm");
@@ -57,13 +58,6 @@ export function fork(parent: Mm): Mm {
 function copyPageRange(src: Mm, dst: Mm, v: Vma): void {
   const eng = src.engine;
   const cow = isCowMapping(v.flags);
-  // complete in-flight migrations first (see fork()'s doc)
-  const waits: number[] = [];
-  src.forEachLeaf(v.start, v.end, (addr, _l, _p, e) => {
-    if (pte.isMigration(e) && eng.pendingMigrations.has(pte.swapOffset(e))) waits.push(addr);
-  });
-  for (const a of waits) src.waitMigration(a);
-
   const leaves: { addr: number; level: number; ptr: number; e: Entry }[] = [];
   src.forEachLeaf(v.start, v.end, (addr, level, ptr, e) => leaves.push({ addr, level, ptr, e }));
   for (const { addr, level, ptr } of leaves) {
@@ -82,6 +76,16 @@ function copyPageRange(src: Mm, dst: Mm, v: Vma): void {
     if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
     const cptr = dst.entryPtr(addr, level, true);
     eng.writeEntry(cptr, childEntry);
+    if (pte.isMigration(e)) {
+      // the child's copy of a migration entry of a pending migration is completed with it
+      // (remove_migration_ptes finds it through the rmap); it holds its own reference
+      const pfn = pte.swapOffset(e);
+      const loc = migrationLocs(eng).get(pfn)?.find((l) => l.mm === src && l.addr === addr && l.level === level);
+      if (loc) {
+        eng.getPage(pfn);
+        addMigrationLoc(eng, pfn, { mm: dst, addr, level, entry0: loc.entry0 });
+      }
+    }
   }
 }
 

@@ -7,7 +7,7 @@
 // may run from those hooks: that is what they are for.
 export { fork, isCowMapping, vmaNeedsCopy } from "./fork.js";
 export {
-  madvise, collapseHugePage, zapPageRangeSingle, truncateFile, punchHole, unmapMappingRange,
+  madvise, collapseHugePage, khugepagedScan, type KhugepagedOptions, type KhugepagedResult, zapPageRangeSingle, truncateFile, punchHole, unmapMappingRange,
   MADV_NORMAL, MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
   MADV_NOHUGEPAGE, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_PAGEOUT, MADV_DONTNEED_LOCKED, MADV_COLLAPSE,
 } from "./madvise.js";
@@ -15,3 +15,8 @@ export { mremap, brk, brkInit, DEFAULT_BRK_BASE, MREMAP_MAYMOVE, MREMAP_FIXED, M
 export { migratePages, startMigration, type FolioMigration, type MigrateOptions } from "./migrate.js";
 export { reclaimPages, ksmMerge, type ReclaimResult, type KsmResult } from "./reclaim.js";
 export { exitMm, oomReap, type OomReapResult } from "./exit.js";
+export {
+  writebackFile, clearRefs, type WritebackResult, CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_MAPPED,
+  CLEAR_REFS_SOFT_DIRTY, CLEAR_REFS_MM_HIWATER_RSS,
+} from "./clean.js";
+export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "./rmap.js";

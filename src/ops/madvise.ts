@@ -241,6 +241,76 @@ export function collapseHugePage(mm: Mm, haddr: number): number {
   return 0;
 }
 
+export interface KhugepagedOptions {
+  /** khugepaged/pages_to_scan: pages examined in this pass (default 4096 = 8 PMD ranges). */
+  maxPages?: number;
+  /** khugepaged/max_ptes_none (default 511): none or zero-page PTEs allowed in a range. */
+  maxPtesNone?: number;
+  /** khugepaged/max_ptes_swap (default 64): swap entries allowed (swapped in before collapse). */
+  maxPtesSwap?: number;
+  /** khugepaged/max_ptes_shared (default 256): pages mapped by another Mm too. */
+  maxPtesShared?: number;
+}
+
+export interface KhugepagedResult {
+  /** haddr of each 2 MiB range collapsed into a THP (each raised CLEAR [haddr, haddr + 2 MiB)). */
+  collapsed: number[];
+  /** Pages examined (512 per PMD range looked at). */
+  scanned: number;
+}
+
+/**
+ * One khugepaged pass over mm (khugepaged_scan_mm_slot → hpage_collapse_scan_pmd →
+ * collapse_huge_page): every PMD-aligned 2 MiB range inside an anonymous private VMA where THP is
+ * enabled (thp "always", or "madvise" with MADV_HUGEPAGE; not MADV_NOHUGEPAGE) whose PMD points
+ * to a PTE table is collapsed when its PTEs are only none / zero page (at most maxPtesNone), regular
+ * swap entries (at most maxPtesSwap), and present anonymous pages (at most maxPtesShared of them
+ * mapped more than once), with at least one writable PTE (SCAN_PAGE_RO) and at least one present
+ * page (SCAN_EXCEED_NONE_PTE when all are none). Each collapse raises CLEAR [haddr, haddr + 2 MiB)
+ * (collapseHugePage). Takes the mmap write lock like collapse_huge_page.
+ */
+export function khugepagedScan(mm: Mm, opts: KhugepagedOptions = {}): KhugepagedResult {
+  const maxPages = opts.maxPages ?? 4096;
+  const maxNone = opts.maxPtesNone ?? 511;
+  const maxSwap = opts.maxPtesSwap ?? 64;
+  const maxShared = opts.maxPtesShared ?? 256;
+  const res: KhugepagedResult = { collapsed: [], scanned: 0 };
+  if (mm.exited || mm.thp === "never") return res;
+  return mm.withWriteLock(() => {
+    const eng = mm.engine;
+    for (const v of [...mm.vmas]) {
+      if (!v.isAnonymous || v.isShared || v.isHugetlb || v.flags & VM.NOHUGEPAGE) continue;
+      if (mm.thp === "madvise" && !(v.flags & VM.HUGEPAGE)) continue;
+      for (let h = alignUp(v.start, PMD_SIZE); h + PMD_SIZE <= v.end; h += PMD_SIZE) {
+        if (res.scanned + 512 > maxPages) return res;
+        const top = mm.leafOf(h);
+        if (top.level !== 0 && top.level !== -1) continue; // already huge (or a PMD entry)
+        if (top.level === -1) continue; // no page table: nothing to collapse
+        res.scanned += 512;
+        let none = 0, swap = 0, shared = 0, writable = 0, ok = true;
+        for (let i = 0; i < 512 && ok; i++) {
+          const l = mm.leafOf(h + i * PAGE);
+          const en = l.entry;
+          if (l.level < 0 || pte.isNone(en) || (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)) {
+            if (++none > maxNone) ok = false;
+            continue;
+          }
+          if (pte.isRegularSwap(en)) {
+            if (++swap > maxSwap) ok = false;
+            continue;
+          }
+          if (!isNormalPage(mm, en) || pte.isProtnone(en) || !(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) { ok = false; continue; }
+          if (eng.mapcount(pte.pfnOf(en)) > 1 && ++shared > maxShared) ok = false;
+          if (pte.isWrite(en)) writable++;
+        }
+        if (!ok || none === 512 || writable === 0) continue;
+        if (collapseHugePage(mm, h) === 0) res.collapsed.push(h);
+      }
+    }
+    return res;
+  });
+}
+
 // ---- truncate / hole punch (unmap_mapping_range for every mm mapping the file) -------------------
 
 /**

@@ -1,13 +1,14 @@
 // Page migration between system-memory frames (NUMA balancing, compaction, move_pages, mbind,
 // CMA): migrate_pages() → try_to_migrate_one() → remove_migration_ptes().
 //
-// startMigration() does the unmap half: per folio, inside MMU_NOTIFY_CLEAR over
-// [addr, min(vm_end, addr + folio_size)), every mapping of the folio in the VMA becomes a migration
+// startMigration() does the unmap half: per folio, for every VMA of every Mm mapping it (rmap.ts:
+// pages shared after fork, page-cache pages mapped by several Mms), inside MMU_NOTIFY_CLEAR over
+// [addr, min(vm_end, addr + folio_size)) of that Mm, every mapping of the folio there becomes a migration
 // entry (PMD-level for a PMD-mapped THP: hmm's M2 row; PTE-level otherwise: P7), and the folio is
 // registered in engine.pendingMigrations, so a walk or fault that meets the entry waits
 // (mm.waitMigration) — which, in this single-threaded simulator, completes the migration.
-// finish() does the move half: a new folio of the same order, contents copied, the migration
-// entries replaced (writable iff the entry was), the old folio freed. No notifier is raised by
+// finish() does the move half: a new folio of the same order, contents copied, every migration
+// entry replaced (wherever it is now: fork copies them into the child, mremap moves them) (writable iff the entry was), the old folio freed; a page-cache folio is replaced in the page cache. No notifier is raised by
 // finish (removing migration entries only populates).
 //
 // Reference model: a migration entry counts as a mapping (mapcount) and keeps the reference the
@@ -19,7 +20,8 @@ import { MMU_NOTIFY_CLEAR } from "../notifier.js";
 import * as pte from "../pte.js";
 import type { Entry } from "../pte.js";
 import type { Vma } from "../vma.js";
-import { PAGE, checkedEnd, folioAt, vmasIn, type FolioMapping } from "./common.js";
+import { PAGE, type TakenLoc, addMigrationLoc, checkedEnd, folioAt, takeMigrationLocs, vmasIn } from "./common.js";
+import { type Rmap, rmapWalk } from "./rmap.js";
 
 /** One folio being migrated. */
 export interface FolioMigration extends PendingMigration {
@@ -28,9 +30,11 @@ export interface FolioMigration extends PendingMigration {
   /** Head pfn of the source folio. */
   readonly src: number;
   readonly order: number;
-  /** VA span of the CLEAR that was raised. */
+  /** VA span of the CLEAR that was raised in `mm`. */
   readonly start: number;
   readonly end: number;
+  /** Every CLEAR that was raised (one per VMA mapping the folio, in every Mm). */
+  readonly hits: readonly MigrationHit[];
   /** Head pfn of the destination once finished (0 before, or when the migration was undone). */
   dst: number;
   state: "pending" | "done" | "aborted";
@@ -40,6 +44,13 @@ export interface FolioMigration extends PendingMigration {
   abort(): void;
 }
 
+/** One try_to_migrate_one() invalidation. */
+export interface MigrationHit {
+  mm: Mm;
+  start: number;
+  end: number;
+}
+
 export interface MigrateOptions {
   /** Leave the migrations pending instead of finishing them at once (default false). */
   defer?: boolean;
@@ -47,9 +58,10 @@ export interface MigrateOptions {
 
 /**
  * migrate_pages() of every folio mapped in [addr, addr+len) of mm. Returns the folio migrations
- * (already finished unless opts.defer). Folios with references beyond their mappings in this VMA
- * (pinned, shared with another mm, page cache) and non-anonymous folios are skipped, as
- * migrate_pages() would fail them. Takes no mmap lock (page-lock only): safe from mm.hooks.
+ * (already finished unless opts.defer). Anonymous and page-cache folios are migrated with all
+ * their mappings in every Mm; pinned folios (references beyond mappings + page cache), hugetlb
+ * folios and folios already under migration or device-exclusive are skipped, as migrate_pages()
+ * would fail them. Takes no mmap lock (page-lock only): safe from mm.hooks.
  */
 export function migratePages(mm: Mm, addr: number, len: number, opts: MigrateOptions = {}): FolioMigration[] {
   const end = checkedEnd(mm, addr, len, "migrate_pages");
@@ -82,84 +94,101 @@ export function startMigration(mm: Mm, addr: number): FolioMigration | null {
 
 function startFolioMigration(mm: Mm, v: Vma, addr: number): FolioMigration | null {
   const eng = mm.engine;
-  const f = folioAt(mm, v, addr);
-  if (!f) return null;
-  const flags = eng.frameFlags(f.head);
-  if (!(flags & FRAME.ANON) || (flags & FRAME.HUGETLB)) return null;
-  if (eng.refcount(f.head) !== f.mappings.length || f.mapcount !== f.mappings.length) return null;
-  if (eng.pendingMigrations.has(f.head)) return null;
-  const saved: { m: FolioMapping; entry: Entry; migration: Entry }[] = [];
-  mm.invalidate(f.addr, f.end, MMU_NOTIFY_CLEAR, null, () => {
-    for (const m of f.mappings) {
-      const cur = eng.readEntry(m.ptr);
-      const pfn = f.head + m.sub;
-      const w = pte.isWrite(cur);
-      const excl = (eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE) !== 0;
-      const mig = pte.mk.migration(pfn, w, excl);
-      eng.writeEntry(m.ptr, mig);
-      saved.push({ m, entry: cur, migration: mig });
-    }
-  });
+  const rm = rmapWalk(mm, v, addr);
+  if (!rm) return null;
+  const head = rm.head;
+  const flags = eng.frameFlags(head);
+  if (flags & FRAME.HUGETLB) return null;
+  const anon = (flags & FRAME.ANON) !== 0;
+  if (!anon && !rm.file) return null;
+  // the folio is locked by another migration, or pinned (references beyond mappings + page cache)
+  if (rm.busy || eng.pendingMigrations.has(head)) return null;
+  if (eng.refcount(head) !== rm.mappings + (anon ? 0 : 1)) return null;
+  const mine = rm.hits.find((h) => h.mm === mm && h.vma === v) ?? rm.hits[0];
+  const subs = new Set<number>();
+  const hits: MigrationHit[] = [];
+  // try_to_migrate(): CLEAR [addr, min(vm_end, addr + folio_size)) in every VMA mapping the folio
+  for (const h of rm.hits) {
+    const f = h.view;
+    hits.push({ mm: h.mm, start: f.addr, end: f.end });
+    h.mm.invalidate(f.addr, f.end, MMU_NOTIFY_CLEAR, null, () => {
+      for (const m of f.mappings) {
+        const cur = eng.readEntry(m.ptr);
+        const pfn = head + m.sub;
+        const w = pte.isWrite(cur);
+        const excl = (eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE) !== 0;
+        eng.writeEntry(m.ptr, pte.mk.migration(pfn, w, excl));
+        addMigrationLoc(eng, pfn, { mm: h.mm, addr: m.addr, level: m.level, entry0: cur });
+        subs.add(m.sub);
+      }
+    });
+  }
+  const file = rm.file;
   const mig: FolioMigration = {
-    mm, vma: v, src: f.head, order: f.order, start: f.addr, end: f.end, dst: 0, state: "pending",
-    finish: () => complete(mig, saved, false),
-    abort: () => complete(mig, saved, true),
+    mm: mine.mm, vma: mine.vma, src: head, order: rm.order, start: mine.view.addr, end: mine.view.end, hits,
+    dst: 0, state: "pending",
+    finish: () => complete(mig, [...subs], file, false),
+    abort: () => complete(mig, [...subs], file, true),
   };
-  for (const s of saved) eng.pendingMigrations.set(f.head + s.m.sub, mig);
+  for (const sub of subs) eng.pendingMigrations.set(head + sub, mig);
   return mig;
 }
 
-function stillMigration(mm: Mm, s: { m: FolioMapping; migration: Entry }): boolean {
-  // the page table may have been freed and reused: look the slot up again
-  const leaf = mm.exited ? null : mm.leafOf(s.m.addr);
-  if (!leaf || leaf.level !== s.m.level) return false;
-  return leaf.ptr === s.m.ptr && leaf.entry.lo === s.migration.lo && leaf.entry.hi === s.migration.hi;
+const KEEP = PTE_LO.PSE | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP | PTE_LO.DIRTY;
+
+/** The present entry that replaces a migration entry (remove_migration_pte). */
+function restored(pfn: number, t: TakenLoc): Entry {
+  const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
+  return pte.mkPfnEntry(pfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (t.loc.entry0.lo & KEEP) | (w ? PTE_LO.RW : 0), (t.loc.entry0.hi & 0xfff00000) >>> 0);
 }
 
-function complete(mig: FolioMigration, saved: { m: FolioMapping; entry: Entry; migration: Entry }[], undo: boolean): void {
+function complete(mig: FolioMigration, subs: number[], file: Rmap["file"], undo: boolean): void {
   if (mig.state !== "pending") return;
-  const { mm } = mig;
-  const eng = mm.engine;
-  for (const s of saved) if (eng.pendingMigrations.get(mig.src + s.m.sub) === mig) eng.pendingMigrations.delete(mig.src + s.m.sub);
-  const live = saved.filter((s) => stillMigration(mm, s));
+  const eng = mig.mm.engine;
+  const taken: (TakenLoc & { sub: number })[] = [];
+  for (const sub of subs) {
+    if (eng.pendingMigrations.get(mig.src + sub) === mig) eng.pendingMigrations.delete(mig.src + sub);
+    for (const t of takeMigrationLocs(eng, mig.src + sub)) taken.push({ ...t, sub });
+  }
+  const live = taken.filter((t) => t.live);
   let dst = 0;
   if (!undo && live.length > 0) {
-    const srcFlags = eng.frameFlags(mig.src) & (FRAME.ANON | FRAME.ANON_EXCLUSIVE);
+    const srcFlags = eng.frameFlags(mig.src) & (FRAME.ANON | FRAME.ANON_EXCLUSIVE | FRAME.FILE);
     dst = eng.allocFrames(mig.order, srcFlags);
     // no memory for the destination: the migration fails and the old folio is put back
     if (dst === 0) undo = true;
   }
   if (undo) {
-    for (const s of live) {
-      const w = pte.swapType(s.migration) === SWP.MIGRATION_WRITE;
-      const keep = s.entry.lo & (PTE_LO.PSE | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP | PTE_LO.DIRTY);
-      eng.writeEntry(s.m.ptr, pte.mkPfnEntry(mig.src + s.m.sub, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | keep | (w ? PTE_LO.RW : 0), (s.entry.hi & 0xfff00000) >>> 0));
-    }
+    for (const t of live) eng.writeEntry(t.ptr, restored(mig.src + t.sub, t));
     // entries zapped meanwhile dropped their mapcount, not the reference they carried
-    for (const s of saved) if (!live.includes(s)) eng.putPage(mig.src + s.m.sub);
+    for (const t of taken) if (!t.live) eng.putPage(mig.src + t.sub);
     mig.state = "aborted";
     return;
   }
   if (dst !== 0) {
     for (let i = 0; i < 2 ** mig.order; i++) eng.copyFrame(mig.src + i, dst + i);
-    // the allocation holds one reference; each installed mapping holds one
-    live.forEach((s, k) => {
-      if (k > 0) eng.getPage(dst);
-      const pfn = dst + s.m.sub;
+    // the allocation holds one reference (the page cache's for a file folio); each mapping one
+    live.forEach((t, k) => {
+      if (k > 0 || file) eng.getPage(dst);
+      const pfn = dst + t.sub;
       eng.setMapcount(pfn, eng.mapcount(pfn) + 1);
-      const w = pte.swapType(s.migration) === SWP.MIGRATION_WRITE;
-      const excl = w || pte.swapType(s.migration) === SWP.MIGRATION_READ_EXCLUSIVE;
+      const type = pte.swapType(t.cur);
+      const excl = type === SWP.MIGRATION_WRITE || type === SWP.MIGRATION_READ_EXCLUSIVE;
       if (!excl) eng.setFrameFlags(pfn, eng.frameFlags(pfn) & ~FRAME.ANON_EXCLUSIVE);
-      const keep = s.entry.lo & (PTE_LO.PSE | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP | PTE_LO.DIRTY);
-      eng.writeEntry(s.m.ptr, pte.mkPfnEntry(pfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | keep | (w ? PTE_LO.RW : 0), (s.entry.hi & 0xfff00000) >>> 0));
+      eng.writeEntry(t.ptr, restored(pfn, t));
     });
+    if (file) {
+      // the page cache now holds the new folio
+      file.file.pageCache.set(file.index, dst);
+      eng.putPage(mig.src);
+    }
   }
   // the old folio: every live mapping goes, and every reference the entries carried
-  for (const s of live) {
-    const pfn = mig.src + s.m.sub;
+  for (const t of live) {
+    const pfn = mig.src + t.sub;
     eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
   }
-  for (let i = 0; i < saved.length; i++) {
+  for (let i = 0; i < taken.length; i++) {
     if (eng.refcount(mig.src) <= 0) throw new EngineError(`migration of folio ${mig.src}: reference underflow`);
     eng.putPage(mig.src);
   }

@@ -2,7 +2,8 @@
 //   shrink: MMU_NOTIFY_UNMAP over the cut tail (munmap).
 //   grow in place: no event.
 //   move: MMU_NOTIFY_UNMAP over [old_addr, old_addr+old_len) around move_page_tables (entries are
-//   moved, not copied: no reference changes); a THP whose destination is not 2 MiB aligned is
+//   moved, not copied: no reference changes; migration entries move too and their migration
+//   completes them at the new address); a THP whose destination is not 2 MiB aligned is
 //   split first (CLEAR over the 2 MiB, nested); then the old range is munmapped (UNMAP again)
 //   unless MREMAP_DONTUNMAP, which keeps the old VMA, empty.
 //   brk shrink: UNMAP over [new_brk, old_brk) (page aligned); brk grow: no event.
@@ -13,7 +14,7 @@ import { MMU_NOTIFY_UNMAP } from "../notifier.js";
 import * as pte from "../pte.js";
 import type { Entry } from "../pte.js";
 import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma, hex } from "../vma.js";
-import { PAGE, PMD_SIZE, alignUp } from "./common.js";
+import { PAGE, PMD_SIZE, alignUp, migrationLocs } from "./common.js";
 
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
@@ -78,12 +79,6 @@ export function mremap(mm: Mm, oldAddr: number, oldLen: number, newLen: number, 
 function moveVma(mm: Mm, oldAddr: number, oldLen: number, newAddr: number, newLen: number, dontUnmap: boolean): void {
   const eng = mm.engine;
   const oldEnd = oldAddr + oldLen;
-  // pending migrations record where their entries are: let them complete before entries move
-  const waits: number[] = [];
-  mm.forEachLeaf(oldAddr, oldEnd, (a, _l, _p, e) => {
-    if (pte.isMigration(e) && eng.pendingMigrations.has(pte.swapOffset(e))) waits.push(a);
-  });
-  for (const a of waits) mm.waitMigration(a);
   // vma_adjust() splits THPs straddling the edges of the old range (CLEAR 2 MiB each)
   mm.splitHugeAt(oldAddr);
   mm.splitHugeAt(oldEnd);
@@ -105,6 +100,11 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newAddr: number, newLe
       const dst = mm.entryPtr(newAddr + (a - oldAddr), level, true);
       eng.writeEntry(dst, e);
       eng.writeEntry(ptr, pte.NONE);
+      if (pte.isMigration(e)) {
+        // a pending migration finds its moved entry at the new address
+        const loc = migrationLocs(eng).get(pte.swapOffset(e))?.find((l) => l.mm === mm && l.addr === a && l.level === level);
+        if (loc) loc.addr = newAddr + (a - oldAddr);
+      }
     }
   });
   eng.raw.pruneTables(mm.ptr, oldAddr / PAGE, oldEnd / PAGE);

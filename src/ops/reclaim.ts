@@ -4,9 +4,10 @@
 // per folio mapping (after a split_huge_pmd CLEAR over 2 MiB for a PMD-mapped THP,
 // TTU_SPLIT_HUGE_PMD); KSM raises CLEAR over one page to write-protect, and another to replace.
 //
-// Limits (no rmap across mms): only folios whose every reference is a mapping in this VMA are
-// reclaimed (anon pages shared with a forked child, pinned pages and page-cache pages with
-// extra references are skipped, as an unsuccessful try_to_unmap would leave them).
+// Shared folios (anon pages shared with a forked child, page-cache pages mapped by several Mms)
+// are unmapped from every Mm through the rmap (rmap.ts), a CLEAR in each. Pinned folios
+// (references beyond mappings + page cache) are skipped, as an unsuccessful try_to_unmap would
+// leave them; MADV_PAGEOUT skips shared folios like the kernel does.
 import { FRAME, PTE_LO, SWP, VM } from "../layout.js";
 import type { Mm } from "../mm.js";
 import { MMU_NOTIFY_CLEAR } from "../notifier.js";
@@ -16,6 +17,7 @@ import {
   PAGE, PMD_SIZE, checkedEnd, contentsKey, folioAt, isNormalPage, ksmStable, lazyFreeSet, vmasIn,
   type FolioView,
 } from "./common.js";
+import { rmapOfFolio, rmapWalk } from "./rmap.js";
 
 export interface ReclaimResult {
   /** Pages whose mapping was replaced by a swap entry. */
@@ -44,7 +46,11 @@ export function reclaimPages(mm: Mm, addr: number, len: number): ReclaimResult {
   return r;
 }
 
-/** The per-VMA loop shared by reclaimPages and MADV_PAGEOUT (which only takes unshared folios). */
+/**
+ * The per-VMA loop shared by reclaimPages and MADV_PAGEOUT. MADV_PAGEOUT only takes folios mapped
+ * once (madvise_cold_or_pageout_pte_range: "do not interfere with other mappings of this page",
+ * page_mapcount() != 1 is skipped); reclaim unmaps shared folios from every Mm.
+ */
 export function reclaimVmaRange(mm: Mm, v: Vma, start: number, end: number, r: ReclaimResult, pageoutOnly: boolean): void {
   const addrs: number[] = [];
   mm.forEachLeaf(start, end, (a) => addrs.push(a));
@@ -60,53 +66,73 @@ export function reclaimVmaRange(mm: Mm, v: Vma, start: number, end: number, r: R
   }
 }
 
-/** shrink_folio_list() for one folio mapped in v. */
+/**
+ * shrink_folio_list() for one folio mapped in v: try_to_unmap() over the rmap, i.e. in every VMA
+ * of every Mm mapping it, CLEAR [addr, min(vm_end, addr + folio_size)) and the mapping replaced
+ * (by a swap entry for anonymous folios, one swap slot per page shared by all its mappings).
+ */
 export function reclaimFolio(mm: Mm, v: Vma, f0: FolioView, r: ReclaimResult): boolean {
   const eng = mm.engine;
-  let f = f0;
-  const flags = eng.frameFlags(f.head);
+  const first = f0.mappings[0];
+  let rm = first ? rmapWalk(mm, v, first.addr) : null;
+  if (!rm) { r.skipped++; return false; }
+  const head = rm.head;
+  const flags = eng.frameFlags(head);
   const anon = (flags & FRAME.ANON) !== 0;
+  if (!anon && !rm.file) { r.skipped++; return false; }
   const cacheRefs = anon ? 0 : 1;
-  if (eng.refcount(f.head) !== f.mappings.length + cacheRefs || f.mapcount !== f.mappings.length) { r.skipped++; return false; }
-  // TTU_SPLIT_HUGE_PMD: a PMD mapping is split first (CLEAR over the 2 MiB)
-  if (f.mappings.length === 1 && f.mappings[0].level === 1) {
-    mm.splitHugePmd(v, f.addr);
-    const again = folioAt(mm, v, f.addr);
-    if (!again) { r.skipped++; return false; }
-    f = again;
+  if (rm.busy || eng.pendingMigrations.has(head) || eng.refcount(head) !== rm.mappings + cacheRefs) { r.skipped++; return false; }
+  // TTU_SPLIT_HUGE_PMD: PMD mappings are split first (CLEAR over the 2 MiB, in their Mm)
+  const pmdHits = rm.hits.filter((h) => h.view.mappings.some((m) => m.level === 1));
+  if (pmdHits.length > 0) {
+    for (const h of pmdHits) h.mm.splitHugePmd(h.vma, h.view.addr);
+    rm = rmapOfFolio(eng, head, rm.order, rm.file);
+    if (rm.hits.length === 0) { r.skipped++; return false; }
   }
   const lazy = lazyFreeSet(eng);
-  const isLazy = anon && lazy.has(f.head) && f.mappings.every((m) => (eng.readEntry(m.ptr).lo & PTE_LO.DIRTY) === 0);
+  const isLazy = anon && lazy.has(head) && rm.mappings === 1 &&
+    rm.hits.every((h) => h.view.mappings.every((m) => (eng.readEntry(m.ptr).lo & PTE_LO.DIRTY) === 0));
+  const slots = new Map<number, number>();
   if (anon && !isLazy) {
     // add_to_swap(): a slot per page; a full device fails the whole folio
-    if (mm.swap.capacity - mm.swap.used < f.mappings.length) { r.skipped++; return false; }
+    const pages = new Set(rm.hits.flatMap((h) => h.view.mappings.map((m) => m.sub)));
+    if (mm.swap.capacity - mm.swap.used < pages.size) { r.skipped++; return false; }
   }
-  mm.invalidate(f.addr, f.end, MMU_NOTIFY_CLEAR, null, () => {
-    for (const m of f.mappings) {
-      const cur = eng.readEntry(m.ptr);
-      const pfn = f.head + m.sub;
-      if (anon && !isLazy) {
-        const data = new Uint8Array(PAGE);
-        eng.readFrame(pfn, 0, data);
-        const slot = mm.swap.store(data);
-        const exclusive = (eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE) !== 0;
-        const swp = pte.mk.swap(mm.swap.type, slot, exclusive);
-        // soft-dirty / uffd-wp of the PTE survive in the swap PTE
-        let lo = swp.lo;
-        if (cur.lo & PTE_LO.SOFT_DIRTY) lo |= Number(SWP.SOFT_DIRTY);
-        if (cur.lo & PTE_LO.UFFD_WP) lo |= Number(SWP.UFFD_WP);
-        eng.writeEntry(m.ptr, { lo: lo >>> 0, hi: swp.hi });
-        r.swappedOut++;
-      } else {
-        eng.writeEntry(m.ptr, pte.NONE);
-        if (isLazy) r.discarded++;
-        else r.unmappedFile++;
+  for (const h of rm.hits) {
+    const f = h.view;
+    h.mm.invalidate(f.addr, f.end, MMU_NOTIFY_CLEAR, null, () => {
+      for (const m of f.mappings) {
+        const cur = eng.readEntry(m.ptr);
+        const pfn = head + m.sub;
+        if (anon && !isLazy) {
+          let slot = slots.get(m.sub);
+          if (slot === undefined) {
+            const data = new Uint8Array(PAGE);
+            eng.readFrame(pfn, 0, data);
+            slot = mm.swap.store(data);
+            slots.set(m.sub, slot);
+          } else {
+            mm.swap.dup(slot);
+          }
+          const exclusive = (eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE) !== 0;
+          const swp = pte.mk.swap(mm.swap.type, slot, exclusive);
+          // soft-dirty / uffd-wp of the PTE survive in the swap PTE
+          let lo = swp.lo;
+          if (cur.lo & PTE_LO.SOFT_DIRTY) lo |= Number(SWP.SOFT_DIRTY);
+          if (cur.lo & PTE_LO.UFFD_WP) lo |= Number(SWP.UFFD_WP);
+          eng.writeEntry(m.ptr, { lo: lo >>> 0, hi: swp.hi });
+          r.swappedOut++;
+        } else {
+          eng.writeEntry(m.ptr, pte.NONE);
+          if (isLazy) r.discarded++;
+          else r.unmappedFile++;
+        }
+        eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+        eng.putPage(pfn);
       }
-      eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
-      eng.putPage(pfn);
-    }
-  });
-  lazy.delete(f.head);
+    });
+  }
+  lazy.delete(head);
   return true;
 }
 
@@ -123,7 +149,9 @@ export interface KsmResult {
  * KSM: merges the anonymous pages at `addrs` whose contents are identical (or identical to an
  * existing KSM page). Each page is write-protected inside CLEAR [a, a+4K) (write_protect_page);
  * every duplicate is then replaced by the KSM page inside another CLEAR [a, a+4K) (replace_page).
- * Only order-0 pages mapped once are merged (like ksmd, which skips shared and large folios).
+ * Only order-0 pages without extra references are merged (ksmd skips large folios and pinned
+ * pages); a page shared with another Mm after fork is merged in this Mm only (KSM works per
+ * mapping: the other Mm keeps mapping it, read-only, and no event is raised there).
  * VM_MERGEABLE is not required (the caller chose the pages).
  */
 export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
@@ -131,6 +159,7 @@ export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
   const stable = ksmStable(eng);
   const res: KsmResult = { merged: 0, freed: 0 };
   const groups = new Map<string, number[]>();
+  const isKsm = new Set(stable.values());
   for (const a of addrs) {
     const v = mm.vmaLookup(a);
     if (!v || !v.isAnonymous || v.isShared) continue;
@@ -138,7 +167,10 @@ export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
     if (leaf.level !== 0 || !isNormalPage(mm, leaf.entry)) continue;
     const pfn = pte.pfnOf(leaf.entry);
     const { order } = eng.folioOf(pfn);
-    if (order !== 0 || eng.mapcount(pfn) !== 1 || eng.refcount(pfn) !== 1) continue;
+    // write_protect_page(): no references beyond the mappings (a page shared with a forked child
+    // is fine: only this mapping is replaced, the other Mm keeps the old page)
+    if (order !== 0 || eng.mapcount(pfn) < 1 || eng.refcount(pfn) !== eng.mapcount(pfn)) continue;
+    if (isKsm.has(pfn)) continue; // already merged
     const key = contentsKey(eng, pfn);
     const g = groups.get(key) ?? [];
     if (!g.includes(a - (a % PAGE))) g.push(a - (a % PAGE));
@@ -174,10 +206,10 @@ export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
         eng.setMapcount(k, eng.mapcount(k) + 1);
         eng.writeEntry(leaf.ptr, pte.mk.page(k, false));
         eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+        if (eng.refcount(pfn) === 1) res.freed++;
         eng.putPage(pfn);
       });
       res.merged++;
-      res.freed++;
     }
   }
   return res;
