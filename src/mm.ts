@@ -5,14 +5,14 @@ import { ErrnoError, EngineError, SimulationDeadlock } from "./errors.js";
 import type { SimFile } from "./file.js";
 import { SimFile as File } from "./file.js";
 import {
-  ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, SWP, VA_BITS_L4,
+  ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, SWP, VA_BITS_L4,
   VA_BITS_L5, VM,
 } from "./layout.js";
 import {
   MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_UNMAP,
   MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
 } from "./notifier.js";
-import { type Profile, profileBits } from "./profile.js";
+import { type Profile, profileBits, profileInfo } from "./profile.js";
 import * as pte from "./pte.js";
 import { type Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
@@ -385,9 +385,13 @@ export class Mm {
 
   /** change_protection(): rewrites entries for v's new flags; one event per PUD chunk with tables. */
   changeProtection(v: Vma, start: number, end: number, numa = false): void {
+    // SEED starts the notifier lazily at the first populated PMD of each PUD chunk
+    // (change_pmd_range); v6.12+ at the first populated PUD of each P4D chunk (change_pud_range)
+    const atPud = profileInfo(this.profile).mprotectNotifierAtPud;
+    const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
     for (let a = start; a < end;) {
-      const chunkEnd = Math.min(end, (Math.floor(a / PUD_SIZE) + 1) * PUD_SIZE);
-      const first = this.firstPopulatedPmd(a, chunkEnd);
+      const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
+      const first = this.firstPopulated(a, chunkEnd, atPud ? 2 : 1);
       if (first >= 0) {
         this.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
           this.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
@@ -400,14 +404,15 @@ export class Mm {
     }
   }
 
-  /** Start of the first non-none PMD slot (or hugetlb/huge leaf) in [a, b), -1 if none. */
-  private firstPopulatedPmd(a: number, b: number): number {
+  /** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
+  private firstPopulated(a: number, b: number, level: number): number {
     const raw = this.engine.raw;
+    const size = 2 ** (PAGE_SHIFT + 9 * level);
     for (let x = a; x < b;) {
-      const next = Math.min(b, (Math.floor(x / PMD_SIZE) + 1) * PMD_SIZE);
-      const p = raw.entryPtr(this.ptr, x / PAGE, 1, 0) >>> 0;
+      const next = Math.min(b, (Math.floor(x / size) + 1) * size);
+      const p = raw.entryPtr(this.ptr, x / PAGE, level, 0) >>> 0;
       if (p !== 0 && !pte.isNone(this.engine.readEntry(p))) return x;
-      if (p === 0 && raw.entryPtrStopLevel() >= 2) {
+      if (p === 0 && raw.entryPtrStopLevel() > level) {
         const up = raw.entryPtr(this.ptr, x / PAGE, raw.entryPtrStopLevel(), 0) >>> 0;
         if (up !== 0 && !pte.isNone(this.engine.readEntry(up))) return x;
       }

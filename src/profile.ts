@@ -18,16 +18,18 @@ export interface ProfileInfo {
   exclusiveRestoreClear: boolean;
   /** Swap-in of an exclusive page maps it writable on a read fault when VM_WRITE (late). */
   swapinWritableOnRead: boolean;
+  /** mprotect's PROTECTION_VMA starts at the first populated PUD of each P4D chunk (v6.12+). */
+  mprotectNotifierAtPud: boolean;
 }
 
 const INFO: Record<Profile, ProfileInfo> = {
   "v6.1": {
     name: "v6.1", walkerBits: 0, orderShift: HMM_PFN_ORDER_SHIFT_SEED, pfnFlags: HMM_PFN_FLAGS_SEED,
-    exclusiveRestoreClear: false, swapinWritableOnRead: false,
+    exclusiveRestoreClear: false, swapinWritableOnRead: false, mprotectNotifierAtPud: false,
   },
   "v6.16": {
     name: "v6.16", walkerBits: PROFILE_LATE_LAYOUT, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
-    pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true,
+    pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
   },
 };
 
