@@ -156,6 +156,8 @@ function handlePteFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: n
     if (r || !write) return r;
     return handlePteFault(mm, vma, addr, write, flags, ptep);
   }
+  // a write to a uffd-wp protected PTE is for the userfaultfd, which HMM's faults cannot wait for
+  if (write && (e.lo & PTE_LO.UFFD_WP) && (vma.flags & VM.UFFD_WP)) return VM_FAULT_SIGBUS;
   if (write && !pte.isWrite(e)) return doWpPage(mm, vma, addr, ptep, e);
   const young = e.lo | PTE_LO.ACCESSED | (write ? PTE_LO.DIRTY : 0);
   if (young !== e.lo) eng.writeEntry(ptep, { lo: young >>> 0, hi: e.hi });

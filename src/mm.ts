@@ -387,6 +387,16 @@ export class Mm {
   changeProtection(v: Vma, start: number, end: number, numa = false): void {
     // SEED starts the notifier lazily at the first populated PMD of each PUD chunk
     // (change_pmd_range); v6.12+ at the first populated PUD of each P4D chunk (change_pud_range)
+    if (v.isHugetlb && !numa) {
+      // hugetlb_change_protection(): one event over the whole range, populated or not
+      this.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
+        this.forEachLeaf(start, end, (addr, level, ptr, e) => {
+          const ne = this.protectEntry(v, addr, level, e);
+          if (ne.lo !== e.lo || ne.hi !== e.hi) this.engine.writeEntry(ptr, ne);
+        });
+      });
+      return;
+    }
     const atPud = profileInfo(this.profile).mprotectNotifierAtPud;
     const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
     for (let a = start; a < end;) {
@@ -437,7 +447,8 @@ export class Mm {
       return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & ~PFN_HI_BITS);
     }
     let write = false;
-    if (v.flags & VM.WRITE) {
+    // a uffd-wp protected entry stays read-only until userfaultfd lifts the protection
+    if (v.flags & VM.WRITE && !(e.lo & PTE_BITS.UFFD_WP)) {
       if (v.isShared) {
         write = !(v.file?.wantsWriteNotify ?? false) || (e.lo & PTE_BITS.DIRTY) !== 0;
       } else if (!(e.lo & PTE_BITS.SPECIAL) && this.engine.hasStructPage(pfn)) {

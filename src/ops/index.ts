@@ -20,3 +20,4 @@ export {
   CLEAR_REFS_SOFT_DIRTY, CLEAR_REFS_MM_HIWATER_RSS,
 } from "./clean.js";
 export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "./rmap.js";
+export { uffdRegisterWp, uffdWriteprotect } from "./uffd.js";
