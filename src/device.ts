@@ -133,6 +133,11 @@ export class Device {
     return moved;
   }
 
+  /** Evicts every page of this device back to system memory (migrateDeviceRange). */
+  evictAll(): number {
+    return migrateDeviceRange(this.engine, this.firstPfn, this.npages);
+  }
+
   /** Maps `length` bytes of device address space (VM_IO|VM_PFNMAP, or VM_MIXEDMAP) in mm. */
   mmap(mm: Mm, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap"): number {
     const vmFlags = kind === "mixedmap" ? VM.MIXEDMAP : kind === "io" ? VM.IO | VM.PFNMAP : VM.PFNMAP;
@@ -385,4 +390,35 @@ export function insertPage(mm: Mm, addr: number, pfn: number): void {
   mm.engine.getPage(pfn);
   mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);
   mm.engine.writeEntry(p, pte.mk.page(pfn, false));
+}
+
+/**
+ * migrate_device_range() as a driver uses it to evict its memory (dmirror's RELEASE): every
+ * device-private page of [startPfn, startPfn + npages) that is mapped is copied to a new system
+ * page, and each mapping is replaced inside MMU_NOTIFY_CLEAR over its page (try_to_migrate), in
+ * every Mm that maps it. Returns the number of device pages evicted, or -ENOMEM.
+ */
+export function migrateDeviceRange(engine: Engine, startPfn: number, npages: number): number {
+  let evicted = 0;
+  for (let pfn = startPfn; pfn < startPfn + npages; pfn++) {
+    if (!engine.hasStructPage(pfn) || !(engine.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) || engine.refcount(pfn) === 0) continue;
+    const r = deviceRmap(engine, pfn);
+    if (r.hits.length === 0) continue;
+    const shared = r.hits.length > 1;
+    const dpfn = engine.allocFrames(0, FRAME.ANON | (shared ? 0 : FRAME.ANON_EXCLUSIVE));
+    if (dpfn === 0) return -ERRNO.ENOMEM;
+    engine.copyFrame(pfn, dpfn);
+    r.hits.forEach((hit, i) => {
+      const { addr, ptr, entry } = hit.view.mappings[0];
+      hit.mm.invalidate(addr, addr + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+        if (i > 0) engine.getPage(dpfn);
+        engine.setMapcount(dpfn, engine.mapcount(dpfn) + 1);
+        engine.writeEntry(ptr, pte.mk.page(dpfn, pte.isWritableSwapLike(entry)));
+        engine.setMapcount(pfn, Math.max(0, engine.mapcount(pfn) - 1));
+        engine.devicePagePut(pfn);
+      });
+    });
+    evicted++;
+  }
+  return evicted;
 }

@@ -22,7 +22,7 @@ export { SimFile, type FileKind } from "./file.js";
 export { SwapDevice } from "./swap.js";
 export {
   Device, type DeviceOptions, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange,
-  insertPfn, insertPage, migratePfn, migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
+  insertPfn, insertPage, migrateDeviceRange, migratePfn, migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, type MigrateVma,
 } from "./device.js";
 export {
