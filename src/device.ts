@@ -41,6 +41,8 @@ export interface DeviceOptions {
   pages?: number;
   /** Replaces the default migrate_to_ram (dmirror's: migrate the faulting page back). */
   migrateToRam?: (vmf: VmFault, device: Device) => number;
+  /** MEMORY_DEVICE_COHERENT instead of MEMORY_DEVICE_PRIVATE: pages the CPU maps directly. */
+  coherent?: boolean;
   /** Called when a device page is freed (page_free). */
   pageFree?: (pfn: number) => void;
 }
@@ -51,6 +53,7 @@ export class Device {
   readonly pgmapIndex: number;
   readonly firstPfn: number;
   readonly npages: number;
+  readonly coherent: boolean;
   private readonly freeList: number[] = [];
   private readonly userMigrateToRam?: (vmf: VmFault, device: Device) => number;
   private readonly userPageFree?: (pfn: number) => void;
@@ -61,7 +64,8 @@ export class Device {
     this.owner = opts.owner ?? this;
     this.npages = opts.pages ?? 1024;
     if (!Number.isInteger(this.npages) || this.npages <= 0) throw new RangeError(`device pages must be a positive integer`);
-    const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages);
+    this.coherent = opts.coherent ?? false;
+    const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages, this.coherent);
     this.pgmapIndex = index;
     this.firstPfn = firstPfn;
     for (let i = this.npages - 1; i >= 0; i--) this.freeList.push(firstPfn + i);
@@ -215,8 +219,14 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
         m.cpages++;
         continue;
       }
-      if (!pte.isPresent(e) || !(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) continue;
+      if (!pte.isPresent(e)) continue;
       const pfn = pte.pfnOf(e);
+      // device-coherent pages are selected by SELECT_DEVICE_COHERENT and their owner, others by SELECT_SYSTEM
+      if (eng.isDeviceCoherent(pfn)) {
+        if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
+      } else if (!(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
+        continue;
+      }
       if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
       if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn)) continue;
       // a page of a large folio mapped elsewhere too would need a folio split: skipped
@@ -238,7 +248,7 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
     const addr = a.start + i * PAGE;
     const pfn = migratePfnToPfn(m.src[i]);
     const fileRef = (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
-    const devicePage = (eng.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    const devicePage = eng.isDevicePrivatePage(pfn);
     const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
     if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
       const leaf = mm.leafOf(addr);
@@ -272,7 +282,7 @@ export function migrateVmaPages(m: MigrateVma): void {
     const spfn = migratePfnToPfn(m.src[i]);
     if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
     const dpfn = migratePfnToPfn(m.dst[i]);
-    const toDevice = (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    const toDevice = eng.isDevicePrivatePage(dpfn);
     if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
   }
   if (firstHole < 0) return;
@@ -288,7 +298,7 @@ export function migrateVmaPages(m: MigrateVma): void {
       if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE); continue; }
       m.vma.anonVma = true;
       eng.setMapcount(dpfn, 1);
-      eng.writeEntry(ptr, (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+      eng.writeEntry(ptr, eng.isDevicePrivatePage(dpfn) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
     }
   });
 }
@@ -311,7 +321,7 @@ export function migrateVmaFinalize(m: MigrateVma): void {
     const fromDevice = pte.isDevicePrivate(old);
     const putOld = (): void => (fromDevice ? eng.devicePagePut(spfn) : eng.putPage(spfn));
     const dpfn = migratePfnToPfn(m.dst[i]);
-    const toDevice = dpfn !== 0 && (eng.frameFlags(dpfn) & FRAME.DEVICE_PRIVATE) !== 0;
+    const toDevice = dpfn !== 0 && eng.isDevicePrivatePage(dpfn);
     if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn && live.length > 0) {
       live.forEach((t, k) => {
         const w = pte.isWritableSwapLike(t.cur);
@@ -401,7 +411,7 @@ export function insertPage(mm: Mm, addr: number, pfn: number): void {
 export function migrateDeviceRange(engine: Engine, startPfn: number, npages: number): number {
   let evicted = 0;
   for (let pfn = startPfn; pfn < startPfn + npages; pfn++) {
-    if (!engine.hasStructPage(pfn) || !(engine.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) || engine.refcount(pfn) === 0) continue;
+    if (!engine.isDevicePrivatePage(pfn) || engine.refcount(pfn) === 0) continue;
     const r = deviceRmap(engine, pfn);
     if (r.hits.length === 0) continue;
     const shared = r.hits.length > 1;

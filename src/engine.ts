@@ -129,8 +129,10 @@ export class Engine {
   putPage(pfn: number): void {
     const { head, order } = this.folioOf(pfn);
     const flags = this.frameFlags(head);
-    if ((flags & (FRAME.RESERVED | FRAME.DEVICE_PRIVATE)) !== 0) {
-      if ((flags & FRAME.RESERVED) === 0) this.setRefcount(head, Math.max(0, this.refcount(head) - 1));
+    if ((flags & FRAME.RESERVED) !== 0) return;
+    if ((flags & FRAME.DEVICE_PRIVATE) !== 0) {
+      // ZONE_DEVICE pages go back to their device, never to the page allocator
+      if (this.refcount(head) > 0) this.devicePagePut(head);
       return;
     }
     const rc = this.refcount(head);
@@ -202,14 +204,27 @@ export class Engine {
     return id;
   }
   /** memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
-  registerPgmap(owner: unknown, count: number): { index: number; firstPfn: number } {
+  registerPgmap(owner: unknown, count: number, coherent = false): { index: number; firstPfn: number } {
     if (owner === null || owner === undefined) throw new TypeError("a device-private pgmap needs a non-NULL owner");
+    if (coherent) this.coherentPgmaps.add(this.pgmapCount + 1);
     if (this.pgmapCount + 1 >= MEM.PGMAP_MAX) throw new EngineError("too many device pgmaps");
     const index = ++this.pgmapCount;
     this.views.fresh().u32[(MEM.PGMAP_TABLE >>> 2) + index] = this.ownerId(owner);
     const firstPfn = this.raw.deviceRangeAlloc(count, index) >>> 0;
     if (firstPfn === 0) throw new EngineError("device pfn space exhausted");
     return { index, firstPfn };
+  }
+  /** MEMORY_DEVICE_COHERENT pgmaps (their pages are mapped by ordinary present PTEs). */
+  private readonly coherentPgmaps = new Set<number>();
+  /** A page of device-coherent memory (CPU accessible; HMM treats it as a normal page, P15). */
+  isDeviceCoherent(pfn: number): boolean {
+    return this.hasStructPage(pfn) && (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
+      this.coherentPgmaps.has(this.frameAux(pfn));
+  }
+  /** A page of device-private memory (only ever mapped by device-private entries). */
+  isDevicePrivatePage(pfn: number): boolean {
+    return this.hasStructPage(pfn) && (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
+      !this.coherentPgmaps.has(this.frameAux(pfn));
   }
   /** Drops a reference to a device-private page; at zero the owning device gets it back. */
   devicePagePut(pfn: number): void {

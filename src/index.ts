@@ -23,7 +23,7 @@ export { SwapDevice } from "./swap.js";
 export {
   Device, type DeviceOptions, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange,
   insertPfn, insertPage, migrateDeviceRange, migratePfn, migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
-  MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, type MigrateVma,
+  MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
 } from "./device.js";
 export {
   handleMmFault, vmFaultString, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,

@@ -23,6 +23,8 @@ export const HMM_DMIRROR_PROT_PUD = 0x08;
 export const HMM_DMIRROR_PROT_ZERO = 0x10;
 export const HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL = 0x20;
 export const HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE = 0x30;
+export const HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL = 0x40;
+export const HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE = 0x50;
 
 export interface MirrorOptions {
   /** dev_private_owner of this mirror's walks (its device's pgmap owner); default none. */
@@ -161,7 +163,10 @@ export class Mirror {
     const eng = this.mm.engine;
     let prot = 0;
     if (eng.hasStructPage(pfn) && eng.pgmapOwnerId(pfn) !== 0) {
-      prot = eng.pgmapOwnerId(pfn) === eng.ownerId(this.owner) ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+      const local = eng.pgmapOwnerId(pfn) === eng.ownerId(this.owner);
+      prot = eng.isDeviceCoherent(pfn)
+        ? (local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE)
+        : (local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE);
     } else if (pfn === PHYS.ZERO_PFN) {
       prot = HMM_DMIRROR_PROT_ZERO;
     }
