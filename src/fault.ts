@@ -152,7 +152,7 @@ function handlePteFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: n
   if (pte.isNone(e)) return vma.isAnonymous ? doAnonymousPage(mm, vma, addr, write, ptep) : doFault(mm, vma, addr, write, ptep);
   if (!pte.isPresent(e)) return doSwapPage(mm, vma, addr, write, flags, ptep, e);
   if (pte.isProtnone(e)) {
-    const r = restoreNuma(mm, ptep, e);
+    const r = restoreNuma(mm, ptep, e, addr);
     if (r || !write) return r;
     return handlePteFault(mm, vma, addr, write, flags, ptep);
   }
@@ -248,12 +248,31 @@ function faultAround(mm: Mm, vma: Vma, addr: number): void {
   }
 }
 
-/** do_numa_page(): restores the protection the NUMA-hinting scan removed. No notifier. */
-function restoreNuma(mm: Mm, ptr: number, e: Entry): number {
-  const pfn = pte.pfnOf(e);
+/**
+ * do_numa_page(): restores the protection the NUMA-hinting scan removed (no notifier); with
+ * numaMigrateOnFault an exclusive 4 KiB anonymous page first moves to a new frame (CLEAR).
+ */
+function restoreNuma(mm: Mm, ptr: number, e: Entry, addr = -1): number {
+  const eng = mm.engine;
+  let pfn = pte.pfnOf(e);
   // only the flag bits are carried over: the pfn field of a protnone entry is stored inverted
   const lo = (e.lo & 0xfff & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
-  mm.engine.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi & ~0xfffff));
+  if (mm.numaMigrateOnFault && addr >= 0 && !(e.lo & PTE_LO.SPECIAL) && eng.hasStructPage(pfn) &&
+      (eng.frameFlags(pfn) & FRAME.ANON) && eng.folioOf(pfn).order === 0 && eng.refcount(pfn) === 1) {
+    const npfn = eng.allocFrames(0, eng.frameFlags(pfn));
+    if (npfn !== 0) {
+      const old = pfn;
+      eng.copyFrame(old, npfn);
+      mm.invalidate(addr, addr + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+        eng.setMapcount(npfn, 1);
+        eng.writeEntry(ptr, pte.mkPfnEntry(npfn, lo >>> 0, e.hi & ~0xfffff));
+        eng.setMapcount(old, 0);
+        eng.putPage(old);
+      });
+      return 0;
+    }
+  }
+  eng.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi & ~0xfffff));
   return 0;
 }
 

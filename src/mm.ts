@@ -32,6 +32,11 @@ export interface MmOptions {
   thp?: ThpPolicy;
   /** Use the huge zero page for read faults on THP-eligible ranges (default true). */
   hugeZeroPage?: boolean;
+  /**
+   * NUMA balancing: a hinting fault on a 4 KiB anonymous page moves it to a new frame ("another
+   * node") inside MMU_NOTIFY_CLEAR over the page (default false: the page stays where it is).
+   */
+  numaMigrateOnFault?: boolean;
 }
 
 export interface MmapOptions {
@@ -111,6 +116,7 @@ export class Mm {
   readonly taskSize: number;
   thp: ThpPolicy;
   hugeZeroPage: boolean;
+  numaMigrateOnFault: boolean;
   readonly vmas: Vma[] = [];
   readonly notifiers = new MmuNotifierSubscriptions();
   readonly hooks: MmHooks = {};
@@ -130,6 +136,7 @@ export class Mm {
     this.profileBits = profileBits(this.profile);
     this.thp = opts.thp ?? "madvise";
     this.hugeZeroPage = opts.hugeZeroPage ?? true;
+    this.numaMigrateOnFault = opts.numaMigrateOnFault ?? false;
     this.taskSize = 2 ** (levels === 5 ? VA_BITS_L5 : VA_BITS_L4) - PAGE;
     const p = engine.raw.mmCreate(levels) >>> 0;
     if (p === 0) throw new EngineError("out of engine memory creating an mm");

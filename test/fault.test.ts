@@ -124,6 +124,24 @@ describe.each(PROFILES)("§5.2 anonymous memory (%s)", (profile) => {
     expect(t.mm.cpuReadU32(base)).toBe(7);
   });
 
+  it("NUMA hinting fault with numaMigrateOnFault: the page moves to a new frame inside CLEAR", () => {
+    const t = makeSim({ profile });
+    t.mm.numaMigrateOnFault = true;
+    anon(t, base, 1);
+    t.mm.cpuWriteU32(base, 7);
+    const p = cpuPfn(t, base);
+    const frames = t.engine.framesInUse();
+    t.mm.numaHintingScan(base, base + PAGE);
+    t.events.length = 0;
+    expect(fault(t, base, false)).toBe(0);
+    expect(evs(t)).toEqual([[1, base, base + PAGE, null, true]]);
+    const q = cpuPfn(t, base);
+    expect(q).not.toBe(p);
+    expect(word(t, base)).toBe(b(q) | V | W);
+    expect(t.mm.cpuReadU32(base)).toBe(7);
+    expect(t.engine.framesInUse()).toBe(frames);
+  });
+
   it("out of memory: VM_FAULT_OOM, which hmm_range_fault reports as -EFAULT", () => {
     const t = makeSim({ profile, engine: new Engine({ ramFrames: 0 }) });
     anon(t, base, 2);
