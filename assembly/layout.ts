@@ -201,12 +201,12 @@ export const EOVERFLOW: i32 = 75;
 //  +--------------------------------------+ +----------+----------+----------------------------+
 //   aux = compound order for a head frame, pgmap index for a device-private frame
 // ---------------------------------------------------------------------------------------------
-export const PFN_LIMIT_SHIFT: i32 = 28;
-export const PFN_LIMIT: u32 = 1 << 28;
+export const PFN_LIMIT_SHIFT: i32 = 29;
+export const PFN_LIMIT: u32 = 1 << 29;
 export const ZERO_PFN: u32 = 0x100;
 export const HUGE_ZERO_PFN: u32 = 0x200;
 export const FIRST_RAM_PFN: u32 = 0x400;
-export const DEVICE_PFN_BASE: u32 = 0x0c000000;
+export const DEVICE_PFN_BASE: u32 = 0x1c000000;
 export const META_BYTES: i32 = 8;
 export const META_OFF_REFCOUNT: i32 = 0;
 export const META_OFF_MAPCOUNT: i32 = 4;
@@ -230,8 +230,8 @@ export const FRAME_RESERVED: u32 = 1 << 7;
 //            | walk context / results    |  WALK_CTX (256 B)
 //            | pgmap owner table         |  PGMAP_TABLE (256 x u32)
 //   0x020000 +---------------------------+ META_DIR_BASE
-//            | frame metadata directory  |  (PFN_LIMIT >> 9) x u32 = 2 MiB
-//   0x220000 +---------------------------+ HEAP_BASE
+//            | frame metadata directory  |  (PFN_LIMIT >> 9) x u32 = 4 MiB
+//   0x420000 +---------------------------+ HEAP_BASE
 //            | 4 KiB blocks: page tables,|  bump-allocated, recycled via a free list;
 //            | metadata chunks, mm       |  memory grows by doubling
 //            | structs, VMA tables, pfn  |
@@ -243,7 +243,7 @@ export const WALK_CTX: u32 = 0x10000;
 export const PGMAP_TABLE: u32 = 0x10400;
 export const PGMAP_MAX: i32 = 256;
 export const META_DIR_BASE: u32 = 0x20000;
-export const HEAP_BASE: u32 = 0x220000;
+export const HEAP_BASE: u32 = 0x420000;
 export const BLOCK_SIZE: i32 = 4096;
 
 // Walk context: inputs written by the host before hmmWalk(), outputs read after it.
