@@ -221,7 +221,7 @@ function newScene(eng: Engine, bytes: number, mmOpts: ConstructorParameters<type
  * calls memory.grow(0), and V8 replaces (detaches) the ArrayBuffer each time — about 25 ms per
  * 4 KiB block on this machine. The capacity probe stops at that point instead of crawling.
  */
-const MEMORY_LIMIT_STOP = "linear memory reached 4 GiB (beyond it every block allocation takes ~25 ms: ensureMemory overflow)";
+const MEMORY_LIMIT_STOP = "linear memory reached the WebAssembly limit of 4 GiB";
 const FOUR_GIB = 4 * GiB;
 
 type FramePolicy = "order0" | "alias" | "zero" | "empty";
