@@ -196,6 +196,15 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
     const leaf = mm.leafOf(Math.max(x, a.start));
     if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
   }
+  // the page at index i becomes a migration entry and its source word records it
+  const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {
+    m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
+    m.saved.set(i, e);
+    eng.writeEntry(ptr, pte.mk.migration(pfn, w));
+    addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
+    eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
+    m.cpages++;
+  };
   mm.notifiers.invalidate(a.start, a.end, MMU_NOTIFY_MIGRATE, a.pgmapOwner, { blockable: true }, () => {
     for (let i = 0; i < npages; i++) {
       const addr = a.start + i * PAGE;
@@ -209,14 +218,8 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
       if (pte.isDevicePrivate(e)) {
         const pfn = pte.swapOffset(e);
         if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
-        const w = pte.isWritableSwapLike(e);
-        m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
-        m.saved.set(i, e);
-        eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
-        addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
-        eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
+        collect(i, addr, leaf.ptr, e, pfn, pte.isWritableSwapLike(e));
         if (eng.mapcount(pfn) > 1) shared.push(i);
-        m.cpages++;
         continue;
       }
       if (!pte.isPresent(e)) continue;
@@ -232,13 +235,7 @@ export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number 
       // a page of a large folio mapped elsewhere too would need a folio split: skipped
       if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
       if (eng.mapcount(pfn) > 1) shared.push(i);
-      const w = pte.isWrite(e);
-      m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
-      m.saved.set(i, e);
-      eng.writeEntry(leaf.ptr, pte.mk.migration(pfn, w));
-      addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
-      eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
-      m.cpages++;
+      collect(i, addr, leaf.ptr, e, pfn, pte.isWrite(e));
     }
   });
   // migrate_vma_unmap(): the other mappings of shared pages (other Mms after fork, other mappings

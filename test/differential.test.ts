@@ -1,7 +1,7 @@
 // Differential test of the two implementations of one hmm_range_fault() walk pass:
 // assembly/walk.ts `hmmWalk` (WebAssembly: release, debug and SIMD builds) and src/reference/walk.ts
 // (plain TypeScript, the readable oracle), plus fixed cases whose expected words are computed by
-// hand from the decision table of hmm-semantics.md §3 (/work/shared/spec), not from either walker.
+// hand from the decision table of hmm-semantics.md §3 (../shared/spec beside the checkout), not from either walker.
 //
 // Two properties ("random address spaces", and "dense PTE tables" which puts every PTE kind in front
 // of every kind of request) build the same case in two fresh engines (same generator value applied
