@@ -2,7 +2,7 @@
 // Each path changes the page table the way the kernel does and raises the notifier the kernel
 // raises (CLEAR for a COW break or zero-page upgrade, EXCLUSIVE/CLEAR for exclusive restore, none
 // for faults that only populate).
-import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "./layout.js";
+import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "./layout.js";
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "./notifier.js";
 import { profileInfo } from "./profile.js";
 import * as pte from "./pte.js";
@@ -438,4 +438,3 @@ function hugetlbFault(mm: Mm, vma: Vma, addr: number, write: boolean): number {
   return 0;
 }
 
-export { ERRNO };

@@ -318,9 +318,6 @@ export class Mm {
     if (anon && hugetlb && flags & MAP_PRIVATE) file = null;
     if (!anon && hugetlb && file && file.kind !== "hugetlbfs") throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
     const vmFlags = (vmFlagsFor(prot, flags) | (o.vmFlags ?? 0)) >>> 0;
-    if (file && file.kind === "regular" && (flags & MAP_SHARED) && !(prot & PROT_WRITE)) {
-      // a read-only shared file mapping could be mprotect()ed writable later: MAYWRITE stays
-    }
     const vma = new Vma(addr, addr + length, vmFlags, offset / PAGE, file, o.device ?? null, hugeShift);
     this.insertVma(vma);
     this.syncVmas();

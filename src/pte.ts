@@ -13,7 +13,6 @@ const TWO20 = 2 ** 20;
 const TWO23 = 2 ** 23;
 const TWO32 = 2 ** 32;
 const PFN_HI_MASK = 0xfffff; // entry bits 32..51: the upper 20 pfn bits
-const SWP_OFF_LO_BITS = 32 - SWP.OFFSET_FIRST_BIT; // offset bits stored in the low half (23)
 const SWP_OFF_HI_MASK = (1 << (SWP.TYPE_SHIFT - 32)) - 1; // entry bits 32..58
 const SWP_TYPE_HI_SHIFT = SWP.TYPE_SHIFT - 32;
 const PFN_LO_SHIFT = PAGE_SHIFT;

@@ -3,7 +3,7 @@
 // checks the device mirror against the CPU page table and the data against a shadow copy.
 import { Device } from "../device.js";
 import { Engine } from "../engine.js";
-import { EBUSY, lastHmmStats, type WalkEngine } from "../hmm.js";
+import { EBUSY, type WalkEngine } from "../hmm.js";
 import { PAGE_SIZE } from "../layout.js";
 import { Mirror } from "../mirror.js";
 import { Mm } from "../mm.js";
@@ -128,7 +128,6 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
     walkPasses: mm.stats.walkPasses, mirrorMismatches: v.mismatches, dataMismatches,
     finalSeq: mm.notifiers.invalidateSeq, ok: v.ok && dataMismatches === 0,
   };
-  void lastHmmStats;
   mm.exit();
   return report;
 }
