@@ -270,7 +270,8 @@ export const MM_VMA_CAP: i32 = 16; // i32 (entries)
 export const MM_TABLES: i32 = 20; // i32 number of page-table pages owned
 export const MM_BYTES: i32 = 64;
 
-// VMA table entry: [start page f64][end page f64][vm_flags u32][huge page shift u32] = 24 bytes
+// VMA table entry: [start address u64][end address u64][vm_flags u32][huge page shift u32] = 24 bytes
+// (vmaSet() takes page numbers and stores byte addresses)
 export const VMA_START: i32 = 0;
 export const VMA_END: i32 = 8;
 export const VMA_FLAGS: i32 = 16;

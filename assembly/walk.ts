@@ -550,6 +550,7 @@ export function hmmWalk(
   inout = late ? HMM_PFN_INOUT_FLAGS_LATE : 0;
   last = <u64>lastPage << PAGE_SHIFT;
   pagesWalked = 0;
+  vmaIndex = -1;
   uniformRequest = (maskHi & (REQ_FAULT_HI | REQ_WRITE_HI)) == 0;
   requireWrite = (defaultHi & (REQ_FAULT_HI | REQ_WRITE_HI)) == (REQ_FAULT_HI | REQ_WRITE_HI);
   store<i32>(WALK_CTX + CTX_ACTION, WALK_ACTION_NONE);

@@ -192,6 +192,7 @@ class ReferenceWalk {
     this.highestMemmapPfn = this.engine.highestMemmapPfn();
     this.last = Math.trunc(lastPage);
     this.pagesWalked = 0;
+    this.vmaIndex = -1;
     this.storeCtxI32(CTX.ACTION, CTX.ACTION_NONE);
 
     const r = this.walkPageRange(this.last, Math.trunc(endPage));
