@@ -256,7 +256,7 @@ function restoreNuma(mm: Mm, ptr: number, e: Entry, addr = -1): number {
   const eng = mm.engine;
   let pfn = pte.pfnOf(e);
   // only the flag bits are carried over: the pfn field of a protnone entry is stored inverted
-  const lo = (e.lo & 0xfff & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
+  const lo = (e.lo & pte.FLAGS_LO & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
   if (mm.numaMigrateOnFault && addr >= 0 && !(e.lo & PTE_LO.SPECIAL) && eng.hasStructPage(pfn) &&
       (eng.frameFlags(pfn) & FRAME.ANON) && eng.folioOf(pfn).order === 0 && eng.refcount(pfn) === 1) {
     const npfn = eng.allocFrames(0, eng.frameFlags(pfn));
@@ -265,14 +265,14 @@ function restoreNuma(mm: Mm, ptr: number, e: Entry, addr = -1): number {
       eng.copyFrame(old, npfn);
       mm.invalidate(addr, addr + PAGE, MMU_NOTIFY_CLEAR, null, () => {
         eng.setMapcount(npfn, 1);
-        eng.writeEntry(ptr, pte.mkPfnEntry(npfn, lo >>> 0, e.hi & ~0xfffff));
+        eng.writeEntry(ptr, pte.mkPfnEntry(npfn, lo >>> 0, e.hi & pte.FLAGS_HI));
         eng.setMapcount(old, 0);
         eng.putPage(old);
       });
       return 0;
     }
   }
-  eng.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi & ~0xfffff));
+  eng.writeEntry(ptr, pte.mkPfnEntry(pfn, lo >>> 0, e.hi & pte.FLAGS_HI));
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
 import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "./errors.js";
 import {
-  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
+  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
   HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
 } from "./layout.js";
 import type { Vma } from "./vma.js";
@@ -252,9 +252,9 @@ export function hmmPfnToPfn(hmmPfn: bigint, profile: Profile = "v6.1"): number {
 
 /** Number-only helpers on the high 32 bits of a word (PfnArray.hi(i)). */
 export const hmmPfnHi = {
-  isValid: (hi: number): boolean => (hi & Number(HMM_PFN_VALID >> 32n)) !== 0,
-  isWrite: (hi: number): boolean => (hi & Number(HMM_PFN_WRITE >> 32n)) !== 0,
-  isError: (hi: number): boolean => (hi & Number(HMM_PFN_ERROR >> 32n)) !== 0,
+  isValid: (hi: number): boolean => (hi & HMM_PFN_HI.VALID) !== 0,
+  isWrite: (hi: number): boolean => (hi & HMM_PFN_HI.WRITE) !== 0,
+  isError: (hi: number): boolean => (hi & HMM_PFN_HI.ERROR) !== 0,
   order: (hi: number, profile: Profile = "v6.1"): number => (hi >>> (profileInfo(profile).orderShift - 32)) & HMM_PFN_ORDER_MASK,
 };
 

@@ -4,7 +4,7 @@
 import { ErrnoError } from "./errors.js";
 import {
   EBUSY, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
-  hmmPfnToMapOrder, hmmRangeFault, type WalkEngine,
+  hmmPfnToMapOrder, hmmPfnToPfn, hmmRangeFault, type WalkEngine,
 } from "./hmm.js";
 import { PAGE_SIZE, PHYS } from "./layout.js";
 import type { Mm } from "./mm.js";
@@ -159,7 +159,7 @@ export class Mirror {
   mkentry(e: bigint): number {
     if (e & HMM_PFN_ERROR) return HMM_DMIRROR_PROT_ERROR;
     if (!(e & HMM_PFN_VALID)) return HMM_DMIRROR_PROT_NONE;
-    const pfn = Number(e & 0xffffffffffffn);
+    const pfn = hmmPfnToPfn(e, this.mm.profile);
     const eng = this.mm.engine;
     let prot = 0;
     if (eng.hasStructPage(pfn) && eng.pgmapOwnerId(pfn) !== 0) {

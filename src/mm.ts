@@ -104,8 +104,6 @@ export function mmOfNotifier(sub: MmuIntervalNotifier): Mm {
 const PAGE = PAGE_SIZE;
 const PMD_SIZE = 2 ** PMD_SHIFT;
 const PUD_SIZE = 2 ** PUD_SHIFT;
-/** Entry bits 32..51 (the upper pfn bits, inverted in protnone entries): never carried as flags. */
-const PFN_HI_BITS = 0xfffff;
 
 export class Mm {
   readonly id = nextMmId++;
@@ -442,13 +440,13 @@ export class Mm {
       const t = pte.swapType(e);
       const off = pte.swapOffset(e);
       const rt = t === SWP.MIGRATION_WRITE ? SWP.MIGRATION_READ : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
-      return pte.mkSwapEntry(rt, off, e.lo & 0x1ff);
+      return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
     }
     if (!pte.isPresent(e)) return e;
     const pfn = pte.pfnOf(e);
     const keepLo = e.lo & (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
     if (!(v.flags & VM.READ) && !(v.flags & VM.WRITE) && !(v.flags & VM.EXEC)) {
-      return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & ~PFN_HI_BITS);
+      return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
     }
     let write = false;
     // a uffd-wp protected entry stays read-only until userfaultfd lifts the protection
@@ -460,14 +458,14 @@ export class Mm {
         write = (f & FRAME.ANON) !== 0 && (f & FRAME.ANON_EXCLUSIVE) !== 0;
       }
     }
-    return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & ~PFN_HI_BITS);
+    return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
   }
 
   private numaEntry(e: Entry, _level: number): Entry {
     if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
     const pfn = pte.pfnOf(e);
     const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
-    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & ~PFN_HI_BITS);
+    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
   }
 
   /** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */

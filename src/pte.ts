@@ -1,7 +1,7 @@
 // Number-only construction and decoding of page-table entries (the x86-64 encoding drawn in
 // assembly/layout.ts). An entry is handled as its two 32-bit halves so that no BigInt is made per
 // page; `Entry` bundles them for readability on slow paths.
-import { PAGE_SHIFT, PTE_HI, PTE_LO, SWP } from "./layout.js";
+import { PAGE_SHIFT, PTE, PTE_HI, PTE_LO, SWP } from "./layout.js";
 
 /** A 64-bit entry as two unsigned 32-bit halves. */
 export interface Entry {
@@ -12,7 +12,13 @@ export interface Entry {
 const TWO20 = 2 ** 20;
 const TWO23 = 2 ** 23;
 const TWO32 = 2 ** 32;
-const PFN_HI_MASK = 0xfffff; // entry bits 32..51: the upper 20 pfn bits
+/** Entry bits 32..51 in the high half: the upper 20 pfn bits. */
+const PFN_HI_MASK = Number(PTE.PFN_MASK >> 32n);
+/** The flag bits of each half of a present entry (everything but the pfn field). */
+export const FLAGS_LO = (2 ** PAGE_SHIFT - 1) >>> 0;
+export const FLAGS_HI = ~PFN_HI_MASK >>> 0;
+/** The bits of a swap entry's low half below its offset (SWP_EXCLUSIVE, soft-dirty, uffd-wp). */
+export const SWP_FLAGS_LO = 2 ** SWP.OFFSET_FIRST_BIT - 1;
 const SWP_OFF_HI_MASK = (1 << (SWP.TYPE_SHIFT - 32)) - 1; // entry bits 32..58
 const SWP_TYPE_HI_SHIFT = SWP.TYPE_SHIFT - 32;
 const PFN_LO_SHIFT = PAGE_SHIFT;

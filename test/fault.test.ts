@@ -3,27 +3,19 @@
 import { describe, expect, it } from "vitest";
 import {
   Device, EBUSY, EFAULT, EPERM, Engine, FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB,
-  MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, PROT_READ, PROT_WRITE,
-  SimFile, VM_FAULT_HWPOISON, VM_FAULT_HWPOISON_LARGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault,
+  MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, PROT_READ, SimFile, VM_FAULT_HWPOISON, VM_FAULT_HWPOISON_LARGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault,
   makeDeviceExclusiveRange, type Profile,
 } from "../src/index.js";
 import { PHYS, PTE_LO, SWP } from "../src/layout.js";
 import * as pte from "../src/pte.js";
 import {
-  PAGE, PMD_SIZE, REQ_FAULT, REQ_WRITE, V, W, baseOf, cpuPfn, driverFault, entryAt, hexWords, makeSim, ord,
+  PAGE, PMD_SIZE, V, W, baseOf, cpuPfn, driverFault, entryAt, hexWords, makeSim, ord,
   runRange, writeEntryAt, type Event, type Sim,
+  RW, R, WR, Z, b, anon,
 } from "./helpers.js";
 
-const RW = PROT_READ | PROT_WRITE;
-const R = REQ_FAULT;
-const WR = REQ_FAULT | REQ_WRITE;
-const Z = BigInt(PHYS.ZERO_PFN) | V;
-const b = (n: number): bigint => BigInt(n);
 const PROFILES: Profile[] = ["v6.1", "v6.16"];
 
-function anon(t: Sim, addr: number, pages: number, prot = RW, flags = MAP_PRIVATE): number {
-  return t.mm.mmap({ addr, length: pages * PAGE, prot, flags: flags | MAP_ANONYMOUS | MAP_FIXED });
-}
 function fileMap(t: Sim, addr: number, pages: number, file: SimFile, flags: number, prot = RW, offset = 0): number {
   return t.mm.mmap({ addr, length: pages * PAGE, prot, flags: flags | MAP_FIXED, file, offset });
 }

@@ -4,8 +4,10 @@
 import {
   Engine, Mm, hmmRangeFault, lastHmmStats, PfnArray, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR,
   HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, EBUSY,
+  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE,
   type MmuIntervalNotifier, type MmuNotifierRange, type Profile, type HmmRangeFaultStats,
 } from "../src/index.js";
+import { PHYS } from "../src/layout.js";
 import * as pte from "../src/pte.js";
 
 export const PAGE = 4096;
@@ -17,6 +19,17 @@ export const E = HMM_PFN_ERROR;
 export const REQ_FAULT = HMM_PFN_VALID;
 export const REQ_WRITE = HMM_PFN_WRITE;
 /** The three v6.16 sticky in/out bits (DMA_MAPPED | P2PDMA | P2PDMA_BUS), bits 60..58. */
+export const RW = PROT_READ | PROT_WRITE;
+export const R = REQ_FAULT;
+export const WR = REQ_FAULT | REQ_WRITE;
+export const Z = BigInt(PHYS.ZERO_PFN) | V;
+export const b = (n: number): bigint => BigInt(n);
+
+/** A fixed anonymous mapping (private unless flags says MAP_SHARED). */
+export function anon(t: Sim, addr: number, pages: number, prot = RW, flags = MAP_PRIVATE, vmFlags = 0): number {
+  return t.mm.mmap({ addr, length: pages * PAGE, prot, flags: flags | MAP_ANONYMOUS | MAP_FIXED, vmFlags });
+}
+
 export const STICKY = HMM_PFN_DMA_MAPPED | HMM_PFN_P2PDMA | HMM_PFN_P2PDMA_BUS;
 
 /** ord(n) of a profile: n << HMM_PFN_ORDER_SHIFT (56 in v6.1, 53 in v6.16). */

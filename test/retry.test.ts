@@ -2,26 +2,17 @@
 // by a driver (§4.2) and the driver-side protocol (§4.3).
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Device, EBUSY, EINVAL, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PROT_READ,
-  PROT_WRITE, PfnArray, SimulationDeadlock, hmmRangeFault, lastHmmStats, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM,
+  Device, EBUSY, EINVAL, MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PROT_READ,
+  PfnArray, SimulationDeadlock, hmmRangeFault, lastHmmStats, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM,
   type Profile,
 } from "../src/index.js";
-import { PHYS } from "../src/layout.js";
 import * as pte from "../src/pte.js";
 import {
-  PAGE, PMD_SIZE, REQ_FAULT, REQ_WRITE, STICKY, V, W, baseOf, cpuPfn, entryAt, hexWords, makeSim, ord, runRange,
-  writeEntryAt, type Sim,
+  PAGE, PMD_SIZE, STICKY, V, W, baseOf, cpuPfn, entryAt, hexWords, makeSim, ord, runRange,
+  writeEntryAt, R, WR, Z, b, anon,
 } from "./helpers.js";
 
-const RW = PROT_READ | PROT_WRITE;
-const R = REQ_FAULT;
-const WR = REQ_FAULT | REQ_WRITE;
-const Z = BigInt(PHYS.ZERO_PFN) | V;
-const b = (n: number): bigint => BigInt(n);
 
-function anon(t: Sim, addr: number, pages: number, prot = RW): number {
-  return t.mm.mmap({ addr, length: pages * PAGE, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
-}
 
 const COMBOS: [4 | 5, Profile][] = [[4, "v6.1"], [4, "v6.16"], [5, "v6.1"], [5, "v6.16"]];
 
