@@ -738,26 +738,20 @@ function logMemory(c: Ctx, m: MemoryFigure): void {
 async function memoryWorkload(c: Ctx): Promise<{ memory: MemoryFigure[]; capacity: CapacityFigure[] }> {
   c.log(`MEM: bytes of simulator memory per populated page${c.quick ? "" : ", and the largest populated space of one engine"}`);
   const memory: MemoryFigure[] = [];
-  const sizes = c.quick ? [1 * GiB] : [1 * GiB, 64 * GiB, 256 * GiB];
-  for (const size of sizes) {
-    const eng = new Engine();
-    const s = newScene(eng, size);
+  // one fresh engine per figure, populated by `populate`
+  const measure = (label: string, size: number, populate: (s: ReturnType<typeof newScene>) => void): void => {
+    const s = newScene(new Engine(), size);
     const t0 = now();
-    writePteTables(s, s.start, size / PMD_SIZE, "order0");
-    const m = memoryFigure(`4 KiB pages, own frames`, s, Number(now() - t0));
+    populate(s);
+    const m = memoryFigure(label, s, Number(now() - t0));
     memory.push(m);
     logMemory(c, m);
+  };
+  for (const size of c.quick ? [1 * GiB] : [1 * GiB, 64 * GiB, 256 * GiB]) {
+    measure("4 KiB pages, own frames", size, (s) => writePteTables(s, s.start, size / PMD_SIZE, "order0"));
   }
-  {
-    const eng = new Engine();
-    const size = c.quick ? 4 * GiB : 256 * GiB;
-    const s = newScene(eng, size);
-    const t0 = now();
-    writeThps(s, s.start, size / PMD_SIZE, "order9");
-    const m = memoryFigure(`2 MiB THPs, own frames`, s, Number(now() - t0));
-    memory.push(m);
-    logMemory(c, m);
-  }
+  const thpSize = c.quick ? 4 * GiB : 256 * GiB;
+  measure("2 MiB THPs, own frames", thpSize, (s) => writeThps(s, s.start, thpSize / PMD_SIZE, "order9"));
   const capacity: CapacityFigure[] = [];
   if (c.quick) return { memory, capacity };
 
