@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--out FILE] [--only W1,W4,...]: runs src/bench.ts and prints its report.
-import { BENCH_WORKLOADS, runBenchmarks } from "../src/bench.js";
+import { BENCH_WORKLOADS, runBenchmarks } from "./suite.js";
 
 const args = process.argv.slice(2);
 let quick = false;

@@ -1,38 +1,41 @@
 // hmmsim public API: a simulated machine (Engine), address spaces (Mm), mmu interval notifiers,
 // hmmRangeFault() and the device-memory model. Names follow the kernel's, in camelCase.
-export { Engine, type EngineOptions } from "./engine.js";
-export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./mm.js";
+export { Engine, type EngineOptions } from "./engine/engine.js";
+export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./api/mm.js";
+export { MmStruct } from "./mm/mm-struct.js";
 export {
   hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
   HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ORDER_SHIFT,
   HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL,
   type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type WalkEngine,
-} from "./hmm.js";
+} from "./hmm/range-fault.js";
 export {
   HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_ORDER_SHIFT_LATE,
   HMM_PFN_FLAGS_SEED, HMM_PFN_FLAGS_LATE, HMM_PFN_INOUT_FLAGS_LATE, VM, ERRNO, PAGE_SIZE, PAGE_SHIFT,
-} from "./layout.js";
-export { PfnArray } from "./pfns.js";
-export * from "./notifier.js";
+} from "./engine/layout.js";
+export { PfnArray } from "./hmm/pfns.js";
+export * from "./mm/notifier.js";
 export {
   PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
   MAP_NORESERVE, MAP_POPULATE, MAP_HUGETLB, MAP_FIXED_NOREPLACE, MAP_HUGE_2MB, MAP_HUGE_1GB, Vma, type ThpPolicy,
-} from "./vma.js";
-export { SimFile, type FileKind } from "./file.js";
-export { SwapDevice } from "./swap.js";
+} from "./mm/vma.js";
+export { SimFile, type FileKind } from "./mm/file.js";
+export { SwapDevice } from "./engine/swap.js";
+export { Device, type DeviceOptions } from "./drivers/device.js";
 export {
-  Device, type DeviceOptions, migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange,
-  insertPfn, insertPage, migrateDeviceRange, migratePfn, migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE,
-  MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
-} from "./device.js";
+  migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange, migrateDeviceRange, migratePfn,
+  migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
+} from "./ops/migrate-device.js";
+export { insertPfn, insertPage } from "./ops/insert.js";
 export {
   handleMmFault, vmFaultString, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,
   VM_FAULT_HWPOISON_LARGE, VM_FAULT_FALLBACK, VM_FAULT_ERROR, FAULT_FLAG_WRITE, FAULT_FLAG_REMOTE, FAULT_FLAG_USER,
   type VmFault,
-} from "./fault.js";
-export { type Profile, PROFILES, profileInfo } from "./profile.js";
-export { ErrnoError, EngineError, SimulationDeadlock, errnoName } from "./errors.js";
-export * as pte from "./pte.js";
-export { createReferenceWalker } from "./reference/walk.js";
-export { Mirror, type MirrorOptions } from "./mirror.js";
+} from "./fault/fault.js";
+export { type Profile, PROFILES, profileInfo } from "./engine/profile.js";
+export { ErrnoError, EngineError, SimulationDeadlock, errnoName } from "./engine/errors.js";
+export * as pte from "./engine/pte.js";
+export { createReferenceWalker } from "./hmm/reference-walk.js";
+export { Mirror, type MirrorOptions } from "./drivers/mirror.js";
 export * from "./ops/index.js";

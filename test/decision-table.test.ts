@@ -8,8 +8,8 @@ import {
   PROT_NONE, PROT_READ, PROT_WRITE, SimFile, VM, insertPage, insertPfn, makeDeviceExclusiveRange,
   MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, type Profile,
 } from "../src/index.js";
-import { PHYS, PTE_HI, PTE_LO, SWP } from "../src/layout.js";
-import * as pte from "../src/pte.js";
+import { PHYS, PTE_HI, PTE_LO, SWP } from "../src/engine/layout.js";
+import * as pte from "../src/engine/pte.js";
 import {
   E, PAGE, PMD_SIZE, PUD_SIZE, REQ_FAULT, REQ_WRITE, STICKY, V, W, baseOf, cpuPfn, driverFault, entryAt, highBaseOf5,
   hexWords, makeSim, ord, runRange, writeEntryAt, type Event, type RunResult, type Sim,

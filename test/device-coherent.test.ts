@@ -4,8 +4,8 @@ import {
   MAP_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, MMU_NOTIFY_MIGRATE, Mm, PROT_READ, PROT_WRITE, hmmRangeFault,
   migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migratePfn, migratePfnToPfn,
 } from "../src/index.js";
-import { FRAME } from "../src/layout.js";
-import { Mirror, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE, HMM_DMIRROR_PROT_WRITE } from "../src/mirror.js";
+import { FRAME } from "../src/engine/layout.js";
+import { Mirror, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE, HMM_DMIRROR_PROT_WRITE } from "../src/drivers/mirror.js";
 
 const PAGE = 4096;
 const base = 0x7f00_0000_0000;

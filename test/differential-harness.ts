@@ -7,10 +7,10 @@
 // engine, the comparison of the two walkers' outcomes and the walker-independent invariants.
 // It must not import vitest (scripts/fuzz.ts runs outside of it).
 import * as fc from "fast-check";
-import { Engine } from "../src/engine.js";
-import { CTX, ERRNO, HMM_PFN_HI, MEM, PROFILE_LATE_LAYOUT, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PTE, PTE_HI, PTE_LO, PUD_SHIFT, SWP, VM } from "../src/layout.js";
-import { type Entry, NONE, mk, mkPfnEntry } from "../src/pte.js";
-import { type HmmWalkFn, ReferenceTrap, createReferenceWalker } from "../src/reference/walk.js";
+import { Engine } from "../src/engine/engine.js";
+import { CTX, ERRNO, HMM_PFN_HI, MEM, PROFILE_LATE_LAYOUT, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PTE, PTE_HI, PTE_LO, PUD_SHIFT, SWP, VM } from "../src/engine/layout.js";
+import { type Entry, NONE, mk, mkPfnEntry } from "../src/engine/pte.js";
+import { type HmmWalkFn, ReferenceTrap, createReferenceWalker } from "../src/hmm/reference-walk.js";
 
 // ================================================================================================
 // Shared harness

@@ -21,8 +21,8 @@ import {
   HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_P2PDMA, HMM_PFN_VALID, HMM_PFN_WRITE,
   PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT,
   SWP, VM,
-} from "../src/layout.js";
-import { type Entry, NONE, mk, mkPfnEntry, toBigInt } from "../src/pte.js";
+} from "../src/engine/layout.js";
+import { type Entry, NONE, mk, mkPfnEntry, toBigInt } from "../src/engine/pte.js";
 import {
   type Build, type Case, LEVEL_NAMES, OWNERS, PMD_PAGES, PUD_PAGES, STATS, TABLE_LO, VMA_LEAD, type WalkerName, type World,
   allocPfns, applyCase, buildWorld, caseArb, caseInputs, checkCase, denseCaseArb, hex, printable, readWords, retName,

@@ -4,9 +4,9 @@ import {
   EINVAL, Engine, EngineError, ErrnoError, MAP_ANONYMOUS, MAP_PRIVATE, Mm, PROT_READ, PROT_WRITE, PfnArray,
   hmmRangeFault, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE,
 } from "../src/index.js";
-import { Mirror, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO } from "../src/mirror.js";
+import { Mirror, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO } from "../src/drivers/mirror.js";
 import { runDefaultSimulation } from "../src/sim/default.js";
-import { PHYS } from "../src/layout.js";
+import { PHYS } from "../src/engine/layout.js";
 
 const MiB = 2 ** 20;
 const anon = { prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS };
@@ -142,7 +142,7 @@ describe("default simulation and CLI", () => {
   });
 
   it("hmmsim run prints the report and exits 0; bad options exit 2", () => {
-    const cli = ["--import", "tsx", "src/cli.ts"];
+    const cli = ["--import", "tsx", "src/cli/main.ts"];
     const out = execFileSync(process.execPath, [...cli, "run", "--pages", "256", "--rounds", "20"], { encoding: "utf8" });
     expect(out).toMatch(/^hmmsim default simulation: 256 pages/m);
     expect(out.trim().split("\n").at(-1)).toBe("simulation OK");

@@ -6,8 +6,8 @@ import {
   MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, PROT_READ, SimFile, VM_FAULT_HWPOISON, VM_FAULT_HWPOISON_LARGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault,
   makeDeviceExclusiveRange, type Profile,
 } from "../src/index.js";
-import { PHYS, PTE_LO, SWP } from "../src/layout.js";
-import * as pte from "../src/pte.js";
+import { PHYS, PTE_LO, SWP } from "../src/engine/layout.js";
+import * as pte from "../src/engine/pte.js";
 import {
   PAGE, PMD_SIZE, V, W, baseOf, cpuPfn, driverFault, entryAt, hexWords, makeSim, ord,
   runRange, writeEntryAt, type Event, type Sim,

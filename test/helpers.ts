@@ -7,8 +7,8 @@ import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE,
   type MmuIntervalNotifier, type MmuNotifierRange, type Profile, type HmmRangeFaultStats,
 } from "../src/index.js";
-import { PHYS } from "../src/layout.js";
-import * as pte from "../src/pte.js";
+import { PHYS } from "../src/engine/layout.js";
+import * as pte from "../src/engine/pte.js";
 
 export const PAGE = 4096;
 export const PMD_SIZE = 2 ** 21;

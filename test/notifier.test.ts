@@ -17,7 +17,7 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
   mmuNotifierRangeInit,
-} from "../src/notifier.js";
+} from "../src/mm/notifier.js";
 
 const PAGE = 4096;
 type Call = { name: string; start: number; end: number; event: number; curSeq: number };

@@ -1,12 +1,12 @@
 // page_mkclean on writeback, soft-dirty clear (clear_refs) and the khugepaged scanner.
 import { describe, expect, it } from "vitest";
-import { SimulationDeadlock } from "../src/errors.js";
-import { SimFile } from "../src/file.js";
-import { PTE_HI, PTE_LO, VM } from "../src/layout.js";
-import * as pte from "../src/pte.js";
-import { Mm } from "../src/mm.js";
+import { SimulationDeadlock } from "../src/engine/errors.js";
+import { SimFile } from "../src/mm/file.js";
+import { PTE_HI, PTE_LO, VM } from "../src/engine/layout.js";
+import * as pte from "../src/engine/pte.js";
+import { Mm } from "../src/api/mm.js";
 import { clearRefs, fork, khugepagedScan, madvise, MADV_HUGEPAGE, writebackFile } from "../src/ops/index.js";
-import { MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ } from "../src/vma.js";
+import { MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ } from "../src/mm/vma.js";
 import { ANON, ORD9, PAGE, PMD, RW, V, W, ev, fill, pfnOf, record, setup, snap, word } from "./ops-helpers.js";
 
 describe("writebackFile (page_mkclean)", () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { Device, makeDeviceExclusiveRange } from "../src/device.js";
-import { SimulationDeadlock } from "../src/errors.js";
-import { FRAME, VM } from "../src/layout.js";
+import { Device } from "../src/drivers/device.js";
+import { makeDeviceExclusiveRange } from "../src/ops/migrate-device.js";
+import { SimulationDeadlock } from "../src/engine/errors.js";
+import { FRAME, VM } from "../src/engine/layout.js";
 import { fork, madvise, MADV_DONTFORK, MADV_WIPEONFORK, reclaimPages } from "../src/ops/index.js";
-import * as pte from "../src/pte.js";
-import { MAP_ANONYMOUS, MAP_SHARED } from "../src/vma.js";
+import * as pte from "../src/engine/pte.js";
+import { MAP_ANONYMOUS, MAP_SHARED } from "../src/mm/vma.js";
 import { ANON, ORD9, PAGE, PMD, RW, V, W, ev, fill, pfnOf, record, setup, snap, word } from "./ops-helpers.js";
 
 describe("fork", () => {

@@ -1,9 +1,9 @@
 // Shared helpers of the test/ops-*.test.ts files: a recording subscriber and hmmRangeFault snapshots.
-import { Engine } from "../src/engine.js";
-import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmRangeFault } from "../src/hmm.js";
-import { Mm, type MmOptions } from "../src/mm.js";
-import { MMU_NOTIFY_EVENT_NAMES, type MmuIntervalNotifier } from "../src/notifier.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/vma.js";
+import { Engine } from "../src/engine/engine.js";
+import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmRangeFault } from "../src/hmm/range-fault.js";
+import { Mm, type MmOptions } from "../src/api/mm.js";
+import { MMU_NOTIFY_EVENT_NAMES, type MmuIntervalNotifier } from "../src/mm/notifier.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 
 // the suite runs per build (HMMSIM_BUILD) and walker (HMMSIM_WALKER), see vitest.config.ts
 const BUILD = (process.env.HMMSIM_BUILD ?? "release") as "release" | "simd" | "debug";

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { SimFile } from "../src/file.js";
-import { VM } from "../src/layout.js";
+import { SimFile } from "../src/mm/file.js";
+import { VM } from "../src/engine/layout.js";
 import {
   MADV_COLLAPSE, MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, MADV_REMOVE,
   madvise, punchHole, reclaimPages, truncateFile,
 } from "../src/ops/index.js";
-import { Mm } from "../src/mm.js";
-import * as pte from "../src/pte.js";
-import { MAP_FIXED, MAP_SHARED, MAP_PRIVATE, PROT_READ } from "../src/vma.js";
+import { Mm } from "../src/api/mm.js";
+import * as pte from "../src/engine/pte.js";
+import { MAP_FIXED, MAP_SHARED, MAP_PRIVATE, PROT_READ } from "../src/mm/vma.js";
 import { ANON, ORD9, PAGE, PMD, RW, V, W, ev, fill, pfnOf, record, setup, snap, word } from "./ops-helpers.js";
 
 describe("madvise", () => {

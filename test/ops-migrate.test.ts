@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { EBUSY, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault, lastHmmStats } from "../src/hmm.js";
-import type { Mm } from "../src/mm.js";
+import { EBUSY, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault, lastHmmStats } from "../src/hmm/range-fault.js";
+import type { Mm } from "../src/api/mm.js";
 import { ksmMerge, migratePages, reclaimPages, startMigration } from "../src/ops/index.js";
-import * as pte from "../src/pte.js";
-import { MAP_FIXED } from "../src/vma.js";
+import * as pte from "../src/engine/pte.js";
+import { MAP_FIXED } from "../src/mm/vma.js";
 import { ANON, ORD9, PAGE, PMD, RW, V, W, ev, fill, pfnOf, setup, snap, word, type Recorder } from "./ops-helpers.js";
 
 describe("migratePages", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SimulationDeadlock } from "../src/errors.js";
+import { SimulationDeadlock } from "../src/engine/errors.js";
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, brk, brkInit, mremap, oomReap } from "../src/ops/index.js";
-import { MAP_FIXED } from "../src/vma.js";
+import { MAP_FIXED } from "../src/mm/vma.js";
 import { ANON, ORD9, PAGE, PMD, RW, V, W, ev, fill, pfnOf, setup, snap, word } from "./ops-helpers.js";
 
 describe("mremap", () => {

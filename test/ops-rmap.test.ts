@@ -1,13 +1,13 @@
 // Reverse-map operations across Mms: migration, reclaim, KSM, MADV_PAGEOUT and device migration of
 // folios shared after fork or through the page cache; fork and mremap of pending migration entries.
 import { describe, expect, it } from "vitest";
-import { Device } from "../src/device.js";
-import { SimFile } from "../src/file.js";
-import { FRAME } from "../src/layout.js";
-import { Mm } from "../src/mm.js";
+import { Device } from "../src/drivers/device.js";
+import { SimFile } from "../src/mm/file.js";
+import { FRAME } from "../src/engine/layout.js";
+import { Mm } from "../src/api/mm.js";
 import { fork, ksmMerge, madvise, MADV_PAGEOUT, migratePages, mremap, MREMAP_MAYMOVE, reclaimPages, startMigration } from "../src/ops/index.js";
-import * as pte from "../src/pte.js";
-import { MAP_FIXED, MAP_SHARED } from "../src/vma.js";
+import * as pte from "../src/engine/pte.js";
+import { MAP_FIXED, MAP_SHARED } from "../src/mm/vma.js";
 import { ANON, PAGE, RW, V, W, ev, fill, pfnOf, record, setup, snap, word } from "./ops-helpers.js";
 
 const pageEvents = (event: string, a: number, n: number) => Array.from({ length: n }, (_, i) => ev(event, a + i * PAGE, a + (i + 1) * PAGE));

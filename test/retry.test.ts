@@ -6,7 +6,7 @@ import {
   PfnArray, SimulationDeadlock, hmmRangeFault, lastHmmStats, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM,
   type Profile,
 } from "../src/index.js";
-import * as pte from "../src/pte.js";
+import * as pte from "../src/engine/pte.js";
 import {
   PAGE, PMD_SIZE, STICKY, V, W, baseOf, cpuPfn, entryAt, hexWords, makeSim, ord, runRange,
   writeEntryAt, R, WR, Z, b, anon,

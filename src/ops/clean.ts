@@ -4,13 +4,13 @@
 //   /proc/pid/clear_refs = 4 (soft-dirty clear)    → MMU_NOTIFY_SOFT_DIRTY [0, ∞) (the kernel's [0, -1UL))
 // Neither changes which page is mapped: the next write faults (do_wp_page) and makes the entry
 // writable again in place without a notifier.
-import type { Engine } from "../engine.js";
-import { ErrnoError } from "../errors.js";
-import type { SimFile } from "../file.js";
-import { ERRNO, PTE_LO, SWP, VM } from "../layout.js";
-import { type Mm, liveMms } from "../mm.js";
-import { MMU_NOTIFY_PROTECTION_PAGE, MMU_NOTIFY_SOFT_DIRTY } from "../notifier.js";
-import * as pte from "../pte.js";
+import type { Engine } from "../engine/engine.js";
+import { ErrnoError } from "../engine/errors.js";
+import type { SimFile } from "../mm/file.js";
+import { ERRNO, PTE_LO, SWP, VM } from "../engine/layout.js";
+import { type MmStruct, liveMms } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_PROTECTION_PAGE, MMU_NOTIFY_SOFT_DIRTY } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
 import { PAGE } from "./common.js";
 
 export interface WritebackResult {
@@ -33,7 +33,7 @@ export function writebackFile(engine: Engine, file: SimFile): WritebackResult {
   const res: WritebackResult = { cleaned: 0, invalidations: 0 };
   const mms = liveMms(engine);
   for (const [index, pfn] of [...file.pageCache].sort((x, y) => x[0] - y[0])) {
-    const maps: { mm: Mm; addr: number; end: number; shared: boolean; ptr: number }[] = [];
+    const maps: { mm: MmStruct; addr: number; end: number; shared: boolean; ptr: number }[] = [];
     let dirty = false;
     for (const mm of mms) {
       for (const v of mm.vmas) {
@@ -79,7 +79,7 @@ export const CLEAR_REFS_MM_HIWATER_RSS = 5;
  *     notifier (ptep_test_and_clear_young).
  *   5: resets the RSS high-water mark: no page-table change.
  */
-export function clearRefs(mm: Mm, type: number): void {
+export function clearRefs(mm: MmStruct, type: number): void {
   if (!Number.isInteger(type) || type < CLEAR_REFS_ALL || type > CLEAR_REFS_MM_HIWATER_RSS) {
     throw new ErrnoError(-ERRNO.EINVAL, `clear_refs: bad type ${type}`);
   }

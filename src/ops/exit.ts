@@ -3,13 +3,13 @@
 //   MMU_NOTIFY_UNMAP [0, ∞) (blockable) while every VMA is zapped.
 //   OOM reaper: per reapable VMA, a NON-blockable MMU_NOTIFY_UNMAP [vm_start, vm_end); a callback
 //   returning false makes invalidateRangeStart return -EAGAIN and the reaper skips that VMA.
-import { VM } from "../layout.js";
-import type { Mm } from "../mm.js";
-import { MMU_NOTIFY_UNMAP } from "../notifier.js";
-import type { Vma } from "../vma.js";
+import { VM } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
+import type { Vma } from "../mm/vma.js";
 
 /** exit_mmap(): see Mm.exit(). */
-export function exitMm(mm: Mm): void {
+export function exitMm(mm: MmStruct): void {
   mm.exit();
 }
 
@@ -26,7 +26,7 @@ export interface OomReapResult {
  * VM_HUGETLB / VM_PFNMAP ones, each inside a non-blockable UNMAP over the whole VMA. The VMAs
  * stay (the mm is torn down by exit later); their pages and swap slots are freed.
  */
-export function oomReap(mm: Mm): OomReapResult {
+export function oomReap(mm: MmStruct): OomReapResult {
   const res: OomReapResult = { complete: true, reaped: [], skipped: [] };
   if (mm.exited) return res;
   mm.withReadLock(() => {

@@ -6,12 +6,12 @@
 // * For a copied COW mapping ((flags & (VM_SHARED|VM_MAYWRITE)) == VM_MAYWRITE) the parent gets
 //   MMU_NOTIFY_PROTECTION_PAGE over [vm_start, vm_end), raised even if nothing is populated.
 // * VM_DONTCOPY VMAs are not in the child; VM_WIPEONFORK VMAs are, empty and without anon_vma.
-import { FRAME, PTE_LO, SWP, VM } from "../layout.js";
-import { Mm } from "../mm.js";
-import { MMU_NOTIFY_PROTECTION_PAGE } from "../notifier.js";
-import * as pte from "../pte.js";
-import type { Entry } from "../pte.js";
-import type { Vma } from "../vma.js";
+import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
+import type { MmOptions, MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_PROTECTION_PAGE } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
+import type { Vma } from "../mm/vma.js";
 import { addMigrationLoc, isNormalPage, migrationLocs } from "./common.js";
 
 const PRESENT_BITS = PTE_LO.PRESENT | PTE_LO.USER;
@@ -34,10 +34,12 @@ export function vmaNeedsCopy(v: Vma): boolean {
  * copied too (write entries become read entries in parent and child, copy_nonpresent_pte) and the
  * migration completes both.
  */
-export function fork(parent: Mm): Mm {
+export function fork<T extends MmStruct>(parent: T): T {
   if (parent.exited) throw new Error("fork of an exited mm");
   return parent.withWriteLock(() => {
-    const child = new Mm(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
+    // the child is of the parent's class (the public Mm for Mms users created)
+    const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
+    const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
     for (const v of parent.vmas) {
       if (v.flags & VM.DONTCOPY) continue;
       const cv = v.clone(v.start, v.end);
@@ -55,7 +57,7 @@ export function fork(parent: Mm): Mm {
   });
 }
 
-function copyPageRange(src: Mm, dst: Mm, v: Vma): void {
+function copyPageRange(src: MmStruct, dst: MmStruct, v: Vma): void {
   const eng = src.engine;
   const cow = isCowMapping(v.flags);
   const leaves: { addr: number; level: number; ptr: number; e: Entry }[] = [];
@@ -89,7 +91,7 @@ function copyPageRange(src: Mm, dst: Mm, v: Vma): void {
   }
 }
 
-function copyPresent(mm: Mm, v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
+function copyPresent(mm: MmStruct, v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
   const eng = mm.engine;
   if (isNormalPage(mm, e)) {
     const pfn = pte.pfnOf(e);
@@ -114,7 +116,7 @@ function copyPresent(mm: Mm, v: Vma, cow: boolean, e: Entry): { parentEntry: Ent
   return { parentEntry, childEntry: { lo: lo >>> 0, hi: e.hi } };
 }
 
-function copyNonPresent(mm: Mm, _v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
+function copyNonPresent(mm: MmStruct, _v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
   const eng = mm.engine;
   const EXCL = Number(SWP.EXCLUSIVE);
   if (pte.isRegularSwap(e)) {

@@ -19,5 +19,5 @@ export {
   writebackFile, clearRefs, type WritebackResult, CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_MAPPED,
   CLEAR_REFS_SOFT_DIRTY, CLEAR_REFS_MM_HIWATER_RSS,
 } from "./clean.js";
-export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "./rmap.js";
+export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "../mm/rmap.js";
 export { uffdRegisterWp, uffdWriteprotect } from "./uffd.js";

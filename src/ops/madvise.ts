@@ -3,15 +3,15 @@
 //   MADV_DONTNEED(_LOCKED), MADV_FREE, MADV_REMOVE / truncate / hole punch → MMU_NOTIFY_CLEAR
 //   MADV_PAGEOUT → CLEAR per folio (reclaim.ts), MADV_COLLAPSE → CLEAR over the 2 MiB.
 //   MADV_HUGEPAGE / NOHUGEPAGE / DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK → VMA flags only.
-import type { Engine } from "../engine.js";
-import { ErrnoError } from "../errors.js";
-import { FAULT_FLAG_REMOTE, VM_FAULT_ERROR, handleMmFault } from "../fault.js";
-import type { SimFile } from "../file.js";
-import { ERRNO, FRAME, PHYS, PMD_ORDER, PTE_LO, VM } from "../layout.js";
-import { type Mm, liveMms } from "../mm.js";
-import { MMU_NOTIFY_CLEAR } from "../notifier.js";
-import * as pte from "../pte.js";
-import { type Vma, hex } from "../vma.js";
+import type { Engine } from "../engine/engine.js";
+import { ErrnoError } from "../engine/errors.js";
+import { FAULT_FLAG_REMOTE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
+import type { SimFile } from "../mm/file.js";
+import { ERRNO, FRAME, PHYS, PMD_ORDER, PTE_LO, VM } from "../engine/layout.js";
+import { type MmStruct, liveMms } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
+import { type Vma, hex } from "../mm/vma.js";
 import { PAGE, PMD_SIZE, alignDown, alignUp, checkedEnd, isNormalPage, lazyFreeSet, vmasIn } from "./common.js";
 import { type ReclaimResult, reclaimVmaRange } from "./reclaim.js";
 
@@ -38,7 +38,7 @@ const EINVAL = -ERRNO.EINVAL;
  * DONTNEED/FREE/PAGEOUT/REMOVE take the mmap read lock; the VMA-flag advices and MADV_COLLAPSE
  * take the write lock (so they throw SimulationDeadlock while a walk holds the read lock).
  */
-export function madvise(mm: Mm, addr: number, len: number, advice: number): void {
+export function madvise(mm: MmStruct, addr: number, len: number, advice: number): void {
   const end = checkedEnd(mm, addr, len, "madvise");
   if (end === addr) return;
   switch (advice) {
@@ -76,7 +76,7 @@ export function madvise(mm: Mm, addr: number, len: number, advice: number): void
   }
 }
 
-function perVma(mm: Mm, start: number, end: number, f: (v: Vma, s: number, e: number) => void): void {
+function perVma(mm: MmStruct, start: number, end: number, f: (v: Vma, s: number, e: number) => void): void {
   const { vmas, hole } = vmasIn(mm, start, end);
   for (const v of vmas) {
     if (v.end <= start || v.start >= end || !mm.vmas.includes(v)) continue;
@@ -85,7 +85,7 @@ function perVma(mm: Mm, start: number, end: number, f: (v: Vma, s: number, e: nu
   if (hole) throw new ErrnoError(-ERRNO.ENOMEM, `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
 }
 
-function setFlags(mm: Mm, start: number, end: number, set: number, clear: number, ok?: (v: Vma) => boolean): void {
+function setFlags(mm: MmStruct, start: number, end: number, set: number, clear: number, ok?: (v: Vma) => boolean): void {
   mm.withWriteLock(() => {
     const { hole } = vmasIn(mm, start, end);
     for (const v of vmasIn(mm, start, end).vmas) if (ok && !ok(v)) throw new ErrnoError(EINVAL, `madvise on ${v}`);
@@ -98,7 +98,7 @@ function setFlags(mm: Mm, start: number, end: number, set: number, clear: number
 }
 
 /** zap_page_range_single(): CLEAR [s, e), THPs straddling the edges split (CLEAR 2 MiB, nested). */
-export function zapPageRangeSingle(mm: Mm, v: Vma, s: number, e: number, keepAnon = false): void {
+export function zapPageRangeSingle(mm: MmStruct, v: Vma, s: number, e: number, keepAnon = false): void {
   mm.invalidate(s, e, MMU_NOTIFY_CLEAR, null, () => {
     if (!v.isHugetlb) {
       mm.splitHugeAt(s);
@@ -118,7 +118,7 @@ export function zapPageRangeSingle(mm: Mm, v: Vma, s: number, e: number, keepAno
   });
 }
 
-function dontneed(mm: Mm, v: Vma, s: number, e: number, locked: boolean): void {
+function dontneed(mm: MmStruct, v: Vma, s: number, e: number, locked: boolean): void {
   if (v.flags & VM.PFNMAP || (!locked && v.flags & VM.LOCKED)) throw new ErrnoError(EINVAL, `MADV_DONTNEED on ${v}`);
   if (v.isHugetlb) {
     const sz = 2 ** v.hugeShift;
@@ -129,7 +129,7 @@ function dontneed(mm: Mm, v: Vma, s: number, e: number, locked: boolean): void {
   zapPageRangeSingle(mm, v, s, e);
 }
 
-function madvFree(mm: Mm, v: Vma, s: number, e: number): void {
+function madvFree(mm: MmStruct, v: Vma, s: number, e: number): void {
   if (!v.isAnonymous || v.isShared || v.flags & (VM.LOCKED | VM.PFNMAP)) throw new ErrnoError(EINVAL, `MADV_FREE on ${v}`);
   const eng = mm.engine;
   const lazy = lazyFreeSet(eng);
@@ -155,7 +155,7 @@ function madvFree(mm: Mm, v: Vma, s: number, e: number): void {
   });
 }
 
-function madvRemove(mm: Mm, v: Vma, s: number, e: number): void {
+function madvRemove(mm: MmStruct, v: Vma, s: number, e: number): void {
   if (v.flags & VM.LOCKED) throw new ErrnoError(EINVAL, `MADV_REMOVE on ${v}`);
   if (!v.file) throw new ErrnoError(EINVAL, `MADV_REMOVE on ${v}: not a file mapping`);
   if ((v.flags & (VM.SHARED | VM.WRITE)) !== (VM.SHARED | VM.WRITE)) throw new ErrnoError(-ERRNO.EACCES, `MADV_REMOVE on ${v}`);
@@ -164,7 +164,7 @@ function madvRemove(mm: Mm, v: Vma, s: number, e: number): void {
 
 // ---- MADV_COLLAPSE / khugepaged -------------------------------------------------------------------
 
-function madvCollapse(mm: Mm, start: number, end: number): void {
+function madvCollapse(mm: MmStruct, start: number, end: number): void {
   const { vmas, hole } = vmasIn(mm, start, end);
   let failed = 0;
   for (const v of vmas) {
@@ -186,7 +186,7 @@ function madvCollapse(mm: Mm, start: number, end: number): void {
  * cannot be collapsed: device-private, migration, special…), -ENOMEM (no THP), -EINVAL.
  * The caller holds the mmap write lock (collapse_huge_page takes it).
  */
-export function collapseHugePage(mm: Mm, haddr: number): number {
+export function collapseHugePage(mm: MmStruct, haddr: number): number {
   const eng = mm.engine;
   const v = mm.vmaLookup(haddr);
   if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr) return EINVAL;
@@ -269,7 +269,7 @@ export interface KhugepagedResult {
  * page (SCAN_EXCEED_NONE_PTE when all are none). Each collapse raises CLEAR [haddr, haddr + 2 MiB)
  * (collapseHugePage). Takes the mmap write lock like collapse_huge_page.
  */
-export function khugepagedScan(mm: Mm, opts: KhugepagedOptions = {}): KhugepagedResult {
+export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): KhugepagedResult {
   const maxPages = opts.maxPages ?? 4096;
   const maxNone = opts.maxPtesNone ?? 511;
   const maxSwap = opts.maxPtesSwap ?? 64;

@@ -13,19 +13,19 @@
 //
 // Reference model: a migration entry counts as a mapping (mapcount) and keeps the reference the
 // PTE held; finish (or abort) drops it, also for entries that were zapped meanwhile.
-import { ErrnoError, EngineError } from "../errors.js";
-import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../layout.js";
-import type { Mm, PendingMigration } from "../mm.js";
-import { MMU_NOTIFY_CLEAR } from "../notifier.js";
-import * as pte from "../pte.js";
-import type { Entry } from "../pte.js";
-import type { Vma } from "../vma.js";
+import { ErrnoError, EngineError } from "../engine/errors.js";
+import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
+import type { MmStruct, PendingMigration } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
+import type { Vma } from "../mm/vma.js";
 import { PAGE, type TakenLoc, addMigrationLoc, checkedEnd, folioAt, takeMigrationLocs, vmasIn } from "./common.js";
-import { type Rmap, rmapWalk } from "./rmap.js";
+import { type Rmap, rmapWalk } from "../mm/rmap.js";
 
 /** One folio being migrated. */
 export interface FolioMigration extends PendingMigration {
-  readonly mm: Mm;
+  readonly mm: MmStruct;
   readonly vma: Vma;
   /** Head pfn of the source folio. */
   readonly src: number;
@@ -46,7 +46,7 @@ export interface FolioMigration extends PendingMigration {
 
 /** One try_to_migrate_one() invalidation. */
 export interface MigrationHit {
-  mm: Mm;
+  mm: MmStruct;
   start: number;
   end: number;
 }
@@ -63,7 +63,7 @@ export interface MigrateOptions {
  * folios and folios already under migration or device-exclusive are skipped, as migrate_pages()
  * would fail them. Takes no mmap lock (page-lock only): safe from mm.hooks.
  */
-export function migratePages(mm: Mm, addr: number, len: number, opts: MigrateOptions = {}): FolioMigration[] {
+export function migratePages(mm: MmStruct, addr: number, len: number, opts: MigrateOptions = {}): FolioMigration[] {
   const end = checkedEnd(mm, addr, len, "migrate_pages");
   const out: FolioMigration[] = [];
   for (const v of vmasIn(mm, addr, end).vmas) {
@@ -86,13 +86,13 @@ export function migratePages(mm: Mm, addr: number, len: number, opts: MigrateOpt
 }
 
 /** Starts the migration of the folio mapped at addr; null when it cannot be migrated. */
-export function startMigration(mm: Mm, addr: number): FolioMigration | null {
+export function startMigration(mm: MmStruct, addr: number): FolioMigration | null {
   const v = mm.vmaLookup(addr);
   if (!v) throw new ErrnoError(-ERRNO.EFAULT, `migration: no VMA at 0x${addr.toString(16)}`);
   return startFolioMigration(mm, v, addr - (addr % PAGE));
 }
 
-function startFolioMigration(mm: Mm, v: Vma, addr: number): FolioMigration | null {
+function startFolioMigration(mm: MmStruct, v: Vma, addr: number): FolioMigration | null {
   const eng = mm.engine;
   const rm = rmapWalk(mm, v, addr);
   if (!rm) return null;

@@ -7,13 +7,15 @@
 //   split first (CLEAR over the 2 MiB, nested); then the old range is munmapped (UNMAP again)
 //   unless MREMAP_DONTUNMAP, which keeps the old VMA, empty.
 //   brk shrink: UNMAP over [new_brk, old_brk) (page aligned); brk grow: no event.
-import { ErrnoError } from "../errors.js";
-import { ERRNO, VM } from "../layout.js";
-import type { Mm } from "../mm.js";
-import { MMU_NOTIFY_UNMAP } from "../notifier.js";
-import * as pte from "../pte.js";
-import type { Entry } from "../pte.js";
-import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma, hex } from "../vma.js";
+import { doMmap } from "./mmap.js";
+import { doMunmap } from "./munmap.js";
+import { ErrnoError } from "../engine/errors.js";
+import { ERRNO, VM } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
+import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma, hex } from "../mm/vma.js";
 import { PAGE, PMD_SIZE, alignUp, migrationLocs } from "./common.js";
 
 export const MREMAP_MAYMOVE = 1;
@@ -26,7 +28,7 @@ const EINVAL = -ERRNO.EINVAL;
  * mremap(old_addr, old_len, new_len, flags, new_addr): returns the new address. Takes the mmap
  * write lock (SimulationDeadlock while a walk holds the read lock). hugetlb VMAs are not supported.
  */
-export function mremap(mm: Mm, oldAddr: number, oldLen: number, newLen: number, flags = 0, newAddr?: number): number {
+export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: number, flags = 0, newAddr?: number): number {
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new ErrnoError(EINVAL, `mremap: bad flags ${flags}`);
   if (oldAddr % PAGE !== 0 || !Number.isSafeInteger(oldAddr)) throw new ErrnoError(EINVAL, "mremap: unaligned old address");
   if ((flags & MREMAP_FIXED || flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_MAYMOVE)) throw new ErrnoError(EINVAL, "mremap: FIXED/DONTUNMAP need MAYMOVE");
@@ -45,16 +47,16 @@ export function mremap(mm: Mm, oldAddr: number, oldLen: number, newLen: number, 
       if (na % PAGE !== 0 || na < 0) throw new ErrnoError(EINVAL, "mremap: bad new address");
       if (na < oldAddr + oldLen && na + newLen > oldAddr) throw new ErrnoError(EINVAL, "mremap: new range overlaps the old one");
       mm.checkRange(na, newLen, "mremap");
-      mm.doMunmap(na, newLen);
+      doMunmap(mm, na, newLen);
       if (oldLen > newLen) {
-        mm.doMunmap(oldAddr + newLen, oldLen - newLen);
+        doMunmap(mm, oldAddr + newLen, oldLen - newLen);
         oldLen = newLen;
       }
       moveVma(mm, oldAddr, oldLen, na, newLen, (flags & MREMAP_DONTUNMAP) !== 0);
       return na;
     }
     if (newLen < oldLen) {
-      mm.doMunmap(oldAddr + newLen, oldLen - newLen);
+      doMunmap(mm, oldAddr + newLen, oldLen - newLen);
       return oldAddr;
     }
     if (newLen === oldLen && !(flags & MREMAP_DONTUNMAP)) return oldAddr;
@@ -76,7 +78,7 @@ export function mremap(mm: Mm, oldAddr: number, oldLen: number, newLen: number, 
 }
 
 /** move_vma(): new VMA, move_page_tables() inside UNMAP of the old range, then unmap the old. */
-function moveVma(mm: Mm, oldAddr: number, oldLen: number, newAddr: number, newLen: number, dontUnmap: boolean): void {
+function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number, newLen: number, dontUnmap: boolean): void {
   const eng = mm.engine;
   const oldEnd = oldAddr + oldLen;
   // vma_adjust() splits THPs straddling the edges of the old range (CLEAR 2 MiB each)
@@ -113,18 +115,18 @@ function moveVma(mm: Mm, oldAddr: number, oldLen: number, newAddr: number, newLe
     old.flags = (old.flags & ~VM.ACCOUNT) >>> 0;
     mm.syncVmas();
   } else {
-    mm.doMunmap(oldAddr, oldLen);
+    doMunmap(mm, oldAddr, oldLen);
   }
 }
 
 // ---- brk ------------------------------------------------------------------------------------------
 
-const brkState = new WeakMap<Mm, { start: number; brk: number }>();
+const brkState = new WeakMap<MmStruct, { start: number; brk: number }>();
 /** Where the heap starts for an Mm that never called brkInit (like a randomised start_brk). */
 export const DEFAULT_BRK_BASE = 0x5555_5600_0000;
 
 /** Sets start_brk (page aligned) for mm; the heap is empty. */
-export function brkInit(mm: Mm, base = DEFAULT_BRK_BASE): void {
+export function brkInit(mm: MmStruct, base = DEFAULT_BRK_BASE): void {
   if (base % PAGE !== 0) throw new ErrnoError(EINVAL, "brk base must be page aligned");
   brkState.set(mm, { start: base, brk: base });
 }
@@ -134,7 +136,7 @@ export function brkInit(mm: Mm, base = DEFAULT_BRK_BASE): void {
  * Growing maps anonymous memory (extending the heap VMA, no event); shrinking munmaps
  * [PAGE_ALIGN(newBrk), PAGE_ALIGN(oldBrk)) — MMU_NOTIFY_UNMAP. Takes the mmap write lock.
  */
-export function brk(mm: Mm, newBrk?: number): number {
+export function brk(mm: MmStruct, newBrk?: number): number {
   let st = brkState.get(mm);
   if (!st) {
     brkInit(mm);
@@ -146,7 +148,7 @@ export function brk(mm: Mm, newBrk?: number): number {
     const oldTop = alignUp(s.brk, PAGE);
     const newTop = alignUp(newBrk, PAGE);
     if (newTop < oldTop) {
-      mm.doMunmap(newTop, oldTop - newTop);
+      doMunmap(mm, newTop, oldTop - newTop);
     } else if (newTop > oldTop) {
       if (mm.vmas.some((x) => x.start < newTop && x.end > oldTop)) return s.brk;
       const heap = oldTop > s.start ? mm.vmaLookup(oldTop - PAGE) : undefined;
@@ -154,7 +156,7 @@ export function brk(mm: Mm, newBrk?: number): number {
         heap.end = newTop;
         mm.syncVmas();
       } else {
-        mm.doMmap({ addr: oldTop, length: newTop - oldTop, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE });
+        doMmap(mm, { addr: oldTop, length: newTop - oldTop, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE });
       }
     }
     s.brk = newBrk;

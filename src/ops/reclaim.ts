@@ -8,16 +8,16 @@
 // are unmapped from every Mm through the rmap (rmap.ts), a CLEAR in each. Pinned folios
 // (references beyond mappings + page cache) are skipped, as an unsuccessful try_to_unmap would
 // leave them; MADV_PAGEOUT skips shared folios like the kernel does.
-import { FRAME, PTE_LO, SWP, VM } from "../layout.js";
-import type { Mm } from "../mm.js";
-import { MMU_NOTIFY_CLEAR } from "../notifier.js";
-import * as pte from "../pte.js";
-import type { Vma } from "../vma.js";
+import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
+import type { Vma } from "../mm/vma.js";
 import {
   PAGE, PMD_SIZE, checkedEnd, contentsKey, folioAt, isNormalPage, ksmStable, lazyFreeSet, vmasIn,
   type FolioView,
 } from "./common.js";
-import { rmapOfFolio, rmapWalk } from "./rmap.js";
+import { rmapOfFolio, rmapWalk } from "../mm/rmap.js";
 
 export interface ReclaimResult {
   /** Pages whose mapping was replaced by a swap entry. */
@@ -36,7 +36,7 @@ export interface ReclaimResult {
  * MADV_FREE'd folios are discarded, file folios are unmapped. Needs no mmap lock, so it may run
  * from mm.hooks.betweenPasses / betweenFaults.
  */
-export function reclaimPages(mm: Mm, addr: number, len: number): ReclaimResult {
+export function reclaimPages(mm: MmStruct, addr: number, len: number): ReclaimResult {
   const end = checkedEnd(mm, addr, len, "reclaim");
   const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
   for (const v of vmasIn(mm, addr, end).vmas) {
@@ -51,7 +51,7 @@ export function reclaimPages(mm: Mm, addr: number, len: number): ReclaimResult {
  * once (madvise_cold_or_pageout_pte_range: "do not interfere with other mappings of this page",
  * page_mapcount() != 1 is skipped); reclaim unmaps shared folios from every Mm.
  */
-export function reclaimVmaRange(mm: Mm, v: Vma, start: number, end: number, r: ReclaimResult, pageoutOnly: boolean): void {
+export function reclaimVmaRange(mm: MmStruct, v: Vma, start: number, end: number, r: ReclaimResult, pageoutOnly: boolean): void {
   const addrs: number[] = [];
   mm.forEachLeaf(start, end, (a) => addrs.push(a));
   const done = new Set<number>();
@@ -71,7 +71,7 @@ export function reclaimVmaRange(mm: Mm, v: Vma, start: number, end: number, r: R
  * of every Mm mapping it, CLEAR [addr, min(vm_end, addr + folio_size)) and the mapping replaced
  * (by a swap entry for anonymous folios, one swap slot per page shared by all its mappings).
  */
-export function reclaimFolio(mm: Mm, v: Vma, f0: FolioView, r: ReclaimResult): boolean {
+export function reclaimFolio(mm: MmStruct, v: Vma, f0: FolioView, r: ReclaimResult): boolean {
   const eng = mm.engine;
   const first = f0.mappings[0];
   let rm = first ? rmapWalk(mm, v, first.addr) : null;
@@ -154,7 +154,7 @@ export interface KsmResult {
  * mapping: the other Mm keeps mapping it, read-only, and no event is raised there).
  * VM_MERGEABLE is not required (the caller chose the pages).
  */
-export function ksmMerge(mm: Mm, addrs: number[]): KsmResult {
+export function ksmMerge(mm: MmStruct, addrs: number[]): KsmResult {
   const eng = mm.engine;
   const stable = ksmStable(eng);
   const res: KsmResult = { merged: 0, freed: 0 };

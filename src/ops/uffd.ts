@@ -2,14 +2,14 @@
 // mirror's point of view: write-protecting raises PROTECTION_VMA over the requested range and makes
 // the PTEs read-only with the uffd-wp bit; a write fault on such a PTE goes to the userfaultfd,
 // which a fault without FAULT_FLAG_ALLOW_RETRY (HMM's) cannot wait for: VM_FAULT_SIGBUS.
-import { ErrnoError } from "../errors.js";
-import { ERRNO, PAGE_SIZE, PTE_LO, VM } from "../layout.js";
-import type { Mm } from "../mm.js";
-import { MMU_NOTIFY_PROTECTION_VMA } from "../notifier.js";
-import * as pte from "../pte.js";
+import { ErrnoError } from "../engine/errors.js";
+import { ERRNO, PAGE_SIZE, PTE_LO, VM } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
+import * as pte from "../engine/pte.js";
 
 /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP: marks the VMAs of [start, start+len) VM_UFFD_WP. */
-export function uffdRegisterWp(mm: Mm, start: number, len: number): void {
+export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
   mm.withWriteLock(() => {
     mm.checkRange(start, len, "UFFDIO_REGISTER");
     const end = start + len;
@@ -28,7 +28,7 @@ export function uffdRegisterWp(mm: Mm, start: number, len: number): void {
  * the uffd-wp bit; without it, the bit is cleared (write access comes back with the next write
  * fault). Raises MMU_NOTIFY_PROTECTION_VMA over the requested range.
  */
-export function uffdWriteprotect(mm: Mm, start: number, len: number, protect: boolean): void {
+export function uffdWriteprotect(mm: MmStruct, start: number, len: number, protect: boolean): void {
   mm.checkRange(start, len, "UFFDIO_WRITEPROTECT");
   const end = start + len;
   for (let a = start; a < end; a += PAGE_SIZE) {

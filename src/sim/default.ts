@@ -1,15 +1,15 @@
 // The built-in default simulation: a GPU-like device mirrors a process's heap while the CPU
 // writes, mprotects, unmaps and the driver migrates pages to device memory and back. Every step
 // checks the device mirror against the CPU page table and the data against a shadow copy.
-import { Device } from "../device.js";
-import { Engine } from "../engine.js";
-import { EBUSY, type WalkEngine } from "../hmm.js";
-import { PAGE_SIZE } from "../layout.js";
-import { Mirror } from "../mirror.js";
-import { Mm } from "../mm.js";
-import { MMU_NOTIFY_EVENT_NAMES } from "../notifier.js";
-import type { Profile } from "../profile.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../vma.js";
+import { Device } from "../drivers/device.js";
+import { Engine } from "../engine/engine.js";
+import { EBUSY, type WalkEngine } from "../hmm/range-fault.js";
+import { PAGE_SIZE } from "../engine/layout.js";
+import { Mirror } from "../drivers/mirror.js";
+import { Mm } from "../api/mm.js";
+import { MMU_NOTIFY_EVENT_NAMES } from "../mm/notifier.js";
+import type { Profile } from "../engine/profile.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../mm/vma.js";
 
 export interface SimOptions {
   /** Pages in the mirrored heap (default 4096 = 16 MiB). */

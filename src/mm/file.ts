@@ -1,6 +1,6 @@
 // Simulated files and their page cache: regular files (written back, so shared writable mappings
 // are write-notified) and shmem/tmpfs (no write notification; also backs shared anonymous memory).
-import { PAGE_SIZE } from "./layout.js";
+import { PAGE_SIZE } from "../engine/layout.js";
 
 export type FileKind = "regular" | "shmem" | "hugetlbfs";
 

@@ -4,7 +4,7 @@
 // `mmu_interval_read_begin` throws WouldBlockError (or waits via readBeginAsync), and
 // `mmu_interval_notifier_remove` returns at once while the tree update it queued is applied when
 // the running epoch ends.
-import { ERRNO } from "./layout.js";
+import { ERRNO } from "../engine/layout.js";
 
 const { EAGAIN, EOVERFLOW } = ERRNO;
 
@@ -163,6 +163,8 @@ function assertRange(range: MmuNotifierRange): void {
  * updates deferred while an invalidation epoch runs.
  */
 export class MmuNotifierSubscriptions {
+  /** The address space these subscriptions belong to (set by its constructor). */
+  owner: object | undefined = undefined;
   /** Global sequence; starts at 2. Even = idle, odd = an epoch touching some interval is running. */
   invalidateSeq = 2;
   /** Number of invalidateRangeStart calls not yet ended. */

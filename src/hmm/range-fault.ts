@@ -1,17 +1,17 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
-import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "./errors.js";
+import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
 import {
   CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
   HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
-} from "./layout.js";
-import type { Vma } from "./vma.js";
-import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "./fault.js";
-import { type Mm, mmOfNotifier } from "./mm.js";
-import type { MmuIntervalNotifier } from "./notifier.js";
+} from "../engine/layout.js";
+import type { Vma } from "../mm/vma.js";
+import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
+import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
+import type { MmuIntervalNotifier } from "../mm/notifier.js";
 import { PfnArray } from "./pfns.js";
-import { type Profile, profileInfo } from "./profile.js";
-import type { RawExports } from "./wasm.js";
-import { createReferenceWalker } from "./reference/walk.js";
+import { type Profile, profileInfo } from "../engine/profile.js";
+import type { RawExports } from "../engine/wasm.js";
+import { createReferenceWalker } from "./reference-walk.js";
 
 export { HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE };
 /** HMM_PFN_ORDER_SHIFT of the seed revision (v6.1); the v6.16 layout uses 53. */
@@ -135,7 +135,7 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   }
 }
 
-function referenceWalkerFor(mm: Mm): WalkFn {
+function referenceWalkerFor(mm: MmStruct): WalkFn {
   let w = referenceWalkers.get(mm.engine);
   if (!w) {
     w = createReferenceWalker(mm.engine);
@@ -147,7 +147,7 @@ function referenceWalkerFor(mm: Mm): WalkFn {
 /** The walker used when options.engine is not given: HMMSIM_WALKER=reference selects the reference. */
 const defaultWalker: WalkEngine = process.env.HMMSIM_WALKER === "reference" ? "reference" : "wasm";
 
-function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: number, defHi: number,
+function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: number, defHi: number,
   maskHi: number, ownerId: number, maxStalls: number): number {
   const eng = mm.engine;
   const startPage = range.start / PAGE_SIZE;
@@ -235,7 +235,7 @@ function loop(mm: Mm, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: numb
 }
 
 /** Whether faults in vma can only be do_anonymous_page() on empty PTEs or go elsewhere by themselves. */
-function canBatchAnonFaults(mm: Mm, vma: Vma): boolean {
+function canBatchAnonFaults(mm: MmStruct, vma: Vma): boolean {
   if (!vma.isAnonymous || vma.isShared || vma.isHugetlb || mm.hooks.betweenFaults) return false;
   // where a THP could be created the first fault of a PMD must take the THP path
   return mm.thp === "never" || (vma.flags & VM.NOHUGEPAGE) !== 0 || (mm.thp === "madvise" && (vma.flags & VM.HUGEPAGE) === 0);

@@ -13,7 +13,18 @@ export interface EngineOptions {
   ramFrames?: number;
 }
 
-/** A device-private memory region (struct dev_pagemap), see device.ts. */
+/**
+ * The driver callbacks of a device memory region (struct dev_pagemap_ops): `pageFree` when the
+ * last reference to one of its pages goes, `migrateToRam` when the CPU faults on a device-private
+ * entry (receives the fault layer's VmFault, returns VM_FAULT_* bits).
+ */
+export interface PgmapOps {
+  readonly owner: unknown;
+  pageFree(pfn: number): void;
+  migrateToRam?(vmf: object): number;
+}
+
+/** A device-private memory region (struct dev_pagemap), see drivers/device.ts. */
 export interface PgmapRecord {
   index: number;
   owner: unknown;
@@ -33,7 +44,7 @@ export class Engine {
   /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
   readonly hugetlbFree = new Map<number, number>([[21, 0], [30, 0]]);
   /** Device-private pages: the callbacks of each pgmap, by pgmap index. */
-  readonly pgmaps = new Map<number, { owner: unknown; pageFree(pfn: number): void }>();
+  readonly pgmaps = new Map<number, PgmapOps>();
 
   constructor(opts: EngineOptions = {}) {
     // HMMSIM_BUILD lets the whole test suite run against each build

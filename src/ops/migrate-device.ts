@@ -1,15 +1,16 @@
-// Device memory: device-private pgmaps (memremap_pages), migrate_vma_* (spec §6.2),
-// make_device_exclusive_range (§6.3), and device mappings filled by insert-pfn / insert-page.
-import type { Engine } from "./engine.js";
-import { ErrnoError } from "./errors.js";
-import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault, type VmFault } from "./fault.js";
-import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "./layout.js";
-import type { Mm } from "./mm.js";
-import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "./notifier.js";
-import { addMigrationLoc, takeMigrationLocs } from "./ops/common.js";
-import { deviceRmap, rmapOfFolio } from "./ops/rmap.js";
-import * as pte from "./pte.js";
-import { MAP_SHARED, type Vma, hex } from "./vma.js";
+// Moving pages between system and device memory (mm/migrate_device.c): migrate_vma_setup /
+// migrate_vma_pages / migrate_vma_finalize (docs/semantics.md §6.2), make_device_exclusive_range
+// (§6.3) and migrate_device_range, the eviction path a driver uses on release.
+import type { Engine } from "../engine/engine.js";
+import { ErrnoError } from "../engine/errors.js";
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
+import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
+import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
+import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
+import * as pte from "../engine/pte.js";
+import { type Vma, hex } from "../mm/vma.js";
 
 export const MIGRATE_PFN_VALID = 1 << 0;
 export const MIGRATE_PFN_MIGRATE = 1 << 1;
@@ -20,8 +21,8 @@ export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1;
 export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 
 // migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
-const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
-const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
+export const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
+export const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
 
 /** migrate_pfn(): (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID, as a number. */
 export function migratePfn(pfn: number): number {
@@ -33,121 +34,6 @@ export function migratePfnToPfn(m: number): number {
 }
 
 const PAGE = PAGE_SIZE;
-
-export interface DeviceOptions {
-  /** pgmap->owner; defaults to the Device itself. Compared by identity with dev_private_owner. */
-  owner?: unknown;
-  /** Device-private pages (default 1024). */
-  pages?: number;
-  /** Replaces the default migrate_to_ram (dmirror's: migrate the faulting page back). */
-  migrateToRam?: (vmf: VmFault, device: Device) => number;
-  /** MEMORY_DEVICE_COHERENT instead of MEMORY_DEVICE_PRIVATE: pages the CPU maps directly. */
-  coherent?: boolean;
-  /** Called when a device page is freed (page_free). */
-  pageFree?: (pfn: number) => void;
-}
-
-/** A device with device-private memory (MEMORY_DEVICE_PRIVATE). */
-export class Device {
-  readonly owner: unknown;
-  readonly pgmapIndex: number;
-  readonly firstPfn: number;
-  readonly npages: number;
-  readonly coherent: boolean;
-  private readonly freeList: number[] = [];
-  private readonly userMigrateToRam?: (vmf: VmFault, device: Device) => number;
-  private readonly userPageFree?: (pfn: number) => void;
-  /** Times migrate_to_ram ran (for tests and tracing). */
-  migrateToRamCalls = 0;
-
-  constructor(readonly engine: Engine, opts: DeviceOptions = {}) {
-    this.owner = opts.owner ?? this;
-    this.npages = opts.pages ?? 1024;
-    if (!Number.isInteger(this.npages) || this.npages <= 0) throw new RangeError(`device pages must be a positive integer`);
-    this.coherent = opts.coherent ?? false;
-    const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages, this.coherent);
-    this.pgmapIndex = index;
-    this.firstPfn = firstPfn;
-    for (let i = this.npages - 1; i >= 0; i--) this.freeList.push(firstPfn + i);
-    this.userMigrateToRam = opts.migrateToRam;
-    this.userPageFree = opts.pageFree;
-    engine.pgmaps.set(index, this as unknown as { owner: unknown; pageFree(pfn: number): void });
-  }
-
-  /** Allocates a device page (refcount 1); 0 when the device memory is full. */
-  allocPage(): number {
-    const pfn = this.freeList.pop();
-    if (pfn === undefined) return 0;
-    this.engine.setRefcount(pfn, 1);
-    this.engine.setMapcount(pfn, 0);
-    return pfn;
-  }
-  get freePages(): number {
-    return this.freeList.length;
-  }
-  /** page_free(): the last reference to a device page went away. */
-  pageFree(pfn: number): void {
-    this.engine.clearFrame(pfn);
-    this.freeList.push(pfn);
-    this.userPageFree?.(pfn);
-  }
-  /** dev_pagemap_ops.migrate_to_ram. */
-  migrateToRam(vmf: VmFault): number {
-    this.migrateToRamCalls++;
-    if (this.userMigrateToRam) return this.userMigrateToRam(vmf, this);
-    // dmirror_devmem_fault(): migrate just the faulting page back to system memory
-    const m = migrateVmaSetup(vmf.mm, {
-      start: vmf.address, end: vmf.address + PAGE, pgmapOwner: this.owner,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: vmf.page,
-    });
-    if (typeof m === "number") return VM_FAULT_SIGBUS;
-    for (let i = 0; i < m.npages; i++) {
-      const spfn = migratePfnToPfn(m.src[i]);
-      if (!spfn || !hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
-      const dpfn = this.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
-      if (dpfn === 0) {
-        migrateVmaFinalize(m);
-        return VM_FAULT_OOM;
-      }
-      this.engine.copyFrame(spfn, dpfn);
-      m.dst[i] = migratePfn(dpfn);
-    }
-    migrateVmaPages(m);
-    migrateVmaFinalize(m);
-    return 0;
-  }
-
-  /** Migrates [start, end) of mm to device memory (dmirror_migrate_to_device). Returns pages moved. */
-  migrateToDevice(mm: Mm, start: number, end: number): number {
-    const m = migrateVmaSetup(mm, { start, end, pgmapOwner: this.owner, flags: MIGRATE_VMA_SELECT_SYSTEM });
-    if (typeof m === "number") throw new ErrnoError(m, `migrate_vma_setup(${hex(start)}, ${hex(end)})`);
-    let moved = 0;
-    for (let i = 0; i < m.npages; i++) {
-      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
-      const dpfn = this.allocPage();
-      if (dpfn === 0) break;
-      const spfn = migratePfnToPfn(m.src[i]);
-      if (spfn && spfn !== PHYS.ZERO_PFN) this.engine.copyFrame(spfn, dpfn);
-      else this.engine.clearFrame(dpfn);
-      m.dst[i] = migratePfn(dpfn);
-    }
-    migrateVmaPages(m);
-    for (let i = 0; i < m.npages; i++) if (m.dst[i] && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) moved++;
-    migrateVmaFinalize(m);
-    return moved;
-  }
-
-  /** Evicts every page of this device back to system memory (migrateDeviceRange). */
-  evictAll(): number {
-    return migrateDeviceRange(this.engine, this.firstPfn, this.npages);
-  }
-
-  /** Maps `length` bytes of device address space (VM_IO|VM_PFNMAP, or VM_MIXEDMAP) in mm. */
-  mmap(mm: Mm, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap"): number {
-    const vmFlags = kind === "mixedmap" ? VM.MIXEDMAP : kind === "io" ? VM.IO | VM.PFNMAP : VM.PFNMAP;
-    return mm.mmap({ length, prot, flags: MAP_SHARED, device: this, vmFlags: vmFlags | VM.DONTEXPAND });
-  }
-}
 
 // ---- migrate_vma ------------------------------------------------------------------------------
 
@@ -162,7 +48,7 @@ export interface MigrateVmaArgs {
 
 /** struct migrate_vma after setup: src/dst are migrate_pfn numbers, one per page. */
 export interface MigrateVma {
-  mm: Mm;
+  mm: MmStruct;
   vma: Vma;
   start: number;
   end: number;
@@ -177,7 +63,7 @@ export interface MigrateVma {
 }
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
-export function migrateVmaSetup(mm: Mm, a: MigrateVmaArgs): MigrateVma | number {
+export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | number {
   const vma = mm.vmaLookup(a.start);
   const EINVAL = -ERRNO.EINVAL;
   if (!vma || vma.isHugetlb || vma.flags & (VM.IO | VM.PFNMAP | VM.MIXEDMAP | VM.DONTEXPAND)) return EINVAL;
@@ -354,7 +240,7 @@ export function migrateVmaFinalize(m: MigrateVma): void {
  * THP split), then replaces its PTE by a device-exclusive entry inside an EXCLUSIVE invalidation
  * carrying `owner`. Returns the number of pages made exclusive, or a negative errno.
  */
-export function makeDeviceExclusiveRange(mm: Mm, start: number, end: number, owner: unknown): number {
+export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: number, owner: unknown): number {
   const eng = mm.engine;
   let n = 0;
   for (let addr = start; addr < end; addr += PAGE) {
@@ -376,27 +262,6 @@ export function makeDeviceExclusiveRange(mm: Mm, start: number, end: number, own
     n++;
   }
   return n;
-}
-
-// ---- device mappings ----------------------------------------------------------------------------
-
-/** vmf_insert_pfn() / vmf_insert_mixed(): a special PTE for a raw pfn (no struct page used). */
-export function insertPfn(mm: Mm, addr: number, pfn: number, write = false): void {
-  const vma = mm.vmaLookup(addr);
-  if (!vma || !(vma.flags & (VM.PFNMAP | VM.MIXEDMAP))) throw new ErrnoError(-ERRNO.EINVAL, `insert_pfn at ${hex(addr)}: not a PFNMAP/MIXEDMAP VMA`);
-  const p = mm.entryPtr(addr, 0, true);
-  mm.engine.writeEntry(p, pte.mk.page(pfn, write && (vma.flags & VM.WRITE) !== 0, PTE_LO.SPECIAL));
-}
-
-/** vm_insert_page(): a normal (refcounted) page in a VM_MIXEDMAP VMA. */
-export function insertPage(mm: Mm, addr: number, pfn: number): void {
-  const vma = mm.vmaLookup(addr);
-  if (!vma || !(vma.flags & VM.MIXEDMAP)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: not a MIXEDMAP VMA`);
-  if (!mm.engine.hasStructPage(pfn)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page: pfn ${pfn} has no struct page`);
-  const p = mm.entryPtr(addr, 0, true);
-  mm.engine.getPage(pfn);
-  mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);
-  mm.engine.writeEntry(p, pte.mk.page(pfn, false));
 }
 
 /**

@@ -15,16 +15,16 @@
 //
 // Where the WASM walker and the specification (hmm-semantics.md §2-§3) part ways, this file follows
 // the WASM walker (it is the oracle of *that* walk) and says so in a "SPEC:" comment.
-import type { Engine } from "../engine.js";
+import type { Engine } from "../engine/engine.js";
 import {
   CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI,
   HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT,
   PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM,
-} from "../layout.js";
+} from "../engine/layout.js";
 import {
   type Entry, NONE, isDevmap, isNone, isPresent, isProtnone, isSpecial, isTable, isWrite, pfnOf,
   swapOffset, swapType,
-} from "../pte.js";
+} from "../engine/pte.js";
 
 /** The signature of the WASM export `hmmWalk` (pointers u32, page numbers as numbers). */
 export type HmmWalkFn = (

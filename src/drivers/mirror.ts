@@ -1,17 +1,17 @@
 // A device page-table mirror driven exactly like a driver drives HMM (spec §4.3, dmirror):
 // an interval notifier whose invalidate callback tears device entries down, and a fault path that
 // loops readBegin → mmap read lock → hmmRangeFault → driver lock → readRetry → commit.
-import { ErrnoError } from "./errors.js";
+import { ErrnoError } from "../engine/errors.js";
 import {
   EBUSY, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   hmmPfnToMapOrder, hmmPfnToPfn, hmmRangeFault, type WalkEngine,
-} from "./hmm.js";
-import { PAGE_SIZE, PHYS } from "./layout.js";
-import type { Mm } from "./mm.js";
+} from "../hmm/range-fault.js";
+import { PAGE_SIZE, PHYS } from "../engine/layout.js";
+import type { MmStruct } from "../mm/mm-struct.js";
 import {
   MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange,
-} from "./notifier.js";
-import { PfnArray } from "./pfns.js";
+} from "../mm/notifier.js";
+import { PfnArray } from "../hmm/pfns.js";
 
 /** dmirror snapshot bytes (lib/test_hmm_uapi.h). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
@@ -58,7 +58,7 @@ export class Mirror {
   private readonly engine: WalkEngine;
   private readonly maxRetries: number;
 
-  constructor(readonly mm: Mm, opts: MirrorOptions = {}) {
+  constructor(readonly mm: MmStruct, opts: MirrorOptions = {}) {
     this.owner = opts.owner ?? null;
     this.engine = opts.engine ?? "wasm";
     this.maxRetries = opts.maxRetries ?? 1000;

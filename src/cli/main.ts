@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// hmmsim command line: `hmmsim run` (the default simulation), `hmmsim bench` (quick benchmarks).
-import { runDefaultSimulation, type SimOptions } from "./sim/default.js";
+// hmmsim command line: `hmmsim run` (the default simulation). Benchmarks: `npm run bench` in a checkout.
+import { runDefaultSimulation, type SimOptions } from "../sim/default.js";
 
 const USAGE = `usage: hmmsim <command> [options]
 
@@ -8,8 +8,6 @@ commands:
   run     run the built-in default simulation (GPU mirror vs CPU mprotect/munmap/migration)
           --pages N (4096)  --rounds N (64)  --seed N (1)  --levels 4|5  --profile v6.1|v6.16
           --engine wasm|reference  --json  --quiet
-  bench   run the quick benchmark set (bench:quick) and print ns/page figures
-          --full  for the whole set (several minutes)
   help    show this text`;
 
 function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string | true> } {
@@ -67,13 +65,6 @@ async function main(argv: string[]): Promise<number> {
       console.log(report.ok ? "simulation OK" : "simulation FAILED");
     }
     return report.ok ? 0 : 1;
-  }
-  if (cmd === "bench") {
-    const mod = await import("./bench.js").catch((e: unknown) => {
-      throw new Error(`benchmarks unavailable: ${(e as Error).message}`);
-    });
-    await mod.runBenchmarks({ quick: !flags.has("full"), log: (s: string) => console.log(s) });
-    return 0;
   }
   throw new UsageError(`unknown command ${cmd}`);
 }

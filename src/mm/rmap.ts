@@ -9,16 +9,16 @@
 //     the folio (this also finds pages moved by mremap, where the address changed).
 // The common case, a folio whose every mapping lies in the VMA it was found through, needs no scan.
 // Hits come in Mm creation order (a parent before its children), then address order.
-import type { Engine } from "../engine.js";
-import { FRAME, PAGE_SIZE, VM } from "../layout.js";
-import { type Mm, liveMms } from "../mm.js";
-import * as pte from "../pte.js";
-import type { Vma } from "../vma.js";
-import { type FolioView, folioAt, isNormalPage } from "./common.js";
+import type { Engine } from "../engine/engine.js";
+import { FRAME, PAGE_SIZE, VM } from "../engine/layout.js";
+import { type MmStruct, liveMms } from "./mm-struct.js";
+import * as pte from "../engine/pte.js";
+import type { Vma } from "./vma.js";
+import { type FolioView, folioAt, isNormalPage } from "./folio.js";
 
 /** The part of a folio mapped by one VMA of one Mm. */
 export interface RmapHit {
-  mm: Mm;
+  mm: MmStruct;
   vma: Vma;
   view: FolioView;
 }
@@ -41,7 +41,7 @@ const PAGE = PAGE_SIZE;
  * rmap_walk() of the folio mapped at addr of (mm, v): every VMA of every live Mm mapping it.
  * null when addr maps no normal page.
  */
-export function rmapWalk(mm: Mm, v: Vma, addr: number): Rmap | null {
+export function rmapWalk(mm: MmStruct, v: Vma, addr: number): Rmap | null {
   const f0 = folioAt(mm, v, addr);
   if (!f0) return null;
   const eng = mm.engine;

@@ -1,6 +1,5 @@
 // Virtual memory areas (struct vm_area_struct) and the mmap uAPI constants.
-import { PAGE_SIZE, VM } from "./layout.js";
-import type { Device } from "./device.js";
+import { PAGE_SIZE, VM } from "../engine/layout.js";
 import type { SimFile } from "./file.js";
 
 export const PROT_NONE = 0x0;
@@ -22,6 +21,11 @@ export const MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
 /** Transparent huge page policy (/sys/kernel/mm/transparent_hugepage/enabled). */
 export type ThpPolicy = "never" | "madvise" | "always";
 
+/** What a VM_IO / VM_PFNMAP / VM_MIXEDMAP VMA records of the device behind it (a drivers/ Device). */
+export interface VmaDevice {
+  readonly owner: unknown;
+}
+
 export class Vma {
   constructor(
     public start: number,
@@ -31,7 +35,7 @@ export class Vma {
     public pgoff: number,
     public file: SimFile | null,
     /** Device whose memory this VM_IO / VM_PFNMAP / VM_MIXEDMAP mapping exposes. */
-    public device: Device | null = null,
+    public device: VmaDevice | null = null,
     /** log2 of the hugetlb page size (21 or 30), 0 when not hugetlb. */
     public hugeShift = 0,
   ) {}

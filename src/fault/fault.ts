@@ -2,13 +2,13 @@
 // Each path changes the page table the way the kernel does and raises the notifier the kernel
 // raises (CLEAR for a COW break or zero-page upgrade, EXCLUSIVE/CLEAR for exclusive restore, none
 // for faults that only populate).
-import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "./layout.js";
-import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "./notifier.js";
-import { profileInfo } from "./profile.js";
-import * as pte from "./pte.js";
-import { type Entry } from "./pte.js";
-import type { Mm } from "./mm.js";
-import type { Vma } from "./vma.js";
+import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "../engine/layout.js";
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "../mm/notifier.js";
+import { profileInfo } from "../engine/profile.js";
+import * as pte from "../engine/pte.js";
+import { type Entry } from "../engine/pte.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import type { Vma } from "../mm/vma.js";
 
 // include/linux/mm_types.h (v6.1)
 export const VM_FAULT_OOM = 0x000001;
@@ -46,7 +46,7 @@ export function vmFaultString(r: number): string {
 
 /** What a device's migrateToRam callback receives (struct vm_fault). */
 export interface VmFault {
-  mm: Mm;
+  mm: MmStruct;
   vma: Vma;
   address: number;
   flags: number;
@@ -60,7 +60,7 @@ const PUD_SIZE = 2 ** PUD_SHIFT;
 const PAGE_BITS = PTE_LO.PRESENT | PTE_LO.USER;
 
 /** handle_mm_fault(vma, addr, flags): returns VM_FAULT_* bits (0 on success). */
-export function handleMmFault(mm: Mm, vma: Vma, addr: number, flags: number): number {
+export function handleMmFault(mm: MmStruct, vma: Vma, addr: number, flags: number): number {
   mm.stats.faults++;
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   // sanitize_fault_flags()
@@ -69,7 +69,7 @@ export function handleMmFault(mm: Mm, vma: Vma, addr: number, flags: number): nu
   return handleFault(mm, vma, addr - (addr % PAGE), write, flags);
 }
 
-function handleFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: number): number {
+function handleFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, flags: number): number {
   const eng = mm.engine;
   // PUD level: only DAX-style devmap leaves exist; a write to a read-only one splits it
   const pudp = mm.entryPtr(addr, 2, true);
@@ -102,7 +102,7 @@ function handleFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: numb
   return handlePteFault(mm, vma, addr, write, flags, ptep);
 }
 
-function thpAllowed(mm: Mm, vma: Vma, addr: number): boolean {
+function thpAllowed(mm: MmStruct, vma: Vma, addr: number): boolean {
   if (!vma.isAnonymous || vma.flags & VM.NOHUGEPAGE || mm.thp === "never") return false;
   if (mm.thp === "madvise" && !(vma.flags & VM.HUGEPAGE)) return false;
   const haddr = addr - (addr % PMD_SIZE);
@@ -110,7 +110,7 @@ function thpAllowed(mm: Mm, vma: Vma, addr: number): boolean {
 }
 
 /** do_huge_pmd_anonymous_page(): huge zero page on read, a fresh THP on write. */
-function createHugePmd(mm: Mm, vma: Vma, addr: number, write: boolean, pmdp: number): number {
+function createHugePmd(mm: MmStruct, vma: Vma, addr: number, write: boolean, pmdp: number): number {
   const eng = mm.engine;
   vma.anonVma = true;
   if (!write && mm.hugeZeroPage) {
@@ -125,7 +125,7 @@ function createHugePmd(mm: Mm, vma: Vma, addr: number, write: boolean, pmdp: num
 }
 
 /** do_huge_pmd_wp_page(): reuse an exclusive THP, else split (CLEAR 2 MiB) and fall back to PTEs. */
-function wpHugePmd(mm: Mm, vma: Vma, addr: number, pmdp: number, pmd: Entry): number {
+function wpHugePmd(mm: MmStruct, vma: Vma, addr: number, pmdp: number, pmd: Entry): number {
   const eng = mm.engine;
   const pfn = pte.pfnOf(pmd);
   if (pfn !== PHYS.HUGE_ZERO_PFN && vma.isAnonymous && isReusable(mm, pfn)) {
@@ -136,7 +136,7 @@ function wpHugePmd(mm: Mm, vma: Vma, addr: number, pmdp: number, pmd: Entry): nu
   return VM_FAULT_FALLBACK;
 }
 
-function isReusable(mm: Mm, pfn: number): boolean {
+function isReusable(mm: MmStruct, pfn: number): boolean {
   const eng = mm.engine;
   const f = eng.frameFlags(pfn);
   if (!(f & FRAME.ANON)) return false;
@@ -146,7 +146,7 @@ function isReusable(mm: Mm, pfn: number): boolean {
 }
 
 /** handle_pte_fault(). */
-function handlePteFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: number, ptep: number): number {
+function handlePteFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, flags: number, ptep: number): number {
   const eng = mm.engine;
   const e = eng.readEntry(ptep);
   if (pte.isNone(e)) return vma.isAnonymous ? doAnonymousPage(mm, vma, addr, write, ptep) : doFault(mm, vma, addr, write, ptep);
@@ -165,7 +165,7 @@ function handlePteFault(mm: Mm, vma: Vma, addr: number, write: boolean, flags: n
 }
 
 /** do_anonymous_page(): the zero page on read, a zeroed exclusive page on write. No notifier. */
-function doAnonymousPage(mm: Mm, vma: Vma, addr: number, write: boolean, ptep: number): number {
+function doAnonymousPage(mm: MmStruct, vma: Vma, addr: number, write: boolean, ptep: number): number {
   const eng = mm.engine;
   if (vma.isShared) return VM_FAULT_SIGBUS;
   if (!write) {
@@ -181,7 +181,7 @@ function doAnonymousPage(mm: Mm, vma: Vma, addr: number, write: boolean, ptep: n
 }
 
 /** The page-cache page of a file index, read in if needed; 0 when beyond EOF, -1 on OOM. */
-function pageCachePage(mm: Mm, vma: Vma, index: number): number {
+function pageCachePage(mm: MmStruct, vma: Vma, index: number): number {
   const file = vma.file!;
   if (index >= file.pages) return 0;
   let pfn = file.pageCache.get(index);
@@ -200,14 +200,14 @@ function sharedWritableOnRead(vma: Vma): boolean {
   return vma.isShared && (vma.flags & VM.WRITE) !== 0 && !(vma.file?.wantsWriteNotify ?? true);
 }
 
-function mapFilePage(mm: Mm, ptep: number, pfn: number, write: boolean, dirty: boolean): void {
+function mapFilePage(mm: MmStruct, ptep: number, pfn: number, write: boolean, dirty: boolean): void {
   mm.engine.getPage(pfn);
   mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);
   mm.engine.writeEntry(ptep, pte.mkPfnEntry(pfn, PAGE_BITS | PTE_LO.ACCESSED | (write ? PTE_LO.RW : 0) | (dirty ? PTE_LO.DIRTY : 0)));
 }
 
 /** do_fault(): read (with fault-around), COW or shared fault of a file page. */
-function doFault(mm: Mm, vma: Vma, addr: number, write: boolean, ptep: number): number {
+function doFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, ptep: number): number {
   const eng = mm.engine;
   if (!vma.file) return VM_FAULT_SIGBUS; // no ->fault (device mappings are populated by insert)
   const index = vma.pageIndex(addr);
@@ -234,7 +234,7 @@ function doFault(mm: Mm, vma: Vma, addr: number, write: boolean, ptep: number): 
 }
 
 /** do_fault_around(): maps cached neighbours (16-page aligned window) read-only. */
-function faultAround(mm: Mm, vma: Vma, addr: number): void {
+function faultAround(mm: MmStruct, vma: Vma, addr: number): void {
   const eng = mm.engine;
   const win = 16 * PAGE;
   const start = Math.max(vma.start, addr - (addr % win), addr - (addr % PMD_SIZE));
@@ -252,7 +252,7 @@ function faultAround(mm: Mm, vma: Vma, addr: number): void {
  * do_numa_page(): restores the protection the NUMA-hinting scan removed (no notifier); with
  * numaMigrateOnFault an exclusive 4 KiB anonymous page first moves to a new frame (CLEAR).
  */
-function restoreNuma(mm: Mm, ptr: number, e: Entry, addr = -1): number {
+function restoreNuma(mm: MmStruct, ptr: number, e: Entry, addr = -1): number {
   const eng = mm.engine;
   let pfn = pte.pfnOf(e);
   // only the flag bits are carried over: the pfn field of a protnone entry is stored inverted
@@ -277,7 +277,7 @@ function restoreNuma(mm: Mm, ptr: number, e: Entry, addr = -1): number {
 }
 
 /** do_wp_page(): reuse in place (no notifier) or copy (CLEAR over the page). */
-function doWpPage(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry): number {
+function doWpPage(mm: MmStruct, vma: Vma, addr: number, ptep: number, e: Entry): number {
   const eng = mm.engine;
   const pfn = pte.pfnOf(e);
   const normal = !(e.lo & PTE_LO.SPECIAL) && eng.hasStructPage(pfn);
@@ -295,7 +295,7 @@ function doWpPage(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry): numbe
 }
 
 /** wp_page_copy(): a new exclusive page replaces the old mapping inside CLEAR [addr, addr+4K). */
-function wpPageCopy(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry, normal: boolean): number {
+function wpPageCopy(mm: MmStruct, vma: Vma, addr: number, ptep: number, e: Entry, normal: boolean): number {
   const eng = mm.engine;
   const old = pte.pfnOf(e);
   const pfn = eng.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
@@ -314,7 +314,7 @@ function wpPageCopy(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry, norm
 }
 
 /** do_swap_page(): every non-present PTE kind. */
-function doSwapPage(mm: Mm, vma: Vma, addr: number, write: boolean, flags: number, ptep: number, e: Entry): number {
+function doSwapPage(mm: MmStruct, vma: Vma, addr: number, write: boolean, flags: number, ptep: number, e: Entry): number {
   const eng = mm.engine;
   if (pte.isMigration(e)) {
     mm.waitMigration(addr);
@@ -324,9 +324,8 @@ function doSwapPage(mm: Mm, vma: Vma, addr: number, write: boolean, flags: numbe
   if (pte.isDevicePrivate(e)) {
     const page = pte.swapOffset(e);
     const pgmap = eng.pgmaps.get(eng.frameAux(page));
-    const dev = pgmap as unknown as { migrateToRam?(vmf: VmFault): number } | undefined;
-    if (!dev?.migrateToRam) return VM_FAULT_SIGBUS;
-    return dev.migrateToRam({ mm, vma, address: addr, flags, page });
+    if (!pgmap?.migrateToRam) return VM_FAULT_SIGBUS;
+    return pgmap.migrateToRam({ mm, vma, address: addr, flags, page });
   }
   if (pte.isHwpoison(e)) return VM_FAULT_HWPOISON;
   if (pte.isMarker(e)) {
@@ -363,7 +362,7 @@ function doSwapPage(mm: Mm, vma: Vma, addr: number, write: boolean, flags: numbe
 }
 
 /** remove_device_exclusive_entry(): EXCLUSIVE (SEED) or CLEAR (late) over the page, owner NULL. */
-function removeDeviceExclusiveEntry(mm: Mm, vma: Vma, addr: number, ptep: number, e: Entry): number {
+function removeDeviceExclusiveEntry(mm: MmStruct, vma: Vma, addr: number, ptep: number, e: Entry): number {
   const event = profileInfo(mm.profile).exclusiveRestoreClear ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_EXCLUSIVE;
   mm.invalidate(addr, addr + PAGE, event, null, () => {
     const cur = mm.engine.readEntry(ptep);
@@ -376,7 +375,7 @@ function removeDeviceExclusiveEntry(mm: Mm, vma: Vma, addr: number, ptep: number
 }
 
 /** hugetlb_fault(): pool allocation, hugetlb COW, migration wait, hwpoison. */
-function hugetlbFault(mm: Mm, vma: Vma, addr: number, write: boolean): number {
+function hugetlbFault(mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
   const eng = mm.engine;
   const shift = vma.hugeShift;
   const size = 2 ** shift;

@@ -10,18 +10,18 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as os from "node:os";
-import { Engine } from "./engine.js";
+import { Engine } from "../src/engine/engine.js";
 import {
   EBUSY, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault, lastHmmStats,
   type HmmRange, type WalkEngine,
-} from "./hmm.js";
-import { FRAME, HMM_PFN_HI, PAGE_SIZE, PHYS, PMD_SHIFT } from "./layout.js";
-import { Mm } from "./mm.js";
-import { MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, mmuIntervalSetSeq } from "./notifier.js";
-import { PfnArray } from "./pfns.js";
-import * as pte from "./pte.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./vma.js";
-import { wasmPath, type WasmBuild } from "./wasm.js";
+} from "../src/hmm/range-fault.js";
+import { FRAME, HMM_PFN_HI, PAGE_SIZE, PHYS, PMD_SHIFT } from "../src/engine/layout.js";
+import { Mm } from "../src/api/mm.js";
+import { MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, mmuIntervalSetSeq } from "../src/mm/notifier.js";
+import { PfnArray } from "../src/hmm/pfns.js";
+import * as pte from "../src/engine/pte.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
+import { wasmPath, type WasmBuild } from "../src/engine/wasm.js";
 
 // ---- public types -----------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 // hmm_pfns arrays that live in engine memory, with number-only accessors. A PfnArray is the
 // zero-copy way to call hmmRangeFault; plain BigUint64Arrays are copied in and out instead.
-import type { Engine } from "./engine.js";
-import { EngineError } from "./errors.js";
-import { HMM_PFN_HI, HMM_PFN_ORDER_MASK } from "./layout.js";
-import { profileInfo, type Profile } from "./profile.js";
+import type { Engine } from "../engine/engine.js";
+import { EngineError } from "../engine/errors.js";
+import { HMM_PFN_HI, HMM_PFN_ORDER_MASK } from "../engine/layout.js";
+import { profileInfo, type Profile } from "../engine/profile.js";
 
 const TWO32 = 2 ** 32;
 

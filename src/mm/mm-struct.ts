@@ -1,27 +1,19 @@
 // An address space (struct mm_struct): VMAs, the page table in the engine, the mmap lock, the
 // interval-notifier subscriptions, and the operations that change them.
-import { Engine } from "./engine.js";
-import { ErrnoError, EngineError, SimulationDeadlock } from "./errors.js";
+import type { Engine } from "../engine/engine.js";
+import { ErrnoError, EngineError, SimulationDeadlock } from "../engine/errors.js";
 import type { SimFile } from "./file.js";
-import { SimFile as File } from "./file.js";
+import { ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
 import {
-  ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, SWP, VA_BITS_L4,
-  VA_BITS_L5, VM,
-} from "./layout.js";
-import {
-  MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_UNMAP,
+  MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP,
   MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
 } from "./notifier.js";
-import { type Profile, profileBits, profileInfo } from "./profile.js";
-import * as pte from "./pte.js";
-import { type Entry } from "./pte.js";
-import { SwapDevice } from "./swap.js";
-import {
-  MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_HUGETLB, MAP_HUGE_SHIFT, MAP_POPULATE, MAP_PRIVATE,
-  MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, type ThpPolicy, Vma, hex, protToVmFlags, vmFlagsFor,
-} from "./vma.js";
-import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault, vmFaultString } from "./fault.js";
-import type { Device } from "./device.js";
+import { type Profile, profileBits } from "../engine/profile.js";
+import * as pte from "../engine/pte.js";
+import { type Entry } from "../engine/pte.js";
+import type { SwapDevice } from "../engine/swap.js";
+import { type ThpPolicy, type Vma, type VmaDevice, hex } from "./vma.js";
+import { machineOf } from "./machine.js";
 
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
@@ -49,7 +41,7 @@ export interface MmapOptions {
   /** Byte offset into the file (page aligned). */
   offset?: number;
   /** For device mappings (see Device.mmap): the device behind a VM_IO/PFNMAP/MIXEDMAP VMA. */
-  device?: Device;
+  device?: VmaDevice;
   /** Extra vm_flags (VM_IO, VM_PFNMAP, VM_MIXEDMAP, VM_HUGEPAGE, ...). */
   vmFlags?: number;
 }
@@ -77,27 +69,21 @@ export interface PendingMigration {
   finish(): void;
 }
 
-let nextMmId = 1;
-const mmOfSubscriptions = new WeakMap<MmuNotifierSubscriptions, Mm>();
-const mmsOfEngine = new WeakMap<Engine, Set<WeakRef<Mm>>>();
-
-/** The live (not exited) Mms created on an engine: the "rmap" of file truncation and friends. */
-export function liveMms(engine: Engine): Mm[] {
-  const set = mmsOfEngine.get(engine);
-  if (!set) return [];
-  const out: Mm[] = [];
-  for (const r of set) {
-    const mm = r.deref();
-    if (!mm || mm.exited) set.delete(r);
+/** The live (not exited) Mms created on an engine, in creation order: the "rmap" of file truncation and friends. */
+export function liveMms(engine: Engine): MmStruct[] {
+  const set = machineOf(engine).mms;
+  const out: MmStruct[] = [];
+  for (const mm of set) {
+    if (mm.exited) set.delete(mm);
     else out.push(mm);
   }
-  return out.sort((a, b) => a.id - b.id);
+  return out;
 }
 
 /** The Mm a notifier subscription belongs to. */
-export function mmOfNotifier(sub: MmuIntervalNotifier): Mm {
-  const mm = mmOfSubscriptions.get(sub.subscriptions);
-  if (!mm) throw new TypeError("notifier does not belong to any Mm");
+export function mmOfNotifier(sub: MmuIntervalNotifier): MmStruct {
+  const mm = sub.subscriptions.owner;
+  if (!(mm instanceof MmStruct)) throw new TypeError("notifier does not belong to any Mm");
   return mm;
 }
 
@@ -105,8 +91,14 @@ const PAGE = PAGE_SIZE;
 const PMD_SIZE = 2 ** PMD_SHIFT;
 const PUD_SIZE = 2 ** PUD_SHIFT;
 
-export class Mm {
-  readonly id = nextMmId++;
+/**
+ * struct mm_struct: the VMAs, the page table in the engine, the mmap lock and the notifier
+ * subscriptions, with the mechanism every layer above uses (page-table access, zap, huge-page
+ * splits, exit). The syscalls and CPU access that change it live in src/ops/; the public `Mm`
+ * (src/api/mm.ts) adds them as methods.
+ */
+export class MmStruct {
+  readonly id: number;
   readonly ptr: number;
   readonly levels: 4 | 5;
   readonly profile: Profile;
@@ -122,7 +114,7 @@ export class Mm {
   readonly pendingMigrations = new Map<number, PendingMigration>();
   private readers = 0;
   private writer = false;
-  private dead = false;
+  protected dead = false;
   /** Statistics. */
   readonly stats = { faults: 0, walkPasses: 0 };
 
@@ -139,10 +131,10 @@ export class Mm {
     const p = engine.raw.mmCreate(levels) >>> 0;
     if (p === 0) throw new EngineError("out of engine memory creating an mm");
     this.ptr = p;
-    mmOfSubscriptions.set(this.notifiers, this);
-    let set = mmsOfEngine.get(engine);
-    if (!set) mmsOfEngine.set(engine, (set = new Set()));
-    set.add(new WeakRef(this));
+    const machine = machineOf(engine);
+    this.id = machine.allocMmId();
+    this.notifiers.owner = this;
+    machine.mms.add(this);
   }
 
   get swap(): SwapDevice {
@@ -273,208 +265,6 @@ export class Mm {
       if (i >= 0) top = Math.min(top, this.vmas[i].start);
     }
     throw new ErrnoError(-ERRNO.ENOMEM, `no free area of ${length} bytes`);
-  }
-
-  /** mmap(): returns the address of the new mapping. Throws ErrnoError like the syscall fails. */
-  mmap(o: MmapOptions): number {
-    this.checkAlive();
-    return this.withWriteLock(() => this.doMmap(o));
-  }
-
-  /** mmap() with the mmap write lock already held. */
-  doMmap(o: MmapOptions): number {
-    const { prot, flags } = o;
-    if (!Number.isSafeInteger(o.length) || o.length <= 0) throw new ErrnoError(-ERRNO.EINVAL, `mmap: bad length ${o.length}`);
-    if (!(flags & (MAP_SHARED | MAP_PRIVATE)) || (flags & MAP_SHARED && flags & MAP_PRIVATE)) {
-      throw new ErrnoError(-ERRNO.EINVAL, "mmap: exactly one of MAP_SHARED or MAP_PRIVATE is required");
-    }
-    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mmap: bad prot ${prot}`);
-    const anon = (flags & MAP_ANONYMOUS) !== 0;
-    if (!anon && !o.file && !o.device) throw new ErrnoError(-ERRNO.EINVAL, "mmap: a file mapping needs a file");
-    const hugetlb = (flags & MAP_HUGETLB) !== 0;
-    const hugeShift = hugetlb ? ((flags >>> MAP_HUGE_SHIFT) & 0x3f) || PMD_SHIFT : 0;
-    if (hugetlb && hugeShift !== PMD_SHIFT && hugeShift !== PUD_SHIFT) {
-      throw new ErrnoError(-ERRNO.EINVAL, `mmap: unsupported hugetlb page size 2^${hugeShift}`);
-    }
-    const align = hugetlb ? 2 ** hugeShift : PAGE;
-    const length = Math.ceil(o.length / align) * align;
-    const offset = o.offset ?? 0;
-    if (offset % PAGE !== 0 || offset < 0) throw new ErrnoError(-ERRNO.EINVAL, "mmap: offset must be page aligned");
-    let addr: number;
-    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-      addr = o.addr ?? -1;
-      this.checkRange(addr, length, "mmap");
-      if (addr % align !== 0) throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_FIXED address not aligned");
-      const clash = this.vmas.some((v) => v.start < addr + length && v.end > addr);
-      if (clash && flags & MAP_FIXED_NOREPLACE) throw new ErrnoError(-ERRNO.EEXIST, "mmap: MAP_FIXED_NOREPLACE over a mapping");
-      if (clash) this.doMunmap(addr, length);
-    } else {
-      addr = this.getUnmappedArea(length, hugetlb ? align : length >= PMD_SIZE && anon ? PMD_SIZE : PAGE);
-    }
-    let file = o.file ?? null;
-    if (anon && flags & MAP_SHARED) file = new File(`shmem@${hex(addr)}`, length, hugetlb ? "hugetlbfs" : "shmem");
-    if (anon && hugetlb && flags & MAP_PRIVATE) file = null;
-    if (!anon && hugetlb && file && file.kind !== "hugetlbfs") throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
-    const vmFlags = (vmFlagsFor(prot, flags) | (o.vmFlags ?? 0)) >>> 0;
-    const vma = new Vma(addr, addr + length, vmFlags, offset / PAGE, file, o.device ?? null, hugeShift);
-    this.insertVma(vma);
-    this.syncVmas();
-    if (flags & MAP_POPULATE) this.populate(addr, length, (prot & PROT_WRITE) !== 0);
-    return addr;
-  }
-
-  /** munmap(): raises MMU_NOTIFY_UNMAP over [addr, addr+length) even where nothing is mapped. */
-  munmap(addr: number, length: number): void {
-    this.checkAlive();
-    this.checkRange(addr, length, "munmap");
-    this.withWriteLock(() => this.doMunmap(addr, Math.ceil(length / PAGE) * PAGE));
-  }
-
-  /** munmap() with the mmap write lock already held (length page aligned). */
-  doMunmap(addr: number, length: number): void {
-    const end = addr + length;
-    if (!this.vmas.some((v) => v.start < end && v.end > addr)) return;
-    for (const v of this.vmas) {
-      if (v.isHugetlb && v.start < end && v.end > addr) {
-        const sz = 2 ** v.hugeShift;
-        if ((Math.max(addr, v.start) % sz) !== 0 || (Math.min(end, v.end) % sz) !== 0) {
-          throw new ErrnoError(-ERRNO.EINVAL, "munmap: hugetlb range not huge-page aligned");
-        }
-      }
-    }
-    // partial THPs at the edges are split before the VMAs are (split_huge_pmd on vma_adjust)
-    this.splitHugeAt(addr);
-    this.splitHugeAt(end);
-    const gone = this.splitAt(addr, end);
-    this.invalidate(addr, end, MMU_NOTIFY_UNMAP, null, () => {
-      for (const v of gone) this.zapRange(v, v.start, v.end);
-    });
-    for (const v of gone) this.vmas.splice(this.vmas.indexOf(v), 1);
-    this.syncVmas();
-    this.engine.raw.pruneTables(this.ptr, addr / PAGE, end / PAGE);
-  }
-
-  /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
-  mprotect(addr: number, length: number, prot: number): void {
-    this.checkAlive();
-    this.withWriteLock(() => this.doMprotect(addr, length, prot));
-  }
-
-  /** mprotect() with the mmap write lock already held. */
-  doMprotect(addr: number, length: number, prot: number): void {
-    this.checkRange(addr, length, "mprotect");
-    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
-    const end = addr + Math.ceil(length / PAGE) * PAGE;
-    // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
-    let cur = addr;
-    for (const v of this.vmas) {
-      if (v.end <= cur || v.start >= end) continue;
-      if (v.start > cur) break;
-      if ((prot & PROT_WRITE) && !(v.flags & VM.MAYWRITE)) throw new ErrnoError(-ERRNO.EACCES, "mprotect: no VM_MAYWRITE");
-      cur = v.end;
-    }
-    if (cur < end) throw new ErrnoError(-ERRNO.ENOMEM, `mprotect: ${hex(cur)} is not mapped`);
-    this.splitHugeAt(addr);
-    this.splitHugeAt(end);
-    const vmas = this.splitAt(addr, end);
-    const newBits = protToVmFlags(prot);
-    for (const v of vmas) {
-      v.flags = ((v.flags & ~(VM.READ | VM.WRITE | VM.EXEC)) | newBits) >>> 0;
-      this.changeProtection(v, v.start, v.end);
-    }
-    this.syncVmas();
-  }
-
-  /** change_protection(): rewrites entries for v's new flags; one event per PUD chunk with tables. */
-  changeProtection(v: Vma, start: number, end: number, numa = false): void {
-    // SEED starts the notifier lazily at the first populated PMD of each PUD chunk
-    // (change_pmd_range); v6.12+ at the first populated PUD of each P4D chunk (change_pud_range)
-    if (v.isHugetlb && !numa) {
-      // hugetlb_change_protection(): one event over the whole range, populated or not
-      this.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
-        this.forEachLeaf(start, end, (addr, level, ptr, e) => {
-          const ne = this.protectEntry(v, addr, level, e);
-          if (ne.lo !== e.lo || ne.hi !== e.hi) this.engine.writeEntry(ptr, ne);
-        });
-      });
-      return;
-    }
-    const atPud = profileInfo(this.profile).mprotectNotifierAtPud;
-    const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
-    for (let a = start; a < end;) {
-      const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
-      const first = this.firstPopulated(a, chunkEnd, atPud ? 2 : 1);
-      if (first >= 0) {
-        this.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
-          this.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
-            const ne = numa ? this.numaEntry(e, level) : this.protectEntry(v, addr, level, e);
-            if (ne.lo !== e.lo || ne.hi !== e.hi) this.engine.writeEntry(ptr, ne);
-          });
-        });
-      }
-      a = chunkEnd;
-    }
-  }
-
-  /** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
-  private firstPopulated(a: number, b: number, level: number): number {
-    const raw = this.engine.raw;
-    const size = 2 ** (PAGE_SHIFT + 9 * level);
-    for (let x = a; x < b;) {
-      const next = Math.min(b, (Math.floor(x / size) + 1) * size);
-      const p = raw.entryPtr(this.ptr, x / PAGE, level, 0) >>> 0;
-      if (p !== 0 && !pte.isNone(this.engine.readEntry(p))) return x;
-      if (p === 0 && raw.entryPtrStopLevel() > level) {
-        const up = raw.entryPtr(this.ptr, x / PAGE, raw.entryPtrStopLevel(), 0) >>> 0;
-        if (up !== 0 && !pte.isNone(this.engine.readEntry(up))) return x;
-      }
-      x = next;
-    }
-    return -1;
-  }
-
-  private protectEntry(v: Vma, addr: number, level: number, e: Entry): Entry {
-    if (pte.isSwapLike(e)) {
-      // writable migration / device-private / device-exclusive entries become readable
-      if (!pte.isWritableSwapLike(e)) return e;
-      const t = pte.swapType(e);
-      const off = pte.swapOffset(e);
-      const rt = t === SWP.MIGRATION_WRITE ? SWP.MIGRATION_READ : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
-      return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
-    }
-    if (!pte.isPresent(e)) return e;
-    const pfn = pte.pfnOf(e);
-    const keepLo = e.lo & (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
-    if (!(v.flags & VM.READ) && !(v.flags & VM.WRITE) && !(v.flags & VM.EXEC)) {
-      return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
-    }
-    let write = false;
-    // a uffd-wp protected entry stays read-only until userfaultfd lifts the protection
-    if (v.flags & VM.WRITE && !(e.lo & PTE_BITS.UFFD_WP)) {
-      if (v.isShared) {
-        write = !(v.file?.wantsWriteNotify ?? false) || (e.lo & PTE_BITS.DIRTY) !== 0;
-      } else if (!(e.lo & PTE_BITS.SPECIAL) && this.engine.hasStructPage(pfn)) {
-        const f = this.engine.frameFlags(pfn);
-        write = (f & FRAME.ANON) !== 0 && (f & FRAME.ANON_EXCLUSIVE) !== 0;
-      }
-    }
-    return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
-  }
-
-  private numaEntry(e: Entry, _level: number): Entry {
-    if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
-    const pfn = pte.pfnOf(e);
-    const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
-    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
-  }
-
-  /** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */
-  numaHintingScan(start: number, end: number): void {
-    this.checkAlive();
-    for (const v of this.vmas) {
-      if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
-      this.changeProtection(v, Math.max(start, v.start), Math.min(end, v.end), true);
-    }
   }
 
   // ---- page-table access -------------------------------------------------------------------
@@ -630,26 +420,7 @@ export class Mm {
     }
   }
 
-  // ---- CPU access --------------------------------------------------------------------------
-
-  /** Makes addr accessible to the CPU (read or write), faulting like a user access would. */
-  private cpuFault(addr: number, write: boolean): { pfn: number; offset: number } {
-    this.checkAlive();
-    const v = this.vmaLookup(addr);
-    if (!v) throw new ErrnoError(-ERRNO.EFAULT, `SIGSEGV: no mapping at ${hex(addr)}`);
-    if (write ? !(v.flags & VM.WRITE) : !(v.flags & (VM.READ | VM.WRITE | VM.EXEC))) {
-      throw new ErrnoError(-ERRNO.EFAULT, `SIGSEGV: ${write ? "write" : "read"} access to ${v} at ${hex(addr)}`);
-    }
-    for (let tries = 0; tries < 16; tries++) {
-      const t = this.translate(addr, write);
-      if (t) return t;
-      const r = handleMmFault(this, v, addr - (addr % PAGE), write ? FAULT_FLAG_WRITE | FAULT_FLAG_USER : FAULT_FLAG_USER);
-      if (r & VM_FAULT_ERROR) {
-        throw new ErrnoError(-ERRNO.EFAULT, `${vmFaultString(r)}: CPU ${write ? "write" : "read"} at ${hex(addr)}`);
-      }
-    }
-    throw new SimulationDeadlock(`CPU access at ${hex(addr)} keeps faulting`);
-  }
+  // ---- CPU translation -------------------------------------------------------------------
 
   /** The frame and offset behind addr if the CPU could access it now without a fault. */
   translate(addr: number, write: boolean): { pfn: number; offset: number } | null {
@@ -661,52 +432,6 @@ export class Mm {
     const span = 2 ** (PAGE_SHIFT + 9 * leaf.level);
     const inLeaf = addr % span;
     return { pfn: pte.pfnOf(e) + Math.floor(inLeaf / PAGE), offset: addr % PAGE };
-  }
-
-  /** Reads bytes as the CPU would (faulting pages in). */
-  cpuRead(addr: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let done = 0; done < length;) {
-      const a = addr + done;
-      const n = Math.min(length - done, PAGE - (a % PAGE));
-      const { pfn, offset } = this.cpuFault(a, false);
-      this.engine.readFrame(pfn, offset, out.subarray(done, done + n));
-      done += n;
-    }
-    return out;
-  }
-  /** Writes bytes as the CPU would (faulting pages in, breaking COW). */
-  cpuWrite(addr: number, data: Uint8Array): void {
-    for (let done = 0; done < data.length;) {
-      const a = addr + done;
-      const n = Math.min(data.length - done, PAGE - (a % PAGE));
-      const { pfn, offset } = this.cpuFault(a, true);
-      this.markDirty(a);
-      this.engine.writeFrame(pfn, offset, data.subarray(done, done + n));
-      done += n;
-    }
-  }
-  /** What the MMU does on a write through a writable entry: sets its A and D bits. */
-  private markDirty(addr: number): void {
-    const leaf = this.leafOf(addr);
-    if (leaf.level < 0 || !pte.isPresent(leaf.entry)) return;
-    const lo = (leaf.entry.lo | PTE_BITS.ACCESSED | PTE_BITS.DIRTY) >>> 0;
-    if (lo !== leaf.entry.lo) this.engine.writeEntry(leaf.ptr, { lo, hi: leaf.entry.hi });
-  }
-  cpuReadU32(addr: number): number {
-    const b = this.cpuRead(addr, 4);
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
-  }
-  cpuWriteU32(addr: number, value: number): void {
-    this.cpuWrite(addr, new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]));
-  }
-  /** A data-less CPU access: faults the page in for read or write. */
-  touch(addr: number, write: boolean): void {
-    this.cpuFault(addr, write);
-  }
-  /** MAP_POPULATE / mm_populate(). */
-  populate(addr: number, length: number, write: boolean): void {
-    for (let a = addr; a < addr + length; a += PAGE) this.touch(a, write);
   }
 
   // ---- migration entries ---------------------------------------------------------------------
@@ -723,7 +448,8 @@ export class Mm {
 
   // ---- lifetime ----------------------------------------------------------------------------
 
-  private checkAlive(): void {
+  /** Throws -EINVAL once the mm has exited. */
+  checkAlive(): void {
     if (this.dead) throw new ErrnoError(-ERRNO.EINVAL, "the mm has exited");
   }
   get exited(): boolean {

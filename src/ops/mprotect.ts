@@ -1,0 +1,138 @@
+// mprotect(2) and change_protection() (mm/mprotect.c), which NUMA hinting scans share:
+// PROTECTION_VMA from the first populated PMD of each PUD chunk (v6.1) or the first populated PUD
+// of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
+import { ErrnoError } from "../engine/errors.js";
+import { ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PUD_SHIFT, PTE_LO as PTE_BITS, SWP, VM } from "../engine/layout.js";
+import { profileInfo } from "../engine/profile.js";
+import * as pte from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
+import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
+
+const PAGE = PAGE_SIZE;
+const PUD_SIZE = 2 ** PUD_SHIFT;
+
+/** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
+export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
+  mm.checkAlive();
+  mm.withWriteLock(() => doMprotect(mm, addr, length, prot));
+}
+
+/** mprotect() with the mmap write lock already held. */
+export function doMprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
+  mm.checkRange(addr, length, "mprotect");
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
+  const end = addr + Math.ceil(length / PAGE) * PAGE;
+  // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
+  let cur = addr;
+  for (const v of mm.vmas) {
+    if (v.end <= cur || v.start >= end) continue;
+    if (v.start > cur) break;
+    if ((prot & PROT_WRITE) && !(v.flags & VM.MAYWRITE)) throw new ErrnoError(-ERRNO.EACCES, "mprotect: no VM_MAYWRITE");
+    cur = v.end;
+  }
+  if (cur < end) throw new ErrnoError(-ERRNO.ENOMEM, `mprotect: ${hex(cur)} is not mapped`);
+  mm.splitHugeAt(addr);
+  mm.splitHugeAt(end);
+  const vmas = mm.splitAt(addr, end);
+  const newBits = protToVmFlags(prot);
+  for (const v of vmas) {
+    v.flags = ((v.flags & ~(VM.READ | VM.WRITE | VM.EXEC)) | newBits) >>> 0;
+    changeProtection(mm, v, v.start, v.end);
+  }
+  mm.syncVmas();
+}
+
+/** change_protection(): rewrites entries for v's new flags; one event per PUD chunk with tables. */
+export function changeProtection(mm: MmStruct, v: Vma, start: number, end: number, numa = false): void {
+  // SEED starts the notifier lazily at the first populated PMD of each PUD chunk
+  // (change_pmd_range); v6.12+ at the first populated PUD of each P4D chunk (change_pud_range)
+  if (v.isHugetlb && !numa) {
+    // hugetlb_change_protection(): one event over the whole range, populated or not
+    mm.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
+      mm.forEachLeaf(start, end, (addr, level, ptr, e) => {
+        const ne = protectEntry(mm, v, addr, level, e);
+        if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
+      });
+    });
+    return;
+  }
+  const atPud = profileInfo(mm.profile).mprotectNotifierAtPud;
+  const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
+  for (let a = start; a < end;) {
+    const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
+    const first = firstPopulated(mm, a, chunkEnd, atPud ? 2 : 1);
+    if (first >= 0) {
+      mm.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
+        mm.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
+          const ne = numa ? numaEntry(mm, e, level) : protectEntry(mm, v, addr, level, e);
+          if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
+        });
+      });
+    }
+    a = chunkEnd;
+  }
+}
+
+/** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
+function firstPopulated(mm: MmStruct, a: number, b: number, level: number): number {
+  const raw = mm.engine.raw;
+  const size = 2 ** (PAGE_SHIFT + 9 * level);
+  for (let x = a; x < b;) {
+    const next = Math.min(b, (Math.floor(x / size) + 1) * size);
+    const p = raw.entryPtr(mm.ptr, x / PAGE, level, 0) >>> 0;
+    if (p !== 0 && !pte.isNone(mm.engine.readEntry(p))) return x;
+    if (p === 0 && raw.entryPtrStopLevel() > level) {
+      const up = raw.entryPtr(mm.ptr, x / PAGE, raw.entryPtrStopLevel(), 0) >>> 0;
+      if (up !== 0 && !pte.isNone(mm.engine.readEntry(up))) return x;
+    }
+    x = next;
+  }
+  return -1;
+}
+
+function protectEntry(mm: MmStruct, v: Vma, addr: number, level: number, e: Entry): Entry {
+  if (pte.isSwapLike(e)) {
+    // writable migration / device-private / device-exclusive entries become readable
+    if (!pte.isWritableSwapLike(e)) return e;
+    const t = pte.swapType(e);
+    const off = pte.swapOffset(e);
+    const rt = t === SWP.MIGRATION_WRITE ? SWP.MIGRATION_READ : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
+    return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
+  }
+  if (!pte.isPresent(e)) return e;
+  const pfn = pte.pfnOf(e);
+  const keepLo = e.lo & (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
+  if (!(v.flags & VM.READ) && !(v.flags & VM.WRITE) && !(v.flags & VM.EXEC)) {
+    return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
+  }
+  let write = false;
+  // a uffd-wp protected entry stays read-only until userfaultfd lifts the protection
+  if (v.flags & VM.WRITE && !(e.lo & PTE_BITS.UFFD_WP)) {
+    if (v.isShared) {
+      write = !(v.file?.wantsWriteNotify ?? false) || (e.lo & PTE_BITS.DIRTY) !== 0;
+    } else if (!(e.lo & PTE_BITS.SPECIAL) && mm.engine.hasStructPage(pfn)) {
+      const f = mm.engine.frameFlags(pfn);
+      write = (f & FRAME.ANON) !== 0 && (f & FRAME.ANON_EXCLUSIVE) !== 0;
+    }
+  }
+  return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
+}
+
+function numaEntry(mm: MmStruct, e: Entry, _level: number): Entry {
+  if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
+  const pfn = pte.pfnOf(e);
+  const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
+  return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
+}
+
+/** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */
+export function numaHintingScan(mm: MmStruct, start: number, end: number): void {
+  mm.checkAlive();
+  for (const v of mm.vmas) {
+    if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
+    changeProtection(mm, v, Math.max(start, v.start), Math.min(end, v.end), true);
+  }
+}
+
