@@ -21,7 +21,8 @@ import { MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, mmuIntervalSetSeq } from 
 import { PfnArray } from "../src/hmm/pfns.js";
 import * as pte from "../src/engine/pte.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
-import { wasmPath, type WasmBuild } from "../src/engine/wasm.js";
+import type { WasmBuild } from "../src/engine/builds.js";
+import { wasmPath } from "../src/engine/wasm-file.node.js";
 
 // ---- public types -----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as fc from "fast-check";
 import { ERRNO, MEM, PAGE_SHIFT, PUD_SHIFT } from "../src/engine/layout.js";
-import { wasmPath } from "../src/engine/wasm.js";
+import { wasmPath } from "../src/engine/wasm-file.node.js";
 import {
   type Build, type Case, type CaseResult, LockstepPair, type Outcome, word, STATS, caseArb, checkCase, denseCaseArb, printable,
 } from "../test/differential-harness.js";

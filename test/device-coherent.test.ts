@@ -6,13 +6,14 @@ import {
 } from "../src/index.js";
 import { FRAME } from "../src/engine/layout.js";
 import { Mirror, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE, HMM_DMIRROR_PROT_WRITE } from "../src/drivers/mirror.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const PAGE = 4096;
 const base = 0x7f00_0000_0000;
 
 describe("P15: device-coherent pages (MEMORY_DEVICE_COHERENT)", () => {
   it("are mapped by present PTEs that HMM reports like normal pages, whoever asks", () => {
-    const engine = new Engine();
+    const engine = new Engine(ENGINE_OPTS);
     const baseline = engine.framesInUse();
     const dev = new Device(engine, { pages: 8, coherent: true });
     const mm = new Mm(engine);

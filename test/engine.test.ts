@@ -7,13 +7,14 @@ import {
 import { Mirror, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO } from "../src/drivers/mirror.js";
 import { runDefaultSimulation } from "../src/sim/default.js";
 import { PHYS } from "../src/engine/layout.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const MiB = 2 ** 20;
 const anon = { prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS };
 
 describe("engine memory", () => {
   it("grows linear memory by doubling and keeps results correct across growth", () => {
-    const e = new Engine();
+    const e = new Engine(ENGINE_OPTS);
     const before = e.memoryBytes();
     const mm = new Mm(e);
     // fill most of the initial heap so that the faults of the walk below must grow memory
@@ -41,7 +42,7 @@ describe("engine memory", () => {
   });
 
   it("frees frames and page tables on munmap and exit (no leak, no double free)", () => {
-    const e = new Engine();
+    const e = new Engine(ENGINE_OPTS);
     const base = e.framesInUse();
     const mm = new Mm(e);
     const a = mm.mmap({ length: 4 * MiB, ...anon });
@@ -58,7 +59,7 @@ describe("engine memory", () => {
   });
 
   it("out of RAM makes the write fault fail with -EFAULT and leaves state intact", () => {
-    const e = new Engine({ ramFrames: 512 + 16 });
+    const e = new Engine({ ...ENGINE_OPTS, ramFrames: 512 + 16 });
     const mm = new Mm(e);
     const a = mm.mmap({ length: 4 * MiB, ...anon });
     const sub = mm.intervalNotifierInsert(a, 4 * MiB, { invalidate: () => true });
@@ -74,10 +75,10 @@ describe("engine memory", () => {
   });
 
   it("rejects bad input with typed errors", () => {
-    const e = new Engine();
+    const e = new Engine(ENGINE_OPTS);
     const mm = new Mm(e);
     expect(() => new Mm(e, { levels: 3 as 4 })).toThrow(RangeError);
-    expect(() => new Engine({ ramFrames: -1 })).toThrow(RangeError);
+    expect(() => new Engine({ ...ENGINE_OPTS, ramFrames: -1 })).toThrow(RangeError);
     expect(() => mm.mmap({ length: 0, ...anon })).toThrow(ErrnoError);
     expect(() => mm.munmap(123, 4096)).toThrow(/not page aligned/);
     const a = mm.mmap({ length: MiB, ...anon });
@@ -96,7 +97,7 @@ describe("engine memory", () => {
   });
 
   it("turns a WebAssembly trap into an explained EngineError", () => {
-    const e = new Engine();
+    const e = new Engine(ENGINE_OPTS);
     const mm = new Mm(e);
     const a = mm.mmap({ length: MiB, ...anon });
     const sub = mm.intervalNotifierInsert(a, MiB, { invalidate: () => true });
@@ -111,7 +112,7 @@ describe("engine memory", () => {
 
 describe("Mirror (dmirror-like driver)", () => {
   it("snapshots zero page, read and write mappings with dmirror's protection bytes", () => {
-    const e = new Engine();
+    const e = new Engine(ENGINE_OPTS);
     const mm = new Mm(e);
     const a = mm.mmap({ length: 4 * 4096, ...anon });
     const m = new Mirror(mm);

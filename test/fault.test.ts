@@ -13,6 +13,7 @@ import {
   runRange, writeEntryAt, type Event, type Sim,
   RW, R, WR, Z, b, anon,
 } from "./helpers.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const PROFILES: Profile[] = ["v6.1", "v6.16"];
 
@@ -135,7 +136,7 @@ describe.each(PROFILES)("§5.2 anonymous memory (%s)", (profile) => {
   });
 
   it("out of memory: VM_FAULT_OOM, which hmm_range_fault reports as -EFAULT", () => {
-    const t = makeSim({ profile, engine: new Engine({ ramFrames: 0 }) });
+    const t = makeSim({ profile, engine: new Engine({ ...ENGINE_OPTS, ramFrames: 0 }) });
     anon(t, base, 2);
     expect(fault(t, base, true)).toBe(VM_FAULT_OOM);
     const r = runRange(t, { start: base, end: base + 2 * PAGE, req: [0n, WR] });

@@ -9,6 +9,7 @@ import {
 } from "../src/index.js";
 import { PHYS } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
+import { ENGINE_OPTS } from "./env.js";
 
 export const PAGE = 4096;
 export const PMD_SIZE = 2 ** 21;
@@ -56,7 +57,7 @@ export interface Sim {
 
 /** An engine, an mm and a recording interval notifier over [0, 2^57) that always calls setSeq. */
 export function makeSim(opts: { profile?: Profile; levels?: 4 | 5; engine?: Engine; ramFrames?: number } = {}): Sim {
-  const engine = opts.engine ?? new Engine(opts.ramFrames !== undefined ? { ramFrames: opts.ramFrames } : {});
+  const engine = opts.engine ?? new Engine(opts.ramFrames !== undefined ? { ...ENGINE_OPTS, ramFrames: opts.ramFrames } : ENGINE_OPTS);
   const profile = opts.profile ?? "v6.1";
   const levels = opts.levels ?? 4;
   const mm = new Mm(engine, { profile, levels });

@@ -3,6 +3,7 @@ import {
   Engine, HMM_PFN_VALID, HMM_PFN_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMU_NOTIFY_PROTECTION_VMA, Mm,
   PROT_READ, PROT_WRITE, hmmRangeFault, type MmuNotifierRange, type Profile,
 } from "../src/index.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -11,7 +12,7 @@ const PAGE = 4096;
 const base = 254 * 2 ** 39;
 
 function setup(profile: Profile) {
-  const mm = new Mm(new Engine(), { profile });
+  const mm = new Mm(new Engine(ENGINE_OPTS), { profile });
   mm.mmap({ addr: base, length: 3 * GiB, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
   const events: Pick<MmuNotifierRange, "event" | "start" | "end" | "owner" | "blockable">[] = [];
   const sub = mm.intervalNotifierInsert(base, 3 * GiB, {

@@ -3,6 +3,7 @@ import {
   Device, Engine, HMM_PFN_VALID, HMM_PFN_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMU_NOTIFY_CLEAR, Mm,
   PROT_READ, PROT_WRITE, fork, hmmRangeFault, migrateDeviceRange,
 } from "../src/index.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const PAGE = 4096;
 const base = 0x7f00_0000_0000;
@@ -23,7 +24,7 @@ function recorder(mm: Mm) {
 
 describe("migrate_device_range (device eviction, spec §7)", () => {
   it("evicts device pages from every Mm mapping them with CLEAR per page, data intact, nothing leaked", () => {
-    const engine = new Engine();
+    const engine = new Engine(ENGINE_OPTS);
     const baseline = engine.framesInUse();
     const dev = new Device(engine, { pages: 8 });
     const parent = new Mm(engine);

@@ -4,9 +4,9 @@ import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmm
 import { Mm, type MmOptions } from "../src/api/mm.js";
 import { MMU_NOTIFY_EVENT_NAMES, type MmuIntervalNotifier } from "../src/mm/notifier.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
+import { ENGINE_OPTS } from "./env.js";
 
-// the suite runs per build (HMMSIM_BUILD) and walker (HMMSIM_WALKER), see vitest.config.ts
-const BUILD = (process.env.HMMSIM_BUILD ?? "release") as "release" | "simd" | "debug";
+// the suite runs per build and walker (test/env.ts)
 // The reference walker (src/reference/walk.ts) is not registered with hmm.ts yet: these tests walk
 // with the WebAssembly walker in every variant.
 export const WALKER = "wasm" as const;
@@ -59,7 +59,7 @@ export const ev = (event: string, start: number, end: number, blockable = true, 
   ({ event: `MMU_NOTIFY_${event}`, start, end, owner, blockable });
 
 export function setup(opts: MmOptions = {}): { engine: Engine; mm: Mm; rec: Recorder; base: number } {
-  const engine = new Engine({ build: BUILD });
+  const engine = new Engine(ENGINE_OPTS);
   const base = engine.framesInUse();
   const mm = new Mm(engine, opts);
   const rec = record(mm);

@@ -4,12 +4,13 @@ import {
   MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_PROTECTION_VMA, Mm, PROT_READ, PROT_WRITE, hmmRangeFault,
   uffdRegisterWp, uffdWriteprotect, ErrnoError,
 } from "../src/index.js";
+import { ENGINE_OPTS } from "./env.js";
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
 const base = 0x7f00_0000_0000;
 
-function setup(length: number, flags = MAP_PRIVATE | MAP_ANONYMOUS, engine = new Engine()) {
+function setup(length: number, flags = MAP_PRIVATE | MAP_ANONYMOUS, engine = new Engine(ENGINE_OPTS)) {
   const mm = new Mm(engine);
   mm.mmap({ addr: base, length, prot: PROT_READ | PROT_WRITE, flags: flags | MAP_FIXED });
   const events: [number, number, number][] = [];
@@ -56,7 +57,7 @@ describe("userfaultfd write protection (spec §7)", () => {
 
 describe("hugetlb mprotect", () => {
   it("raises PROTECTION_VMA over the whole range, populated or not", () => {
-    const engine = new Engine();
+    const engine = new Engine(ENGINE_OPTS);
     engine.setHugetlbPages(21, 4);
     const { mm, events, run } = setup(4 * 2 * MiB, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, engine);
     mm.mprotect(base, 8 * MiB, PROT_READ);

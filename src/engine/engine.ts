@@ -4,14 +4,33 @@ import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
 import { EngineError, engineCall } from "./errors.js";
 import { type Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
-import { instantiate, MemoryViews, simdSupported, type RawExports, type WasmBuild } from "./wasm.js";
+import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
+import { instantiateModule, MemoryViews, type RawExports } from "./wasm.js";
+
+/** Which walker hmmRangeFault runs: the WebAssembly one or the TypeScript reference. */
+export type WalkEngine = "wasm" | "reference";
 
 export interface EngineOptions {
-  /** Which build to run: "release" (default), "simd" (falls back to release if unsupported), "debug". */
+  /**
+   * Which embedded build to run: "simd" (the default where the host validates SIMD, else
+   * "release"), "release" (scalar), or "debug" (assertions on). "simd" falls back to "release"
+   * on a host without SIMD.
+   */
   build?: WasmBuild;
+  /**
+   * The engine's WebAssembly instead of an embedded build: its bytes or a compiled module (for
+   * example one compiled once and shared with workers). `build` then only names it.
+   * {@link Engine.create} also takes a URL or a fetch Response.
+   */
+  wasm?: BufferSource | WebAssembly.Module;
+  /** The walker hmmRangeFault uses for Mms of this engine when the call does not name one (default "wasm"). */
+  walker?: WalkEngine;
   /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
   ramFrames?: number;
 }
+
+/** What {@link Engine.create} accepts as the engine's WebAssembly. */
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string | Response | PromiseLike<Response>;
 
 /**
  * The driver callbacks of a device memory region (struct dev_pagemap_ops): `pageFree` when the
@@ -30,9 +49,23 @@ export interface PgmapRecord {
   owner: unknown;
 }
 
+/**
+ * One simulated machine: a WebAssembly instance holding physical-frame metadata and the page
+ * tables of every address space created on it.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine();                          // embedded build, SIMD where supported
+ * const small = new Engine({ ramFrames: 1024 });        // 4 MiB of RAM: faults run out (VM_FAULT_OOM)
+ * const fromUrl = await Engine.create({ wasm: new URL("./simd.wasm", import.meta.url) });
+ * ```
+ */
 export class Engine {
+  /** @internal The raw exports of the engine's instance (numbers only). */
   readonly raw: RawExports;
   readonly build: WasmBuild;
+  /** The walker hmmRangeFault uses when a call does not name one. */
+  readonly walker: WalkEngine;
   private readonly views: MemoryViews;
   private readonly ownerIds = new Map<unknown, number>();
   private readonly contents = new Map<number, Uint8Array>();
@@ -47,12 +80,20 @@ export class Engine {
   readonly pgmaps = new Map<number, PgmapOps>();
 
   constructor(opts: EngineOptions = {}) {
-    // HMMSIM_BUILD lets the whole test suite run against each build
-    let build = opts.build ?? ((process.env.HMMSIM_BUILD as WasmBuild | undefined) ?? "release");
-    if (build !== "release" && build !== "simd" && build !== "debug") throw new RangeError(`unknown build ${String(build)}`);
-    if (build === "simd" && !simdSupported()) build = "release";
+    let build = opts.build ?? defaultBuild();
+    if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${String(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+    const walker = opts.walker ?? "wasm";
+    if (walker !== "wasm" && walker !== "reference") throw new RangeError(`unknown walker ${String(walker)}; expected "wasm" or "reference"`);
+    this.walker = walker;
+    let mod: WebAssembly.Module;
+    if (opts.wasm !== undefined) {
+      mod = opts.wasm instanceof WebAssembly.Module ? opts.wasm : new WebAssembly.Module(opts.wasm);
+    } else {
+      if (build === "simd" && !simdSupported()) build = "release";
+      mod = compiledBuild(build);
+    }
     this.build = build;
-    this.raw = instantiate(build);
+    this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");
     if (opts.ramFrames !== undefined) {
@@ -63,7 +104,28 @@ export class Engine {
     }
   }
 
-  /** Current memory views (internal; never handed to users). */
+  /**
+   * An engine whose WebAssembly is fetched or compiled asynchronously (the way browsers prefer
+   * for large modules): `wasm` may be bytes, a compiled module, a URL, or a fetch Response.
+   */
+  static async create(opts: Omit<EngineOptions, "wasm"> & { wasm?: WasmSource } = {}): Promise<Engine> {
+    const src = await opts.wasm;
+    if (src === undefined || src instanceof WebAssembly.Module) return new Engine({ ...opts, wasm: src });
+    let bytes: BufferSource;
+    if (typeof src === "string" || src instanceof URL) {
+      const res = await fetch(src);
+      if (!res.ok) throw new EngineError(`fetching the engine's WebAssembly from ${String(src)}: HTTP ${res.status}`);
+      bytes = await res.arrayBuffer();
+    } else if (typeof Response !== "undefined" && src instanceof Response) {
+      bytes = await src.arrayBuffer();
+    } else {
+      bytes = src as BufferSource;
+    }
+    // compiled off the main thread's critical path, whatever MIME type a server sent
+    return new Engine({ ...opts, wasm: await WebAssembly.compile(bytes) });
+  }
+
+  /** @internal Current memory views (never handed to users). */
   mem(): MemoryViews {
     return this.views.fresh();
   }

@@ -1,9 +1,11 @@
 // The layout constants of assembly/layout.ts, read from the engine's exported globals so that the
 // host never re-types a bit. 32-bit values are numbers; 64-bit masks are bigints, and each also
 // has a `hi` number (its upper 32 bits) for number-only fast paths.
-import { instantiate } from "./wasm.js";
+import { compiledBuild } from "./builds.js";
+import { instantiateModule } from "./wasm.js";
 
-const raw = instantiate("release") as unknown as Record<string, unknown>;
+// every build exports the same layout globals (the ABI test checks it); the release one is read
+const raw = instantiateModule(compiledBuild("release")) as unknown as Record<string, unknown>;
 
 function g(name: string): WebAssembly.Global {
   const v = raw[name];

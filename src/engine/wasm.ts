@@ -1,10 +1,8 @@
-// Loading the WebAssembly engine and describing its raw exports (numbers only across the boundary).
-import { readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+// The WebAssembly engine's raw exports (numbers only across the boundary), instantiating a compiled
+// module, and the host's views of linear memory. No host API beyond WebAssembly itself: this file
+// runs in browsers, workers and Node alike.
 
-/** Which compiled build of assembly/ to run. */
-export type WasmBuild = "release" | "simd" | "debug";
+export type { WasmBuild } from "./builds.js";
 
 /** The raw exports of assembly/index.ts. Pointers are u32, page numbers f64. */
 export interface RawExports {
@@ -45,26 +43,8 @@ export interface RawExports {
   [constant: string]: unknown;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** Finds build/<name>.wasm from src/ (tsx, vitest) or dist/src/ (compiled). */
-export function wasmPath(build: WasmBuild): string {
-  for (const rel of ["../build", "../../build"]) {
-    const p = join(here, rel, `${build}.wasm`);
-    if (existsSync(p)) return p;
-  }
-  throw new Error(`hmmsim: build/${build}.wasm not found; run "npm run asbuild" (npm install does it)`);
-}
-
-const modules = new Map<WasmBuild, WebAssembly.Module>();
-
-/** Compiles (once per build) and instantiates a fresh engine instance. */
-export function instantiate(build: WasmBuild): RawExports {
-  let mod = modules.get(build);
-  if (!mod) {
-    mod = new WebAssembly.Module(readFileSync(wasmPath(build)));
-    modules.set(build, mod);
-  }
+/** Instantiates a compiled engine module; the only import is the debug build's abort. */
+export function instantiateModule(mod: WebAssembly.Module): RawExports {
   const instance = new WebAssembly.Instance(mod, {
     env: {
       abort(_msg: number, _file: number, line: number, col: number) {
@@ -78,15 +58,6 @@ export function instantiate(build: WasmBuild): RawExports {
 /** A debug-build assertion inside the WebAssembly engine. */
 export class EngineAssertion extends Error {
   override name = "EngineAssertion";
-}
-
-/** True when this runtime can run the SIMD build. */
-export function simdSupported(): boolean {
-  try {
-    return WebAssembly.validate(readFileSync(wasmPath("simd")));
-  } catch {
-    return false;
-  }
 }
 
 /**

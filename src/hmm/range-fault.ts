@@ -25,8 +25,9 @@ export const EFAULT = -ERRNO.EFAULT;
 export const EPERM = -ERRNO.EPERM;
 export const EINVAL = -ERRNO.EINVAL;
 
-/** Which walker runs the page walk: the WebAssembly engine, or the TypeScript reference. */
-export type WalkEngine = "wasm" | "reference";
+import type { WalkEngine } from "../engine/engine.js";
+
+export type { WalkEngine };
 export type WalkFn = RawExports["hmmWalk"];
 
 /** struct hmm_range. Addresses are byte addresses (numbers; page aligned). */
@@ -46,13 +47,15 @@ export interface HmmRange {
 }
 
 export interface HmmRangeFaultOptions {
-  /** Walker to use (default "wasm"). */
+  /** Walker to use (default: the engine's `walker` option, itself "wasm" by default). */
   engine?: WalkEngine;
   /** Livelock guard: internal retries without progress before SimulationDeadlock (default 1000). */
   maxStalls?: number;
+  /** Filled with what this call did (passes, faulted pages, migration waits). */
+  stats?: HmmRangeFaultStats;
 }
 
-/** What the last hmmRangeFault call did (for tests and tracing). */
+/** What one hmmRangeFault call did (for tests and tracing). */
 export interface HmmRangeFaultStats {
   passes: number;
   faultedPages: number;
@@ -61,6 +64,11 @@ export interface HmmRangeFaultStats {
 
 const referenceWalkers = new WeakMap<object, WalkFn>();
 
+/**
+ * What the most recent hmmRangeFault call in this JavaScript realm did.
+ * @deprecated Process-wide and overwritten by any nested or concurrent call: pass
+ * `{ stats }` to hmmRangeFault, or read `mm.hmmStats` (the last call on that Mm). Removed in 0.3.
+ */
 export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
 // request words are a handful of constants: their high halves are converted once
@@ -92,9 +100,19 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
-  lastHmmStats.passes = 0;
-  lastHmmStats.faultedPages = 0;
-  lastHmmStats.migrationWaits = 0;
+  const stats = mm.hmmStats;
+  stats.passes = 0;
+  stats.faultedPages = 0;
+  stats.migrationWaits = 0;
+  try {
+    return rangeFault(mm, range, opts, stats);
+  } finally {
+    if (opts.stats) Object.assign(opts.stats, stats);
+    Object.assign(lastHmmStats, stats);
+  }
+}
+
+function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): number {
   const { start, end } = range;
   if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
@@ -123,9 +141,9 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
     buf = s;
     mm.engine.mem().u32.set(new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2), buf.ptr >>> 2);
   }
-  const walk: WalkFn = (opts.engine ?? defaultWalker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
+  const walk: WalkFn = (opts.engine ?? mm.engine.walker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
   try {
-    return loop(mm, range, buf, walk, npages, defHi, maskHi,
+    return loop(mm, range, buf, walk, stats, npages, defHi, maskHi,
       mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000);
   } finally {
     if (pfns instanceof BigUint64Array) {
@@ -144,20 +162,13 @@ function referenceWalkerFor(mm: MmStruct): WalkFn {
   return w;
 }
 
-/** The walker used when options.engine is not given: HMMSIM_WALKER=reference selects the reference. */
-const defaultWalker: WalkEngine = process.env.HMMSIM_WALKER === "reference" ? "reference" : "wasm";
-
-function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, npages: number, defHi: number,
+function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats: HmmRangeFaultStats, npages: number, defHi: number,
   maskHi: number, ownerId: number, maxStalls: number): number {
   const eng = mm.engine;
   const startPage = range.start / PAGE_SIZE;
   const endPage = startPage + npages;
   let lastPage = startPage;
   let stalls = 0;
-  const stats = lastHmmStats;
-  stats.passes = 0;
-  stats.faultedPages = 0;
-  stats.migrationWaits = 0;
   const ctx = MEM.WALK_CTX;
   // a PUD split happens inside the kernel's walk: the walk resumes without a sequence check
   let resume = false;

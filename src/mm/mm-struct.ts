@@ -115,8 +115,10 @@ export class MmStruct {
   private readers = 0;
   private writer = false;
   protected dead = false;
-  /** Statistics. */
+  /** Cumulative statistics of this address space: pages faulted by hmmRangeFault, walk passes. */
   readonly stats = { faults: 0, walkPasses: 0 };
+  /** What the most recent hmmRangeFault call on this Mm did. */
+  readonly hmmStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
   constructor(readonly engine: Engine, opts: MmOptions = {}) {
     const levels = opts.levels ?? 4;
