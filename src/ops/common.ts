@@ -1,11 +1,8 @@
-// Shared helpers of the mm operations in src/ops/: range checks, folio bookkeeping and the
-// per-engine state that the kernel keeps in struct page flags the simulator has no bit for.
-import type { Engine } from "../engine/engine.js";
+// Shared helpers of the mm operations in src/ops/: range checks and alignment. The folio helpers
+// they use live in src/mm/folio.ts and are re-exported here.
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO } from "../engine/layout.js";
+import { ERRNO, PAGE_SIZE, PMD_SHIFT } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
-import * as pte from "../engine/pte.js";
-import type { Entry } from "../engine/pte.js";
 import { type Vma, hex } from "../mm/vma.js";
 
 export const PAGE = PAGE_SIZE;

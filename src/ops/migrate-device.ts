@@ -2,7 +2,6 @@
 // migrate_vma_pages / migrate_vma_finalize (docs/semantics.md §6.2), make_device_exclusive_range
 // (§6.3) and migrate_device_range, the eviction path a driver uses on release.
 import type { Engine } from "../engine/engine.js";
-import { ErrnoError } from "../engine/errors.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
@@ -10,7 +9,7 @@ import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "../m
 import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
 import * as pte from "../engine/pte.js";
-import { type Vma, hex } from "../mm/vma.js";
+import type { Vma } from "../mm/vma.js";
 
 export const MIGRATE_PFN_VALID = 1 << 0;
 export const MIGRATE_PFN_MIGRATE = 1 << 1;
