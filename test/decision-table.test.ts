@@ -1,6 +1,6 @@
 // Spec §3 decision table: one scenario per row (and per quirk), each run on 4- and 5-level address
 // spaces, in both profiles, with and without the v6.16 sticky bits (DMA_MAPPED | P2PDMA |
-// P2PDMA_BUS) in the input words. Expected words are computed from the spec: pfns come from the
+// P2PDMA_BUS) in the input words. Expected words are computed from docs/semantics.md §3: pfns come from the
 // CPU page table (or from the situation built), flags and orders from §1.2/§3.
 import { describe, expect, it } from "vitest";
 import {
@@ -1442,7 +1442,7 @@ for (const row of rows) {
 }
 
 // Sticky bits are dropped by SEED even where the output is a plain 0 or ERROR fill.
-describe("sticky DMA bits (spec §1.2)", () => {
+describe("sticky DMA bits (docs/semantics.md §1.2)", () => {
   it.each([4, 5] as const)("v6.1 overwrites them, v6.16 keeps them, in 0 / ERROR / VALID outputs (%i-level)", (levels) => {
     for (const profile of ["v6.1", "v6.16"] as const) {
       const t = makeSim({ levels, profile });

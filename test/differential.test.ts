@@ -1,7 +1,7 @@
 // Differential test of the two implementations of one hmm_range_fault() walk pass:
 // assembly/walk.ts `hmmWalk` (WebAssembly: release, debug and SIMD builds) and src/reference/walk.ts
 // (plain TypeScript, the readable oracle), plus fixed cases whose expected words are computed by
-// hand from the decision table of hmm-semantics.md §3 (../shared/spec beside the checkout), not from either walker.
+// hand from the decision table of docs/semantics.md §3, not from either walker.
 //
 // Two properties ("random address spaces", and "dense PTE tables" which puts every PTE kind in front
 // of every kind of request) build the same case in two fresh engines (same generator value applied
@@ -102,7 +102,7 @@ describe("differential: WASM hmmWalk vs reference walker", () => {
 });
 
 // ================================================================================================
-// Fixed cases: expected words from the decision table (hmm-semantics.md §3)
+// Fixed cases: expected words from the decision table (docs/semantics.md §3)
 // ================================================================================================
 
 /** Base of every fixed case: a PGD boundary (so also a P4D, PUD and PMD boundary). */
@@ -387,7 +387,7 @@ function runFixed(f: Fixed, build: Build, which: WalkerName) {
   return { o, w, words: readWords(w, pfns, n).map(wordBig), inputs };
 }
 
-describe("fixed cases from the decision table (hmm-semantics.md §3)", () => {
+describe("fixed cases from the decision table (docs/semantics.md §3)", () => {
   for (const f of FIXED) {
     it(f.name, () => {
       for (const build of BUILDS) {

@@ -1,6 +1,6 @@
 // Shared helpers for the decision-table, retry and fault-model tests: a simulated machine with one
 // recording interval notifier over the whole address space, a one-shot range runner and the
-// driver-side retry protocol of spec §4.3.
+// driver-side retry protocol of docs/semantics.md §4.3.
 import {
   Engine, Mm, hmmRangeFault, lastHmmStats, PfnArray, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR,
   HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, EBUSY,
@@ -149,7 +149,7 @@ export interface DriverResult extends RunResult {
 }
 
 /**
- * The driver protocol of spec §4.3: readBegin, mmap read lock, hmmRangeFault, unlock, then
+ * The driver protocol of docs/semantics.md §4.3: readBegin, mmap read lock, hmmRangeFault, unlock, then
  * (under the "driver lock") readRetry; inputs are re-initialised before every attempt (§4.1 rule 6).
  */
 export function driverFault(t: Sim, o: RunOpts, maxAttempts = 10): DriverResult {

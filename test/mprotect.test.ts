@@ -32,7 +32,7 @@ function word(mm: Mm, sub: ReturnType<typeof setup>["sub"], addr: number): bigin
   return pfns[0];
 }
 
-describe("mprotect PROTECTION_VMA ranges (spec §7)", () => {
+describe("mprotect PROTECTION_VMA ranges (docs/semantics.md §7)", () => {
   const a1 = base + GiB + 3 * MiB + 5 * PAGE;
   const a2 = base + 2 * GiB + 10 * MiB;
 

@@ -22,7 +22,7 @@ function recorder(mm: Mm) {
   return { events, snap };
 }
 
-describe("migrate_device_range (device eviction, spec §7)", () => {
+describe("migrate_device_range (device eviction, docs/semantics.md §7)", () => {
   it("evicts device pages from every Mm mapping them with CLEAR per page, data intact, nothing leaked", () => {
     const engine = new Engine(ENGINE_OPTS);
     const baseline = engine.framesInUse();

@@ -130,7 +130,7 @@ describe("ksmMerge", () => {
   });
 });
 
-/** The driver protocol of spec §4.3 with a mirror committed under the driver lock. */
+/** The driver protocol of docs/semantics.md §4.3 with a mirror committed under the driver lock. */
 function driverFault(mm: Mm, rec: Recorder, start: number, npages: number, mirror: Map<number, bigint>, log: string[]): number {
   for (let attempt = 1; attempt <= 10; attempt++) {
     const seq = mm.notifiers.readBegin(rec.sub);

@@ -26,7 +26,7 @@ function setup(length: number, flags = MAP_PRIVATE | MAP_ANONYMOUS, engine = new
   return { mm, events, run };
 }
 
-describe("userfaultfd write protection (spec §7)", () => {
+describe("userfaultfd write protection (docs/semantics.md §7)", () => {
   it("UFFDIO_WRITEPROTECT raises PROTECTION_VMA over the requested range; HMM write faults then fail", () => {
     const { mm, events, run } = setup(16 * PAGE);
     uffdRegisterWp(mm, base, 16 * PAGE);

@@ -1,4 +1,4 @@
-// A device page-table mirror driven exactly like a driver drives HMM (spec §4.3, dmirror):
+// A device page-table mirror driven exactly like a driver drives HMM (docs/semantics.md §4.3, dmirror):
 // an interval notifier whose invalidate callback tears device entries down, and a fault path that
 // loops readBegin → mmap read lock → hmmRangeFault → driver lock → readRetry → commit.
 import { ErrnoError } from "../engine/errors.js";

@@ -34,10 +34,24 @@ export const PUD_SHIFT = s("PUD_SHIFT");
 export const P4D_SHIFT = s("P4D_SHIFT");
 export const PGDIR_SHIFT_L4 = s("PGDIR_SHIFT_L4");
 export const PGDIR_SHIFT_L5 = s("PGDIR_SHIFT_L5");
+export const PTRS_PER_TABLE = s("PTRS_PER_TABLE");
+export const TABLE_INDEX_BITS = s("TABLE_INDEX_BITS");
 export const PMD_ORDER = s("PMD_ORDER");
 export const PUD_ORDER = s("PUD_ORDER");
 export const VA_BITS_L4 = s("VA_BITS_L4");
 export const VA_BITS_L5 = s("VA_BITS_L5");
+/** Bytes mapped by one PMD / PUD / P4D entry (derived from the shifts above). */
+export const PMD_SIZE = 2 ** PMD_SHIFT;
+export const PUD_SIZE = 2 ** PUD_SHIFT;
+export const P4D_SIZE = 2 ** P4D_SHIFT;
+/** Bytes mapped by one entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D, 4 PGD of a 5-level table). */
+export function levelSize(level: number): number {
+  return 2 ** (PAGE_SHIFT + TABLE_INDEX_BITS * level);
+}
+/** Pages mapped by one entry at `level`. */
+export function levelPages(level: number): number {
+  return 2 ** (TABLE_INDEX_BITS * level);
+}
 
 export const PTE = {
   PRESENT: b("PTE_PRESENT"), RW: b("PTE_RW"), USER: b("PTE_USER"), ACCESSED: b("PTE_ACCESSED"),
@@ -115,6 +129,8 @@ export const PHYS = {
   META_OFF_MAPCOUNT: s("META_OFF_MAPCOUNT"), META_OFF_FLAGS: s("META_OFF_FLAGS"),
   META_OFF_AUX: s("META_OFF_AUX"),
 } as const;
+/** Frames per 4 KiB chunk of frame metadata (the metadata directory is indexed by pfn / this). */
+export const META_CHUNK_FRAMES = PAGE_SIZE / PHYS.META_BYTES;
 export const FRAME = {
   ANON: n("FRAME_ANON"), ANON_EXCLUSIVE: n("FRAME_ANON_EXCLUSIVE"), HEAD: n("FRAME_HEAD"),
   TAIL: n("FRAME_TAIL"), HUGETLB: n("FRAME_HUGETLB"), FILE: n("FRAME_FILE"),

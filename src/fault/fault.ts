@@ -1,8 +1,8 @@
-// The page-fault model: handle_mm_fault() and the paths hmm_range_fault() can reach (spec §5).
+// The page-fault model: handle_mm_fault() and the paths hmm_range_fault() can reach (docs/semantics.md §5).
 // Each path changes the page table the way the kernel does and raises the notifier the kernel
 // raises (CLEAR for a COW break or zero-page upgrade, EXCLUSIVE/CLEAR for exclusive restore, none
 // for faults that only populate).
-import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, PUD_SHIFT, SWP, VM } from "../engine/layout.js";
+import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, SWP, VM, PMD_SIZE, PUD_SIZE } from "../engine/layout.js";
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "../mm/notifier.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
@@ -55,8 +55,6 @@ export interface VmFault {
 }
 
 const PAGE = PAGE_SIZE;
-const PMD_SIZE = 2 ** PMD_SHIFT;
-const PUD_SIZE = 2 ** PUD_SHIFT;
 const PAGE_BITS = PTE_LO.PRESENT | PTE_LO.USER;
 
 /** handle_mm_fault(vma, addr, flags): returns VM_FAULT_* bits (0 on success). */

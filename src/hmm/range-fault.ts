@@ -1,9 +1,6 @@
-// hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
+// hmm_range_fault(): the retry loop around the walker (docs/semantics.md §4.1) and the hmm.h helpers.
 import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
-import {
-  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
-  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
-} from "../engine/layout.js";
+import { CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM, PTRS_PER_TABLE } from "../engine/layout.js";
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
@@ -235,7 +232,7 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
         // (huge_pmd_set_accessed); they are counted but not run
         const leaf = mm.leafOf(p * PAGE_SIZE);
         if (leaf.level === 1 && (leaf.entry.lo & PTE_LO.PRESENT) !== 0 && (!(flags & FAULT_FLAG_WRITE) || (leaf.entry.lo & PTE_LO.RW) !== 0)) {
-          const pmdEnd = Math.min(faultEnd, (Math.floor(p / 512) + 1) * 512);
+          const pmdEnd = Math.min(faultEnd, (Math.floor(p / PTRS_PER_TABLE) + 1) * PTRS_PER_TABLE);
           stats.faultedPages += pmdEnd - p - 1;
           mm.stats.faults += pmdEnd - p - 1;
           p = pmdEnd - 1;

@@ -13,14 +13,10 @@
 // 32-bit halves (`Entry` from src/pte.ts), addresses inside the walk are page numbers (exact up to
 // 2^53), and every request / cpu flag is looked at in the high half of its word, like the WASM walker.
 //
-// Where the WASM walker and the specification (hmm-semantics.md §2-§3) part ways, this file follows
+// Where the WASM walker and the specification (docs/semantics.md §2-§3) part ways, this file follows
 // the WASM walker (it is the oracle of *that* walk) and says so in a "SPEC:" comment.
 import type { Engine } from "../engine/engine.js";
-import {
-  CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI,
-  HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT,
-  PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM,
-} from "../engine/layout.js";
+import { CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM, META_CHUNK_FRAMES } from "../engine/layout.js";
 import {
   type Entry, NONE, isDevmap, isNone, isPresent, isProtnone, isSpecial, isTable, isWrite, pfnOf,
   swapOffset, swapType,
@@ -350,9 +346,9 @@ class ReferenceWalk {
   /** Address of the 8-byte frame metadata of `pfn` (struct page), 0 if it has none. */
   private metaPtr(pfn: number): number {
     if (pfn >= PHYS.PFN_LIMIT) return 0;
-    const chunk = this.u32[(MEM.META_DIR_BASE >>> 2) + Math.floor(pfn / 512)];
+    const chunk = this.u32[(MEM.META_DIR_BASE >>> 2) + Math.floor(pfn / META_CHUNK_FRAMES)];
     if (chunk === 0) return 0;
-    return (chunk + (pfn % 512) * PHYS.META_BYTES) >>> 0;
+    return (chunk + (pfn % META_CHUNK_FRAMES) * PHYS.META_BYTES) >>> 0;
   }
 
   /** hmm_vma_handle_pte(): one page; `end` is the end of the PMD chunk (faults go up to it). */

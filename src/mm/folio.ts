@@ -1,7 +1,7 @@
 // Folios as the mm operations see them: normal pages, a folio's mappings inside one VMA, and the
 // per-engine page state without a FRAME bit (see machine.ts).
 import type { Engine } from "../engine/engine.js";
-import { FRAME, PAGE_SIZE, PHYS, PTE_LO } from "../engine/layout.js";
+import { FRAME, PAGE_SIZE, PHYS, PTE_LO, levelSize } from "../engine/layout.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
 import { type MigrationLoc, machineOf } from "./machine.js";
@@ -52,7 +52,7 @@ export function folioAt(mm: MmStruct, v: Vma, addr: number): FolioView | null {
   const eng = mm.engine;
   const leaf = mm.leafOf(addr);
   if (leaf.level < 0 || leaf.level > 1 || !isNormalPage(mm, leaf.entry)) return null;
-  const span = 2 ** (12 + 9 * leaf.level);
+  const span = levelSize(leaf.level);
   const base = alignDown(addr, span);
   const pfn = pte.pfnOf(leaf.entry);
   const { head, order } = eng.folioOf(pfn);

@@ -3,7 +3,7 @@
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError, EngineError, SimulationDeadlock } from "../engine/errors.js";
 import type { SimFile } from "./file.js";
-import { ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
+import { ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5, PMD_SIZE, PUD_SIZE, PTRS_PER_TABLE, levelSize, levelPages } from "../engine/layout.js";
 import {
   MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP,
   MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
@@ -55,7 +55,7 @@ export interface MmapOptions {
  * write that breaks COW (cpuWrite), device migration. Write-lock operations (munmap, mprotect,
  * mmap, mremap, brk, fork, MADV_COLLAPSE) throw SimulationDeadlock there, as they would block
  * forever. An invalidation raised from a hook bumps the subscription's sequence: the walk then
- * returns -EBUSY at its next check (the driver retries, spec §4.3).
+ * returns -EBUSY at its next check (the driver retries, docs/semantics.md §4.3).
  */
 export interface MmHooks {
   /** Called by hmmRangeFault before every walk pass after the first (pass >= 1). */
@@ -88,8 +88,6 @@ export function mmOfNotifier(sub: MmuIntervalNotifier): MmStruct {
 }
 
 const PAGE = PAGE_SIZE;
-const PMD_SIZE = 2 ** PMD_SHIFT;
-const PUD_SIZE = 2 ** PUD_SHIFT;
 
 /**
  * struct mm_struct: the VMAs, the page table in the engine, the mmap lock and the notifier
@@ -300,7 +298,7 @@ export class MmStruct {
       const ptr = raw.entryPtr(this.ptr, page, level, 0) >>> 0;
       const addr = page * PAGE;
       f(addr, level, ptr, this.engine.readEntry(ptr));
-      page = (Math.floor(page / 2 ** (9 * level)) + 1) * 2 ** (9 * level);
+      page = (Math.floor(page / levelPages(level)) + 1) * levelPages(level);
     }
   }
   /** Number of page-table pages this mm owns. */
@@ -406,16 +404,16 @@ export class MmStruct {
     const table = eng.raw.installTable(this.ptr, slot) >>> 0;
     if (table === 0) throw new EngineError("out of engine memory splitting a huge PMD");
     const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP | PTE_BITS.PROTNONE | PTE_BITS.PRESENT);
-    for (let i = 0; i < 512; i++) {
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
       const ne = isZero ? pte.mk.zero(PHYS.ZERO_PFN) : pte.mkPfnEntry(pfn + i, PTE_BITS.USER | keepLo);
       eng.writeEntry(table + i * 8, ne);
     }
     if (!isZero) {
-      eng.setRefcount(pfn, eng.refcount(pfn) + 511);
+      eng.setRefcount(pfn, eng.refcount(pfn) + PTRS_PER_TABLE - 1);
       const mc = eng.mapcount(pfn);
       // every subpage inherits the head's mapcount and AnonExclusive state
       const excl = eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE;
-      for (let i = 0; i < 512; i++) {
+      for (let i = 0; i < PTRS_PER_TABLE; i++) {
         eng.setMapcount(pfn + i, mc);
         eng.setFrameFlags(pfn + i, (eng.frameFlags(pfn + i) & ~FRAME.ANON_EXCLUSIVE) | excl);
       }
@@ -431,7 +429,7 @@ export class MmStruct {
     const e = leaf.entry;
     if ((e.lo & PTE_BITS.PRESENT) === 0) return null;
     if (write && !pte.isWrite(e)) return null;
-    const span = 2 ** (PAGE_SHIFT + 9 * leaf.level);
+    const span = levelSize(leaf.level);
     const inLeaf = addr % span;
     return { pfn: pte.pfnOf(e) + Math.floor(inLeaf / PAGE), offset: addr % PAGE };
   }

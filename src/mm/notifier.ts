@@ -1,4 +1,4 @@
-// mmu interval notifiers (spec §4.2): one MmuNotifierSubscriptions per simulated mm.
+// mmu interval notifiers (docs/semantics.md §4.2): one MmuNotifierSubscriptions per simulated mm.
 //
 // The simulator is single-threaded, so the kernel's two sleeping points cannot sleep here:
 // `mmu_interval_read_begin` throws WouldBlockError (or waits via readBeginAsync), and

@@ -1,4 +1,4 @@
-// Write-protecting operations that keep the pages mapped (spec §7):
+// Write-protecting operations that keep the pages mapped (docs/semantics.md §7):
 //   writeback of shared file pages (page_mkclean)  → MMU_NOTIFY_PROTECTION_PAGE [addr, addr + folio_size)
 //                                                     per shared VMA covering the page, in every Mm
 //   /proc/pid/clear_refs = 4 (soft-dirty clear)    → MMU_NOTIFY_SOFT_DIRTY [0, ∞) (the kernel's [0, -1UL))

@@ -1,12 +1,12 @@
 // Shared helpers of the mm operations in src/ops/: range checks and alignment. The folio helpers
 // they use live in src/mm/folio.ts and are re-exported here.
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, PAGE_SIZE, PMD_SHIFT } from "../engine/layout.js";
+import { ERRNO, PAGE_SIZE, PMD_SIZE } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { type Vma, hex } from "../mm/vma.js";
 
 export const PAGE = PAGE_SIZE;
-export const PMD_SIZE = 2 ** PMD_SHIFT;
+export { PMD_SIZE };
 
 export const alignDown = (a: number, s: number): number => Math.floor(a / s) * s;
 export const alignUp = (a: number, s: number): number => Math.ceil(a / s) * s;

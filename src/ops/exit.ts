@@ -1,4 +1,4 @@
-// Process exit and the OOM reaper (spec §7).
+// Process exit and the OOM reaper (docs/semantics.md §7).
 //   exit: mm.exit() — MMU_NOTIFY_RELEASE [0, ∞) to every subscription (mn_itree_release), then
 //   MMU_NOTIFY_UNMAP [0, ∞) (blockable) while every VMA is zapped.
 //   OOM reaper: per reapable VMA, a NON-blockable MMU_NOTIFY_UNMAP [vm_start, vm_end); a callback

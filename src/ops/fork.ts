@@ -1,4 +1,4 @@
-// fork(): dup_mmap() / copy_page_range() (spec §6.1, §7 "fork").
+// fork(): dup_mmap() / copy_page_range() (docs/semantics.md §6.1, §7 "fork").
 //
 // * A VMA is copied when vma_needs_copy(): it has an anon_vma, or is VM_PFNMAP / VM_MIXEDMAP /
 //   VM_HUGETLB / VM_UFFD_WP. Other VMAs (shared mappings, untouched anonymous VMAs) are created

@@ -1,4 +1,4 @@
-// mm operations that change the CPU page table and raise mmu notifier events (spec §5–§7).
+// mm operations that change the CPU page table and raise mmu notifier events (docs/semantics.md §5–§7).
 // Every function takes the Mm it operates on. Operations that take the mmap write lock in the
 // kernel (fork, mremap, brk, MADV_COLLAPSE and the VMA-flag advices, like Mm.munmap/mprotect/mmap)
 // throw SimulationDeadlock when called while a walk holds the read lock, e.g. from

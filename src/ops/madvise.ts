@@ -1,5 +1,5 @@
 // madvise() and the page-cache operations that zap every mapping of a file (truncate, hole punch),
-// with the notifier events of spec §7:
+// with the notifier events of docs/semantics.md §7:
 //   MADV_DONTNEED(_LOCKED), MADV_FREE, MADV_REMOVE / truncate / hole punch → MMU_NOTIFY_CLEAR
 //   MADV_PAGEOUT → CLEAR per folio (reclaim.ts), MADV_COLLAPSE → CLEAR over the 2 MiB.
 //   MADV_HUGEPAGE / NOHUGEPAGE / DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK → VMA flags only.
@@ -29,6 +29,8 @@ export const MADV_PAGEOUT = 21;
 export const MADV_DONTNEED_LOCKED = 24;
 export const MADV_COLLAPSE = 25;
 
+/** Pages in a PMD-mapped THP (HPAGE_PMD_NR). */
+const HPAGE_PMD_NR = 2 ** PMD_ORDER;
 const EINVAL = -ERRNO.EINVAL;
 
 /**
@@ -194,7 +196,7 @@ export function collapseHugePage(mm: MmStruct, haddr: number): number {
   if (top.level === 1 && pte.isHugeLeaf(top.entry)) return 0; // already a THP
   if (top.level >= 1) return -ERRNO.EAGAIN;
   // __collapse_huge_page_swapin()
-  for (let i = 0; i < 512; i++) {
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const a = haddr + i * PAGE;
     const l = mm.leafOf(a);
     if (l.level === 0 && pte.isRegularSwap(l.entry)) {
@@ -202,7 +204,7 @@ export function collapseHugePage(mm: MmStruct, haddr: number): number {
     }
   }
   // __collapse_huge_page_isolate(): every PTE must be none, the zero page or a normal anon page
-  for (let i = 0; i < 512; i++) {
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const l = mm.leafOf(haddr + i * PAGE);
     if (l.level < 0 || pte.isNone(l.entry)) continue;
     if (l.level !== 0) return -ERRNO.EAGAIN;
@@ -214,7 +216,7 @@ export function collapseHugePage(mm: MmStruct, haddr: number): number {
   const thp = eng.allocFrames(PMD_ORDER, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
   if (thp === 0) return -ERRNO.ENOMEM;
   mm.invalidate(haddr, haddr + PMD_SIZE, MMU_NOTIFY_CLEAR, null, () => {
-    for (let i = 0; i < 512; i++) {
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
       const a = haddr + i * PAGE;
       const l = mm.leafOf(a);
       if (l.level === 0 && !pte.isNone(l.entry)) {
@@ -271,7 +273,7 @@ export interface KhugepagedResult {
  */
 export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): KhugepagedResult {
   const maxPages = opts.maxPages ?? 4096;
-  const maxNone = opts.maxPtesNone ?? 511;
+  const maxNone = opts.maxPtesNone ?? HPAGE_PMD_NR - 1;
   const maxSwap = opts.maxPtesSwap ?? 64;
   const maxShared = opts.maxPtesShared ?? 256;
   const res: KhugepagedResult = { collapsed: [], scanned: 0 };
@@ -282,13 +284,13 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
       if (!v.isAnonymous || v.isShared || v.isHugetlb || v.flags & VM.NOHUGEPAGE) continue;
       if (mm.thp === "madvise" && !(v.flags & VM.HUGEPAGE)) continue;
       for (let h = alignUp(v.start, PMD_SIZE); h + PMD_SIZE <= v.end; h += PMD_SIZE) {
-        if (res.scanned + 512 > maxPages) return res;
+        if (res.scanned + HPAGE_PMD_NR > maxPages) return res;
         const top = mm.leafOf(h);
         if (top.level !== 0 && top.level !== -1) continue; // already huge (or a PMD entry)
         if (top.level === -1) continue; // no page table: nothing to collapse
-        res.scanned += 512;
+        res.scanned += HPAGE_PMD_NR;
         let none = 0, swap = 0, shared = 0, writable = 0, ok = true;
-        for (let i = 0; i < 512 && ok; i++) {
+        for (let i = 0; i < HPAGE_PMD_NR && ok; i++) {
           const l = mm.leafOf(h + i * PAGE);
           const en = l.entry;
           if (l.level < 0 || pte.isNone(en) || (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)) {
@@ -303,7 +305,7 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
           if (eng.mapcount(pte.pfnOf(en)) > 1 && ++shared > maxShared) ok = false;
           if (pte.isWrite(en)) writable++;
         }
-        if (!ok || none === 512 || writable === 0) continue;
+        if (!ok || none === HPAGE_PMD_NR || writable === 0) continue;
         if (collapseHugePage(mm, h) === 0) res.collapsed.push(h);
       }
     }

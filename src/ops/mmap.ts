@@ -1,7 +1,7 @@
 // mmap(2) (do_mmap / mmap_region): creating a VMA, with MAP_FIXED replacing what was there and
 // MAP_POPULATE faulting the range in. docs/semantics.md §7.
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT } from "../engine/layout.js";
+import { ERRNO, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PMD_SIZE } from "../engine/layout.js";
 import { SimFile as File } from "../mm/file.js";
 import type { MmapOptions, MmStruct } from "../mm/mm-struct.js";
 import {
@@ -12,7 +12,6 @@ import { populate } from "./access.js";
 import { doMunmap } from "./munmap.js";
 
 const PAGE = PAGE_SIZE;
-const PMD_SIZE = 2 ** PMD_SHIFT;
 
 /** mmap(): returns the address of the new mapping. Throws ErrnoError like the syscall fails. */
 export function mmap(mm: MmStruct, o: MmapOptions): number {

@@ -2,7 +2,7 @@
 // PROTECTION_VMA from the first populated PMD of each PUD chunk (v6.1) or the first populated PUD
 // of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PUD_SHIFT, PTE_LO as PTE_BITS, SWP, VM } from "../engine/layout.js";
+import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PTE_LO as PTE_BITS, SWP, VM, PUD_SIZE, levelSize } from "../engine/layout.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
@@ -11,7 +11,6 @@ import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
 
 const PAGE = PAGE_SIZE;
-const PUD_SIZE = 2 ** PUD_SHIFT;
 
 /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
 export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
@@ -78,7 +77,7 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
 /** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
 function firstPopulated(mm: MmStruct, a: number, b: number, level: number): number {
   const raw = mm.engine.raw;
-  const size = 2 ** (PAGE_SHIFT + 9 * level);
+  const size = levelSize(level);
   for (let x = a; x < b;) {
     const next = Math.min(b, (Math.floor(x / size) + 1) * size);
     const p = raw.entryPtr(mm.ptr, x / PAGE, level, 0) >>> 0;

@@ -1,4 +1,4 @@
-// mremap() and brk(): the UNMAP events of spec §7.
+// mremap() and brk(): the UNMAP events of docs/semantics.md §7.
 //   shrink: MMU_NOTIFY_UNMAP over the cut tail (munmap).
 //   grow in place: no event.
 //   move: MMU_NOTIFY_UNMAP over [old_addr, old_addr+old_len) around move_page_tables (entries are

@@ -1,6 +1,6 @@
 // Reclaim / swap-out (try_to_unmap_one), MADV_FREE's lazy-free discard, and KSM merging.
 //
-// Events (spec §7): reclaim raises MMU_NOTIFY_CLEAR over [addr, min(vm_end, addr + folio_size))
+// Events (docs/semantics.md §7): reclaim raises MMU_NOTIFY_CLEAR over [addr, min(vm_end, addr + folio_size))
 // per folio mapping (after a split_huge_pmd CLEAR over 2 MiB for a PMD-mapped THP,
 // TTU_SPLIT_HUGE_PMD); KSM raises CLEAR over one page to write-protect, and another to replace.
 //
