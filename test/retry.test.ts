@@ -103,7 +103,7 @@ describe.each(COMBOS)("§4.1 retry invariants (%i-level, %s)", (levels, profile)
     expect(n.invalidateSeq).toBe(2);
     expect(n.readRetry(t.sub, s0)).toBe(false);
     const seqs: number[] = [];
-    const off = n.onInvalidate((phase, _r, cur) => seqs.push(cur));
+    const off = n.onInvalidate((_phase, _r, cur) => seqs.push(cur));
     const r = runRange(t, { start: base, end: base + PAGE, req: [WR], seq: s0 });
     off();
     expect(r.ret).toBe(EBUSY);

@@ -2,7 +2,7 @@
 // of every address space created on it, plus the lazily materialised contents of frames.
 import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
 import { EngineError, engineCall } from "./errors.js";
-import { type Entry } from "./pte.js";
+import type { Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
 import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
 import { instantiateModule, MemoryViews, type RawExports } from "./wasm.js";

@@ -6,7 +6,7 @@ import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, SWP, VM, PMD_SIZE
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "../mm/notifier.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
-import { type Entry } from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { Vma } from "../mm/vma.js";
 
@@ -108,7 +108,7 @@ function thpAllowed(mm: MmStruct, vma: Vma, addr: number): boolean {
 }
 
 /** do_huge_pmd_anonymous_page(): huge zero page on read, a fresh THP on write. */
-function createHugePmd(mm: MmStruct, vma: Vma, addr: number, write: boolean, pmdp: number): number {
+function createHugePmd(mm: MmStruct, vma: Vma, _addr: number, write: boolean, pmdp: number): number {
   const eng = mm.engine;
   vma.anonVma = true;
   if (!write && mm.hugeZeroPage) {
@@ -163,7 +163,7 @@ function handlePteFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, fl
 }
 
 /** do_anonymous_page(): the zero page on read, a zeroed exclusive page on write. No notifier. */
-function doAnonymousPage(mm: MmStruct, vma: Vma, addr: number, write: boolean, ptep: number): number {
+function doAnonymousPage(mm: MmStruct, vma: Vma, _addr: number, write: boolean, ptep: number): number {
   const eng = mm.engine;
   if (vma.isShared) return VM_FAULT_SIGBUS;
   if (!write) {
@@ -252,7 +252,7 @@ function faultAround(mm: MmStruct, vma: Vma, addr: number): void {
  */
 function restoreNuma(mm: MmStruct, ptr: number, e: Entry, addr = -1): number {
   const eng = mm.engine;
-  let pfn = pte.pfnOf(e);
+  const pfn = pte.pfnOf(e);
   // only the flag bits are carried over: the pfn field of a protnone entry is stored inverted
   const lo = (e.lo & pte.FLAGS_LO & ~PTE_LO.PROTNONE) | PTE_LO.PRESENT | PTE_LO.ACCESSED;
   if (mm.numaMigrateOnFault && addr >= 0 && !(e.lo & PTE_LO.SPECIAL) && eng.hasStructPage(pfn) &&

@@ -4,11 +4,12 @@ import type { Engine } from "../engine/engine.js";
 import { FRAME, PAGE_SIZE, PHYS, PTE_LO, levelSize } from "../engine/layout.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
-import { type MigrationLoc, machineOf } from "./machine.js";
-import type { MmStruct } from "./mm-struct.js";
+import type { MigrationLoc as MigrationLocOf } from "./machine.js";
+import { type MmStruct, machineOf } from "./mm-struct.js";
 import type { Vma } from "./vma.js";
 
-export type { MigrationLoc } from "./machine.js";
+/** Where a migration entry of a pending migration lives (see MachineState.migrationLocs). */
+export type MigrationLoc = MigrationLocOf<MmStruct>;
 
 const PAGE = PAGE_SIZE;
 const alignDown = (a: number, s: number): number => Math.floor(a / s) * s;

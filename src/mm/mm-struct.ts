@@ -10,10 +10,10 @@ import {
 } from "./notifier.js";
 import { type Profile, profileBits } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
-import { type Entry } from "../engine/pte.js";
+import type { Entry } from "../engine/pte.js";
 import type { SwapDevice } from "../engine/swap.js";
 import { type ThpPolicy, type Vma, type VmaDevice, hex } from "./vma.js";
-import { machineOf } from "./machine.js";
+import { MachineState } from "./machine.js";
 
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
@@ -67,6 +67,15 @@ export interface MmHooks {
 /** A migration in flight: a page whose PTEs are migration entries until `finish` runs. */
 export interface PendingMigration {
   finish(): void;
+}
+
+const machines = new WeakMap<Engine, MachineState<MmStruct>>();
+
+/** The mm-layer state of `engine` (live Mms, ids, page state without a FRAME bit), created on first use. */
+export function machineOf(engine: Engine): MachineState<MmStruct> {
+  let s = machines.get(engine);
+  if (!s) machines.set(engine, (s = new MachineState<MmStruct>()));
+  return s;
 }
 
 /** The live (not exited) Mms created on an engine, in creation order: the "rmap" of file truncation and friends. */

@@ -91,7 +91,7 @@ function firstPopulated(mm: MmStruct, a: number, b: number, level: number): numb
   return -1;
 }
 
-function protectEntry(mm: MmStruct, v: Vma, addr: number, level: number, e: Entry): Entry {
+function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: Entry): Entry {
   if (pte.isSwapLike(e)) {
     // writable migration / device-private / device-exclusive entries become readable
     if (!pte.isWritableSwapLike(e)) return e;
@@ -119,7 +119,7 @@ function protectEntry(mm: MmStruct, v: Vma, addr: number, level: number, e: Entr
   return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
 }
 
-function numaEntry(mm: MmStruct, e: Entry, _level: number): Entry {
+function numaEntry(_mm: MmStruct, e: Entry, _level: number): Entry {
   if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
   const pfn = pte.pfnOf(e);
   const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
