@@ -7,7 +7,12 @@ import { instantiateModule } from "./wasm.js";
 // every build exports the same layout globals (the ABI test checks it); the release one is read
 const raw = instantiateModule(compiledBuild("release")) as unknown as Record<string, unknown>;
 
+const names: string[] = [];
+/** Every global this module read from the engine (the ABI test checks each against every build). */
+export const LAYOUT_GLOBAL_NAMES: readonly string[] = names;
+
 function g(name: string): WebAssembly.Global {
+  if (!names.includes(name)) names.push(name);
   const v = raw[name];
   if (!(v instanceof WebAssembly.Global)) throw new Error(`layout constant ${name} missing from the engine`);
   return v;
@@ -57,7 +62,7 @@ export const PTE = {
   PRESENT: b("PTE_PRESENT"), RW: b("PTE_RW"), USER: b("PTE_USER"), ACCESSED: b("PTE_ACCESSED"),
   DIRTY: b("PTE_DIRTY"), PSE: b("PTE_PSE"), PROTNONE: b("PTE_PROTNONE"), SPECIAL: b("PTE_SPECIAL"),
   UFFD_WP: b("PTE_UFFD_WP"), SOFT_DIRTY: b("PTE_SOFT_DIRTY"), DEVMAP: b("PTE_DEVMAP"), NX: b("PTE_NX"),
-  PFN_MASK: b("PTE_PFN_MASK"), TABLE_FLAGS: b("PTE_TABLE_FLAGS"),
+  PFN_MASK: b("PTE_PFN_MASK"), TABLE_FLAGS: b("PTE_TABLE_FLAGS"), PMD_BAD_IGNORED: b("PMD_BAD_IGNORED"),
 } as const;
 /** The same PTE bits as numbers within the low / high 32-bit halves of an entry. */
 export const PTE_LO = {

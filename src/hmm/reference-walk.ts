@@ -117,14 +117,6 @@ function isDeviceExclusiveType(t: number): boolean {
   return t === SWP.DEVICE_EXCLUSIVE_WRITE || t === SWP.DEVICE_EXCLUSIVE_READ;
 }
 
-/** A 64-bit layout constant of the engine that src/layout.ts does not re-export (low half). */
-function engineConstantLo(engine: Engine, name: string): number {
-  const g = (engine.raw as Record<string, unknown>)[name];
-  if (!(g instanceof WebAssembly.Global)) throw new Error(`layout constant ${name} missing from the engine`);
-  const v = g.value as bigint | number;
-  return typeof v === "bigint" ? lo32(BigInt.asUintN(64, v)) : v >>> 0;
-}
-
 /**
  * The reference walker of one engine. Like the WASM module, it keeps `walk->vma` from one call to
  * the next (a walk that fails with -EINVAL before looking at any VMA reports the previous index in
@@ -163,7 +155,7 @@ class ReferenceWalk {
 
   constructor(private readonly engine: Engine) {
     // pmd_bad() ignores these bits; src/layout.ts does not re-export the constant
-    this.pmdBadIgnoredLo = engineConstantLo(engine, "PMD_BAD_IGNORED");
+    this.pmdBadIgnoredLo = lo32(PTE.PMD_BAD_IGNORED);
   }
 
   hmmWalk(
