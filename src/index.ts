@@ -7,7 +7,7 @@ export {
   hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
   HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ORDER_SHIFT,
   HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL,
-  type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type WalkEngine,
+  type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type HmmRangeFaultResult, type WalkEngine,
 } from "./hmm/range-fault.js";
 export {
   HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_ORDER_SHIFT_LATE,

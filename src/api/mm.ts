@@ -32,7 +32,7 @@ export class Mm extends MmStruct {
   mmap(o: MmapOptions): number {
     return mmap(this, o);
   }
-  /** mmap(2) with the mmap write lock already held. */
+  /** @internal mmap(2) with the mmap write lock already held. */
   doMmap(o: MmapOptions): number {
     return doMmap(this, o);
   }
@@ -40,7 +40,7 @@ export class Mm extends MmStruct {
   munmap(addr: number, length: number): void {
     munmap(this, addr, length);
   }
-  /** munmap(2) with the mmap write lock already held (length page aligned). */
+  /** @internal munmap(2) with the mmap write lock already held (length page aligned). */
   doMunmap(addr: number, length: number): void {
     doMunmap(this, addr, length);
   }
@@ -48,11 +48,11 @@ export class Mm extends MmStruct {
   mprotect(addr: number, length: number, prot: number): void {
     mprotect(this, addr, length, prot);
   }
-  /** mprotect(2) with the mmap write lock already held. */
+  /** @internal mprotect(2) with the mmap write lock already held. */
   doMprotect(addr: number, length: number, prot: number): void {
     doMprotect(this, addr, length, prot);
   }
-  /** change_protection(): rewrites the entries of [start, end) of v for its new flags. */
+  /** @internal change_protection(): rewrites the entries of [start, end) of v for its new flags. */
   changeProtection(v: Vma, start: number, end: number, numa = false): void {
     changeProtection(this, v, start, end, numa);
   }

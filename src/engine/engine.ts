@@ -72,11 +72,11 @@ export class Engine {
   private pgmapCount = 0;
   /** The machine's swap device. */
   readonly swap = new SwapDevice();
-  /** Migrations in flight, by the pfn their migration entries carry. */
+  /** @internal Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
-  /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
+  /** @internal Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
   readonly hugetlbFree = new Map<number, number>([[21, 0], [30, 0]]);
-  /** Device-private pages: the callbacks of each pgmap, by pgmap index. */
+  /** @internal Device-private pages: the callbacks of each pgmap, by pgmap index. */
   readonly pgmaps = new Map<number, PgmapOps>();
 
   constructor(opts: EngineOptions = {}) {
@@ -132,10 +132,12 @@ export class Engine {
 
   // ---- entries --------------------------------------------------------------------------
 
+  /** @internal */
   readEntry(ptr: number): Entry {
     const u32 = this.views.fresh().u32;
     return { lo: u32[ptr >>> 2], hi: u32[(ptr >>> 2) + 1] };
   }
+  /** @internal */
   writeEntry(ptr: number, e: Entry): void {
     const u32 = this.views.fresh().u32;
     u32[ptr >>> 2] = e.lo;
@@ -159,6 +161,7 @@ export class Engine {
   refcount(pfn: number): number {
     return this.views.fresh().u32[this.meta(pfn) >>> 2];
   }
+  /** @internal */
   setRefcount(pfn: number, v: number): void {
     this.views.fresh().u32[this.meta(pfn) >>> 2] = v;
   }
@@ -167,6 +170,7 @@ export class Engine {
     const u8 = this.views.fresh().u8;
     return u8[p] | (u8[p + 1] << 8);
   }
+  /** @internal */
   setMapcount(pfn: number, v: number): void {
     const p = this.meta(pfn) + PHYS.META_OFF_MAPCOUNT;
     const u8 = this.views.fresh().u8;
@@ -176,9 +180,11 @@ export class Engine {
   frameFlags(pfn: number): number {
     return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_FLAGS];
   }
+  /** @internal */
   setFrameFlags(pfn: number, v: number): void {
     this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_FLAGS] = v;
   }
+  /** @internal */
   frameAux(pfn: number): number {
     return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_AUX];
   }
@@ -266,7 +272,7 @@ export class Engine {
 
   // ---- device pgmaps and owners ----------------------------------------------------------
 
-  /** A stable non-zero id for an owner object (pointer identity); null/undefined is 0. */
+  /** @internal A stable non-zero id for an owner object (pointer identity); null/undefined is 0. */
   ownerId(owner: unknown): number {
     if (owner === null || owner === undefined) return 0;
     let id = this.ownerIds.get(owner);
@@ -276,7 +282,7 @@ export class Engine {
     }
     return id;
   }
-  /** memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
+  /** @internal memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
   registerPgmap(owner: unknown, count: number, coherent = false): { index: number; firstPfn: number } {
     if (owner === null || owner === undefined) throw new TypeError("a device-private pgmap needs a non-NULL owner");
     if (coherent) this.coherentPgmaps.add(this.pgmapCount + 1);
@@ -299,18 +305,19 @@ export class Engine {
     return this.hasStructPage(pfn) && (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
       !this.coherentPgmaps.has(this.frameAux(pfn));
   }
-  /** Drops a reference to a device-private page; at zero the owning device gets it back. */
+  /** @internal Drops a reference to a device-private page; at zero the owning device gets it back. */
   devicePagePut(pfn: number): void {
     const rc = this.refcount(pfn);
     if (rc <= 0) throw new EngineError(`put of free device page ${pfn}`);
     this.setRefcount(pfn, rc - 1);
     if (rc === 1) this.pgmaps.get(this.frameAux(pfn))?.pageFree(pfn);
   }
-  /** Owner id of the pgmap behind a device-private pfn (0 if none). */
+  /** @internal Owner id of the pgmap behind a device-private pfn (0 if none). */
   pgmapOwnerId(pfn: number): number {
     if (!this.hasStructPage(pfn) || (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) === 0) return 0;
     return this.views.fresh().u32[(MEM.PGMAP_TABLE >>> 2) + this.frameAux(pfn)];
   }
+  /** @internal */
   highestMemmapPfn(): number {
     return this.raw.highestMemmapPfnValue() >>> 0;
   }

@@ -1,5 +1,5 @@
 // hmm_range_fault(): the retry loop around the walker (docs/semantics.md §4.1) and the hmm.h helpers.
-import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
+import { EngineError, ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
 import { CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM, PTRS_PER_TABLE } from "../engine/layout.js";
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
@@ -16,11 +16,26 @@ export const HMM_PFN_ORDER_SHIFT = profileInfo("v6.1").orderShift;
 /** HMM_RANGE_DEFAULT_TIMEOUT (ms): a driver policy constant, not used by hmmRangeFault. */
 export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
 
-/** Return codes of hmmRangeFault (the kernel's negative errnos). */
-export const EBUSY = -ERRNO.EBUSY;
-export const EFAULT = -ERRNO.EFAULT;
-export const EPERM = -ERRNO.EPERM;
-export const EINVAL = -ERRNO.EINVAL;
+/**
+ * A negative errno as a literal type. The value comes from the engine's layout globals; the literal
+ * is what callers narrow on, and the two are checked equal when this module loads.
+ */
+function errnoLiteral<T extends number>(fromEngine: number, literal: T): T {
+  if (fromEngine !== literal) throw new Error(`errno ${literal} of the host disagrees with the engine's ${fromEngine}`);
+  return literal;
+}
+
+/** -EBUSY: the notifier sequence changed; the driver retries from mmu_interval_read_begin(). */
+export const EBUSY = errnoLiteral(-ERRNO.EBUSY, -16);
+/** -EFAULT: a page could not be faulted in (VM_FAULT_ERROR), or no VMA covers the range. */
+export const EFAULT = errnoLiteral(-ERRNO.EFAULT, -14);
+/** -EPERM: a request hit a VMA the walk may not fault (VM_IO / VM_PFNMAP / no read permission). */
+export const EPERM = errnoLiteral(-ERRNO.EPERM, -1);
+/** -EINVAL: unaligned or empty range. */
+export const EINVAL = errnoLiteral(-ERRNO.EINVAL, -22);
+
+/** What hmmRangeFault returns: 0 or one of the kernel's negative errnos (docs/semantics.md §8). */
+export type HmmRangeFaultResult = 0 | typeof EBUSY | typeof EFAULT | typeof EPERM | typeof EINVAL;
 
 import type { WalkEngine } from "../engine/engine.js";
 
@@ -93,7 +108,7 @@ function isPageAligned(a: number): boolean {
  * as requested. Returns 0, EBUSY (the notifier sequence changed: retry from readBegin), EFAULT,
  * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
  */
-export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): number {
+export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): HmmRangeFaultResult {
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
@@ -109,7 +124,7 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   }
 }
 
-function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): number {
+function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): HmmRangeFaultResult {
   const { start, end } = range;
   if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
@@ -159,8 +174,14 @@ function referenceWalkerFor(mm: MmStruct): WalkFn {
   return w;
 }
 
+/** The walker's return code as a result; anything else is an engine defect, never passed on. */
+function walkerResult(ret: number): HmmRangeFaultResult {
+  if (ret === 0 || ret === EFAULT || ret === EPERM || ret === EINVAL || ret === EBUSY) return ret;
+  throw new EngineError(`the page walk returned ${ret}, which is not a return code of hmm_range_fault`);
+}
+
 function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats: HmmRangeFaultStats, npages: number, defHi: number,
-  maskHi: number, ownerId: number, maxStalls: number): number {
+  maskHi: number, ownerId: number, maxStalls: number): HmmRangeFaultResult {
   const eng = mm.engine;
   const startPage = range.start / PAGE_SIZE;
   const endPage = startPage + npages;
@@ -183,7 +204,7 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
     }
     const views = eng.mem();
     const newLast = views.f64[(ctx + CTX.LAST) >>> 3];
-    if (ret !== EBUSY) return ret;
+    if (ret !== EBUSY) return walkerResult(ret);
     stalls = newLast === lastPage ? stalls + 1 : 0;
     if (stalls > maxStalls) {
       throw new SimulationDeadlock(`hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${maxStalls} internal retries (a fault handler that does not change the entry?)`);

@@ -106,9 +106,11 @@ const PAGE = PAGE_SIZE;
  */
 export class MmStruct {
   readonly id: number;
+  /** @internal */
   readonly ptr: number;
   readonly levels: 4 | 5;
   readonly profile: Profile;
+  /** @internal */
   readonly profileBits: number;
   readonly taskSize: number;
   thp: ThpPolicy;
@@ -117,7 +119,7 @@ export class MmStruct {
   readonly vmas: Vma[] = [];
   readonly notifiers = new MmuNotifierSubscriptions();
   readonly hooks: MmHooks = {};
-  /** Migrations whose entries a fault or walk may have to wait for, by old pfn. */
+  /** @internal Migrations whose entries a fault or walk may have to wait for, by old pfn. */
   readonly pendingMigrations = new Map<number, PendingMigration>();
   private readers = 0;
   private writer = false;
@@ -203,7 +205,7 @@ export class MmStruct {
     if (r.ret !== 0 || !r.sub) throw new ErrnoError(r.ret, `mmu_interval_notifier_insert(${hex(start)}, ${length})`);
     return r.sub;
   }
-  /** Runs body inside invalidate_range_start/end of [start, end). */
+  /** @internal Runs body inside invalidate_range_start/end of [start, end). */
   invalidate(start: number, end: number, event: MmuNotifierEvent, owner: unknown, body: () => void): void {
     this.notifiers.invalidate(start, end, event, owner, { blockable: true }, body);
   }
@@ -226,20 +228,20 @@ export class MmStruct {
     const v = this.findVma(addr);
     return v && v.start <= addr ? v : undefined;
   }
-  /** Copies the VMA list into the engine, where the walker reads it. */
+  /** @internal Copies the VMA list into the engine, where the walker reads it. */
   syncVmas(): void {
     const raw = this.engine.raw;
     if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new EngineError("out of engine memory for the VMA table");
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
-  /** Inserts v in address order (no checks, no syncVmas). */
+  /** @internal Inserts v in address order (no checks, no syncVmas). */
   insertVma(v: Vma): void {
     const i = this.vmas.findIndex((x) => x.start >= v.end);
     if (i < 0) this.vmas.push(v);
     else this.vmas.splice(i, 0, v);
   }
-  /** Splits VMAs so that start and end are VMA boundaries; returns the VMAs inside [start, end). */
+  /** @internal Splits VMAs so that start and end are VMA boundaries; returns the VMAs inside [start, end). */
   splitAt(start: number, end: number): Vma[] {
     for (const a of [start, end]) {
       const v = this.vmaLookup(a);
@@ -252,6 +254,7 @@ export class MmStruct {
     return this.vmas.filter((v) => v.start >= start && v.end <= end);
   }
 
+  /** @internal */
   checkRange(addr: number, length: number, what: string): void {
     // 5-level addresses reach 2^56: page-aligned values above 2^53 are still exact integers
     if (!Number.isInteger(addr) || !Number.isSafeInteger(length)) {
@@ -263,6 +266,7 @@ export class MmStruct {
     }
   }
 
+  /** @internal */
   getUnmappedArea(length: number, align: number): number {
     // top-down from just below the top of the address space, like the default mmap layout
     let top = Math.floor(Math.min(this.taskSize, 2 ** 46) / align) * align;
@@ -278,7 +282,7 @@ export class MmStruct {
 
   // ---- page-table access -------------------------------------------------------------------
 
-  /** Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
+  /** @internal Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
   entryPtr(addr: number, level: number, alloc: boolean): number {
     const p = this.engine.raw.entryPtr(this.ptr, addr / PAGE, level, alloc ? 1 : 0) >>> 0;
     if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new EngineError("out of engine memory for page tables");
@@ -295,7 +299,7 @@ export class MmStruct {
     if (pte.isNone(e)) return { level: -1, ptr: up, entry: e };
     return { level: lv, ptr: up, entry: e };
   }
-  /** Calls f for every non-none leaf entry in [start, end) (PTEs, huge leaves, swap-like entries). */
+  /** @internal Calls f for every non-none leaf entry in [start, end) (PTEs, huge leaves, swap-like entries). */
   forEachLeaf(start: number, end: number, f: (addr: number, level: number, ptr: number, e: Entry) => void): void {
     const raw = this.engine.raw;
     let page = start / PAGE;
@@ -317,7 +321,7 @@ export class MmStruct {
 
   // ---- tearing down mappings ---------------------------------------------------------------
 
-  /** Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit. */
+  /** @internal Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit. */
   zapRange(v: Vma, start: number, end: number): void {
     this.forEachLeaf(start, end, (addr, level, ptr, e) => {
       this.releaseEntry(v, addr, level, e);
@@ -325,7 +329,7 @@ export class MmStruct {
     });
   }
 
-  /** Releases what one leaf entry holds: a page reference, a swap slot, a device page. */
+  /** @internal Releases what one leaf entry holds: a page reference, a swap slot, a device page. */
   releaseEntry(_v: Vma, _addr: number, _level: number, e: Entry): void {
     const eng = this.engine;
     if (pte.isPresent(e)) {
@@ -395,7 +399,7 @@ export class MmStruct {
     this.invalidate(haddr, haddr + PMD_SIZE, MMU_NOTIFY_CLEAR, null, () => this.splitHugePmdLocked(v, haddr));
   }
 
-  /** The split itself, for callers that already run inside an invalidation. */
+  /** @internal The split itself, for callers that already run inside an invalidation. */
   splitHugePmdLocked(v: Vma, haddr: number): void {
     const eng = this.engine;
     const slot = this.entryPtr(haddr, 1, false);
