@@ -8,3 +8,6 @@ const walker = (process.env.HMMSIM_WALKER ?? "wasm") as NonNullable<EngineOption
 
 /** Engine options of the running test variant. */
 export const ENGINE_OPTS: Readonly<EngineOptions> = Object.freeze({ build, walker });
+
+/** Under CI (CI=true) the browser tests must run: a missing Chromium fails them instead of skipping. */
+export const REQUIRE_BROWSER = process.env.CI === "true";

@@ -32,7 +32,7 @@ export interface MirrorOptions {
   /** Interval to subscribe to (default: the whole user address space). */
   start?: number;
   length?: number;
-  /** Walker to use. */
+  /** Walker to use (default: the engine's `walker` option). */
   engine?: WalkEngine;
   /** Gives up with -EBUSY after this many external retries (dmirror: 1000 ms; here a count). */
   maxRetries?: number;
@@ -55,12 +55,12 @@ export class Mirror {
   /** Every invalidation the device saw, in order. */
   readonly log: MmuNotifierRange[] = [];
   private lockHeld = false;
-  private readonly engine: WalkEngine;
+  private readonly engine: WalkEngine | undefined;
   private readonly maxRetries: number;
 
   constructor(readonly mm: MmStruct, opts: MirrorOptions = {}) {
     this.owner = opts.owner ?? null;
-    this.engine = opts.engine ?? "wasm";
+    this.engine = opts.engine;
     this.maxRetries = opts.maxRetries ?? 1000;
     const start = opts.start ?? 0;
     const length = opts.length ?? mm.taskSize + PAGE_SIZE - start;

@@ -7,6 +7,9 @@ import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
 
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
 const CANDIDATES = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"];
 
 /** The Chromium binary to drive, or undefined when none is installed. */
@@ -70,11 +73,7 @@ catch (e) { postMessage({ lines: globalThis.__lines, error: String(e && e.stack 
   const { port } = server.address() as AddressInfo;
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath(), headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"],
-    });
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
     const out: Record<string, BrowserRun> = {};
     for (const mode of modes) {
       const page = await browser.newPage();
@@ -88,6 +87,38 @@ catch (e) { postMessage({ lines: globalThis.__lines, error: String(e && e.stack 
       await page.close();
     }
     return out;
+  } finally {
+    await browser?.close();
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
+}
+
+/** A file served to the browser: its content type and text. */
+export type Served = Record<string, [contentType: string, body: string]>;
+
+/**
+ * Serves `files` from 127.0.0.1, opens `page` in Chromium, waits until the element `#out` no longer
+ * reads "running…", and returns its text with the console errors of the page.
+ */
+export async function runPage(files: Served, page: string): Promise<{ text: string; consoleErrors: string[] }> {
+  const server: Server = createServer((req, res) => {
+    const f = files[(req.url ?? "/").split("?")[0]];
+    if (!f) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": f[0] }).end(f[1]);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    const tab = await browser.newPage();
+    const consoleErrors: string[] = [];
+    tab.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    tab.on("pageerror", (e) => consoleErrors.push(String(e)));
+    await tab.goto(`http://127.0.0.1:${port}${page}`);
+    await tab.waitForFunction(() => document.getElementById("out")?.textContent !== "running…", null, { timeout: 30_000 });
+    const text = await tab.evaluate(() => document.getElementById("out")?.textContent ?? "");
+    return { text, consoleErrors };
   } finally {
     await browser?.close();
     await new Promise<void>((ok) => server.close(() => ok()));

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { REQUIRE_BROWSER } from "../../env.js";
 import { bundle, chromiumPath, runInChromium } from "./harness.js";
 
 const EXAMPLE = "examples/readme.ts";
@@ -16,7 +17,7 @@ describe("README library example in headless Chromium", () => {
     expect(readme).toContain("```ts\n" + readFileSync(EXAMPLE, "utf8") + "```");
   });
 
-  it.runIf(chromiumPath() !== undefined)("prints the same values on the main thread, in a Worker and in Node", async () => {
+  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)("prints the same values on the main thread, in a Worker and in Node", async () => {
     const alias = { hmmsim: "./src/index.ts" };
     const dir = mkdtempSync(join(tmpdir(), "hmmsim-readme-"));
     writeFileSync(join(dir, "example.mjs"), await bundle(EXAMPLE, alias, "node"));
