@@ -74,8 +74,6 @@ export interface HmmRangeFaultStats {
   migrationWaits: number;
 }
 
-const referenceWalkers = new WeakMap<object, WalkFn>();
-
 /**
  * What the most recent hmmRangeFault call in this JavaScript realm did.
  * @deprecated Process-wide and overwritten by any nested or concurrent call: pass
@@ -83,20 +81,16 @@ const referenceWalkers = new WeakMap<object, WalkFn>();
  */
 export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
-// request words are a handful of constants: their high halves are converted once
-const hiCache = new Map<bigint, number>();
-/** The high 32 bits of a 64-bit flags word (every request bit lives there). */
+/** The high 32 bits of a 64-bit flags word (every request bit lives there); once per call. */
 function hiWord(v: bigint | undefined): number {
   if (v === undefined || v === 0n) return 0;
-  let h = hiCache.get(v);
-  if (h === undefined) {
-    if (typeof v !== "bigint") throw new TypeError("defaultFlags and pfnFlagsMask must be bigints");
-    h = Number(BigInt.asUintN(64, v) >> 32n);
-    if (hiCache.size < 256) hiCache.set(v, h);
-  }
-  return h;
+  if (typeof v !== "bigint") throw new TypeError("defaultFlags and pfnFlagsMask must be bigints");
+  return Number(BigInt.asUintN(64, v) >> 32n);
 }
 
+// Per engine (keyed by the Engine, so engines never share them): the reference walker, and the
+// PfnArray that BigUint64Array callers' words are copied through.
+const referenceWalkers = new WeakMap<object, WalkFn>();
 const scratch = new WeakMap<object, PfnArray>();
 
 function isPageAligned(a: number): boolean {
