@@ -4,6 +4,7 @@
 // the locations of migration entries in flight). Everything lives in one MachineState per Engine,
 // so two engines never see each other's ids or pages.
 import type { Engine } from "../engine/engine.js";
+import type { StateHasher } from "../engine/digest.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "./mm-struct.js";
 import type { MmuNotifierSubscriptions } from "./notifier.js";
@@ -35,6 +36,21 @@ export class MachineState {
    */
   readonly migrationLocs = new Map<number, MigrationLoc[]>();
 
+  /** @internal Feeds the machine-wide page state and every live Mm into an engine digest. */
+  digestInto(h: StateHasher): void {
+    h.str("lazyfree");
+    for (const pfn of [...this.lazyFree].sort((a, b) => a - b)) h.num(pfn);
+    h.str("ksm");
+    for (const [key, pfn] of [...this.ksmStable].sort((a, b) => a[1] - b[1])) h.num(pfn).str(key);
+    h.str("miglocs");
+    for (const [pfn, locs] of [...this.migrationLocs].sort((a, b) => a[0] - b[0])) {
+      h.num(pfn).num(locs.length);
+      for (const l of locs) h.num(l.mm.id).num(l.addr).num(l.level).u32(l.entry0.lo).u32(l.entry0.hi);
+    }
+    h.str("mms");
+    for (const mm of this.mms) if (!mm.exited) mm.digestInto(h);
+  }
+
   /** Ids are per engine: the first Mm of every engine is 1. */
   allocMmId(): number {
     return this.nextMmId++;
@@ -46,6 +62,11 @@ const states = new WeakMap<Engine, MachineState>();
 /** The mm-layer state of `engine`, created on first use. */
 export function machineOf(engine: Engine): MachineState {
   let s = states.get(engine);
-  if (!s) states.set(engine, (s = new MachineState()));
+  if (!s) {
+    const state = new MachineState();
+    states.set(engine, state);
+    engine.addDigestSource((h) => state.digestInto(h));
+    s = state;
+  }
   return s;
 }

@@ -3,7 +3,7 @@
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError, EngineError, SimulationDeadlock } from "../engine/errors.js";
 import type { SimFile } from "./file.js";
-import { ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
+import { ERRNO, FRAME, MEM, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
 import {
   MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP,
   MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
@@ -14,6 +14,8 @@ import { type Entry } from "../engine/pte.js";
 import type { SwapDevice } from "../engine/swap.js";
 import { type ThpPolicy, type Vma, type VmaDevice, hex } from "./vma.js";
 import { machineOf } from "./machine.js";
+import { StateHasher } from "../engine/digest.js";
+import type { SimFile as SimFileT } from "./file.js";
 
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
@@ -225,6 +227,19 @@ export class MmStruct {
     if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new EngineError("out of engine memory for the VMA table");
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
+  }
+  /** The engine's copy of the VMA table (what the walker reads), for consistency checks. */
+  engineVmaTable(): { start: number; end: number; flags: number; hugeShift: number }[] {
+    const { u32 } = this.engine.mem();
+    const base = u32[(this.ptr + MEM.MM_VMAS) >>> 2];
+    const count = u32[(this.ptr + MEM.MM_VMA_COUNT) >>> 2] | 0;
+    const out: { start: number; end: number; flags: number; hugeShift: number }[] = [];
+    for (let i = 0; i < count && base !== 0; i++) {
+      const w = (base + i * MEM.VMA_BYTES) >>> 2;
+      const at = (off: number): number => u32[w + off / 4] + u32[w + off / 4 + 1] * 2 ** 32;
+      out.push({ start: at(MEM.VMA_START), end: at(MEM.VMA_END), flags: u32[w + MEM.VMA_FLAGS / 4], hugeShift: u32[w + MEM.VMA_HUGE_SHIFT / 4] | 0 });
+    }
+    return out;
   }
   /** Inserts v in address order (no checks, no syncVmas). */
   insertVma(v: Vma): void {
@@ -446,6 +461,49 @@ export class MmStruct {
     const m = this.pendingMigrations.get(pfn) ?? this.engine.pendingMigrations.get(pfn);
     if (!m) throw new SimulationDeadlock(`migration entry for pfn ${pfn} at ${hex(addr)} has no migration in flight to wait for`);
     m.finish();
+  }
+
+  // ---- state digest ------------------------------------------------------------------------
+
+  /**
+   * A stable fingerprint (16 hex digits) of this address space: its options, VMAs, every
+   * page-table entry, the engine's copy of the VMA table, lock and notifier state (sequence,
+   * open ranges, subscriptions), pending migrations and the page caches of the files it maps.
+   * The frames behind the entries are covered by {@link Engine.stateDigest}.
+   */
+  stateDigest(): string {
+    const h = new StateHasher();
+    this.digestInto(h);
+    return h.digest();
+  }
+
+  /** @internal Feeds this Mm's state into h (see stateDigest). */
+  digestInto(h: StateHasher): void {
+    h.str("mm").num(this.id).num(this.levels).str(this.profile).str(this.thp).bool(this.hugeZeroPage)
+      .bool(this.numaMigrateOnFault).bool(this.dead).num(this.readers).bool(this.writer);
+    const files = new Set<SimFileT>();
+    h.str("vmas").num(this.vmas.length);
+    for (const v of this.vmas) {
+      h.num(v.start).num(v.end).num(v.flags).num(v.pgoff).num(v.hugeShift).bool(v.anonVma)
+        .str(v.file ? `${v.file.kind}:${v.file.name}` : "").num(v.device ? this.engine.ownerId(v.device.owner) : 0);
+      if (v.file) files.add(v.file);
+    }
+    if (!this.dead) {
+      const table = this.engineVmaTable();
+      h.str("vmatable").num(table.length);
+      for (const t of table) h.num(t.start).num(t.end).num(t.flags).num(t.hugeShift);
+      h.str("entries");
+      this.forEachLeaf(0, this.taskSize + PAGE, (addr, level, _ptr, e) => void h.num(addr).num(level).u32(e.lo).u32(e.hi));
+    }
+    h.str("notifiers").num(this.notifiers.invalidateSeq).num(this.notifiers.activeInvalidateRanges);
+    for (const sub of this.notifiers.intervals()) h.num(sub.start).num(sub.length).num(sub.invalidateSeq);
+    h.str("pending");
+    for (const pfn of [...this.pendingMigrations.keys()].sort((a, b) => a - b)) h.num(pfn);
+    h.str("files");
+    for (const f of files) {
+      h.str(f.name).num(f.size);
+      for (const [idx, pfn] of [...f.pageCache].sort((a, b) => a[0] - b[0])) h.num(idx).num(pfn);
+    }
   }
 
   // ---- lifetime ----------------------------------------------------------------------------
