@@ -543,6 +543,26 @@ export class MmStruct {
     }
   }
 
+  /**
+   * The last unmap of an anonymous shared mapping's file (MAP_SHARED|MAP_ANONYMOUS) frees it and
+   * its page cache: once no VMA of a live Mm maps it (fork shares it), every cached page loses the
+   * cache's reference (hugetlb pages return to their pool).
+   */
+  releaseOrphanFiles(gone: readonly Vma[]): void {
+    const files = new Set<SimFileT>();
+    for (const v of gone) if (v.file?.internal) files.add(v.file);
+    if (files.size === 0) return;
+    for (const m of liveMms(this.engine)) for (const v of m.vmas) if (v.file) files.delete(v.file);
+    const eng = this.engine;
+    for (const f of files) {
+      for (const pfn of f.pageCache.values()) {
+        if (eng.frameFlags(pfn) & FRAME.HUGETLB) eng.putHugetlbPage(pfn, eng.folioOf(pfn).order + PAGE_SHIFT);
+        else eng.putPage(pfn);
+      }
+      f.pageCache.clear();
+    }
+  }
+
   /** exit_mmap(): RELEASE to every subscription, then UNMAP over everything, then frees all. */
   exit(): void {
     if (this.dead) return;
@@ -555,10 +575,11 @@ export class MmStruct {
       this.invalidate(0, Infinity, MMU_NOTIFY_UNMAP, null, () => {
         for (const v of this.vmas) this.zapRange(v, v.start, v.end);
       });
-      this.vmas.length = 0;
+      const gone = this.vmas.splice(0);
       this.syncVmas();
       this.engine.raw.mmDestroy(this.ptr);
       this.dead = true;
+      this.releaseOrphanFiles(gone);
     });
   }
 }
