@@ -262,16 +262,30 @@ export class MmStruct {
     if (i < 0) this.vmas.push(v);
     else this.vmas.splice(i, 0, v);
   }
-  /** Splits VMAs so that start and end are VMA boundaries; returns the VMAs inside [start, end). */
+  /**
+   * Splits VMAs so that start and end are VMA boundaries (__split_vma); returns the VMAs inside
+   * [start, end). Both boundaries are checked before anything changes (-EINVAL inside a hugetlb
+   * page); a THP mapped across a boundary is split first (vma_adjust_trans_huge), and the engine's
+   * VMA table is updated, so a caller failing afterwards leaves a consistent, merely split, list.
+   */
   splitAt(start: number, end: number): Vma[] {
     for (const a of [start, end]) {
       const v = this.vmaLookup(a);
-      if (v && v.start < a) {
-        if (v.isHugetlb && a % 2 ** v.hugeShift !== 0) throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
-        const i = this.vmas.indexOf(v);
-        this.vmas.splice(i, 1, v.clone(v.start, a), v.clone(a, v.end));
+      if (v && v.start < a && v.isHugetlb && a % 2 ** v.hugeShift !== 0) {
+        throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
       }
     }
+    let split = false;
+    for (const a of [start, end]) {
+      const v = this.vmaLookup(a);
+      if (v && v.start < a) {
+        this.splitHugeAt(a);
+        const i = this.vmas.indexOf(v);
+        this.vmas.splice(i, 1, v.clone(v.start, a), v.clone(a, v.end));
+        split = true;
+      }
+    }
+    if (split) this.syncVmas();
     return this.vmas.filter((v) => v.start >= start && v.end <= end);
   }
 
@@ -442,11 +456,12 @@ export class MmStruct {
     }
     if (!isZero) {
       eng.setRefcount(pfn, eng.refcount(pfn) + 511);
-      const mc = eng.mapcount(pfn);
-      // every subpage inherits the head's mapcount and AnonExclusive state
+      // this PMD mapping (counted on the head) becomes one PTE mapping of every subpage; other
+      // mappings of the folio (another Mm's PMD after fork) keep their counts. Every subpage
+      // inherits the head's AnonExclusive state.
       const excl = eng.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE;
       for (let i = 0; i < 512; i++) {
-        eng.setMapcount(pfn + i, mc);
+        if (i > 0) eng.setMapcount(pfn + i, eng.mapcount(pfn + i) + 1);
         eng.setFrameFlags(pfn + i, (eng.frameFlags(pfn + i) & ~FRAME.ANON_EXCLUSIVE) | excl);
       }
     }

@@ -245,14 +245,17 @@ export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: numbe
   for (let addr = start; addr < end; addr += PAGE) {
     const vma = mm.vmaLookup(addr);
     if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
-    // FOLL_SPLIT_PMD: a huge PMD is split before the write GUP
+    // FOLL_SPLIT_PMD: a THP's PMD is split before the write GUP; a hugetlb page is never split
+    // (page_make_device_exclusive() refuses its tail pages and its non-anonymous pages below)
     const leaf0 = mm.leafOf(addr);
-    if (leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
+    if (!vma.isHugetlb && leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
     const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
     if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
     const leaf = mm.leafOf(addr);
-    if (leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
+    if (vma.isHugetlb || leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
     const pfn = pte.pfnOf(leaf.entry);
+    // page_make_device_exclusive(): anonymous pages only (PageAnon), and not a large folio's tail
+    if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || (eng.frameFlags(pfn) & FRAME.TAIL)) continue;
     const folioEnd = Math.min(vma.end, addr + PAGE);
     mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
       const cur = eng.readEntry(leaf.ptr);

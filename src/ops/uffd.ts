@@ -13,12 +13,14 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
   mm.withWriteLock(() => {
     mm.checkRange(start, len, "UFFDIO_REGISTER");
     const end = start + len;
-    for (const v of mm.splitAt(start, end)) {
+    // every VMA is checked before the first split (userfaultfd_register validates, then splits)
+    for (const v of mm.vmas) {
+      if (v.end <= start || v.start >= end) continue;
       if (!v.isAnonymous && !v.isHugetlb && v.file?.kind !== "shmem") {
         throw new ErrnoError(-ERRNO.EINVAL, "UFFDIO_REGISTER_MODE_WP: anonymous, shmem or hugetlb memory only");
       }
-      v.flags = (v.flags | VM.UFFD_WP) >>> 0;
     }
+    for (const v of mm.splitAt(start, end)) v.flags = (v.flags | VM.UFFD_WP) >>> 0;
     mm.syncVmas();
   });
 }
