@@ -150,8 +150,14 @@ export class Engine {
 
   /** Allocates 1 << order frames; returns the pfn or 0 when RAM is exhausted. */
   allocFrames(order: number, flags: number): number {
-    return engineCall("frameAlloc", () => this.raw.frameAlloc(order, flags) >>> 0);
+    const pfn = engineCall("frameAlloc", () => this.raw.frameAlloc(order, flags) >>> 0);
+    if (pfn !== 0 && pfn + 2 ** order > this.ramHighWater) this.ramHighWater = pfn + 2 ** order;
+    return pfn;
   }
+  /** One past the highest RAM pfn ever allocated (bounds forEachFrame's scan). */
+  private ramHighWater = PHYS.FIRST_RAM_PFN;
+  /** The device pfn ranges handed out by registerPgmap. */
+  private readonly deviceRanges: { first: number; count: number }[] = [];
   private meta(pfn: number): number {
     const p = this.raw.metaPtr(pfn) >>> 0;
     if (p === 0) throw new EngineError(`pfn ${pfn} has no struct page`);
@@ -290,6 +296,7 @@ export class Engine {
     this.views.fresh().u32[(MEM.PGMAP_TABLE >>> 2) + index] = this.ownerId(owner);
     const firstPfn = this.raw.deviceRangeAlloc(count, index) >>> 0;
     if (firstPfn === 0) throw new EngineError("device pfn space exhausted");
+    this.deviceRanges.push({ first: firstPfn, count });
     return { index, firstPfn };
   }
   /** MEMORY_DEVICE_COHERENT pgmaps (their pages are mapped by ordinary present PTEs). */
@@ -334,17 +341,22 @@ export class Engine {
    */
   forEachFrame(f: (pfn: number, refcount: number, mapcount: number, flags: number, aux: number) => void): void {
     const { u8, u32 } = this.views.fresh();
-    const chunks = PHYS.PFN_LIMIT / 512;
     const dir = MEM.META_DIR_BASE >>> 2;
-    for (let c = 0; c < chunks; c++) {
-      const base = u32[dir + c];
-      if (base === 0) continue;
-      for (let i = 0; i < 512; i++) {
-        const p = base + i * PHYS.META_BYTES;
-        const flags = u8[p + PHYS.META_OFF_FLAGS];
-        if (flags === 0) continue;
-        const mc = u8[p + PHYS.META_OFF_MAPCOUNT] | (u8[p + PHYS.META_OFF_MAPCOUNT + 1] << 8);
-        f(c * 512 + i, u32[p >>> 2], mc, flags, u8[p + PHYS.META_OFF_AUX]);
+    // pfns below the RAM high-water mark (zero pages and RAM), then every device range
+    const spans: [number, number][] = [[0, this.ramHighWater], ...this.deviceRanges.map((r): [number, number] => [r.first, r.first + r.count])];
+    for (const [first, end] of spans) {
+      for (let c = Math.floor(first / 512); c * 512 < end; c++) {
+        const base = u32[dir + c];
+        if (base === 0) continue;
+        const lo = Math.max(first, c * 512) - c * 512;
+        const hi = Math.min(end, c * 512 + 512) - c * 512;
+        for (let i = lo; i < hi; i++) {
+          const p = base + i * PHYS.META_BYTES;
+          const flags = u8[p + PHYS.META_OFF_FLAGS];
+          if (flags === 0) continue;
+          const mc = u8[p + PHYS.META_OFF_MAPCOUNT] | (u8[p + PHYS.META_OFF_MAPCOUNT + 1] << 8);
+          f(c * 512 + i, u32[p >>> 2], mc, flags, u8[p + PHYS.META_OFF_AUX]);
+        }
       }
     }
   }

@@ -215,7 +215,8 @@ export class MmStruct {
   }
   /** Runs body inside invalidate_range_start/end of [start, end). */
   invalidate(start: number, end: number, event: MmuNotifierEvent, owner: unknown, body: () => void): void {
-    this.notifiers.invalidate(start, end, event, owner, { blockable: true }, body);
+    // as one operation at least: a throwing callback is rethrown after the body has run
+    runOp(this.engine, () => this.notifiers.invalidate(start, end, event, owner, { blockable: true }, body));
   }
 
   // ---- VMAs --------------------------------------------------------------------------------
@@ -424,6 +425,23 @@ export class MmStruct {
     const leaf = this.leafOf(addr);
     if (leaf.level === 2 && pte.isHugeLeaf(leaf.entry)) this.splitHugePud(addr);
     else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) this.splitHugePmd(v, addr);
+  }
+
+  /**
+   * Splits every THP PMD leaf that [start, end) covers only partly (what change_pmd_range does
+   * before changing PTEs), each inside its own CLEAR over 2 MiB; hugetlb leaves are left alone.
+   */
+  splitPartialThps(start: number, end: number): void {
+    const partial: number[] = [];
+    this.forEachLeaf(start, end, (addr, level, _ptr, e) => {
+      if (level !== 1 || !pte.isHugeLeaf(e)) return;
+      const h = addr - (addr % PMD_SIZE);
+      if (h < start || h + PMD_SIZE > end) partial.push(h);
+    });
+    for (const h of partial) {
+      const v = this.vmaLookup(h);
+      if (v && !v.isHugetlb) this.splitHugePmd(v, h);
+    }
   }
 
   /** __split_huge_pmd(): the PMD leaf becomes a table of 512 PTEs, inside a CLEAR over 2 MiB. */

@@ -184,9 +184,13 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
   for (const pfn of engine.pendingMigrations.keys()) busyHead(pfn);
   for (const mm of liveMms(engine)) for (const pfn of mm.pendingMigrations.keys()) busyHead(pfn);
   const hugetlbUsed = new Map<number, number>();
+  const deviceUsed = new Map<number, number>();
+  // frames come in ascending pfn order: a tail belongs to the last head seen
+  let lastHead = -1;
   engine.forEachFrame((pfn, rc, mc, flags, aux) => {
     if (r.full || (flags & FRAME.RESERVED) !== 0) return;
-    const head = (flags & FRAME.TAIL) !== 0 ? engine.folioOf(pfn).head : pfn;
+    if ((flags & FRAME.HEAD) !== 0) lastHead = pfn;
+    const head = (flags & FRAME.TAIL) !== 0 ? lastHead : pfn;
     if (busy.has(head)) return;
     const wantMaps = exp.maps.get(pfn) ?? 0;
     if (mc !== wantMaps) {
@@ -195,6 +199,7 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
     if ((flags & FRAME.TAIL) !== 0) return;
     const want = exp.refs.get(pfn) ?? 0;
     if ((flags & FRAME.DEVICE_PRIVATE) !== 0) {
+      if (rc > 0) bump(deviceUsed, aux);
       if (rc !== want) r.add({ kind: "refcount", message: `device pfn ${pfn}: refcount ${rc}, ${want} reference(s) found`, pfn });
       return;
     }
@@ -219,8 +224,7 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
   }
   for (const ops of engine.pgmaps.values()) {
     if (!(ops instanceof Device)) continue;
-    let used = 0;
-    for (let i = 0; i < ops.npages; i++) if (engine.refcount(ops.firstPfn + i) > 0) used++;
+    const used = deviceUsed.get(ops.pgmapIndex) ?? 0;
     if (used + ops.freePages !== ops.npages) {
       r.add({ kind: "device-pages", message: `device pgmap ${ops.pgmapIndex}: ${used} in use + ${ops.freePages} free != ${ops.npages} pages` });
     }
@@ -245,12 +249,26 @@ function checkMirror(m: Mirror, r: Report): void {
     return;
   }
   const eng = mm.engine;
+  if (m.entries.size === 0) return;
+  // one walk of the CPU leaves under the mirrored pages instead of a lookup per page
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const page of m.entries.keys()) {
+    if (page < lo) lo = page;
+    if (page > hi) hi = page;
+  }
+  const leaves = new Map<number, { level: number; entry: Entry }>();
+  mm.forEachLeaf(lo * PAGE, (hi + 1) * PAGE, (a, level, _p, entry) => {
+    const span = 2 ** (9 * level);
+    const first = Math.floor(a / PAGE / span) * span;
+    for (let p = Math.max(first, lo); p < Math.min(first + span, hi + 1); p++) if (m.entries.has(p)) leaves.set(p, { level, entry });
+  });
   for (const [page, word] of m.entries) {
     if (r.full) return;
     const addr = page * PAGE;
     const pfn = hmmPfnToPfn(word, mm.profile);
     const write = (word & HMM_PFN_WRITE) !== 0n;
-    const leaf = mm.leafOf(addr);
+    const leaf = leaves.get(page) ?? { level: -1, entry: pte.NONE };
     const e: Entry = leaf.entry;
     const where = { mmId: mm.id, addr, pfn };
     let cpuPfn = -1;
