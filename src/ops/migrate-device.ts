@@ -131,8 +131,10 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
     for (const i of shared) {
       const addr = a.start + i * PAGE;
       const pfn = migratePfnToPfn(m.src[i]);
-      const fileRef = (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
       const devicePage = eng.isDevicePrivatePage(pfn);
+      // a device-private page is always anonymous (a COW copy even in a private file mapping):
+      // no page-cache reference, whatever the VMA maps
+      const fileRef = !devicePage && (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
       const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
       if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
         const leaf = mm.leafOf(addr);
