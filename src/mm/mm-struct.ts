@@ -422,6 +422,7 @@ export class MmStruct {
     if (addr % PMD_SIZE === 0 && addr % PUD_SIZE === 0) return;
     const v = this.vmaLookup(addr);
     if (!v || v.isHugetlb) return;
+    if (addr % PMD_SIZE !== 0) this.settlePmdMigration(addr);
     const leaf = this.leafOf(addr);
     if (leaf.level === 2 && pte.isHugeLeaf(leaf.entry)) this.splitHugePud(addr);
     else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) this.splitHugePmd(v, addr);
@@ -433,6 +434,7 @@ export class MmStruct {
    */
   splitPartialThps(start: number, end: number): void {
     const partial: number[] = [];
+    for (const a of [start, end]) if (a % PMD_SIZE !== 0 && !this.vmaLookup(a)?.isHugetlb) this.settlePmdMigration(a);
     this.forEachLeaf(start, end, (addr, level, _ptr, e) => {
       if (level !== 1 || !pte.isHugeLeaf(e)) return;
       const h = addr - (addr % PMD_SIZE);
@@ -442,6 +444,17 @@ export class MmStruct {
       const v = this.vmaLookup(h);
       if (v && !v.isHugetlb) this.splitHugePmd(v, h);
     }
+  }
+
+  /**
+   * A THP whose PMD is a migration entry cannot be split into PTE migration entries here (the
+   * pending migration tracks it as one PMD): the migration is completed first, as if it had
+   * finished just before the split, which then splits the new THP. No event is lost: completing
+   * a migration raises none.
+   */
+  settlePmdMigration(addr: number): void {
+    const leaf = this.leafOf(addr);
+    if (leaf.level === 1 && pte.isMigration(leaf.entry)) this.waitMigration(addr);
   }
 
   /** __split_huge_pmd(): the PMD leaf becomes a table of 512 PTEs, inside a CLEAR over 2 MiB. */

@@ -80,6 +80,7 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
     const shared: number[] = [];
     // huge PMDs in the range are split first (migrate_vma_collect_pmd)
     for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
+      mm.settlePmdMigration(Math.max(x, a.start));
       const leaf = mm.leafOf(Math.max(x, a.start));
       if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
     }
