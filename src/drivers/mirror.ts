@@ -70,17 +70,18 @@ export class Mirror {
   }
 
   private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
-    // dmirror does not treat the migrations its own device starts as invalidations (no sequence
-    // bump, so its own faults need not retry), but it does update its page table for them: it
-    // erases the entries of pages moving back to RAM (dmirror_devmem_fault_alloc_and_copy) and
-    // remaps those moving to the device. Dropping the entries keeps the mirror within the CPU's.
+    // dmirror does not log the migrations its own device starts as invalidations, but it does
+    // update its page table for them: it erases the entries of pages moving back to RAM
+    // (dmirror_devmem_fault_alloc_and_copy) and remaps those moving to the device. Dropping the
+    // entries and bumping the sequence keeps the mirror within the CPU's even when the migration
+    // runs in the middle of one of its own faults (a CPU access from mm.hooks).
     const own = range.event === MMU_NOTIFY_MIGRATE && range.owner === this.owner && this.owner !== null;
     if (!own) {
       if (this.lockHeld && !range.blockable) return false;
       this.log.push({ ...range });
       this.stats.invalidations++;
-      this.mm.notifiers.setSeq(sub, curSeq);
     }
+    this.mm.notifiers.setSeq(sub, curSeq);
     const first = Math.floor(range.start / PAGE_SIZE);
     const last = range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE_SIZE);
     if (last - first < this.entries.size) {

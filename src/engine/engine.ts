@@ -82,6 +82,7 @@ export class Engine {
   /** Pages given to each hugetlb pool by setHugetlbPages (the teardown check compares against it). */
   readonly hugetlbTotal = new Map<number, number>([[21, 0], [30, 0]]);
   private readonly digestSources: DigestSource[] = [];
+  private readonly freeListeners: ((head: number, order: number) => void)[] = [];
 
   constructor(opts: EngineOptions = {}) {
     let build = opts.build ?? defaultBuild();
@@ -223,6 +224,7 @@ export class Engine {
     if (rc === 1) {
       for (let i = 0; i < 2 ** order; i++) this.contents.delete(head + i);
       this.raw.frameFree(head, order);
+      for (const f of this.freeListeners) f(head, order);
     } else {
       this.setRefcount(head, rc - 1);
     }
@@ -328,6 +330,11 @@ export class Engine {
   }
 
   // ---- state digest ---------------------------------------------------------------------
+
+  /** @internal Called with every folio the page allocator gets back (per-page state keyed by pfn must forget it). */
+  addFreeListener(f: (head: number, order: number) => void): void {
+    this.freeListeners.push(f);
+  }
 
   /** @internal Adds a contributor to stateDigest() (the mm layer registers its per-engine state). */
   addDigestSource(f: DigestSource): void {

@@ -116,6 +116,11 @@ export function machineOf(engine: Engine): MachineState {
     const state = new MachineState();
     states.set(engine, state);
     engine.addDigestSource((h) => state.digestInto(h));
+    // a freed frame is no KSM page and no lazily freeable folio any more: its pfn may be reused
+    engine.addFreeListener((head) => {
+      state.lazyFree.delete(head);
+      for (const [key, pfn] of state.ksmStable) if (pfn === head) state.ksmStable.delete(key);
+    });
     s = state;
   }
   return s;

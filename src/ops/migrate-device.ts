@@ -85,7 +85,11 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
       if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
     }
     // the page at index i becomes a migration entry and its source word records it
+    // a page mapped at several addresses of the range (KSM, mremap) is collected once: the
+    // other PTEs find it locked (trylock_page fails) and try_to_migrate() unmaps them by rmap
+    const collected = new Set<number>();
     const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {
+      collected.add(pfn);
       m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
       m.saved.set(i, e);
       eng.writeEntry(ptr, pte.mk.migration(pfn, w));
@@ -105,7 +109,7 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
         }
         if (pte.isDevicePrivate(e)) {
           const pfn = pte.swapOffset(e);
-          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
+          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId || collected.has(pfn)) continue;
           collect(i, addr, leaf.ptr, e, pfn, pte.isWritableSwapLike(e));
           if (eng.mapcount(pfn) > 1) shared.push(i);
           continue;
@@ -119,7 +123,7 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
           continue;
         }
         if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
-        if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn)) continue;
+        if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn) || collected.has(pfn)) continue;
         // a page of a large folio mapped elsewhere too would need a folio split: skipped
         if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
         if (eng.mapcount(pfn) > 1) shared.push(i);

@@ -164,7 +164,15 @@ function complete(mig: FolioMigration, subs: number[], file: Rmap["file"], undo:
     if (dst === 0) undo = true;
   }
   if (undo) {
-    for (const t of live) eng.writeEntry(t.ptr, restored(mig.src + t.sub, t));
+    for (const t of live) {
+      eng.writeEntry(t.ptr, restored(mig.src + t.sub, t));
+      // remove_migration_pte(): only an exclusive migration entry gives AnonExclusive back (a
+      // fork meanwhile made them all non-exclusive)
+      const type = pte.swapType(t.cur);
+      if (type !== SWP.MIGRATION_WRITE && type !== SWP.MIGRATION_READ_EXCLUSIVE) {
+        eng.setFrameFlags(mig.src + t.sub, eng.frameFlags(mig.src + t.sub) & ~FRAME.ANON_EXCLUSIVE);
+      }
+    }
     // entries zapped meanwhile dropped their mapcount, not the reference they carried
     for (const t of taken) if (!t.live) eng.putPage(mig.src + t.sub);
     mig.state = "aborted";
