@@ -34,8 +34,15 @@ export {
   type VmFault,
 } from "./fault/fault.js";
 export { type Profile, PROFILES, profileInfo } from "./engine/profile.js";
-export { ErrnoError, EngineError, SimulationDeadlock, errnoName } from "./engine/errors.js";
+export {
+  HmmsimError, ErrnoError, InvalidArgumentError, ArgumentTypeError, UseAfterFreeError, LockStateError, CallbackError,
+  EngineError, SimulationDeadlock, errnoName,
+} from "./engine/errors.js";
 export * as pte from "./engine/pte.js";
 export { createReferenceWalker } from "./hmm/reference-walk.js";
 export { Mirror, type MirrorOptions } from "./drivers/mirror.js";
 export * from "./ops/index.js";
+export {
+  checkInvariants, checkTeardown, formatViolations, type CheckOptions, type InvariantViolation,
+} from "./sim/check/index.js";
+export { StateHasher } from "./engine/digest.js";

@@ -70,11 +70,17 @@ export class Mirror {
   }
 
   private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
-    // dmirror ignores the migrations it started itself
-    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === this.owner && this.owner !== null) return true;
-    if (this.lockHeld && !range.blockable) return false;
-    this.log.push({ ...range });
-    this.stats.invalidations++;
+    // dmirror does not log the migrations its own device starts as invalidations, but it does
+    // update its page table for them: it erases the entries of pages moving back to RAM
+    // (dmirror_devmem_fault_alloc_and_copy) and remaps those moving to the device. Dropping the
+    // entries and bumping the sequence keeps the mirror within the CPU's even when the migration
+    // runs in the middle of one of its own faults (a CPU access from mm.hooks).
+    const own = range.event === MMU_NOTIFY_MIGRATE && range.owner === this.owner && this.owner !== null;
+    if (!own) {
+      if (this.lockHeld && !range.blockable) return false;
+      this.log.push({ ...range });
+      this.stats.invalidations++;
+    }
     this.mm.notifiers.setSeq(sub, curSeq);
     const first = Math.floor(range.start / PAGE_SIZE);
     const last = range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE_SIZE);
@@ -177,7 +183,10 @@ export class Mirror {
     return prot;
   }
 
-  /** Whether every committed device entry matches what a fresh walk of the CPU table reports. */
+  /**
+   * Whether every committed device entry matches what a fresh walk of the CPU table reports: the
+   * same pfn and flags, and WRITE only where the CPU entry is writable.
+   */
   verify(): { ok: boolean; mismatches: number } {
     let mismatches = 0;
     for (const [page, word] of this.entries) {
@@ -185,9 +194,11 @@ export class Mirror {
       const seq = this.mm.notifiers.readBegin(this.notifier);
       const pfns = new BigUint64Array(1);
       const r = this.mm.withReadLock(() => hmmRangeFault({ notifier: this.notifier, notifierSeq: seq, start: a, end: a + PAGE_SIZE, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined }));
+      // a committed read mapping may be backed by a page that is now writable (permission may only
+      // shrink on the device side), but a committed WRITE needs a writable CPU entry
       const mask = ~(HMM_PFN_WRITE) & 0xffffffffffffffffn;
-      // a committed read mapping may be backed by a page that is now writable: compare without WRITE
-      if (r !== 0 || (pfns[0] & mask) !== (word & mask)) mismatches++;
+      const lostWrite = (word & HMM_PFN_WRITE) !== 0n && (pfns[0] & HMM_PFN_WRITE) === 0n;
+      if (r !== 0 || (pfns[0] & mask) !== (word & mask) || lostWrite) mismatches++;
     }
     return { ok: mismatches === 0, mismatches };
   }

@@ -183,7 +183,15 @@ function pageCachePage(mm: MmStruct, vma: Vma, index: number): number {
   const file = vma.file!;
   if (index >= file.pages) return 0;
   let pfn = file.pageCache.get(index);
-  if (pfn !== undefined) return pfn;
+  if (pfn !== undefined) {
+    // filemap_fault() locks the folio: one under migration is waited for (the migration
+    // completes and the cache then holds the new folio)
+    const mig = mm.engine.pendingMigrations.get(pfn);
+    if (mig === undefined) return pfn;
+    mig.finish();
+    pfn = file.pageCache.get(index);
+    if (pfn !== undefined) return pfn;
+  }
   pfn = mm.engine.allocFrames(0, FRAME.FILE);
   if (pfn === 0) return -1;
   if (file.initial && index * PAGE < file.initial.length) {
@@ -239,7 +247,8 @@ function faultAround(mm: MmStruct, vma: Vma, addr: number): void {
   const end = Math.min(vma.end, addr - (addr % win) + win, addr - (addr % PMD_SIZE) + PMD_SIZE);
   for (let a = start; a < end; a += PAGE) {
     const pfn = vma.file!.pageCache.get(vma.pageIndex(a));
-    if (pfn === undefined) continue;
+    // filemap_map_pages() only trylocks: a folio under migration is skipped
+    if (pfn === undefined || eng.pendingMigrations.has(pfn)) continue;
     const p = mm.entryPtr(a, 0, false);
     if (p === 0 || !pte.isNone(eng.readEntry(p))) continue;
     mapFilePage(mm, p, pfn, sharedWritableOnRead(vma), false);

@@ -1,10 +1,15 @@
 // hmm_range_fault(): the retry loop around the walker (docs/semantics.md §4.1) and the hmm.h helpers.
-import { EngineError, ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
-import { CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM, PTRS_PER_TABLE } from "../engine/layout.js";
+import { ArgumentTypeError, EngineError, ErrnoError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
+import { callbackError } from "../mm/machine.js";
+import {
+  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, PTRS_PER_TABLE, VM,
+} from "../engine/layout.js";
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
-import type { MmuIntervalNotifier } from "../mm/notifier.js";
+import { MmuIntervalNotifier } from "../mm/notifier.js";
 import { PfnArray } from "./pfns.js";
 import { type Profile, profileInfo } from "../engine/profile.js";
 import type { RawExports } from "../engine/wasm.js";
@@ -93,6 +98,33 @@ function hiWord(v: bigint | undefined): number {
 const referenceWalkers = new WeakMap<object, WalkFn>();
 const scratch = new WeakMap<object, PfnArray>();
 
+/** Validates what a caller passes to hmmRangeFault (types, lifetimes, budgets) before anything runs. */
+function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
+  const fn = "hmmRangeFault";
+  argOptions(fn, "range", range);
+  argOptions(fn, "opts", opts);
+  if (!(range.notifier instanceof MmuIntervalNotifier)) throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);
+  if (range.notifier.removed) throw new UseAfterFreeError(`${fn}: range.notifier has been removed`);
+  argInt(fn, "range.notifierSeq", range.notifierSeq, -(2 ** 53), Number.MAX_SAFE_INTEGER);
+  argULong(fn, "range.start", range.start);
+  argULong(fn, "range.end", range.end);
+  for (const k of ["defaultFlags", "pfnFlagsMask"] as const) {
+    if (range[k] !== undefined && typeof range[k] !== "bigint") throw new ArgumentTypeError(fn, `range.${k}`, "must be a bigint", range[k]);
+  }
+  if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed) throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
+  if (opts.maxStalls !== undefined) argBudget(fn, "opts.maxStalls", opts.maxStalls);
+  if (opts.engine !== undefined) argEnum(fn, "opts.engine", opts.engine, ["wasm", "reference"] as const);
+}
+
+/** Runs a user hook; an exception it throws surfaces as CallbackError (the library's own typed errors as they are). */
+function callHook<T>(hook: (info: T) => void, what: string, info: T): void {
+  try {
+    hook(info);
+  } catch (e) {
+    throw callbackError(what, e);
+  }
+}
+
 function isPageAligned(a: number): boolean {
   return Number.isSafeInteger(a) ? a % PAGE_SIZE === 0 : Number.isFinite(a) && a % PAGE_SIZE === 0 && a >= 0;
 }
@@ -103,6 +135,7 @@ function isPageAligned(a: number): boolean {
  * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
  */
 export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): HmmRangeFaultResult {
+  checkHmmRangeArgs(range, opts);
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
@@ -111,7 +144,9 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   stats.faultedPages = 0;
   stats.migrationWaits = 0;
   try {
-    return rangeFault(mm, range, opts, stats);
+    // one kernel operation: a throwing callback (migrateToRam, a notifier of a COW break) is
+    // rethrown once the call has returned its pages consistently
+    return mm.runOp(() => rangeFault(mm, range, opts, stats));
   } finally {
     if (opts.stats) Object.assign(opts.stats, stats);
     Object.assign(lastHmmStats, stats);
@@ -187,7 +222,7 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
   for (;;) {
     if (!resume && mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
     resume = false;
-    if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: lastPage * PAGE_SIZE });
+    if (stats.passes > 0 && mm.hooks.betweenPasses) callHook(mm.hooks.betweenPasses, "mm.hooks.betweenPasses", { pass: stats.passes, last: lastPage * PAGE_SIZE });
     stats.passes++;
     mm.stats.walkPasses++;
     let ret: number;
@@ -239,7 +274,7 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
         p = next;
         if (p >= faultEnd) break;
       }
-      if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - startPage });
+      if (p > lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
       if (!vma.isHugetlb && !mm.hooks.betweenFaults) {

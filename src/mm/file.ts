@@ -7,6 +7,11 @@ export type FileKind = "regular" | "shmem" | "hugetlbfs";
 export class SimFile {
   /** Page index -> pfn of the page-cache page. */
   readonly pageCache = new Map<number, number>();
+  /**
+   * The file behind a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup): nobody else can open
+   * it, so its pages are freed with its last mapping (see releaseOrphanFiles).
+   */
+  internal = false;
   constructor(
     readonly name: string,
     /** Size in bytes (i_size); faults beyond it raise SIGBUS. */

@@ -1,5 +1,6 @@
 // CPU access to user memory: what a load or store does through the MMU, faulting through
 // handle_mm_fault() like a user access (docs/semantics.md §5), and mm_populate().
+import { runOp } from "../mm/machine.js";
 import { ErrnoError, SimulationDeadlock } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PTE_LO as PTE_BITS, VM } from "../engine/layout.js";
 import * as pte from "../engine/pte.js";
@@ -30,26 +31,30 @@ function cpuFault(mm: MmStruct, addr: number, write: boolean): { pfn: number; of
 
 /** Reads bytes as the CPU would (faulting pages in). */
 export function cpuRead(mm: MmStruct, addr: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let done = 0; done < length;) {
-    const a = addr + done;
-    const n = Math.min(length - done, PAGE - (a % PAGE));
-    const { pfn, offset } = cpuFault(mm, a, false);
-    mm.engine.readFrame(pfn, offset, out.subarray(done, done + n));
-    done += n;
-  }
-  return out;
+  return runOp(mm.engine, () => {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const a = addr + done;
+      const n = Math.min(length - done, PAGE - (a % PAGE));
+      const { pfn, offset } = cpuFault(mm, a, false);
+      mm.engine.readFrame(pfn, offset, out.subarray(done, done + n));
+      done += n;
+    }
+    return out;
+  });
 }
 /** Writes bytes as the CPU would (faulting pages in, breaking COW). */
 export function cpuWrite(mm: MmStruct, addr: number, data: Uint8Array): void {
-  for (let done = 0; done < data.length;) {
-    const a = addr + done;
-    const n = Math.min(data.length - done, PAGE - (a % PAGE));
-    const { pfn, offset } = cpuFault(mm, a, true);
-    markDirty(mm, a);
-    mm.engine.writeFrame(pfn, offset, data.subarray(done, done + n));
-    done += n;
-  }
+  return runOp(mm.engine, () => {
+    for (let done = 0; done < data.length;) {
+      const a = addr + done;
+      const n = Math.min(data.length - done, PAGE - (a % PAGE));
+      const { pfn, offset } = cpuFault(mm, a, true);
+      markDirty(mm, a);
+      mm.engine.writeFrame(pfn, offset, data.subarray(done, done + n));
+      done += n;
+    }
+  });
 }
 /** What the MMU does on a write through a writable entry: sets its A and D bits. */
 function markDirty(mm: MmStruct, addr: number): void {
@@ -67,10 +72,14 @@ export function cpuWriteU32(mm: MmStruct, addr: number, value: number): void {
 }
 /** A data-less CPU access: faults the page in for read or write. */
 export function touch(mm: MmStruct, addr: number, write: boolean): void {
-  cpuFault(mm, addr, write);
+  return runOp(mm.engine, () => {
+    cpuFault(mm, addr, write);
+  });
 }
 /** MAP_POPULATE / mm_populate(). */
 export function populate(mm: MmStruct, addr: number, length: number, write: boolean): void {
-  for (let a = addr; a < addr + length; a += PAGE) touch(mm, a, write);
+  return runOp(mm.engine, () => {
+    for (let a = addr; a < addr + length; a += PAGE) touch(mm, a, write);
+  });
 }
 

@@ -4,6 +4,7 @@
 //   /proc/pid/clear_refs = 4 (soft-dirty clear)    → MMU_NOTIFY_SOFT_DIRTY [0, ∞) (the kernel's [0, -1UL))
 // Neither changes which page is mapped: the next write faults (do_wp_page) and makes the entry
 // writable again in place without a notifier.
+import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
 import type { SimFile } from "../mm/file.js";
@@ -30,36 +31,38 @@ export interface WritebackResult {
  * mmap lock (writeback runs with the folio locked only), so it may run from mm.hooks.
  */
 export function writebackFile(engine: Engine, file: SimFile): WritebackResult {
-  const res: WritebackResult = { cleaned: 0, invalidations: 0 };
-  const mms = liveMms(engine);
-  for (const [index, pfn] of [...file.pageCache].sort((x, y) => x[0] - y[0])) {
-    const maps: { mm: MmStruct; addr: number; end: number; shared: boolean; ptr: number }[] = [];
-    let dirty = false;
-    for (const mm of mms) {
-      for (const v of mm.vmas) {
-        if (v.file !== file || index < v.pgoff || index >= v.pgoff + v.pages) continue;
-        const addr = v.start + (index - v.pgoff) * PAGE;
-        const leaf = mm.leafOf(addr);
-        const mapped = leaf.level === 0 && pte.isPresent(leaf.entry) && pte.pfnOf(leaf.entry) === pfn;
-        if (mapped && (leaf.entry.lo & PTE_LO.DIRTY)) dirty = true;
-        if (v.isShared) maps.push({ mm, addr, end: Math.min(v.end, addr + PAGE), shared: true, ptr: mapped ? leaf.ptr : 0 });
+  return runOp(engine, () => {
+    const res: WritebackResult = { cleaned: 0, invalidations: 0 };
+    const mms = liveMms(engine);
+    for (const [index, pfn] of [...file.pageCache].sort((x, y) => x[0] - y[0])) {
+      const maps: { mm: MmStruct; addr: number; end: number; shared: boolean; ptr: number }[] = [];
+      let dirty = false;
+      for (const mm of mms) {
+        for (const v of mm.vmas) {
+          if (v.file !== file || index < v.pgoff || index >= v.pgoff + v.pages) continue;
+          const addr = v.start + (index - v.pgoff) * PAGE;
+          const leaf = mm.leafOf(addr);
+          const mapped = leaf.level === 0 && pte.isPresent(leaf.entry) && pte.pfnOf(leaf.entry) === pfn;
+          if (mapped && (leaf.entry.lo & PTE_LO.DIRTY)) dirty = true;
+          if (v.isShared) maps.push({ mm, addr, end: Math.min(v.end, addr + PAGE), shared: true, ptr: mapped ? leaf.ptr : 0 });
+        }
+      }
+      if (!dirty) continue;
+      res.cleaned++;
+      // page_mkclean(): only for a mapped folio (it is, it has a dirty PTE)
+      for (const m of maps) {
+        res.invalidations++;
+        m.mm.invalidate(m.addr, m.end, MMU_NOTIFY_PROTECTION_PAGE, null, () => {
+          if (m.ptr === 0) return;
+          const cur = engine.readEntry(m.ptr);
+          if (!pte.isPresent(cur) || pte.pfnOf(cur) !== pfn) return;
+          if (!(cur.lo & (PTE_LO.RW | PTE_LO.DIRTY))) return;
+          engine.writeEntry(m.ptr, { lo: (cur.lo & ~(PTE_LO.RW | PTE_LO.DIRTY)) >>> 0, hi: cur.hi });
+        });
       }
     }
-    if (!dirty) continue;
-    res.cleaned++;
-    // page_mkclean(): only for a mapped folio (it is, it has a dirty PTE)
-    for (const m of maps) {
-      res.invalidations++;
-      m.mm.invalidate(m.addr, m.end, MMU_NOTIFY_PROTECTION_PAGE, null, () => {
-        if (m.ptr === 0) return;
-        const cur = engine.readEntry(m.ptr);
-        if (!pte.isPresent(cur) || pte.pfnOf(cur) !== pfn) return;
-        if (!(cur.lo & (PTE_LO.RW | PTE_LO.DIRTY))) return;
-        engine.writeEntry(m.ptr, { lo: (cur.lo & ~(PTE_LO.RW | PTE_LO.DIRTY)) >>> 0, hi: cur.hi });
-      });
-    }
-  }
-  return res;
+    return res;
+  });
 }
 
 export const CLEAR_REFS_ALL = 1;
@@ -80,34 +83,36 @@ export const CLEAR_REFS_MM_HIWATER_RSS = 5;
  *   5: resets the RSS high-water mark: no page-table change.
  */
 export function clearRefs(mm: MmStruct, type: number): void {
-  if (!Number.isInteger(type) || type < CLEAR_REFS_ALL || type > CLEAR_REFS_MM_HIWATER_RSS) {
-    throw new ErrnoError(-ERRNO.EINVAL, `clear_refs: bad type ${type}`);
-  }
-  if (mm.exited) throw new ErrnoError(-ERRNO.EINVAL, "clear_refs: the mm has exited");
-  if (type === CLEAR_REFS_MM_HIWATER_RSS) return;
-  mm.withWriteLock(() => {
-    const eng = mm.engine;
-    const walk = (): void => {
-      for (const v of mm.vmas) {
-        if (v.isHugetlb || v.flags & VM.PFNMAP) continue;
-        if (type === CLEAR_REFS_ANON && !v.isAnonymous) continue;
-        if (type === CLEAR_REFS_MAPPED && v.isAnonymous) continue;
-        mm.forEachLeaf(v.start, v.end, (_a, level, ptr, e) => {
-          if (level > 1) return;
-          let lo = e.lo;
-          if (type === CLEAR_REFS_SOFT_DIRTY) {
-            if (pte.isPresent(e)) lo &= ~(PTE_LO.RW | PTE_LO.SOFT_DIRTY);
-            else if (pte.isSwapLike(e)) lo &= ~Number(SWP.SOFT_DIRTY);
-          } else if (pte.isPresent(e)) {
-            lo &= ~PTE_LO.ACCESSED;
-          }
-          if ((lo >>> 0) !== e.lo) eng.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
-        });
-      }
-    };
-    if (type !== CLEAR_REFS_SOFT_DIRTY) return walk();
-    for (const v of mm.vmas) v.flags = (v.flags & ~VM.SOFTDIRTY) >>> 0;
-    mm.syncVmas();
-    mm.invalidate(0, Infinity, MMU_NOTIFY_SOFT_DIRTY, null, walk);
+  return runOp(mm.engine, () => {
+    if (!Number.isInteger(type) || type < CLEAR_REFS_ALL || type > CLEAR_REFS_MM_HIWATER_RSS) {
+      throw new ErrnoError(-ERRNO.EINVAL, `clear_refs: bad type ${type}`);
+    }
+    if (mm.exited) throw new ErrnoError(-ERRNO.EINVAL, "clear_refs: the mm has exited");
+    if (type === CLEAR_REFS_MM_HIWATER_RSS) return;
+    mm.withWriteLock(() => {
+      const eng = mm.engine;
+      const walk = (): void => {
+        for (const v of mm.vmas) {
+          if (v.isHugetlb || v.flags & VM.PFNMAP) continue;
+          if (type === CLEAR_REFS_ANON && !v.isAnonymous) continue;
+          if (type === CLEAR_REFS_MAPPED && v.isAnonymous) continue;
+          mm.forEachLeaf(v.start, v.end, (_a, level, ptr, e) => {
+            if (level > 1) return;
+            let lo = e.lo;
+            if (type === CLEAR_REFS_SOFT_DIRTY) {
+              if (pte.isPresent(e)) lo &= ~(PTE_LO.RW | PTE_LO.SOFT_DIRTY);
+              else if (pte.isSwapLike(e)) lo &= ~Number(SWP.SOFT_DIRTY);
+            } else if (pte.isPresent(e)) {
+              lo &= ~PTE_LO.ACCESSED;
+            }
+            if ((lo >>> 0) !== e.lo) eng.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
+          });
+        }
+      };
+      if (type !== CLEAR_REFS_SOFT_DIRTY) return walk();
+      for (const v of mm.vmas) v.flags = (v.flags & ~VM.SOFTDIRTY) >>> 0;
+      mm.syncVmas();
+      mm.invalidate(0, Infinity, MMU_NOTIFY_SOFT_DIRTY, null, walk);
+    });
   });
 }

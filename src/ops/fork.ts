@@ -6,6 +6,7 @@
 // * For a copied COW mapping ((flags & (VM_SHARED|VM_MAYWRITE)) == VM_MAYWRITE) the parent gets
 //   MMU_NOTIFY_PROTECTION_PAGE over [vm_start, vm_end), raised even if nothing is populated.
 // * VM_DONTCOPY VMAs are not in the child; VM_WIPEONFORK VMAs are, empty and without anon_vma.
+import { runOp } from "../mm/machine.js";
 import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmOptions, MmStruct } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_PROTECTION_PAGE } from "../mm/notifier.js";
@@ -35,25 +36,27 @@ export function vmaNeedsCopy(v: Vma): boolean {
  * migration completes both.
  */
 export function fork<T extends MmStruct>(parent: T): T {
-  if (parent.exited) throw new Error("fork of an exited mm");
-  return parent.withWriteLock(() => {
-    // the child is of the parent's class (the public Mm for Mms users created)
-    const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
-    const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
-    for (const v of parent.vmas) {
-      if (v.flags & VM.DONTCOPY) continue;
-      const cv = v.clone(v.start, v.end);
-      if (v.flags & VM.WIPEONFORK) cv.anonVma = false;
-      child.vmas.push(cv);
-    }
-    child.syncVmas();
-    for (const v of parent.vmas) {
-      if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
-      const copy = (): void => copyPageRange(parent, child, v);
-      if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
-      else copy();
-    }
-    return child;
+  return runOp(parent.engine, () => {
+    if (parent.exited) throw new Error("fork of an exited mm");
+    return parent.withWriteLock(() => {
+      // the child is of the parent's class (the public Mm for Mms users created)
+      const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
+      const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
+      for (const v of parent.vmas) {
+        if (v.flags & VM.DONTCOPY) continue;
+        const cv = v.clone(v.start, v.end);
+        if (v.flags & VM.WIPEONFORK) cv.anonVma = false;
+        child.vmas.push(cv);
+      }
+      child.syncVmas();
+      for (const v of parent.vmas) {
+        if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
+        const copy = (): void => copyPageRange(parent, child, v);
+        if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
+        else copy();
+      }
+      return child;
+    });
   });
 }
 

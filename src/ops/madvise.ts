@@ -3,6 +3,7 @@
 //   MADV_DONTNEED(_LOCKED), MADV_FREE, MADV_REMOVE / truncate / hole punch → MMU_NOTIFY_CLEAR
 //   MADV_PAGEOUT → CLEAR per folio (reclaim.ts), MADV_COLLAPSE → CLEAR over the 2 MiB.
 //   MADV_HUGEPAGE / NOHUGEPAGE / DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK → VMA flags only.
+import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { FAULT_FLAG_REMOTE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
@@ -41,41 +42,43 @@ const EINVAL = -ERRNO.EINVAL;
  * take the write lock (so they throw SimulationDeadlock while a walk holds the read lock).
  */
 export function madvise(mm: MmStruct, addr: number, len: number, advice: number): void {
-  const end = checkedEnd(mm, addr, len, "madvise");
-  if (end === addr) return;
-  switch (advice) {
-    case MADV_DONTNEED:
-    case MADV_DONTNEED_LOCKED:
-      return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => dontneed(mm, v, s, e, advice === MADV_DONTNEED_LOCKED)));
-    case MADV_FREE:
-      return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvFree(mm, v, s, e)));
-    case MADV_PAGEOUT:
-      return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => {
-        if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.LOCKED)) throw new ErrnoError(EINVAL, `MADV_PAGEOUT on ${v}`);
-        const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
-        reclaimVmaRange(mm, v, s, e, r, true);
-      }));
-    case MADV_REMOVE:
-      return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvRemove(mm, v, s, e)));
-    case MADV_COLLAPSE:
-      return mm.withWriteLock(() => madvCollapse(mm, addr, end));
-    case MADV_HUGEPAGE:
-      return setFlags(mm, addr, end, VM.HUGEPAGE, VM.NOHUGEPAGE);
-    case MADV_NOHUGEPAGE:
-      return setFlags(mm, addr, end, VM.NOHUGEPAGE, VM.HUGEPAGE);
-    case MADV_DONTFORK:
-      return setFlags(mm, addr, end, VM.DONTCOPY, 0);
-    case MADV_DOFORK:
-      return setFlags(mm, addr, end, 0, VM.DONTCOPY);
-    case MADV_WIPEONFORK:
-      return setFlags(mm, addr, end, VM.WIPEONFORK, 0, (v) => v.isAnonymous && !v.isShared);
-    case MADV_KEEPONFORK:
-      return setFlags(mm, addr, end, 0, VM.WIPEONFORK);
-    case MADV_NORMAL:
-      return;
-    default:
-      throw new ErrnoError(EINVAL, `madvise: unsupported advice ${advice}`);
-  }
+  return runOp(mm.engine, () => {
+    const end = checkedEnd(mm, addr, len, "madvise");
+    if (end === addr) return;
+    switch (advice) {
+      case MADV_DONTNEED:
+      case MADV_DONTNEED_LOCKED:
+        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => dontneed(mm, v, s, e, advice === MADV_DONTNEED_LOCKED)));
+      case MADV_FREE:
+        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvFree(mm, v, s, e)));
+      case MADV_PAGEOUT:
+        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => {
+          if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.LOCKED)) throw new ErrnoError(EINVAL, `MADV_PAGEOUT on ${v}`);
+          const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
+          reclaimVmaRange(mm, v, s, e, r, true);
+        }));
+      case MADV_REMOVE:
+        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvRemove(mm, v, s, e)));
+      case MADV_COLLAPSE:
+        return mm.withWriteLock(() => madvCollapse(mm, addr, end));
+      case MADV_HUGEPAGE:
+        return setFlags(mm, addr, end, VM.HUGEPAGE, VM.NOHUGEPAGE);
+      case MADV_NOHUGEPAGE:
+        return setFlags(mm, addr, end, VM.NOHUGEPAGE, VM.HUGEPAGE);
+      case MADV_DONTFORK:
+        return setFlags(mm, addr, end, VM.DONTCOPY, 0);
+      case MADV_DOFORK:
+        return setFlags(mm, addr, end, 0, VM.DONTCOPY);
+      case MADV_WIPEONFORK:
+        return setFlags(mm, addr, end, VM.WIPEONFORK, 0, (v) => v.isAnonymous && !v.isShared);
+      case MADV_KEEPONFORK:
+        return setFlags(mm, addr, end, 0, VM.WIPEONFORK);
+      case MADV_NORMAL:
+        return;
+      default:
+        throw new ErrnoError(EINVAL, `madvise: unsupported advice ${advice}`);
+    }
+  });
 }
 
 function perVma(mm: MmStruct, start: number, end: number, f: (v: Vma, s: number, e: number) => void): void {
@@ -189,58 +192,60 @@ function madvCollapse(mm: MmStruct, start: number, end: number): void {
  * The caller holds the mmap write lock (collapse_huge_page takes it).
  */
 export function collapseHugePage(mm: MmStruct, haddr: number): number {
-  const eng = mm.engine;
-  const v = mm.vmaLookup(haddr);
-  if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr) return EINVAL;
-  const top = mm.leafOf(haddr);
-  if (top.level === 1 && pte.isHugeLeaf(top.entry)) return 0; // already a THP
-  if (top.level >= 1) return -ERRNO.EAGAIN;
-  // __collapse_huge_page_swapin()
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const a = haddr + i * PAGE;
-    const l = mm.leafOf(a);
-    if (l.level === 0 && pte.isRegularSwap(l.entry)) {
-      if (handleMmFault(mm, v, a, FAULT_FLAG_REMOTE) & VM_FAULT_ERROR) return -ERRNO.EAGAIN;
-    }
-  }
-  // __collapse_huge_page_isolate(): every PTE must be none, the zero page or a normal anon page
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const l = mm.leafOf(haddr + i * PAGE);
-    if (l.level < 0 || pte.isNone(l.entry)) continue;
-    if (l.level !== 0) return -ERRNO.EAGAIN;
-    const en = l.entry;
-    if (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN) continue;
-    if (!isNormalPage(mm, en) || pte.isProtnone(en)) return -ERRNO.EAGAIN;
-    if (!(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) return -ERRNO.EAGAIN;
-  }
-  const thp = eng.allocFrames(PMD_ORDER, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
-  if (thp === 0) return -ERRNO.ENOMEM;
-  mm.invalidate(haddr, haddr + PMD_SIZE, MMU_NOTIFY_CLEAR, null, () => {
+  return runOp(mm.engine, () => {
+    const eng = mm.engine;
+    const v = mm.vmaLookup(haddr);
+    if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr) return EINVAL;
+    const top = mm.leafOf(haddr);
+    if (top.level === 1 && pte.isHugeLeaf(top.entry)) return 0; // already a THP
+    if (top.level >= 1) return -ERRNO.EAGAIN;
+    // __collapse_huge_page_swapin()
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       const a = haddr + i * PAGE;
       const l = mm.leafOf(a);
-      if (l.level === 0 && !pte.isNone(l.entry)) {
-        const pfn = pte.pfnOf(l.entry);
-        if (isNormalPage(mm, l.entry)) {
-          eng.copyFrame(pfn, thp + i);
-          eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
-          eng.putPage(pfn);
+      if (l.level === 0 && pte.isRegularSwap(l.entry)) {
+        if (handleMmFault(mm, v, a, FAULT_FLAG_REMOTE) & VM_FAULT_ERROR) return -ERRNO.EAGAIN;
+      }
+    }
+    // __collapse_huge_page_isolate(): every PTE must be none, the zero page or a normal anon page
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      const l = mm.leafOf(haddr + i * PAGE);
+      if (l.level < 0 || pte.isNone(l.entry)) continue;
+      if (l.level !== 0) return -ERRNO.EAGAIN;
+      const en = l.entry;
+      if (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN) continue;
+      if (!isNormalPage(mm, en) || pte.isProtnone(en)) return -ERRNO.EAGAIN;
+      if (!(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) return -ERRNO.EAGAIN;
+    }
+    const thp = eng.allocFrames(PMD_ORDER, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
+    if (thp === 0) return -ERRNO.ENOMEM;
+    mm.invalidate(haddr, haddr + PMD_SIZE, MMU_NOTIFY_CLEAR, null, () => {
+      for (let i = 0; i < HPAGE_PMD_NR; i++) {
+        const a = haddr + i * PAGE;
+        const l = mm.leafOf(a);
+        if (l.level === 0 && !pte.isNone(l.entry)) {
+          const pfn = pte.pfnOf(l.entry);
+          if (isNormalPage(mm, l.entry)) {
+            eng.copyFrame(pfn, thp + i);
+            eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+            eng.putPage(pfn);
+          } else {
+            eng.clearFrame(thp + i);
+          }
+          eng.writeEntry(l.ptr, pte.NONE);
         } else {
           eng.clearFrame(thp + i);
         }
-        eng.writeEntry(l.ptr, pte.NONE);
-      } else {
-        eng.clearFrame(thp + i);
       }
-    }
-    // pmdp_collapse_flush() + pte_free(): the empty PTE table goes
-    eng.raw.pruneTables(mm.ptr, haddr / PAGE, (haddr + PMD_SIZE) / PAGE);
-    const pmdp = mm.entryPtr(haddr, 1, true);
-    eng.setMapcount(thp, 1);
-    eng.writeEntry(pmdp, pte.mk.huge(thp, (v.flags & VM.WRITE) !== 0, PTE_LO.DIRTY));
+      // pmdp_collapse_flush() + pte_free(): the empty PTE table goes
+      eng.raw.pruneTables(mm.ptr, haddr / PAGE, (haddr + PMD_SIZE) / PAGE);
+      const pmdp = mm.entryPtr(haddr, 1, true);
+      eng.setMapcount(thp, 1);
+      eng.writeEntry(pmdp, pte.mk.huge(thp, (v.flags & VM.WRITE) !== 0, PTE_LO.DIRTY));
+    });
+    v.anonVma = true;
+    return 0;
   });
-  v.anonVma = true;
-  return 0;
 }
 
 export interface KhugepagedOptions {
@@ -272,44 +277,46 @@ export interface KhugepagedResult {
  * (collapseHugePage). Takes the mmap write lock like collapse_huge_page.
  */
 export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): KhugepagedResult {
-  const maxPages = opts.maxPages ?? 4096;
-  const maxNone = opts.maxPtesNone ?? HPAGE_PMD_NR - 1;
-  const maxSwap = opts.maxPtesSwap ?? 64;
-  const maxShared = opts.maxPtesShared ?? 256;
-  const res: KhugepagedResult = { collapsed: [], scanned: 0 };
-  if (mm.exited || mm.thp === "never") return res;
-  return mm.withWriteLock(() => {
-    const eng = mm.engine;
-    for (const v of [...mm.vmas]) {
-      if (!v.isAnonymous || v.isShared || v.isHugetlb || v.flags & VM.NOHUGEPAGE) continue;
-      if (mm.thp === "madvise" && !(v.flags & VM.HUGEPAGE)) continue;
-      for (let h = alignUp(v.start, PMD_SIZE); h + PMD_SIZE <= v.end; h += PMD_SIZE) {
-        if (res.scanned + HPAGE_PMD_NR > maxPages) return res;
-        const top = mm.leafOf(h);
-        if (top.level !== 0 && top.level !== -1) continue; // already huge (or a PMD entry)
-        if (top.level === -1) continue; // no page table: nothing to collapse
-        res.scanned += HPAGE_PMD_NR;
-        let none = 0, swap = 0, shared = 0, writable = 0, ok = true;
-        for (let i = 0; i < HPAGE_PMD_NR && ok; i++) {
-          const l = mm.leafOf(h + i * PAGE);
-          const en = l.entry;
-          if (l.level < 0 || pte.isNone(en) || (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)) {
-            if (++none > maxNone) ok = false;
-            continue;
+  return runOp(mm.engine, () => {
+    const maxPages = opts.maxPages ?? 4096;
+    const maxNone = opts.maxPtesNone ?? HPAGE_PMD_NR - 1;
+    const maxSwap = opts.maxPtesSwap ?? 64;
+    const maxShared = opts.maxPtesShared ?? 256;
+    const res: KhugepagedResult = { collapsed: [], scanned: 0 };
+    if (mm.exited || mm.thp === "never") return res;
+    return mm.withWriteLock(() => {
+      const eng = mm.engine;
+      for (const v of [...mm.vmas]) {
+        if (!v.isAnonymous || v.isShared || v.isHugetlb || v.flags & VM.NOHUGEPAGE) continue;
+        if (mm.thp === "madvise" && !(v.flags & VM.HUGEPAGE)) continue;
+        for (let h = alignUp(v.start, PMD_SIZE); h + PMD_SIZE <= v.end; h += PMD_SIZE) {
+          if (res.scanned + HPAGE_PMD_NR > maxPages) return res;
+          const top = mm.leafOf(h);
+          if (top.level !== 0 && top.level !== -1) continue; // already huge (or a PMD entry)
+          if (top.level === -1) continue; // no page table: nothing to collapse
+          res.scanned += HPAGE_PMD_NR;
+          let none = 0, swap = 0, shared = 0, writable = 0, ok = true;
+          for (let i = 0; i < HPAGE_PMD_NR && ok; i++) {
+            const l = mm.leafOf(h + i * PAGE);
+            const en = l.entry;
+            if (l.level < 0 || pte.isNone(en) || (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)) {
+              if (++none > maxNone) ok = false;
+              continue;
+            }
+            if (pte.isRegularSwap(en)) {
+              if (++swap > maxSwap) ok = false;
+              continue;
+            }
+            if (!isNormalPage(mm, en) || pte.isProtnone(en) || !(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) { ok = false; continue; }
+            if (eng.mapcount(pte.pfnOf(en)) > 1 && ++shared > maxShared) ok = false;
+            if (pte.isWrite(en)) writable++;
           }
-          if (pte.isRegularSwap(en)) {
-            if (++swap > maxSwap) ok = false;
-            continue;
-          }
-          if (!isNormalPage(mm, en) || pte.isProtnone(en) || !(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) { ok = false; continue; }
-          if (eng.mapcount(pte.pfnOf(en)) > 1 && ++shared > maxShared) ok = false;
-          if (pte.isWrite(en)) writable++;
+          if (!ok || none === HPAGE_PMD_NR || writable === 0) continue;
+          if (collapseHugePage(mm, h) === 0) res.collapsed.push(h);
         }
-        if (!ok || none === HPAGE_PMD_NR || writable === 0) continue;
-        if (collapseHugePage(mm, h) === 0) res.collapsed.push(h);
       }
-    }
-    return res;
+      return res;
+    });
   });
 }
 
@@ -359,16 +366,18 @@ function zeroCached(engine: Engine, file: SimFile, from: number, to: number): vo
  * hugetlbfs files are not supported.
  */
 export function truncateFile(engine: Engine, file: SimFile, newSize: number): void {
-  if (!Number.isSafeInteger(newSize) || newSize < 0) throw new ErrnoError(EINVAL, `truncate: bad size ${newSize}`);
-  if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "truncate of hugetlbfs files is not modelled");
-  const old = file.size;
-  file.size = newSize;
-  if (newSize >= old) return;
-  const holeBegin = Math.ceil(newSize / PAGE);
-  unmapMappingRange(engine, file, holeBegin, Infinity, true);
-  dropCachePages(engine, file, holeBegin, Infinity);
-  zeroCached(engine, file, newSize, holeBegin * PAGE);
-  unmapMappingRange(engine, file, holeBegin, Infinity, true);
+  return runOp(engine, () => {
+    if (!Number.isSafeInteger(newSize) || newSize < 0) throw new ErrnoError(EINVAL, `truncate: bad size ${newSize}`);
+    if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "truncate of hugetlbfs files is not modelled");
+    const old = file.size;
+    file.size = newSize;
+    if (newSize >= old) return;
+    const holeBegin = Math.ceil(newSize / PAGE);
+    unmapMappingRange(engine, file, holeBegin, Infinity, true);
+    dropCachePages(engine, file, holeBegin, Infinity);
+    zeroCached(engine, file, newSize, holeBegin * PAGE);
+    unmapMappingRange(engine, file, holeBegin, Infinity, true);
+  });
 }
 
 /**
@@ -378,16 +387,18 @@ export function truncateFile(engine: Engine, file: SimFile, newSize: number): vo
  * `initial` bytes in the hole are zeroed too (so refaults read zeros). Takes no mmap lock.
  */
 export function punchHole(engine: Engine, file: SimFile, offset: number, len: number): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || offset < 0 || len <= 0) throw new ErrnoError(EINVAL, "punch hole: bad range");
-  if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "hole punch of hugetlbfs files is not modelled");
-  const end = Math.min(offset + len, Math.max(file.size, offset));
-  const first = Math.ceil(offset / PAGE);
-  const last = Math.floor(end / PAGE);
-  if (first < last) {
-    unmapMappingRange(engine, file, first, last, false);
-    dropCachePages(engine, file, first, last);
-  }
-  zeroCached(engine, file, offset, Math.min(end, first * PAGE));
-  if (last * PAGE < end && last >= first) zeroCached(engine, file, Math.max(last * PAGE, offset), end);
-  if (file.initial) file.initial.fill(0, Math.min(offset, file.initial.length), Math.min(end, file.initial.length));
+  return runOp(engine, () => {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || offset < 0 || len <= 0) throw new ErrnoError(EINVAL, "punch hole: bad range");
+    if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "hole punch of hugetlbfs files is not modelled");
+    const end = Math.min(offset + len, Math.max(file.size, offset));
+    const first = Math.ceil(offset / PAGE);
+    const last = Math.floor(end / PAGE);
+    if (first < last) {
+      unmapMappingRange(engine, file, first, last, false);
+      dropCachePages(engine, file, first, last);
+    }
+    zeroCached(engine, file, offset, Math.min(end, first * PAGE));
+    if (last * PAGE < end && last >= first) zeroCached(engine, file, Math.max(last * PAGE, offset), end);
+    if (file.initial) file.initial.fill(0, Math.min(offset, file.initial.length), Math.min(end, file.initial.length));
+  });
 }

@@ -1,6 +1,7 @@
 // Moving pages between system and device memory (mm/migrate_device.c): migrate_vma_setup /
 // migrate_vma_pages / migrate_vma_finalize (docs/semantics.md §6.2), make_device_exclusive_range
 // (§6.3) and migrate_device_range, the eviction path a driver uses on release.
+import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "../engine/layout.js";
@@ -63,125 +64,136 @@ export interface MigrateVma {
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
 export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | number {
-  const vma = mm.vmaLookup(a.start);
-  const EINVAL = -ERRNO.EINVAL;
-  if (!vma || vma.isHugetlb || vma.flags & (VM.IO | VM.PFNMAP | VM.MIXEDMAP | VM.DONTEXPAND)) return EINVAL;
-  if (a.start % PAGE !== 0 || a.end % PAGE !== 0 || a.end <= a.start || a.end > vma.end) return EINVAL;
-  if (a.faultPage !== undefined && (mm.engine.frameFlags(a.faultPage) & FRAME.DEVICE_PRIVATE) === 0) return EINVAL;
-  const eng = mm.engine;
-  const npages = (a.end - a.start) / PAGE;
-  const m: MigrateVma = {
-    mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
-    dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
-  };
-  const ownerId = eng.ownerId(a.pgmapOwner);
-  const shared: number[] = [];
-  // huge PMDs in the range are split first (migrate_vma_collect_pmd)
-  for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
-    const leaf = mm.leafOf(Math.max(x, a.start));
-    if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
-  }
-  // the page at index i becomes a migration entry and its source word records it
-  const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {
-    m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
-    m.saved.set(i, e);
-    eng.writeEntry(ptr, pte.mk.migration(pfn, w));
-    addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
-    eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
-    m.cpages++;
-  };
-  mm.notifiers.invalidate(a.start, a.end, MMU_NOTIFY_MIGRATE, a.pgmapOwner, { blockable: true }, () => {
-    for (let i = 0; i < npages; i++) {
-      const addr = a.start + i * PAGE;
-      const leaf = mm.leafOf(addr);
-      const e = leaf.entry;
-      if (leaf.level !== 0 && leaf.level !== -1) continue;
-      if (leaf.level === -1 || pte.isNone(e)) {
-        if (vma.isAnonymous) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; }
-        continue;
-      }
-      if (pte.isDevicePrivate(e)) {
-        const pfn = pte.swapOffset(e);
-        if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
-        collect(i, addr, leaf.ptr, e, pfn, pte.isWritableSwapLike(e));
-        if (eng.mapcount(pfn) > 1) shared.push(i);
-        continue;
-      }
-      if (!pte.isPresent(e)) continue;
-      const pfn = pte.pfnOf(e);
-      // device-coherent pages are selected by SELECT_DEVICE_COHERENT and their owner, others by SELECT_SYSTEM
-      if (eng.isDeviceCoherent(pfn)) {
-        if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
-      } else if (!(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
-        continue;
-      }
-      if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
-      if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn)) continue;
-      // a page of a large folio mapped elsewhere too would need a folio split: skipped
-      if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
-      if (eng.mapcount(pfn) > 1) shared.push(i);
-      collect(i, addr, leaf.ptr, e, pfn, pte.isWrite(e));
+  return runOp(mm.engine, () => {
+    const vma = mm.vmaLookup(a.start);
+    const EINVAL = -ERRNO.EINVAL;
+    if (!vma || vma.isHugetlb || vma.flags & (VM.IO | VM.PFNMAP | VM.MIXEDMAP | VM.DONTEXPAND)) return EINVAL;
+    if (a.start % PAGE !== 0 || a.end % PAGE !== 0 || a.end <= a.start || a.end > vma.end) return EINVAL;
+    if (a.faultPage !== undefined && (mm.engine.frameFlags(a.faultPage) & FRAME.DEVICE_PRIVATE) === 0) return EINVAL;
+    const eng = mm.engine;
+    const npages = (a.end - a.start) / PAGE;
+    const m: MigrateVma = {
+      mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
+      dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
+    };
+    const ownerId = eng.ownerId(a.pgmapOwner);
+    const shared: number[] = [];
+    // huge PMDs in the range are split first (migrate_vma_collect_pmd)
+    for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
+      mm.settlePmdMigration(Math.max(x, a.start));
+      const leaf = mm.leafOf(Math.max(x, a.start));
+      if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
     }
-  });
-  // migrate_vma_unmap(): the other mappings of shared pages (other Mms after fork, other mappings
-  // of a page-cache page) go through try_to_migrate(): CLEAR over each, a migration entry each.
-  // A page with references beyond its mappings (pinned) is restored and loses MIGRATE.
-  for (const i of shared) {
-    const addr = a.start + i * PAGE;
-    const pfn = migratePfnToPfn(m.src[i]);
-    const fileRef = (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
-    const devicePage = eng.isDevicePrivatePage(pfn);
-    const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
-    if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
-      const leaf = mm.leafOf(addr);
-      eng.writeEntry(leaf.ptr, m.saved.get(i)!);
-      m.saved.delete(i);
-      takeMigrationLocs(eng, pfn);
-      eng.pendingMigrations.delete(pfn);
-      m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
-      m.cpages--;
-      continue;
-    }
-    for (const h of rm.hits) {
-      h.mm.invalidate(h.view.addr, h.view.end, MMU_NOTIFY_CLEAR, null, () => {
-        for (const x of h.view.mappings) {
-          const cur = eng.readEntry(x.ptr);
-          eng.writeEntry(x.ptr, pte.mk.migration(pfn, devicePage ? pte.isWritableSwapLike(cur) : pte.isWrite(cur)));
-          addMigrationLoc(eng, pfn, { mm: h.mm, addr: x.addr, level: 0, entry0: cur });
+    // the page at index i becomes a migration entry and its source word records it
+    // a page mapped at several addresses of the range (KSM, mremap) is collected once: the
+    // other PTEs find it locked (trylock_page fails) and try_to_migrate() unmaps them by rmap
+    const collected = new Set<number>();
+    const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {
+      collected.add(pfn);
+      m.src[i] = migratePfn(pfn) + MIGRATE_PFN_MIGRATE + (w ? MIGRATE_PFN_WRITE : 0);
+      m.saved.set(i, e);
+      eng.writeEntry(ptr, pte.mk.migration(pfn, w));
+      addMigrationLoc(eng, pfn, { mm, addr, level: 0, entry0: e });
+      eng.pendingMigrations.set(pfn, { finish: () => migrateVmaFinalize(m) });
+      m.cpages++;
+    };
+    mm.notifiers.invalidate(a.start, a.end, MMU_NOTIFY_MIGRATE, a.pgmapOwner, { blockable: true }, () => {
+      for (let i = 0; i < npages; i++) {
+        const addr = a.start + i * PAGE;
+        const leaf = mm.leafOf(addr);
+        const e = leaf.entry;
+        if (leaf.level !== 0 && leaf.level !== -1) continue;
+        if (leaf.level === -1 || pte.isNone(e)) {
+          if (vma.isAnonymous) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; }
+          continue;
         }
-      });
+        if (pte.isDevicePrivate(e)) {
+          const pfn = pte.swapOffset(e);
+          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId || collected.has(pfn)) continue;
+          collect(i, addr, leaf.ptr, e, pfn, pte.isWritableSwapLike(e));
+          if (eng.mapcount(pfn) > 1) shared.push(i);
+          continue;
+        }
+        if (!pte.isPresent(e)) continue;
+        const pfn = pte.pfnOf(e);
+        // device-coherent pages are selected by SELECT_DEVICE_COHERENT and their owner, others by SELECT_SYSTEM
+        if (eng.isDeviceCoherent(pfn)) {
+          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) || eng.pgmapOwnerId(pfn) !== ownerId) continue;
+        } else if (!(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
+          continue;
+        }
+        if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
+        if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn) || collected.has(pfn)) continue;
+        // a page of a large folio mapped elsewhere too would need a folio split: skipped
+        if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
+        if (eng.mapcount(pfn) > 1) shared.push(i);
+        collect(i, addr, leaf.ptr, e, pfn, pte.isWrite(e));
+      }
+    });
+    // migrate_vma_unmap(): the other mappings of shared pages (other Mms after fork, other mappings
+    // of a page-cache page) go through try_to_migrate(): CLEAR over each, a migration entry each.
+    // A page with references beyond its mappings (pinned) is restored and loses MIGRATE.
+    for (const i of shared) {
+      const addr = a.start + i * PAGE;
+      const pfn = migratePfnToPfn(m.src[i]);
+      const devicePage = eng.isDevicePrivatePage(pfn);
+      // a device-private page is always anonymous (a COW copy even in a private file mapping):
+      // no page-cache reference, whatever the VMA maps
+      const fileRef = !devicePage && (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
+      const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
+      if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
+        const leaf = mm.leafOf(addr);
+        eng.writeEntry(leaf.ptr, m.saved.get(i)!);
+        m.saved.delete(i);
+        takeMigrationLocs(eng, pfn);
+        eng.pendingMigrations.delete(pfn);
+        m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
+        m.cpages--;
+        continue;
+      }
+      for (const h of rm.hits) {
+        h.mm.invalidate(h.view.addr, h.view.end, MMU_NOTIFY_CLEAR, null, () => {
+          for (const x of h.view.mappings) {
+            const cur = eng.readEntry(x.ptr);
+            eng.writeEntry(x.ptr, pte.mk.migration(pfn, devicePage ? pte.isWritableSwapLike(cur) : pte.isWrite(cur)));
+            addMigrationLoc(eng, pfn, { mm: h.mm, addr: x.addr, level: 0, entry0: cur });
+          }
+        });
+      }
     }
-  }
-  return m;
+    return m;
+  });
 }
 
 /** migrate_vma_pages(): inserts pages for holes (second MIGRATE event); refuses file pages to device. */
 export function migrateVmaPages(m: MigrateVma): void {
-  const eng = m.mm.engine;
-  let firstHole = -1;
-  for (let i = 0; i < m.npages; i++) {
-    if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
-    const spfn = migratePfnToPfn(m.src[i]);
-    if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
-    const dpfn = migratePfnToPfn(m.dst[i]);
-    const toDevice = eng.isDevicePrivatePage(dpfn);
-    if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
-  }
-  if (firstHole < 0) return;
-  const start = m.start + firstHole * PAGE;
-  m.mm.notifiers.invalidate(start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
-    for (let i = firstHole; i < m.npages; i++) {
-      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i] || migratePfnToPfn(m.src[i])) continue;
-      const addr = m.start + i * PAGE;
+  return runOp(m.mm.engine, () => {
+    const eng = m.mm.engine;
+    let firstHole = -1;
+    for (let i = 0; i < m.npages; i++) {
+      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
+      const spfn = migratePfnToPfn(m.src[i]);
+      if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
       const dpfn = migratePfnToPfn(m.dst[i]);
-      const ptr = m.mm.entryPtr(addr, 0, true);
-      const cur = eng.readEntry(ptr);
-      const w = (m.vma.flags & VM.WRITE) !== 0;
-      if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE); continue; }
-      m.vma.anonVma = true;
-      eng.setMapcount(dpfn, 1);
-      eng.writeEntry(ptr, eng.isDevicePrivatePage(dpfn) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+      const toDevice = eng.isDevicePrivatePage(dpfn);
+      if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
     }
+    if (firstHole < 0) return;
+    const start = m.start + firstHole * PAGE;
+    m.mm.notifiers.invalidate(start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
+      for (let i = firstHole; i < m.npages; i++) {
+        if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i] || migratePfnToPfn(m.src[i])) continue;
+        const addr = m.start + i * PAGE;
+        const dpfn = migratePfnToPfn(m.dst[i]);
+        const ptr = m.mm.entryPtr(addr, 0, true);
+        const cur = eng.readEntry(ptr);
+        const w = (m.vma.flags & VM.WRITE) !== 0;
+        if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE); continue; }
+        m.vma.anonVma = true;
+        eng.setMapcount(dpfn, 1);
+        eng.writeEntry(ptr, eng.isDevicePrivatePage(dpfn) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+      }
+    });
   });
 }
 
@@ -191,45 +203,47 @@ export function migrateVmaPages(m: MigrateVma): void {
  * page, writable iff that entry was; on failure the old page comes back.
  */
 export function migrateVmaFinalize(m: MigrateVma): void {
-  if (m.done) return;
-  m.done = true;
-  const eng = m.mm.engine;
-  for (const [i, old] of m.saved) {
-    const addr = m.start + i * PAGE;
-    const spfn = migratePfnToPfn(m.src[i]);
-    eng.pendingMigrations.delete(spfn);
-    const taken = takeMigrationLocs(eng, spfn);
-    const live = taken.filter((t) => t.live);
-    const fromDevice = pte.isDevicePrivate(old);
-    const putOld = (): void => (fromDevice ? eng.devicePagePut(spfn) : eng.putPage(spfn));
-    const dpfn = migratePfnToPfn(m.dst[i]);
-    const toDevice = dpfn !== 0 && eng.isDevicePrivatePage(dpfn);
-    if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn && live.length > 0) {
-      live.forEach((t, k) => {
-        const w = pte.isWritableSwapLike(t.cur);
-        if (k > 0) eng.setRefcount(dpfn, eng.refcount(dpfn) + 1);
-        eng.setMapcount(dpfn, eng.mapcount(dpfn) + 1);
-        eng.writeEntry(t.ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
-        eng.setMapcount(spfn, Math.max(0, eng.mapcount(spfn) - 1));
-      });
-      // a page mapped by several Mms is not exclusive to any of them
-      if (live.length > 1 && !toDevice) eng.setFrameFlags(dpfn, eng.frameFlags(dpfn) & ~FRAME.ANON_EXCLUSIVE);
-      m.vma.anonVma = true;
-      for (let k = 0; k < taken.length; k++) putOld();
-    } else {
-      for (const t of live) {
-        const local = t.loc.mm === m.mm && t.loc.addr === addr;
-        if (local) { eng.writeEntry(t.ptr, old); continue; }
-        const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
-        const e0 = t.loc.entry0;
-        eng.writeEntry(t.ptr, pte.mkPfnEntry(spfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) | (w ? PTE_LO.RW : 0)));
+  return runOp(m.mm.engine, () => {
+    if (m.done) return;
+    m.done = true;
+    const eng = m.mm.engine;
+    for (const [i, old] of m.saved) {
+      const addr = m.start + i * PAGE;
+      const spfn = migratePfnToPfn(m.src[i]);
+      eng.pendingMigrations.delete(spfn);
+      const taken = takeMigrationLocs(eng, spfn);
+      const live = taken.filter((t) => t.live);
+      const fromDevice = pte.isDevicePrivate(old);
+      const putOld = (): void => (fromDevice ? eng.devicePagePut(spfn) : eng.putPage(spfn));
+      const dpfn = migratePfnToPfn(m.dst[i]);
+      const toDevice = dpfn !== 0 && eng.isDevicePrivatePage(dpfn);
+      if (hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) && dpfn && live.length > 0) {
+        live.forEach((t, k) => {
+          const w = pte.isWritableSwapLike(t.cur);
+          if (k > 0) eng.setRefcount(dpfn, eng.refcount(dpfn) + 1);
+          eng.setMapcount(dpfn, eng.mapcount(dpfn) + 1);
+          eng.writeEntry(t.ptr, toDevice ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
+          eng.setMapcount(spfn, Math.max(0, eng.mapcount(spfn) - 1));
+        });
+        // a page mapped by several Mms is not exclusive to any of them
+        if (live.length > 1 && !toDevice) eng.setFrameFlags(dpfn, eng.frameFlags(dpfn) & ~FRAME.ANON_EXCLUSIVE);
+        m.vma.anonVma = true;
+        for (let k = 0; k < taken.length; k++) putOld();
+      } else {
+        for (const t of live) {
+          const local = t.loc.mm === m.mm && t.loc.addr === addr;
+          if (local) { eng.writeEntry(t.ptr, old); continue; }
+          const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
+          const e0 = t.loc.entry0;
+          eng.writeEntry(t.ptr, pte.mkPfnEntry(spfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) | (w ? PTE_LO.RW : 0)));
+        }
+        // entries zapped meanwhile dropped their mapcount, not the reference they carried
+        for (const t of taken) if (!t.live) putOld();
+        if (dpfn && toDevice) eng.devicePagePut(dpfn);
+        else if (dpfn) eng.putPage(dpfn);
       }
-      // entries zapped meanwhile dropped their mapcount, not the reference they carried
-      for (const t of taken) if (!t.live) putOld();
-      if (dpfn && toDevice) eng.devicePagePut(dpfn);
-      else if (dpfn) eng.putPage(dpfn);
     }
-  }
+  });
 }
 
 // ---- device-exclusive access ------------------------------------------------------------------
@@ -240,27 +254,32 @@ export function migrateVmaFinalize(m: MigrateVma): void {
  * carrying `owner`. Returns the number of pages made exclusive, or a negative errno.
  */
 export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: number, owner: unknown): number {
-  const eng = mm.engine;
-  let n = 0;
-  for (let addr = start; addr < end; addr += PAGE) {
-    const vma = mm.vmaLookup(addr);
-    if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
-    // FOLL_SPLIT_PMD: a huge PMD is split before the write GUP
-    const leaf0 = mm.leafOf(addr);
-    if (leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
-    const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
-    if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
-    const leaf = mm.leafOf(addr);
-    if (leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
-    const pfn = pte.pfnOf(leaf.entry);
-    const folioEnd = Math.min(vma.end, addr + PAGE);
-    mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
-      const cur = eng.readEntry(leaf.ptr);
-      eng.writeEntry(leaf.ptr, pte.mk.deviceExclusive(pfn, pte.isWrite(cur)));
-    });
-    n++;
-  }
-  return n;
+  return runOp(mm.engine, () => {
+    const eng = mm.engine;
+    let n = 0;
+    for (let addr = start; addr < end; addr += PAGE) {
+      const vma = mm.vmaLookup(addr);
+      if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
+      // FOLL_SPLIT_PMD: a THP's PMD is split before the write GUP; a hugetlb page is never split
+      // (page_make_device_exclusive() refuses its tail pages and its non-anonymous pages below)
+      const leaf0 = mm.leafOf(addr);
+      if (!vma.isHugetlb && leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
+      const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
+      if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
+      const leaf = mm.leafOf(addr);
+      if (vma.isHugetlb || leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
+      const pfn = pte.pfnOf(leaf.entry);
+      // page_make_device_exclusive(): anonymous pages only (PageAnon), and not a large folio's tail
+      if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || (eng.frameFlags(pfn) & FRAME.TAIL)) continue;
+      const folioEnd = Math.min(vma.end, addr + PAGE);
+      mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
+        const cur = eng.readEntry(leaf.ptr);
+        eng.writeEntry(leaf.ptr, pte.mk.deviceExclusive(pfn, pte.isWrite(cur)));
+      });
+      n++;
+    }
+    return n;
+  });
 }
 
 /**
@@ -270,26 +289,28 @@ export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: numbe
  * every Mm that maps it. Returns the number of device pages evicted, or -ENOMEM.
  */
 export function migrateDeviceRange(engine: Engine, startPfn: number, npages: number): number {
-  let evicted = 0;
-  for (let pfn = startPfn; pfn < startPfn + npages; pfn++) {
-    if (!engine.isDevicePrivatePage(pfn) || engine.refcount(pfn) === 0) continue;
-    const r = deviceRmap(engine, pfn);
-    if (r.hits.length === 0) continue;
-    const shared = r.hits.length > 1;
-    const dpfn = engine.allocFrames(0, FRAME.ANON | (shared ? 0 : FRAME.ANON_EXCLUSIVE));
-    if (dpfn === 0) return -ERRNO.ENOMEM;
-    engine.copyFrame(pfn, dpfn);
-    r.hits.forEach((hit, i) => {
-      const { addr, ptr, entry } = hit.view.mappings[0];
-      hit.mm.invalidate(addr, addr + PAGE, MMU_NOTIFY_CLEAR, null, () => {
-        if (i > 0) engine.getPage(dpfn);
-        engine.setMapcount(dpfn, engine.mapcount(dpfn) + 1);
-        engine.writeEntry(ptr, pte.mk.page(dpfn, pte.isWritableSwapLike(entry)));
-        engine.setMapcount(pfn, Math.max(0, engine.mapcount(pfn) - 1));
-        engine.devicePagePut(pfn);
+  return runOp(engine, () => {
+    let evicted = 0;
+    for (let pfn = startPfn; pfn < startPfn + npages; pfn++) {
+      if (!engine.isDevicePrivatePage(pfn) || engine.refcount(pfn) === 0) continue;
+      const r = deviceRmap(engine, pfn);
+      if (r.hits.length === 0) continue;
+      const shared = r.hits.length > 1;
+      const dpfn = engine.allocFrames(0, FRAME.ANON | (shared ? 0 : FRAME.ANON_EXCLUSIVE));
+      if (dpfn === 0) return -ERRNO.ENOMEM;
+      engine.copyFrame(pfn, dpfn);
+      r.hits.forEach((hit, i) => {
+        const { addr, ptr, entry } = hit.view.mappings[0];
+        hit.mm.invalidate(addr, addr + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+          if (i > 0) engine.getPage(dpfn);
+          engine.setMapcount(dpfn, engine.mapcount(dpfn) + 1);
+          engine.writeEntry(ptr, pte.mk.page(dpfn, pte.isWritableSwapLike(entry)));
+          engine.setMapcount(pfn, Math.max(0, engine.mapcount(pfn) - 1));
+          engine.devicePagePut(pfn);
+        });
       });
-    });
-    evicted++;
-  }
-  return evicted;
+      evicted++;
+    }
+    return evicted;
+  });
 }

@@ -13,6 +13,7 @@
 //
 // Reference model: a migration entry counts as a mapping (mapcount) and keeps the reference the
 // PTE held; finish (or abort) drops it, also for entries that were zapped meanwhile.
+import { runOp } from "../mm/machine.js";
 import { ErrnoError, EngineError } from "../engine/errors.js";
 import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct, PendingMigration } from "../mm/mm-struct.js";
@@ -64,32 +65,36 @@ export interface MigrateOptions {
  * would fail them. Takes no mmap lock (page-lock only): safe from mm.hooks.
  */
 export function migratePages(mm: MmStruct, addr: number, len: number, opts: MigrateOptions = {}): FolioMigration[] {
-  const end = checkedEnd(mm, addr, len, "migrate_pages");
-  const out: FolioMigration[] = [];
-  for (const v of vmasIn(mm, addr, end).vmas) {
-    if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.IO | VM.MIXEDMAP)) continue;
-    const s = Math.max(addr, v.start);
-    const e = Math.min(end, v.end);
-    const addrs: number[] = [];
-    mm.forEachLeaf(s, e, (a) => addrs.push(Math.max(a, s)));
-    const seen = new Set<number>();
-    for (const a of addrs) {
-      const f = folioAt(mm, v, a);
-      if (!f || seen.has(f.head)) continue;
-      seen.add(f.head);
-      const m = startFolioMigration(mm, v, a);
-      if (m) out.push(m);
+  return runOp(mm.engine, () => {
+    const end = checkedEnd(mm, addr, len, "migrate_pages");
+    const out: FolioMigration[] = [];
+    for (const v of vmasIn(mm, addr, end).vmas) {
+      if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.IO | VM.MIXEDMAP)) continue;
+      const s = Math.max(addr, v.start);
+      const e = Math.min(end, v.end);
+      const addrs: number[] = [];
+      mm.forEachLeaf(s, e, (a) => addrs.push(Math.max(a, s)));
+      const seen = new Set<number>();
+      for (const a of addrs) {
+        const f = folioAt(mm, v, a);
+        if (!f || seen.has(f.head)) continue;
+        seen.add(f.head);
+        const m = startFolioMigration(mm, v, a);
+        if (m) out.push(m);
+      }
     }
-  }
-  if (!opts.defer) for (const m of out) m.finish();
-  return out;
+    if (!opts.defer) for (const m of out) m.finish();
+    return out;
+  });
 }
 
 /** Starts the migration of the folio mapped at addr; null when it cannot be migrated. */
 export function startMigration(mm: MmStruct, addr: number): FolioMigration | null {
-  const v = mm.vmaLookup(addr);
-  if (!v) throw new ErrnoError(-ERRNO.EFAULT, `migration: no VMA at 0x${addr.toString(16)}`);
-  return startFolioMigration(mm, v, addr - (addr % PAGE));
+  return runOp(mm.engine, () => {
+    const v = mm.vmaLookup(addr);
+    if (!v) throw new ErrnoError(-ERRNO.EFAULT, `migration: no VMA at 0x${addr.toString(16)}`);
+    return startFolioMigration(mm, v, addr - (addr % PAGE));
+  });
 }
 
 function startFolioMigration(mm: MmStruct, v: Vma, addr: number): FolioMigration | null {
@@ -159,7 +164,15 @@ function complete(mig: FolioMigration, subs: number[], file: Rmap["file"], undo:
     if (dst === 0) undo = true;
   }
   if (undo) {
-    for (const t of live) eng.writeEntry(t.ptr, restored(mig.src + t.sub, t));
+    for (const t of live) {
+      eng.writeEntry(t.ptr, restored(mig.src + t.sub, t));
+      // remove_migration_pte(): only an exclusive migration entry gives AnonExclusive back (a
+      // fork meanwhile made them all non-exclusive)
+      const type = pte.swapType(t.cur);
+      if (type !== SWP.MIGRATION_WRITE && type !== SWP.MIGRATION_READ_EXCLUSIVE) {
+        eng.setFrameFlags(mig.src + t.sub, eng.frameFlags(mig.src + t.sub) & ~FRAME.ANON_EXCLUSIVE);
+      }
+    }
     // entries zapped meanwhile dropped their mapcount, not the reference they carried
     for (const t of taken) if (!t.live) eng.putPage(mig.src + t.sub);
     mig.state = "aborted";

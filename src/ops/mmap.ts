@@ -50,7 +50,10 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
     addr = mm.getUnmappedArea(length, hugetlb ? align : length >= PMD_SIZE && anon ? PMD_SIZE : PAGE);
   }
   let file = o.file ?? null;
-  if (anon && flags & MAP_SHARED) file = new File(`shmem@${hex(addr)}`, length, hugetlb ? "hugetlbfs" : "shmem");
+  if (anon && flags & MAP_SHARED) {
+    file = new File(`shmem@${hex(addr)}`, length, hugetlb ? "hugetlbfs" : "shmem");
+    file.internal = true;
+  }
   if (anon && hugetlb && flags & MAP_PRIVATE) file = null;
   if (!anon && hugetlb && file && file.kind !== "hugetlbfs") throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
   const vmFlags = (vmFlagsFor(prot, flags) | (o.vmFlags ?? 0)) >>> 0;

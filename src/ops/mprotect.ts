@@ -1,8 +1,12 @@
 // mprotect(2) and change_protection() (mm/mprotect.c), which NUMA hinting scans share:
 // PROTECTION_VMA from the first populated PMD of each PUD chunk (v6.1) or the first populated PUD
 // of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
+import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PTE_LO as PTE_BITS, SWP, VM, PUD_SIZE, levelSize } from "../engine/layout.js";
+import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
+import type { Engine } from "../engine/engine.js";
+import { ksmStable } from "../mm/folio.js";
+import { isCowMapping } from "./fork.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
@@ -11,6 +15,12 @@ import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
 
 const PAGE = PAGE_SIZE;
+
+/** PageKsm(): the page is a KSM stable-tree page. */
+function isKsmPage(eng: Engine, pfn: number): boolean {
+  for (const k of ksmStable(eng).values()) if (k === pfn) return true;
+  return false;
+}
 
 /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
 export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
@@ -64,8 +74,11 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
     const first = firstPopulated(mm, a, chunkEnd, atPud ? 2 : 1);
     if (first >= 0) {
       mm.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
+        // change_pmd_range(): a THP the range covers only partly is split first (its own CLEAR
+        // over 2 MiB, nested), so that only the covered PTEs change
+        mm.splitPartialThps(first, chunkEnd);
         mm.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
-          const ne = numa ? numaEntry(mm, e, level) : protectEntry(mm, v, addr, level, e);
+          const ne = numa ? numaEntry(mm, v, e, level) : protectEntry(mm, v, addr, level, e);
           if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
         });
       });
@@ -119,19 +132,30 @@ function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: En
   return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
 }
 
-function numaEntry(_mm: MmStruct, e: Entry, _level: number): Entry {
+function numaEntry(mm: MmStruct, v: Vma, e: Entry, level: number): Entry {
   if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
   const pfn = pte.pfnOf(e);
+  const eng = mm.engine;
+  // change_pte_range(prot_numa) / change_huge_pmd(): no normal page (zero pages), device pages
+  if (pfn === PHYS.ZERO_PFN || pfn === PHYS.HUGE_ZERO_PFN || !eng.hasStructPage(pfn)) return e;
+  if (eng.frameFlags(pfn) & (FRAME.DEVICE_PRIVATE | FRAME.RESERVED)) return e;
+  if (level === 0) {
+    // KSM pages, and COW-shared pages of a COW mapping (page_count != 1), are skipped
+    if (isKsmPage(eng, pfn)) return e;
+    if (isCowMapping(v.flags) && eng.refcount(eng.folioOf(pfn).head) !== 1) return e;
+  }
   const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
   return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
 }
 
 /** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */
 export function numaHintingScan(mm: MmStruct, start: number, end: number): void {
-  mm.checkAlive();
-  for (const v of mm.vmas) {
-    if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
-    changeProtection(mm, v, Math.max(start, v.start), Math.min(end, v.end), true);
-  }
+  return runOp(mm.engine, () => {
+    mm.checkAlive();
+    for (const v of mm.vmas) {
+      if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
+      changeProtection(mm, v, Math.max(start, v.start), Math.min(end, v.end), true);
+    }
+  });
 }
 

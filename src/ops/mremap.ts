@@ -84,6 +84,13 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
   // vma_adjust() splits THPs straddling the edges of the old range (CLEAR 2 MiB each)
   mm.splitHugeAt(oldAddr);
   mm.splitHugeAt(oldEnd);
+  // a THP under migration whose destination is not PMD aligned is completed first, so that it
+  // can be split below like any THP (a PMD migration entry cannot land at an unaligned address)
+  if ((newAddr - oldAddr) % PMD_SIZE !== 0) {
+    const migrating: number[] = [];
+    mm.forEachLeaf(oldAddr, oldEnd, (a, level, _p, e) => void (level === 1 && pte.isMigration(e) && migrating.push(a)));
+    for (const a of migrating) mm.settlePmdMigration(a);
+  }
   const [old] = mm.splitAt(oldAddr, oldEnd);
   const nv = new Vma(newAddr, newAddr + newLen, old.flags, old.pgoff, old.file, old.device, old.hugeShift);
   nv.anonVma = old.anonVma;

@@ -35,6 +35,7 @@ export function doMunmap(mm: MmStruct, addr: number, length: number): void {
   });
   for (const v of gone) mm.vmas.splice(mm.vmas.indexOf(v), 1);
   mm.syncVmas();
+  mm.releaseOrphanFiles(gone);
   mm.engine.raw.pruneTables(mm.ptr, addr / PAGE, end / PAGE);
 }
 

@@ -8,6 +8,7 @@
 // are unmapped from every Mm through the rmap (rmap.ts), a CLEAR in each. Pinned folios
 // (references beyond mappings + page cache) are skipped, as an unsuccessful try_to_unmap would
 // leave them; MADV_PAGEOUT skips shared folios like the kernel does.
+import { runOp } from "../mm/machine.js";
 import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
@@ -37,13 +38,15 @@ export interface ReclaimResult {
  * from mm.hooks.betweenPasses / betweenFaults.
  */
 export function reclaimPages(mm: MmStruct, addr: number, len: number): ReclaimResult {
-  const end = checkedEnd(mm, addr, len, "reclaim");
-  const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
-  for (const v of vmasIn(mm, addr, end).vmas) {
-    if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.IO | VM.LOCKED)) continue;
-    reclaimVmaRange(mm, v, Math.max(addr, v.start), Math.min(end, v.end), r, false);
-  }
-  return r;
+  return runOp(mm.engine, () => {
+    const end = checkedEnd(mm, addr, len, "reclaim");
+    const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
+    for (const v of vmasIn(mm, addr, end).vmas) {
+      if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.IO | VM.LOCKED)) continue;
+      reclaimVmaRange(mm, v, Math.max(addr, v.start), Math.min(end, v.end), r, false);
+    }
+    return r;
+  });
 }
 
 /**
@@ -155,64 +158,66 @@ export interface KsmResult {
  * VM_MERGEABLE is not required (the caller chose the pages).
  */
 export function ksmMerge(mm: MmStruct, addrs: number[]): KsmResult {
-  const eng = mm.engine;
-  const stable = ksmStable(eng);
-  const res: KsmResult = { merged: 0, freed: 0 };
-  const groups = new Map<string, number[]>();
-  const isKsm = new Set(stable.values());
-  for (const a of addrs) {
-    const v = mm.vmaLookup(a);
-    if (!v?.isAnonymous || v.isShared) continue;
-    const leaf = mm.leafOf(a);
-    if (leaf.level !== 0 || !isNormalPage(mm, leaf.entry)) continue;
-    const pfn = pte.pfnOf(leaf.entry);
-    const { order } = eng.folioOf(pfn);
-    // write_protect_page(): no references beyond the mappings (a page shared with a forked child
-    // is fine: only this mapping is replaced, the other Mm keeps the old page)
-    if (order !== 0 || eng.mapcount(pfn) < 1 || eng.refcount(pfn) !== eng.mapcount(pfn)) continue;
-    if (isKsm.has(pfn)) continue; // already merged
-    const key = contentsKey(eng, pfn);
-    const g = groups.get(key) ?? [];
-    if (!g.includes(a - (a % PAGE))) g.push(a - (a % PAGE));
-    groups.set(key, g);
-  }
-  for (const [key, list] of groups) {
-    let ksm = stable.get(key);
-    if (ksm !== undefined && (!eng.hasStructPage(ksm) || eng.refcount(ksm) === 0 || contentsKey(eng, ksm) !== key)) {
-      stable.delete(key);
-      ksm = undefined;
-    }
-    if (ksm === undefined && list.length < 2) continue;
-    for (const a of list) {
+  return runOp(mm.engine, () => {
+    const eng = mm.engine;
+    const stable = ksmStable(eng);
+    const res: KsmResult = { merged: 0, freed: 0 };
+    const groups = new Map<string, number[]>();
+    const isKsm = new Set(stable.values());
+    for (const a of addrs) {
+      const v = mm.vmaLookup(a);
+      if (!v || !v.isAnonymous || v.isShared) continue;
       const leaf = mm.leafOf(a);
+      if (leaf.level !== 0 || !isNormalPage(mm, leaf.entry)) continue;
       const pfn = pte.pfnOf(leaf.entry);
-      // write_protect_page()
-      mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
-        const cur = eng.readEntry(leaf.ptr);
-        eng.writeEntry(leaf.ptr, { lo: (cur.lo & ~(PTE_LO.RW | PTE_LO.DIRTY)) >>> 0, hi: cur.hi });
-      });
-      if (ksm === undefined) {
-        // the first page becomes the KSM page (stable node)
-        ksm = pfn;
-        stable.set(key, ksm);
-        eng.setFrameFlags(pfn, eng.frameFlags(pfn) & ~FRAME.ANON_EXCLUSIVE);
-        res.merged++;
-        continue;
-      }
-      // replace_page()
-      const k = ksm;
-      mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
-        eng.getPage(k);
-        eng.setMapcount(k, eng.mapcount(k) + 1);
-        eng.writeEntry(leaf.ptr, pte.mk.page(k, false));
-        eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
-        if (eng.refcount(pfn) === 1) res.freed++;
-        eng.putPage(pfn);
-      });
-      res.merged++;
+      const { order } = eng.folioOf(pfn);
+      // write_protect_page(): no references beyond the mappings (a page shared with a forked child
+      // is fine: only this mapping is replaced, the other Mm keeps the old page)
+      if (order !== 0 || eng.mapcount(pfn) < 1 || eng.refcount(pfn) !== eng.mapcount(pfn)) continue;
+      if (isKsm.has(pfn)) continue; // already merged
+      const key = contentsKey(eng, pfn);
+      const g = groups.get(key) ?? [];
+      if (!g.includes(a - (a % PAGE))) g.push(a - (a % PAGE));
+      groups.set(key, g);
     }
-  }
-  return res;
+    for (const [key, list] of groups) {
+      let ksm = stable.get(key);
+      if (ksm !== undefined && (!eng.hasStructPage(ksm) || eng.refcount(ksm) === 0 || contentsKey(eng, ksm) !== key)) {
+        stable.delete(key);
+        ksm = undefined;
+      }
+      if (ksm === undefined && list.length < 2) continue;
+      for (const a of list) {
+        const leaf = mm.leafOf(a);
+        const pfn = pte.pfnOf(leaf.entry);
+        // write_protect_page()
+        mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+          const cur = eng.readEntry(leaf.ptr);
+          eng.writeEntry(leaf.ptr, { lo: (cur.lo & ~(PTE_LO.RW | PTE_LO.DIRTY)) >>> 0, hi: cur.hi });
+        });
+        if (ksm === undefined) {
+          // the first page becomes the KSM page (stable node)
+          ksm = pfn;
+          stable.set(key, ksm);
+          eng.setFrameFlags(pfn, eng.frameFlags(pfn) & ~FRAME.ANON_EXCLUSIVE);
+          res.merged++;
+          continue;
+        }
+        // replace_page()
+        const k = ksm;
+        mm.invalidate(a, a + PAGE, MMU_NOTIFY_CLEAR, null, () => {
+          eng.getPage(k);
+          eng.setMapcount(k, eng.mapcount(k) + 1);
+          eng.writeEntry(leaf.ptr, pte.mk.page(k, false));
+          eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
+          if (eng.refcount(pfn) === 1) res.freed++;
+          eng.putPage(pfn);
+        });
+        res.merged++;
+      }
+    }
+    return res;
+  });
 }
 
 export { PMD_SIZE };

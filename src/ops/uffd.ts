@@ -2,6 +2,7 @@
 // mirror's point of view: write-protecting raises PROTECTION_VMA over the requested range and makes
 // the PTEs read-only with the uffd-wp bit; a write fault on such a PTE goes to the userfaultfd,
 // which a fault without FAULT_FLAG_ALLOW_RETRY (HMM's) cannot wait for: VM_FAULT_SIGBUS.
+import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PTE_LO, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
@@ -13,12 +14,14 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
   mm.withWriteLock(() => {
     mm.checkRange(start, len, "UFFDIO_REGISTER");
     const end = start + len;
-    for (const v of mm.splitAt(start, end)) {
+    // every VMA is checked before the first split (userfaultfd_register validates, then splits)
+    for (const v of mm.vmas) {
+      if (v.end <= start || v.start >= end) continue;
       if (!v.isAnonymous && !v.isHugetlb && v.file?.kind !== "shmem") {
         throw new ErrnoError(-ERRNO.EINVAL, "UFFDIO_REGISTER_MODE_WP: anonymous, shmem or hugetlb memory only");
       }
-      v.flags = (v.flags | VM.UFFD_WP) >>> 0;
     }
+    for (const v of mm.splitAt(start, end)) v.flags = (v.flags | VM.UFFD_WP) >>> 0;
     mm.syncVmas();
   });
 }
@@ -29,17 +32,26 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
  * fault). Raises MMU_NOTIFY_PROTECTION_VMA over the requested range.
  */
 export function uffdWriteprotect(mm: MmStruct, start: number, len: number, protect: boolean): void {
-  mm.checkRange(start, len, "UFFDIO_WRITEPROTECT");
-  const end = start + len;
-  for (let a = start; a < end; a += PAGE_SIZE) {
-    const v = mm.vmaLookup(a);
-    if (!v || !(v.flags & VM.UFFD_WP)) throw new ErrnoError(-ERRNO.ENOENT, `UFFDIO_WRITEPROTECT: ${a.toString(16)} is not registered for write protection`);
-  }
-  mm.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
-    mm.forEachLeaf(start, end, (_addr, _level, ptr, e) => {
-      if (!pte.isPresent(e)) return;
-      const lo = protect ? (e.lo & ~PTE_LO.RW) | PTE_LO.UFFD_WP : e.lo & ~PTE_LO.UFFD_WP;
-      mm.engine.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
+  return runOp(mm.engine, () => {
+    mm.checkRange(start, len, "UFFDIO_WRITEPROTECT");
+    const end = start + len;
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const v = mm.vmaLookup(a);
+      if (!v || !(v.flags & VM.UFFD_WP)) throw new ErrnoError(-ERRNO.ENOENT, `UFFDIO_WRITEPROTECT: ${a.toString(16)} is not registered for write protection`);
+    }
+    for (const v of mm.vmas) {
+      if (v.isHugetlb && v.start < end && v.end > start && (start % 2 ** v.hugeShift !== 0 || end % 2 ** v.hugeShift !== 0)) {
+        throw new ErrnoError(-ERRNO.EINVAL, "UFFDIO_WRITEPROTECT: range not aligned to the hugetlb page size");
+      }
+    }
+    mm.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
+      // change_protection(): a THP covered only partly is split first (nested CLEAR)
+      mm.splitPartialThps(start, end);
+      mm.forEachLeaf(start, end, (_addr, _level, ptr, e) => {
+        if (!pte.isPresent(e)) return;
+        const lo = protect ? (e.lo & ~PTE_LO.RW) | PTE_LO.UFFD_WP : e.lo & ~PTE_LO.UFFD_WP;
+        mm.engine.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
+      });
     });
   });
 }

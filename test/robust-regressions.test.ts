@@ -1,0 +1,265 @@
+// Regression tests for the coherence defects the coherence fuzzer (fuzz/coherence) and the
+// robustness issue found; each test is named for the invariant it guards and checks it with the
+// invariant checker as well as by direct assertions.
+import { describe, expect, it } from "vitest";
+import { Engine } from "../src/engine/engine.js";
+import { Mm } from "../src/api/mm.js";
+import { Mirror } from "../src/drivers/mirror.js";
+import { Device } from "../src/drivers/device.js";
+import { fork } from "../src/ops/fork.js";
+import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
+import { checkInvariants, checkTeardown } from "../src/sim/check/index.js";
+import { ENGINE_OPTS } from "./env.js";
+
+const PAGE = 4096;
+const PMD = 2 ** 21;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+
+describe("shared anonymous memory is freed with its last mapping", () => {
+  it("frees shmem pages of MAP_SHARED|MAP_ANONYMOUS after munmap in parent and child", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: MAP_SHARED | MAP_ANONYMOUS });
+    mm.cpuWriteU32(a, 1);
+    mm.cpuWriteU32(a + PAGE, 2);
+    const child = fork(mm);
+    expect(child.cpuReadU32(a + PAGE)).toBe(2);
+    mm.munmap(a, 4 * PAGE);
+    // the child still maps the file: its pages stay
+    expect(engine.framesInUse()).toBe(2);
+    expect(child.cpuReadU32(a)).toBe(1);
+    child.exit();
+    mm.exit();
+    expect(engine.framesInUse()).toBe(0);
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+
+  it("returns shared hugetlb pages to their pool after exit", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    engine.setHugetlbPages(21, 2);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PMD, prot: RW, flags: MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB });
+    mm.cpuWriteU32(a, 7);
+    expect(engine.hugetlbFree.get(21)).toBe(1);
+    mm.exit();
+    expect(engine.hugetlbFree.get(21)).toBe(2);
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+});
+
+describe("a mirror whose owner is a device's owner stays within the CPU page table", () => {
+  it("drops its device-private entries when another mirror's fault migrates the pages back to RAM", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 16 });
+    const own = new Mirror(mm, { owner: dev.owner });
+    const other = new Mirror(mm, { owner: { name: "other" } });
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, i + 10);
+    expect(dev.migrateToDevice(mm, a, a + 4 * PAGE)).toBe(4);
+    expect(own.fault(a, a + 4 * PAGE, false)).toBe(0);
+    expect(own.entries.size).toBe(4);
+    expect(other.fault(a, a + 4 * PAGE, false)).toBe(0);
+    expect(own.entries.size).toBe(0);
+    expect(checkInvariants(engine, { mirrors: [own, other] })).toEqual([]);
+    expect(own.verify().ok).toBe(true);
+  });
+
+  it("drops its RAM entries when its own device migrates the pages to device memory", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 16 });
+    const own = new Mirror(mm, { owner: dev.owner });
+    const a = mm.mmap({ length: 2 * PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 1);
+    mm.cpuWriteU32(a + PAGE, 2);
+    expect(own.fault(a, a + 2 * PAGE, true)).toBe(0);
+    const logged = own.log.length;
+    expect(dev.migrateToDevice(mm, a, a + 2 * PAGE)).toBe(2);
+    expect(own.entries.size).toBe(0);
+    // its own migration is not logged as an invalidation
+    expect(own.log.length).toBe(logged);
+    expect(checkInvariants(engine, { mirrors: [own] })).toEqual([]);
+  });
+});
+
+import { madvise, MADV_DONTFORK, MADV_HUGEPAGE } from "../src/ops/madvise.js";
+import { uffdRegisterWp, uffdWriteprotect } from "../src/ops/uffd.js";
+import { makeDeviceExclusiveRange } from "../src/ops/migrate-device.js";
+import { migratePages } from "../src/ops/migrate.js";
+import { ksmMerge } from "../src/ops/reclaim.js";
+import { SimFile } from "../src/mm/file.js";
+import { ErrnoError } from "../src/engine/errors.js";
+import * as pte from "../src/engine/pte.js";
+
+/** A THP mapped writable at a 2 MiB-aligned address, with a whole-space mirror faulted over it. */
+function thpScene(): { engine: Engine; mm: Mm; mirror: Mirror; a: number } {
+  const engine = new Engine(ENGINE_OPTS);
+  const mm = new Mm(engine, { thp: "always" });
+  const a = mm.mmap({ length: 2 * PMD, prot: RW, flags: ANON });
+  const h = a - (a % PMD) + (a % PMD === 0 ? 0 : PMD);
+  mm.cpuWriteU32(h, 1);
+  expect(mm.leafOf(h).level).toBe(1);
+  const mirror = new Mirror(mm);
+  expect(mirror.fault(h, h + PMD, true)).toBe(0);
+  return { engine, mm, mirror, a: h };
+}
+
+describe("operations over part of a THP split it first (no protnone or read-only page left mirrored)", () => {
+  it("numaHintingScan over part of a THP leaves the mirror only pages the CPU maps accessibly", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    mm.numaHintingScan(a, a + 4 * PAGE);
+    // split (CLEAR over the 2 MiB); the subpages of the PTE-mapped THP then hold 512 references,
+    // so v6.1 skips them as COW-shared (page_count != 1): nothing becomes protnone
+    expect(mm.leafOf(a + 8 * PAGE).level).toBe(0);
+    expect(pte.isProtnone(mm.leafOf(a).entry)).toBe(false);
+    expect(mirror.entries.size).toBe(0);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("UFFDIO_WRITEPROTECT over part of a THP write-protects only the covered pages", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    uffdRegisterWp(mm, a, PMD);
+    expect(mirror.fault(a, a + PMD, true)).toBe(0);
+    uffdWriteprotect(mm, a, 4 * PAGE, true);
+    expect(pte.isWrite(mm.leafOf(a).entry)).toBe(false);
+    expect(pte.isWrite(mm.leafOf(a + 8 * PAGE).entry)).toBe(true);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("a VMA split by madvise inside a THP splits the PMD: no huge entry straddles two VMAs", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    madvise(mm, a + 4 * PAGE, 4 * PAGE, MADV_DONTFORK);
+    expect(mm.leafOf(a).level).toBe(0);
+    const child = fork(mm);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+    child.exit();
+    madvise(mm, a + PMD + 4 * PAGE, PAGE, MADV_HUGEPAGE);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("splitting one Mm's PMD mapping of a THP shared after fork counts one PTE mapping per subpage", () => {
+    const { engine, mm, a } = thpScene();
+    const child = fork(mm);
+    child.munmap(a + PMD - PAGE, PAGE);
+    const head = pte.pfnOf(mm.leafOf(a).entry);
+    expect(engine.mapcount(head)).toBe(2); // the parent's PMD + the child's PTE of subpage 0
+    expect(engine.mapcount(head + 1)).toBe(1);
+    expect(engine.mapcount(head + 511)).toBe(0); // unmapped in the child
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
+
+describe("a refused VMA operation leaves the VMA list and the engine's table in step", () => {
+  it("uffd register over a regular file mapping is refused (EINVAL) before any split", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const f = new SimFile("f", 16 * PAGE);
+    const a = mm.mmap({ length: 16 * PAGE, prot: RW, flags: MAP_PRIVATE, file: f });
+    const d = engine.stateDigest();
+    expect(() => uffdRegisterWp(mm, a + 4 * PAGE, 4 * PAGE)).toThrow(ErrnoError);
+    expect(mm.vmas.length).toBe(1);
+    expect(engine.stateDigest()).toBe(d);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+
+  it("mprotect with a hugetlb-unaligned boundary is refused (EINVAL) before any split", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    engine.setHugetlbPages(21, 4);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 2 * PMD, prot: RW, flags: ANON | MAP_HUGETLB });
+    mm.cpuWriteU32(a, 1);
+    const d = engine.stateDigest();
+    expect(() => mm.mprotect(a + PAGE, PMD, PROT_READ)).toThrow(/EINVAL/);
+    expect(() => madvise(mm, a + PAGE, PMD, MADV_DONTFORK)).toThrow(/EINVAL/);
+    expect(engine.stateDigest()).toBe(d);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
+
+describe("device-exclusive access", () => {
+  it("makeDeviceExclusiveRange on a hugetlb VMA converts nothing and never splits the hugetlb PMD", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    engine.setHugetlbPages(21, 2);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PMD, prot: RW, flags: ANON | MAP_HUGETLB });
+    mm.cpuWriteU32(a, 3);
+    const mirror = new Mirror(mm);
+    expect(mirror.fault(a, a + 4 * PAGE, false)).toBe(0);
+    expect(makeDeviceExclusiveRange(mm, a, a + 4 * PAGE, { name: "dev" })).toBe(0);
+    expect(mm.leafOf(a).level).toBe(1);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("makeDeviceExclusiveRange leaves shared file pages mapped as they are", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const f = new SimFile("f", 4 * PAGE, "shmem");
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: MAP_SHARED, file: f });
+    expect(makeDeviceExclusiveRange(mm, a, a + 2 * PAGE, { name: "dev" })).toBe(0);
+    expect(pte.isPresent(mm.leafOf(a).entry)).toBe(true);
+    expect(checkInvariants(engine, { files: [f] })).toEqual([]);
+  });
+});
+
+describe("migration", () => {
+  it("a private-file COW page shared after fork and moved to a device migrates back on a CPU access", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 8 });
+    const f = new SimFile("f", 4 * PAGE);
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: MAP_PRIVATE, file: f });
+    mm.cpuWriteU32(a, 77); // COW: an anonymous copy in a file VMA
+    const child = fork(mm);
+    expect(dev.migrateToDevice(mm, a, a + PAGE)).toBe(1);
+    expect(pte.isDevicePrivate(child.leafOf(a).entry)).toBe(true);
+    expect(child.cpuReadU32(a)).toBe(77);
+    expect(mm.cpuReadU32(a)).toBe(77);
+    expect(checkInvariants(engine, { files: [f] })).toEqual([]);
+    child.exit();
+    mm.exit();
+    expect(checkTeardown(engine, { files: [f] })).toEqual([]);
+  });
+
+  it("a file fault waits for a folio under migration instead of mapping the old folio", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const f = new SimFile("f", 8 * PAGE, "shmem");
+    const a = mm.mmap({ length: 8 * PAGE, prot: RW, flags: MAP_SHARED, file: f });
+    mm.cpuWriteU32(a, 5);
+    const old = f.pageCache.get(0)!;
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    expect(mig.state).toBe("pending");
+    const child = new Mm(engine);
+    const b = child.mmap({ length: 8 * PAGE, prot: RW, flags: MAP_SHARED, file: f });
+    expect(child.cpuReadU32(b + PAGE)).toBe(0); // fault-around skips the locked folio
+    expect(child.cpuReadU32(b)).toBe(5); // waits: the migration completes
+    expect(mig.state).toBe("done");
+    expect(f.pageCache.get(0)).not.toBe(old);
+    expect(checkInvariants(engine, { files: [f] })).toEqual([]);
+    child.exit();
+    mm.exit();
+    expect(checkTeardown(engine, { files: [f] })).toEqual([]);
+  });
+});
+
+describe("NUMA hinting scans follow v6.1's change_pte_range", () => {
+  it("skips KSM pages and COW-shared pages of a COW mapping", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 9);
+    mm.cpuWriteU32(a + PAGE, 9);
+    mm.cpuWriteU32(a + 2 * PAGE, 1);
+    mm.cpuWriteU32(a + 3 * PAGE, 2);
+    expect(ksmMerge(mm, [a, a + PAGE]).merged).toBe(2);
+    const child = fork(mm);
+    child.cpuWriteU32(a + 3 * PAGE, 3); // the child's copy: page 3 of the parent is exclusive again
+    mm.numaHintingScan(a, a + 4 * PAGE);
+    expect(pte.isProtnone(mm.leafOf(a).entry)).toBe(false); // KSM
+    expect(pte.isProtnone(mm.leafOf(a + 2 * PAGE).entry)).toBe(false); // shared with the child
+    expect(pte.isProtnone(mm.leafOf(a + 3 * PAGE).entry)).toBe(true);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
