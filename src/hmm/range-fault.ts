@@ -1,5 +1,7 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
-import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
+import { callbackError } from "../mm/machine.js";
 import {
   CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
   HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
@@ -7,7 +9,7 @@ import {
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
-import type { MmuIntervalNotifier } from "../mm/notifier.js";
+import { MmuIntervalNotifier } from "../mm/notifier.js";
 import { PfnArray } from "./pfns.js";
 import { type Profile, profileInfo } from "../engine/profile.js";
 import type { RawExports } from "../engine/wasm.js";
@@ -87,6 +89,33 @@ function hiWord(v: bigint | undefined): number {
 
 const scratch = new WeakMap<object, PfnArray>();
 
+/** Validates what a caller passes to hmmRangeFault (types, lifetimes, budgets) before anything runs. */
+function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
+  const fn = "hmmRangeFault";
+  argOptions(fn, "range", range);
+  argOptions(fn, "opts", opts);
+  if (!(range.notifier instanceof MmuIntervalNotifier)) throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);
+  if (range.notifier.removed) throw new UseAfterFreeError(`${fn}: range.notifier has been removed`);
+  argInt(fn, "range.notifierSeq", range.notifierSeq, -(2 ** 53), Number.MAX_SAFE_INTEGER);
+  argULong(fn, "range.start", range.start);
+  argULong(fn, "range.end", range.end);
+  for (const k of ["defaultFlags", "pfnFlagsMask"] as const) {
+    if (range[k] !== undefined && typeof range[k] !== "bigint") throw new ArgumentTypeError(fn, `range.${k}`, "must be a bigint", range[k]);
+  }
+  if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed) throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
+  if (opts.maxStalls !== undefined) argBudget(fn, "opts.maxStalls", opts.maxStalls);
+  if (opts.engine !== undefined) argEnum(fn, "opts.engine", opts.engine, ["wasm", "reference"] as const);
+}
+
+/** Runs a user hook; an exception it throws surfaces as CallbackError (the library's own typed errors as they are). */
+function callHook<T>(hook: (info: T) => void, what: string, info: T): void {
+  try {
+    hook(info);
+  } catch (e) {
+    throw callbackError(what, e);
+  }
+}
+
 function isPageAligned(a: number): boolean {
   return Number.isSafeInteger(a) ? a % PAGE_SIZE === 0 : Number.isFinite(a) && a % PAGE_SIZE === 0 && a >= 0;
 }
@@ -97,6 +126,7 @@ function isPageAligned(a: number): boolean {
  * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
  */
 export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): number {
+  checkHmmRangeArgs(range, opts);
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
@@ -105,7 +135,9 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   stats.faultedPages = 0;
   stats.migrationWaits = 0;
   try {
-    return rangeFault(mm, range, opts, stats);
+    // one kernel operation: a throwing callback (migrateToRam, a notifier of a COW break) is
+    // rethrown once the call has returned its pages consistently
+    return mm.runOp(() => rangeFault(mm, range, opts, stats));
   } finally {
     if (opts.stats) Object.assign(opts.stats, stats);
     Object.assign(lastHmmStats, stats);
@@ -228,7 +260,7 @@ class RangeFaultWalk {
     const stats = this.stats;
     if (!this.resume && mm.notifiers.checkRetry(this.range.notifier, this.range.notifierSeq)) return EBUSY;
     this.resume = false;
-    if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: this.lastPage * PAGE_SIZE });
+    if (stats.passes > 0 && mm.hooks.betweenPasses) callHook(mm.hooks.betweenPasses, "mm.hooks.betweenPasses", { pass: stats.passes, last: this.lastPage * PAGE_SIZE });
     stats.passes++;
     mm.stats.walkPasses++;
     let ret: number;
@@ -299,7 +331,7 @@ class RangeFaultWalk {
         p = next;
         if (p >= faultEnd) break;
       }
-      if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - this.startPage });
+      if (p > lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
       if (!vma.isHugetlb && !mm.hooks.betweenFaults) {
@@ -321,7 +353,7 @@ class RangeFaultWalk {
   private faultOne(): number {
     const mm = this.mm;
     const p = this.p;
-    if (p > this.lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - this.startPage });
+    if (p > this.lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
     this.stats.faultedPages++;
     if (handleMmFault(mm, this.vma as Vma, p * PAGE_SIZE, this.flags) & VM_FAULT_ERROR) {
       this.faulting = false;
@@ -353,17 +385,20 @@ export interface HmmRangeFaultStepper {
  * Returns the errno at once when the call fails before walking.
  */
 export function hmmRangeFaultBegin(range: HmmRange, opts: HmmRangeFaultOptions & { fine?: boolean } = {}): HmmRangeFaultStepper | number {
+  const { fine, ...hmmOpts } = opts;
+  checkHmmRangeArgs(range, hmmOpts);
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   const stats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
-  const w = prepare(mm, range, opts, stats, opts.fine ?? false);
+  const w = mm.runOp(() => prepare(mm, range, opts, stats, fine ?? false));
   if (typeof w === "number") {
     Object.assign(mm.hmmStats, stats);
     return w;
   }
   return {
     step(): number {
-      const r = w.step();
+      // each step is one kernel operation: a throwing callback surfaces after it (as hmmRangeFault's do)
+      const r = mm.runOp(() => w.step());
       if (r <= 0) {
         Object.assign(mm.hmmStats, stats);
         if (opts.stats) Object.assign(opts.stats, stats);
