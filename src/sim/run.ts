@@ -170,7 +170,7 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   for (const r of runners) simTimeNs = Math.max(simTimeNs, Math.min(r.state.clock, durationNs));
   metrics.total["sim.steps"] = w.step;
   if (trace) trace.close();
-  const lastEvents = w.recent.slice(-16);
+  const lastEvents = w.lastEvents(16);
   const status: SimRunReport["status"] = w.livelock ? "livelock" : w.violations.length > 0 ? "violation" : "ok";
   for (const p of w.procs.values()) {
     for (const c of p.children) if (!c.exited) c.exit();
