@@ -321,6 +321,8 @@ function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind
     m.inc(c, kind === "ownMigration" ? "retries.cause.ownMigration" : "retries.cause.unknown");
   }
   log.retries++;
+  // an effect cannot precede its cause: the device learns of the invalidation no earlier than it happened
+  if (cause && cause.ts > a.clock) a.clock = cause.ts;
   w.emit?.({ type: "instant", actor: a.name, name: kind === "ebusy" ? "-EBUSY" : kind, cat: "retry", ts: a.clock, args: { cause: cause ? cause.id : 0 } });
   if (cause && w.emit) w.emit({ type: "flow", id: w.nextFlowId++, name: `${cause.event} -> ${kind}`, from: { actor: cause.actor, ts: cause.ts }, to: { actor: a.name, ts: a.clock } });
   if (!prev) w.note(`${a.name}: ${kind} caused by ${cause ? fmtInv(cause) : "an unknown invalidation"}`);

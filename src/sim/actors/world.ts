@@ -144,7 +144,7 @@ export class World {
   private readonly pendingInv: { rec: InvalidationRecord; seqs: number[]; mirrors: MirrorState[] }[] = [];
 
   constructor(readonly scenario: Scenario, readonly costs: Costs, readonly metrics: Metrics,
-    readonly emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
+    public emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
     const m = scenario.machine;
     this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
     if (m.hugetlb.pages2M) this.engine.setHugetlbPages(21, m.hugetlb.pages2M);
