@@ -91,3 +91,18 @@ describe("examples/sim", () => {
     expect(r.metrics.total["invalidations.MMU_NOTIFY_MIGRATE"]).toBeGreaterThan(100);
   });
 });
+
+describe("metric names", () => {
+  it("every counter the examples report is documented in docs/scenarios.md", () => {
+    const doc = readFileSync(new URL("../docs/scenarios.md", import.meta.url), "utf8");
+    const table = doc.slice(doc.indexOf("### Metric names"), doc.indexOf("## Events and the trace"));
+    const patterns = [...table.matchAll(/`([a-zA-Z.<>-]+)`/g)].map((m) => new RegExp(`^${m[1].replace(/\./g, "\\.").replace(/<[^>]+>/g, "[^.]+")}$`));
+    const names = new Set<string>();
+    for (const ex of ["khugepaged-storm", "two-device-pingpong", "numa-storm-stale-seq"]) {
+      for (const k of Object.keys(runExample(ex).metrics.total)) names.add(k);
+    }
+    const undocumented = [...names].filter((n) => !patterns.some((p) => p.test(n)));
+    expect(undocumented).toEqual([]);
+    expect(names.size).toBeGreaterThan(25);
+  });
+});
