@@ -12,13 +12,17 @@ import {
   MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag, migratePfn, migratePfnToPfn, migrateVmaFinalize,
   migrateVmaPages, migrateVmaSetup,
 } from "../../ops/migrate-device.js";
-import { FRAME } from "../../engine/layout.js";
+import { FRAME, HMM_PFN_HI } from "../../engine/layout.js";
+import { profileInfo } from "../../engine/profile.js";
 import { transferNs } from "../cost/index.js";
 import type { DeviceActorSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
 import { makePattern } from "./patterns.js";
-import { type ActorState, type DeviceState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World, fmtInv, hex } from "./world.js";
+import {
+  type ActorState, type DeviceState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World,
+  dropRange, fmtInv, hex,
+} from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
 
@@ -39,7 +43,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
   const ps = w.procs.get(spec.process)!;
   const ms = ps.mappings.get(spec.mapping)!;
   const dev = w.devices.get(spec.device)!;
-  const mst = w.mirrorOf(dev, ps, w.engine.walker);
+  const mst = w.mirrorOf(dev, ps);
   const driver = dev.spec.driver;
   const next = makePattern(spec.pattern, ms.spec.pages, rng);
   const pfns = new PfnArray(w.engine, driver.faultChunk);
@@ -52,15 +56,19 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
   const chunk = driver.faultChunk;
   const pending: number[] = [];
   const chunks = new Map<number, boolean>();
+  const words = mst.words;
+  const hitNs = costs["gpu.accessNs"];
   a.clock = spec.startNs;
   a.lastProgressNs = a.clock;
   let done = 0;
 
   /** The device's load or store through a committed entry: checks the data the CPU last wrote. */
+  let reads = 0;
+  let writes = 0;
   const access = (page: number, write: boolean): void => {
     const vp = ms.addr / PAGE + page;
     const word = mst.words.get(vp);
-    if (word === undefined || !mst.mirror.entries.has(vp) || (write && (word & 1) === 0)) return;
+    if (word === undefined || (write && (word & 1) === 0)) return;
     const pfn = (word - (word & 1)) / 2;
     if (write) {
       const v = (w.step * 64 + a.index + 1) >>> 0;
@@ -68,12 +76,12 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
       w.engine.writeFrame(pfn, 0, buf4);
       ms.shadow.set(page, v);
       ms.unknown.delete(page);
-      m.inc(c, "device.writes");
+      writes++;
     } else {
       w.engine.readFrame(pfn, 0, buf4);
       const got = (buf4[0] | (buf4[1] << 8) | (buf4[2] << 16) | (buf4[3] << 24)) >>> 0;
       const want = ms.shadow.get(page) ?? 0;
-      m.inc(c, "device.reads");
+      reads++;
       if (got !== want && !ms.unknown.has(page)) w.violation("data", `${a.name} read ${got} at page ${page} of ${spec.process}.${spec.mapping} (pfn ${hex(pfn)}), the CPU last wrote ${want}`);
     }
   };
@@ -83,11 +91,13 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
       const batchStart = a.clock;
       pending.length = 0;
       chunks.clear();
+      let accesses = 0;
+      let hits = 0;
       for (let k = 0; k < driver.faultBatch && done < total; k++) {
         done++;
+        accesses++;
         const page = next();
         const write = spec.writeRatio > 0 && rng.float() < spec.writeRatio;
-        m.inc(c, "device.accesses");
         if (!ms.mapped) {
           // a far fault the driver cannot serve (no VMA): it costs a fault batch and fails
           m.inc(c, "device.errors.unmapped");
@@ -95,17 +105,21 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
           continue;
         }
         const vp = ms.addr / PAGE + page;
-        const word = mst.words.get(vp);
-        if (word !== undefined && (!write || (word & 1) === 1) && mst.mirror.entries.has(vp)) {
-          a.clock += costs["gpu.accessNs"];
-          m.inc(c, "device.hits");
-          m.sample("device.access", costs["gpu.accessNs"]);
+        const word = words.get(vp);
+        if (word !== undefined && (!write || (word & 1) === 1)) {
+          a.clock += hitNs;
+          hits++;
           access(page, write);
           continue;
         }
         pending.push(page, write ? 1 : 0);
         const cs = page - (page % chunk);
         chunks.set(cs, (chunks.get(cs) ?? false) || write);
+      }
+      m.inc(c, "device.accesses", accesses);
+      if (hits > 0) {
+        m.inc(c, "device.hits", hits);
+        m.sample("device.access", hitNs, hits);
       }
       let ok = true;
       if (pending.length > 0) {
@@ -121,13 +135,14 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
             m.inc(c, `device.errors.${errnoName(-r)}`);
           }
         }
-        for (let i = 0; i < pending.length; i += 2) {
-          access(pending[i], pending[i + 1] === 1);
-          m.sample("device.access", a.clock - batchStart);
-        }
+        for (let i = 0; i < pending.length; i += 2) access(pending[i], pending[i + 1] === 1);
+        m.sample("device.access", a.clock - batchStart, pending.length / 2);
         m.sample("device.faultBatch", a.clock - batchStart);
         w.emit?.({ type: "slice", actor: a.name, name: "fault batch", cat: "device", ts: batchStart, dur: a.clock - batchStart, args: { faults: pending.length / 2, chunks: chunks.size } });
       }
+      if (reads > 0) m.inc(c, "device.reads", reads);
+      if (writes > 0) m.inc(c, "device.writes", writes);
+      reads = writes = 0;
       if (ok) {
         a.lastProgressNs = a.clock;
         log.retries = 0;
@@ -146,7 +161,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
 function* readBegin(mst: MirrorState): Gen<number> {
   for (;;) {
     try {
-      return mst.proc.mm.notifiers.readBegin(mst.mirror.notifier);
+      return mst.proc.mm.notifiers.readBegin(mst.notifier);
     } catch (e) {
       if (!(e instanceof WouldBlockError)) throw e;
       const subs = mst.proc.mm.notifiers;
@@ -167,7 +182,7 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
   const costs = w.costs;
   const npages = (e - s) / PAGE;
   const fine = w.scenario.run.interleave === "fault";
-  const notifier = mst.mirror.notifier;
+  const notifier = mst.notifier;
   const migrate = driver.migrateOnFault === "always" || (driver.migrateOnFault === "write" && write);
   if (migrate) yield* migrateChunk(w, a, mst, s, e);
   // pages that were on another device came back to RAM during the walk (migrate_to_ram): a driver
@@ -286,14 +301,19 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
 function commit(w: World, a: ActorState, mst: MirrorState, s: number, npages: number, pfns: PfnArray): void {
   const first = s / PAGE;
   const dev = mst.dev.device;
-  const profile = mst.proc.mm.profile;
+  const words = mst.words;
+  // the words straight from engine memory, read as numbers (pfn below the order field, WRITE bit)
+  const pfnHiMask = 2 ** (profileInfo(mst.proc.mm.profile).orderShift - 32) - 1;
+  const u32 = w.engine.mem().u32;
+  const base = pfns.ptr >>> 2;
+  const devFirst = dev.firstPfn;
+  const devEnd = dev.firstPfn + dev.npages;
   for (let i = 0; i < npages; i++) {
-    mst.mirror.entries.set(first + i, pfns.get(i));
-    const pfn = pfns.pfn(i, profile);
-    mst.words.set(first + i, pfn * 2 + (pfns.isWrite(i) ? 1 : 0));
-    if (pfn >= dev.firstPfn && pfn < dev.firstPfn + dev.npages) mst.devPages.set(pfn, first + i);
+    const hi = u32[base + 2 * i + 1];
+    const pfn = (hi & pfnHiMask) * 4294967296 + u32[base + 2 * i];
+    words.set(first + i, pfn * 2 + ((hi & HMM_PFN_HI.WRITE) !== 0 ? 1 : 0));
+    if (pfn >= devFirst && pfn < devEnd) mst.devPages.set(pfn, first + i);
   }
-  mst.mirror.stats.committedPages += npages;
   w.metrics.inc(a.counters, "device.tableUpdates", npages);
   w.emit?.({ type: "instant", actor: a.name, name: "commit", cat: "device", ts: a.clock, args: { start: hex(s), pages: npages } });
 }
@@ -367,7 +387,7 @@ function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: 
         if (d.device.owner !== dev.device.owner) continue;
         for (const other of d.mirrors) {
           if (other.proc !== ps) continue;
-          for (let p = s / PAGE; p < e / PAGE; p++) other.mirror.entries.delete(p);
+          dropRange(other, s / PAGE, e / PAGE);
           other.eraseGen++;
         }
       }
@@ -407,7 +427,7 @@ function evict(w: World, a: ActorState, dev: DeviceState): void {
     if (d.device.owner !== dev.device.owner) continue;
     for (const other of d.mirrors) {
       if (other.proc !== mst.proc) continue;
-      for (let p = start / PAGE; p < end / PAGE; p++) other.mirror.entries.delete(p);
+      dropRange(other, start / PAGE, end / PAGE);
       other.eraseGen++;
     }
   }
