@@ -68,7 +68,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
   const access = (page: number, write: boolean): void => {
     const vp = ms.addr / PAGE + page;
     const word = mst.words.get(vp);
-    if (word === undefined || (write && (word & 1) === 0)) return;
+    if (word < 0 || (write && (word & 1) === 0)) return;
     const pfn = (word - (word & 1)) / 2;
     if (write) {
       const v = (w.step * 64 + a.index + 1) >>> 0;
@@ -106,7 +106,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
         }
         const vp = ms.addr / PAGE + page;
         const word = words.get(vp);
-        if (word !== undefined && (!write || (word & 1) === 1)) {
+        if (word >= 0 && (!write || (word & 1) === 1)) {
           a.clock += hitNs;
           hits++;
           access(page, write);

@@ -6,6 +6,7 @@ import { PAGE_SIZE } from "../../engine/layout.js";
 import { Mm } from "../../api/mm.js";
 import { Device } from "../../drivers/device.js";
 import type { Mirror } from "../../drivers/mirror.js";
+import { DeviceTable } from "./table.js";
 import { HMM_PFN_VALID, HMM_PFN_WRITE } from "../../engine/layout.js";
 import { MMU_NOTIFY_EVENT_NAMES, MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange } from "../../mm/notifier.js";
 import { SimFile } from "../../mm/file.js";
@@ -80,8 +81,8 @@ export interface MirrorState {
   readonly notifier: MmuIntervalNotifier;
   readonly dev: DeviceState;
   readonly proc: ProcessState;
-  /** The device page table: page number -> pfn * 2 + writable (numbers: no BigInt per page). */
-  readonly words: Map<number, number>;
+  /** The device page table (page number -> pfn * 2 + writable). */
+  readonly words: DeviceTable;
   /** Invalidations that changed this mirror's sequence, oldest first (hitBase = absolute index of hits[0]). */
   hits: InvalidationRecord[];
   hitBase: number;
@@ -94,16 +95,9 @@ export interface MirrorState {
   eraseGen: number;
 }
 
-/** Drops the device entries of pages [first, last) (the cheaper of walking the range or the table). */
-export function dropRange(m: MirrorState, first: number, last: number): void {
-  const words = m.words;
-  if (first <= 0 && last === Infinity) {
-    words.clear();
-  } else if (last - first < words.size) {
-    for (let p = first; p < last; p++) words.delete(p);
-  } else {
-    for (const p of [...words.keys()]) if (p >= first && p < last) words.delete(p);
-  }
+/** Drops the device entries of pages [firstPage, lastPage). */
+export function dropRange(m: MirrorState, firstPage: number, lastPage: number): void {
+  m.words.dropRange(firstPage, lastPage);
 }
 
 /** The mirrors as the invariant checker reads them (mm, owner, entries as HMM words). */
@@ -112,7 +106,7 @@ export function mirrorViews(w: World): Mirror[] {
   for (const d of w.devices.values()) {
     for (const m of d.mirrors) {
       const entries = new Map<number, bigint>();
-      for (const [page, word] of m.words) entries.set(page, BigInt((word - (word & 1)) / 2) | HMM_PFN_VALID | (word & 1 ? HMM_PFN_WRITE : 0n));
+      for (const [page, word] of m.words.entries()) entries.set(page, BigInt((word - (word & 1)) / 2) | HMM_PFN_VALID | (word & 1 ? HMM_PFN_WRITE : 0n));
       // exactly the fields checkInvariants reads of a Mirror
       out.push({ mm: m.proc.mm, owner: d.device.owner, entries } as unknown as Mirror);
     }
@@ -259,7 +253,7 @@ export class World {
     let ms = dev.mirrors.find((m) => m.proc === ps);
     if (!ms) {
       const owner = dev.device.owner;
-      const words = new Map<number, number>();
+      const words = new DeviceTable();
       const mm = ps.mm;
       const notifier = mm.intervalNotifierInsert(0, mm.taskSize + PAGE, {
         invalidate: (sub, range, curSeq) => {
@@ -317,7 +311,7 @@ export class World {
       if (page === undefined) continue;
       m.devPages.delete(pfn);
       const word = m.words.get(page);
-      if (word !== undefined && (word - (word & 1)) / 2 === pfn) m.words.delete(page);
+      if (word >= 0 && (word - (word & 1)) / 2 === pfn) m.words.delete(page);
     }
   }
 
