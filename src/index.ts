@@ -46,3 +46,4 @@ export {
   checkInvariants, checkTeardown, formatViolations, type CheckOptions, type InvariantViolation,
 } from "./sim/check/index.js";
 export { StateHasher } from "./engine/digest.js";
+export * from "./sim/index.js";
