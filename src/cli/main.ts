@@ -1,79 +1,83 @@
 #!/usr/bin/env node
-// hmmsim command line: `hmmsim run` (the default simulation). Benchmarks: `npm run bench` in a checkout.
-import { runDefaultSimulation, type SimOptions } from "../sim/default.js";
+// The hmmsim command: run, validate, sweep, worker, bench, calibrate (docs/cli.md). Exit codes:
+// 0 success, 1 the simulation found a violation or livelock, 2 usage or input error, 3 a sweep left
+// jobs without results, 130 interrupted. User errors print one message (or a JSON envelope under
+// --json), never a stack trace.
+import { Command, CommanderError } from "commander";
+import { hmmsimVersion } from "../sim/sweep/version.js";
+import { EXIT, Output, UserError, type ErrorKind, type Issue } from "./io.js";
+import { runCommand } from "./commands/run.js";
+import { validateCommand } from "./commands/validate.js";
+import { sweepCommand } from "./commands/sweep.js";
+import { workerCommand } from "./commands/worker.js";
+import { benchCommand } from "./commands/bench.js";
+import { calibrateCommand } from "./commands/calibrate.js";
 
-const USAGE = `usage: hmmsim <command> [options]
-
-commands:
-  run     run the built-in default simulation (GPU mirror vs CPU mprotect/munmap/migration)
-          --pages N (4096)  --rounds N (64)  --seed N (1)  --levels 4|5  --profile v6.1|v6.16
-          --engine wasm|reference  --json  --quiet
-  help    show this text`;
-
-function parseArgs(argv: string[]): { cmd: string; flags: Map<string, string | true> } {
-  const [cmd = "run", ...rest] = argv;
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (!a.startsWith("--")) throw new UsageError(`unexpected argument ${a}`);
-    const [k, v] = a.slice(2).split("=", 2);
-    if (v !== undefined) flags.set(k, v);
-    else if (i + 1 < rest.length && !rest[i + 1].startsWith("--")) flags.set(k, rest[++i]);
-    else flags.set(k, true);
+/** The program, with `out` collecting the per-invocation output state. */
+function buildProgram(out: Output): Command {
+  const program = new Command("hmmsim")
+    .description("User-space simulator of Linux HMM (hmm_range_fault, mmu interval notifiers): scenarios, sweeps, benchmarks")
+    .version(hmmsimVersion(), "-v, --version", "print the version")
+    .helpOption("-h, --help", "show help for a command")
+    .addHelpCommand("help [command]", "show help for a command")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Under --json, commander's own error text becomes the envelope's message instead.
+      writeErr: (s) => { if (!out.json) process.stderr.write(s); },
+      outputError: (s, write) => write(s),
+    })
+    .addHelpText("after", `
+Exit codes: 0 ok, 1 violation or livelock found, 2 usage or input error, 3 sweep jobs without results, 130 interrupted.
+Every command takes --json (one JSON document on stdout; docs/cli.md) and -h/--help.`);
+  for (const c of [runCommand(out), validateCommand(out), sweepCommand(out), workerCommand(out), benchCommand(out), calibrateCommand(out)]) {
+    program.addCommand(c.exitOverride().configureOutput({
+      writeErr: (s) => { if (!out.json) process.stderr.write(s); },
+    }).showHelpAfterError(`(see hmmsim ${c.name()} --help)`));
   }
-  return { cmd, flags };
+  return program;
 }
 
-class UsageError extends Error {}
-
-function int(flags: Map<string, string | true>, k: string): number | undefined {
-  const v = flags.get(k);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === true || !Number.isInteger(n)) throw new UsageError(`--${k} needs an integer`);
-  return n;
+function commandOf(argv: string[]): string {
+  return argv.find((a) => !a.startsWith("-")) ?? "hmmsim";
 }
 
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
 async function main(argv: string[]): Promise<number> {
-  const { cmd, flags } = parseArgs(argv);
-  if (cmd === "help" || flags.has("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (cmd === "run") {
-    const known = new Set(["pages", "rounds", "seed", "levels", "profile", "engine", "json", "quiet"]);
-    for (const k of flags.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
-    const levels = int(flags, "levels") ?? 4;
-    if (levels !== 4 && levels !== 5) throw new UsageError("--levels must be 4 or 5");
-    const profile = (flags.get("profile") ?? "v6.1") as SimOptions["profile"];
-    if (profile !== "v6.1" && profile !== "v6.16") throw new UsageError("--profile must be v6.1 or v6.16");
-    const engine = (flags.get("engine") ?? "wasm") as SimOptions["engine"];
-    if (engine !== "wasm" && engine !== "reference") throw new UsageError("--engine must be wasm or reference");
-    const quiet = flags.has("quiet") || flags.has("json");
-    const report = runDefaultSimulation({
-      pages: int(flags, "pages"), rounds: int(flags, "rounds"), seed: int(flags, "seed"), levels, profile, engine,
-      log: quiet ? undefined : (s) => console.log(s),
-    });
-    if (flags.has("json")) {
-      console.log(JSON.stringify(report, null, 2));
+  const out = new Output();
+  // --json is known before parsing so that even a parse error comes out as JSON.
+  out.json = argv.includes("--json");
+  const program = buildProgram(out);
+  const fail = (kind: ErrorKind, message: string, code: number, issues: Issue[] = []): number => {
+    if (out.done) return code;
+    if (out.json) {
+      const inputs = (out as Output & { inputs?: Record<string, unknown> }).inputs ?? { argv };
+      out.emit(commandOf(argv), code, inputs, null, { kind, message, issues });
     } else {
-      console.log(`device faults: ${report.deviceFaults} (external -EBUSY retries: ${report.externalRetries}), walk passes: ${report.walkPasses}`);
-      console.log(`invalidations seen by the device: ${Object.entries(report.invalidations).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
-      console.log(`migrated to device: ${report.migratedToDevice} pages, migrate_to_ram calls: ${report.migratedToRam}, CPU+HMM faults: ${report.cpuFaults}`);
-      console.log(`final notifier sequence: ${report.finalSeq}`);
-      console.log(`mirror matches CPU page table: ${report.mirrorMismatches === 0 ? "yes" : `NO (${report.mirrorMismatches} mismatches)`}; data matches: ${report.dataMismatches === 0 ? "yes" : "NO"}`);
-      console.log(report.ok ? "simulation OK" : "simulation FAILED");
+      process.stderr.write(`hmmsim: ${message}\n`);
     }
-    return report.ok ? 0 : 1;
+    return code;
+  };
+  if (argv.length === 0) {
+    process.stderr.write(program.helpInformation());
+    return EXIT.usage;
   }
-  throw new UsageError(`unknown command ${cmd}`);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      // commander already printed its message (text mode); under --json, report it.
+      if (out.json) return fail("usage", e.message.replace(/^error: /, ""), EXIT.usage);
+      return EXIT.usage;
+    }
+    if (e instanceof UserError) return fail(e.kind, e.message, EXIT.usage, e.issues);
+    const err = e as Error;
+    return fail("internal", `internal error: ${err?.stack ?? String(e)}`, EXIT.incomplete);
+  }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-  if (e instanceof UsageError) {
-    console.error(`hmmsim: ${e.message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  console.error(`hmmsim: ${(e as Error).stack ?? e}`);
-  process.exit(1);
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
 });

@@ -24,6 +24,28 @@ export interface BackendRunOptions {
   replay?: string;
   check?: CheckMode;
   onProgress?: (done: number, total: number) => void;
+  /** Human progress/report lines of the simulation, when it has any. */
+  log?: (line: string) => void;
+}
+
+/** The legacy `hmmsim run` knobs that parametrise the built-in default scenario. */
+export interface DefaultKnobs { pages?: number; rounds?: number; levels?: 4 | 5; profile?: "v6.1" | "v6.16"; engine?: "wasm" | "reference" }
+
+/** Applies the knobs to the default scenario object (a copy is returned). */
+export function applyDefaultKnobs(scenario: Record<string, unknown>, k: DefaultKnobs): Record<string, unknown> {
+  const s = structuredClone(scenario) as { machine: Record<string, unknown>; run: Record<string, unknown> };
+  if (k.pages !== undefined) s.run.pages = k.pages;
+  if (k.rounds !== undefined) s.run.rounds = k.rounds;
+  if (k.levels !== undefined) s.machine.levels = k.levels;
+  if (k.profile !== undefined) s.machine.profile = k.profile;
+  if (k.engine !== undefined) s.machine.engine = k.engine;
+  return s;
+}
+
+/** A one-line description of the default scenario as parametrised (the first line `hmmsim run` prints). */
+export function describeDefault(scenario: Record<string, unknown>, seed: number): string {
+  const s = scenario as { machine: { levels: number; profile: string }; run: { pages: number; rounds: number } };
+  return `hmmsim default simulation: ${s.run.pages} pages (${s.run.pages * 4096 / 2 ** 20} MiB), ${s.machine.levels}-level, profile ${s.machine.profile}, ${s.run.rounds} rounds, seed ${seed}`;
 }
 
 /** What the command line and sweeps read from a run. */
@@ -77,7 +99,9 @@ export function runScenarioObject(scenario: Record<string, unknown>, opts: Backe
   const s = validateScenarioObject(scenario) as { machine: { levels: 4 | 5; profile: "v6.1" | "v6.16"; engine: "wasm" | "reference" }; run: { pages: number; rounds: number } };
   const t0 = performance.now();
   const seed = opts.seed ?? 1;
-  const r: SimReport = runDefaultSimulation({ pages: s.run.pages, rounds: s.run.rounds, seed, levels: s.machine.levels, profile: s.machine.profile, engine: s.machine.engine });
+  const r: SimReport = runDefaultSimulation({ pages: s.run.pages, rounds: s.run.rounds, seed, levels: s.machine.levels, profile: s.machine.profile, engine: s.machine.engine,
+    // The command line prints its own header line (describeDefault).
+    log: opts.log ? (l) => { if (!l.startsWith("hmmsim default simulation:")) opts.log!(l); } : undefined });
   const total: Record<string, number> = {
     deviceFaults: r.deviceFaults, externalRetries: r.externalRetries, walkPasses: r.walkPasses,
     migratedToDevice: r.migratedToDevice, migratedToRam: r.migratedToRam, cpuFaults: r.cpuFaults, finalSeq: r.finalSeq,

@@ -3,7 +3,7 @@
 // YAML or JSON, validated with zod; every error names the path and, for YAML/JSON text, the line and
 // column, the same way scenario errors do. docs/sweeps.md describes every field.
 import { z } from "zod";
-import { LineCounter, parseDocument, isNode } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar } from "yaml";
 import { parsePath, PathError } from "./paths.js";
 
 /** Version of the sweep-file format this library reads. */
@@ -124,19 +124,29 @@ export function parseSweep(text: string, opts: { source?: string } = {}): Sweep 
   if (r.success) return r.data;
   throw new SweepError(r.error.issues.map((i) => {
     const issue: SweepIssue = { path: joinPath(i.path), message: i.message };
-    // The deepest node of the path that exists in the text (an unknown or missing key points at its parent).
-    for (let n = i.path.length; n >= 0; n--) {
+    // An unknown key points at the key itself; other issues at the deepest node of the path that
+    // exists in the text (a missing key points at its parent).
+    const at = i.code === "unrecognized_keys" ? keyNode(doc.getIn(i.path as unknown[], true), i.keys[0]) : undefined;
+    for (let n = i.path.length; n >= 0 && !at; n--) {
       const node = doc.getIn(i.path.slice(0, n) as unknown[], true);
       if (isNode(node) && node.range) {
-        const p = lc.linePos(node.range[0]);
-        issue.line = p.line;
-        issue.col = p.col;
+        Object.assign(issue, lc.linePos(node.range[0]));
         break;
       }
     }
+    if (at) Object.assign(issue, lc.linePos(at));
     if (i.code === "unrecognized_keys") issue.message = `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}`;
     return issue;
   }), opts.source);
+}
+
+/** Offset of `key` in a YAML map node, if it is one and has that key. */
+function keyNode(map: unknown, key: string | undefined): number | undefined {
+  if (!isMap(map) || key === undefined) return undefined;
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && pair.key.value === key && pair.key.range) return pair.key.range[0];
+  }
+  return undefined;
 }
 
 function joinPath(path: readonly PropertyKey[]): string {
