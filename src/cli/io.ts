@@ -46,10 +46,32 @@ export interface Envelope {
   timings: { startedAt: string; wallMs: number };
 }
 
-/** Per-invocation output state: whether --json is on and when the command started. */
+/** Where a command writes: the process's streams, or a test's buffers. */
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Whether stderr is a terminal (progress bars) and the stream to draw them on. */
+  stderrTTY: NodeJS.WriteStream | null;
+}
+
+/** The process's own streams. */
+export function processIo(): CliIo {
+  return {
+    stdout: (s) => { process.stdout.write(s); },
+    stderr: (s) => { process.stderr.write(s); },
+    stderrTTY: process.stderr.isTTY ? process.stderr : null,
+  };
+}
+
+/** Per-invocation output state: where to write, whether --json is on, the exit code so far. */
 export class Output {
   json = false;
   quiet = false;
+  /** The command's exit code, set by its action. */
+  exitCode: number = EXIT.ok;
+  /** The command's inputs as reported in the envelope (set by the action once options are read). */
+  inputs: Record<string, unknown> | undefined;
+  constructor(readonly io: CliIo = processIo()) {}
   readonly startedAt = new Date();
   private readonly t0 = performance.now();
   /** Set once a command has written its envelope (so an error after it is not reported twice). */
@@ -66,17 +88,22 @@ export class Output {
 
   /** Writes the JSON envelope to stdout. */
   emit(command: string, exitCode: number, inputs: Record<string, unknown>, result: unknown, error: Envelope["error"] = null): void {
-    process.stdout.write(JSON.stringify(this.envelope(command, exitCode, inputs, result, error), null, 2) + "\n");
+    this.io.stdout(JSON.stringify(this.envelope(command, exitCode, inputs, result, error), null, 2) + "\n");
     this.done = true;
   }
 
   /** A human line on stdout (not under --json). */
   line(s: string): void {
-    if (!this.json) process.stdout.write(s + "\n");
+    if (!this.json) this.io.stdout(s + "\n");
+  }
+
+  /** An error or warning line on stderr (always). */
+  warn(s: string): void {
+    this.io.stderr(s + "\n");
   }
 
   /** A diagnostic line on stderr (not under --quiet). */
   note(s: string): void {
-    if (!this.quiet) process.stderr.write(s + "\n");
+    if (!this.quiet) this.io.stderr(s + "\n");
   }
 }

@@ -2,6 +2,7 @@
 // a terminal, a plain line every few seconds otherwise (logs, CI), nothing under --quiet. stdout
 // stays clean for results and --json.
 import cliProgress from "cli-progress";
+import type { CliIo } from "./io.js";
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -18,13 +19,14 @@ function fmtEta(s: number): string {
 }
 
 /** A progress reporter for `label` counting `unit`s; `intervalMs` spaces the plain lines. */
-export function progress(label: string, unit: string, opts: { quiet: boolean; intervalMs?: number }): Progress {
+export function progress(label: string, unit: string, opts: { quiet: boolean; io: CliIo; intervalMs?: number }): Progress {
   if (opts.quiet) return NONE;
   const t0 = performance.now();
   const rate = (done: number) => done / Math.max(1e-9, (performance.now() - t0) / 1000);
-  if (process.stderr.isTTY) {
+  const tty = opts.io.stderrTTY;
+  if (tty) {
     const bar = new cliProgress.SingleBar({
-      stream: process.stderr,
+      stream: tty,
       format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
       hideCursor: true, clearOnComplete: true, etaBuffer: 50, fps: 10,
     }, cliProgress.Presets.shades_classic);
@@ -46,7 +48,7 @@ export function progress(label: string, unit: string, opts: { quiet: boolean; in
       if (now - last < every || done >= total) return;
       last = now;
       const r = rate(done);
-      process.stderr.write(`${label}: ${done}/${total} ${unit} (${((done / total) * 100).toFixed(1)}%), ${r.toFixed(1)}/s, ETA ${fmtEta((total - done) / r)}\n`);
+      opts.io.stderr(`${label}: ${done}/${total} ${unit} (${((done / total) * 100).toFixed(1)}%), ${r.toFixed(1)}/s, ETA ${fmtEta((total - done) / r)}\n`);
     },
     stop() {},
   };

@@ -20,7 +20,7 @@ export function benchCommand(out: Output): Command {
       out.json = !!o.json;
       out.quiet = !!o.quiet;
       const inputs = { pages: o.pages, runs: o.runs, walker: o.walker };
-      (out as Output & { inputs?: unknown }).inputs = inputs;
+      out.inputs = inputs;
       const walkers = o.walker === "both" ? (["wasm", "reference"] as const) : [o.walker];
       const walks = walkers.map((w) => {
         out.note(`hmmsim bench: ${w} walker, ${o.pages} pages × ${o.runs} runs ...`);
@@ -37,6 +37,6 @@ export function benchCommand(out: Output): Command {
         }
         out.line(`default scenario: ${scenario.medianWallMs.toFixed(1)} ms per run (median of ${o.runs})`);
       }
-      process.exitCode = EXIT.ok;
+      out.exitCode = EXIT.ok;
     });
 }

@@ -22,7 +22,7 @@ export function calibrateCommand(out: Output): Command {
       out.json = !!o.json;
       out.quiet = !!o.quiet;
       const inputs = { out: o.out, pages: o.pages, runs: o.runs };
-      (out as Output & { inputs?: unknown }).inputs = inputs;
+      out.inputs = inputs;
       out.note(`hmmsim calibrate: measuring ${o.pages}-page device faults, ${o.runs} runs ...`);
       const w = measureWalk("wasm", o.pages, o.runs);
       const source = `hmmsim calibrate on ${hostname()} (${cpus()[0]?.model ?? "unknown cpu"}), ${new Date().toISOString()}, median of ${o.runs} runs over ${o.pages} pages`;
@@ -36,6 +36,6 @@ export function calibrateCommand(out: Output): Command {
       writeFileSync(o.out, JSON.stringify(profile, null, 2) + "\n");
       if (out.json) out.emit("calibrate", EXIT.ok, inputs, { file: o.out, profile });
       else out.line(`wrote ${o.out}: walk ${profile.entries["walk.perPage.resident"].value} ns/page, anonymous fault ${profile.entries["fault.anon.perPage"].value} ns/page`);
-      process.exitCode = EXIT.ok;
+      out.exitCode = EXIT.ok;
     });
 }

@@ -42,7 +42,7 @@ export function runCommand(out: Output): Command {
         replay: o.replay ?? null, check: o.check ?? null, trace: o.trace ?? null, pages: o.pages ?? null,
         rounds: o.rounds ?? null, levels: o.levels ?? null, profile: o.profile ?? null, engine: o.engine ?? null,
       };
-      (out as Output & { inputs?: unknown }).inputs = inputs;
+      out.inputs = inputs;
       if (o.pctDepth !== undefined && o.strategy !== "pct") throw new UserError("--pct-depth applies to --strategy pct only");
       let scenario: Record<string, unknown>;
       try {
@@ -58,7 +58,7 @@ export function runCommand(out: Output): Command {
       }
       const seed = o.seed ?? 1;
       if (file === undefined && !out.json) out.line(describeDefault(scenario, seed));
-      const bar = progress("hmmsim run", "steps", { quiet: out.quiet });
+      const bar = progress("hmmsim run", "steps", { quiet: out.quiet, io: out.io });
       let report: BackendReport;
       try {
         report = runScenarioObject(scenario, {
@@ -87,6 +87,6 @@ export function runCommand(out: Output): Command {
         if (report.schedule) out.line(`schedule: ${report.schedule.length > 200 ? report.schedule.slice(0, 200) + `… (${report.schedule.length} chars; --json has it whole)` : report.schedule}`);
         out.line(report.status === "ok" ? "simulation OK" : report.status === "violation" ? "simulation FAILED: invariant violation" : "simulation FAILED: livelock");
       }
-      process.exitCode = code;
+      out.exitCode = code;
     });
 }

@@ -46,7 +46,7 @@ export function sweepCommand(out: Output): Command {
         queueName: o.queue ? o.queueName : null, attempts: o.queue ? o.attempts : null, backoffMs: o.queue ? o.backoff : null,
         out: o.out, dryRun: !!o.dryRun,
       };
-      (out as Output & { inputs?: unknown }).inputs = inputs;
+      out.inputs = inputs;
       if (o.queue && o.workers !== undefined) throw new UserError("--workers applies to local runs; with --queue, start workers with hmmsim worker --concurrency N");
       if (o.queue) {
         try { checkQueueUrl(o.queue); } catch (e) { if (e instanceof QueueUrlError) throw new UserError(e.message); throw e; }
@@ -72,7 +72,7 @@ export function sweepCommand(out: Output): Command {
       const stop = () => { if (!ac.signal.aborted) { out.note("hmmsim sweep: interrupted; finishing up and writing the results so far"); ac.abort(); } };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
-      const bar = progress(`hmmsim sweep ${plan.name}`, "jobs", { quiet: out.quiet });
+      const bar = progress(`hmmsim sweep ${plan.name}`, "jobs", { quiet: out.quiet, io: out.io });
       let outcome: SweepOutcome;
       try {
         outcome = o.queue
@@ -96,9 +96,9 @@ export function sweepCommand(out: Output): Command {
       } else {
         out.line(`sweep ${plan.name}: ${plan.points.length} points × ${plan.seeds.length} seeds = ${plan.jobs.length} jobs ${o.queue ? `on queue ${o.queueName}` : `on ${outcome.workers} workers`}${outcome.complete ? "" : ` (interrupted after ${finished})`}`);
         out.line(`results: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ")}${outcome.retried ? `; ${outcome.retried} jobs retried` : ""}; ${(outcome.wallMs / 1000).toFixed(2)} s, ${jobsPerSec.toFixed(1)} jobs/s`);
-        for (const f of outcome.failures.slice(0, 10)) process.stderr.write(`hmmsim sweep: job ${f.job} failed: ${f.message}\n`);
+        for (const f of outcome.failures.slice(0, 10)) out.io.stderr(`hmmsim sweep: job ${f.job} failed: ${f.message}\n`);
         out.line(`wrote ${files.csv}, ${files.json}, ${files.html}`);
       }
-      process.exitCode = code;
+      out.exitCode = code;
     });
 }

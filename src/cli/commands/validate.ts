@@ -65,10 +65,10 @@ export function validateCommand(out: Output): Command {
           if (r.ok) {
             if (!out.quiet) out.line(`${r.file}: valid ${r.kind}${r.kind === "sweep" ? ` (${r.points} points, ${r.jobs} jobs)` : ""}`);
           } else {
-            process.stderr.write(`${r.file}: invalid ${r.kind}\n${r.issues.map((i) => `  ${formatIssue(i)}\n`).join("")}`);
+            out.io.stderr(`${r.file}: invalid ${r.kind}\n${r.issues.map((i) => `  ${formatIssue(i)}\n`).join("")}`);
           }
         }
       }
-      process.exitCode = code;
+      out.exitCode = code;
     });
 }

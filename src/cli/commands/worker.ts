@@ -26,7 +26,7 @@ export function workerCommand(out: Output): Command {
       out.json = !!o.json;
       out.quiet = !!o.quiet;
       const inputs = { queue: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockDurationMs: o.lockDuration, stalledIntervalMs: o.stalledInterval, maxStalled: o.maxStalled };
-      (out as Output & { inputs?: unknown }).inputs = inputs;
+      out.inputs = inputs;
       try { checkQueueUrl(o.queue); } catch (e) { if (e instanceof QueueUrlError) throw new UserError(e.message); throw e; }
       const counts = { started: 0, completed: 0, failed: 0 };
       const worker = startQueueWorker({
@@ -34,7 +34,7 @@ export function workerCommand(out: Output): Command {
         stalledIntervalMs: o.stalledInterval, maxStalledCount: o.maxStalled, version: hmmsimVersion(),
         onEvent: (e) => {
           counts[e.event]++;
-          if (out.json) process.stdout.write(JSON.stringify(e) + "\n");
+          if (out.json) out.io.stdout(JSON.stringify(e) + "\n");
           else if (!out.quiet) {
             out.line(`hmmsim worker: ${e.event} job ${e.jobId} (point ${e.point}, seed ${e.seed})${e.status ? `: ${e.status}` : ""}${e.message ? `: ${e.message}` : ""}`);
           }
@@ -42,7 +42,7 @@ export function workerCommand(out: Output): Command {
       });
       await worker.ready;
       if (!out.json && !out.quiet) out.line(`hmmsim worker: waiting for jobs on ${o.queueName} (concurrency ${o.concurrency})`);
-      else if (out.json) process.stdout.write(JSON.stringify({ event: "ready", queue: o.queueName, concurrency: o.concurrency }) + "\n");
+      else if (out.json) out.io.stdout(JSON.stringify({ event: "ready", queue: o.queueName, concurrency: o.concurrency }) + "\n");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
@@ -50,6 +50,6 @@ export function workerCommand(out: Output): Command {
       await worker.close();
       if (out.json) out.emit("worker", EXIT.ok, inputs, counts);
       else out.note(`hmmsim worker: stopped after ${counts.completed} jobs (${counts.failed} failed)`);
-      process.exitCode = EXIT.ok;
+      out.exitCode = EXIT.ok;
     });
 }
