@@ -71,13 +71,13 @@ export const sweepSchema = z.object({
   /** Seeds per point: N means seeds 1..N; a list names them. */
   seeds: z.union([
     z.number().int().positive().max(100_000),
-    z.array(z.number().int().nonnegative().max(2 ** 32 - 1)).min(1),
+    z.array(z.number().int().nonnegative().max(2 ** 32 - 1)).min(1).refine((a) => new Set(a).size === a.length, "seeds must be distinct"),
   ]).default(1),
   strategy: z.enum(["random", "pct", "dfs"]).default("random"),
   pctDepth: z.number().int().positive().max(64).optional(),
   check: z.enum(["every-step", "end", "off"]).default("end"),
   /** Metrics to collect, by name (see docs/sweeps.md); default: every total metric of the report. */
-  metrics: z.array(z.string().min(1)).min(1).optional(),
+  metrics: z.array(z.string().min(1)).min(1).refine((a) => new Set(a).size === a.length, "metrics must be distinct").optional(),
 }).strict().superRefine((s, ctx) => {
   const seen = new Map<string, string>();
   const note = (p: string, where: (string | number)[]) => {
@@ -94,8 +94,6 @@ export const sweepSchema = z.object({
   });
   for (const p of Object.keys(s.parameters.random?.params ?? {})) note(p, ["parameters", "random", "params", p]);
   if (s.pctDepth !== undefined && s.strategy !== "pct") ctx.addIssue({ code: "custom", path: ["pctDepth"], message: "pctDepth applies to strategy pct only" });
-  if (Array.isArray(s.seeds) && new Set(s.seeds).size !== s.seeds.length) ctx.addIssue({ code: "custom", path: ["seeds"], message: "seeds must be distinct" });
-  if (s.metrics && new Set(s.metrics).size !== s.metrics.length) ctx.addIssue({ code: "custom", path: ["metrics"], message: "metrics must be distinct" });
 });
 
 /** A validated sweep file (defaults filled in). */
