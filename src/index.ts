@@ -39,3 +39,8 @@ export * as pte from "./engine/pte.js";
 export { createReferenceWalker } from "./hmm/reference-walk.js";
 export { Mirror, type MirrorOptions } from "./drivers/mirror.js";
 export * from "./ops/index.js";
+export {
+  checkInvariants, checkTeardown, formatViolations, type CheckOptions, type InvariantViolation,
+} from "./sim/check/index.js";
+export { StateHasher } from "./engine/digest.js";
+export * from "./sim/index.js";

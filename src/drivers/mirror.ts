@@ -177,7 +177,10 @@ export class Mirror {
     return prot;
   }
 
-  /** Whether every committed device entry matches what a fresh walk of the CPU table reports. */
+  /**
+   * Whether every committed device entry matches what a fresh walk of the CPU table reports: the
+   * same pfn and flags, and WRITE only where the CPU entry is writable.
+   */
   verify(): { ok: boolean; mismatches: number } {
     let mismatches = 0;
     for (const [page, word] of this.entries) {
@@ -185,9 +188,11 @@ export class Mirror {
       const seq = this.mm.notifiers.readBegin(this.notifier);
       const pfns = new BigUint64Array(1);
       const r = this.mm.withReadLock(() => hmmRangeFault({ notifier: this.notifier, notifierSeq: seq, start: a, end: a + PAGE_SIZE, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined }));
+      // a committed read mapping may be backed by a page that is now writable (permission may only
+      // shrink on the device side), but a committed WRITE needs a writable CPU entry
       const mask = ~(HMM_PFN_WRITE) & 0xffffffffffffffffn;
-      // a committed read mapping may be backed by a page that is now writable: compare without WRITE
-      if (r !== 0 || (pfns[0] & mask) !== (word & mask)) mismatches++;
+      const lostWrite = (word & HMM_PFN_WRITE) !== 0n && (pfns[0] & HMM_PFN_WRITE) === 0n;
+      if (r !== 0 || (pfns[0] & mask) !== (word & mask) || lostWrite) mismatches++;
     }
     return { ok: mismatches === 0, mismatches };
   }

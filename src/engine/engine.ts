@@ -2,6 +2,7 @@
 // of every address space created on it, plus the lazily materialised contents of frames.
 import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
 import { EngineError, engineCall } from "./errors.js";
+import { type DigestSource, StateHasher } from "./digest.js";
 import { type Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
 import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
@@ -78,6 +79,9 @@ export class Engine {
   readonly hugetlbFree = new Map<number, number>([[21, 0], [30, 0]]);
   /** Device-private pages: the callbacks of each pgmap, by pgmap index. */
   readonly pgmaps = new Map<number, PgmapOps>();
+  /** Pages given to each hugetlb pool by setHugetlbPages (the teardown check compares against it). */
+  readonly hugetlbTotal = new Map<number, number>([[21, 0], [30, 0]]);
+  private readonly digestSources: DigestSource[] = [];
 
   constructor(opts: EngineOptions = {}) {
     let build = opts.build ?? defaultBuild();
@@ -227,6 +231,7 @@ export class Engine {
   setHugetlbPages(shift: number, pages: number): void {
     if (shift !== 21 && shift !== 30) throw new RangeError(`hugetlb page shift must be 21 or 30, got ${shift}`);
     if (!Number.isInteger(pages) || pages < 0) throw new RangeError(`hugetlb page count must be a non-negative integer`);
+    this.hugetlbTotal.set(shift, (this.hugetlbTotal.get(shift) ?? 0) + pages - (this.hugetlbFree.get(shift) ?? 0));
     this.hugetlbFree.set(shift, pages);
   }
   framesInUse(): number {
@@ -313,6 +318,72 @@ export class Engine {
   }
   highestMemmapPfn(): number {
     return this.raw.highestMemmapPfnValue() >>> 0;
+  }
+
+  // ---- state digest ---------------------------------------------------------------------
+
+  /** @internal Adds a contributor to stateDigest() (the mm layer registers its per-engine state). */
+  addDigestSource(f: DigestSource): void {
+    this.digestSources.push(f);
+  }
+
+  /**
+   * Calls f(pfn, refcount, mapcount, flags, aux) for every frame with metadata whose flags are
+   * non-zero: allocated RAM frames (heads and tails), device pages and the reserved zero pages.
+   * Free RAM frames have flags 0 (their refcount field then links the allocator's free lists).
+   */
+  forEachFrame(f: (pfn: number, refcount: number, mapcount: number, flags: number, aux: number) => void): void {
+    const { u8, u32 } = this.views.fresh();
+    const chunks = PHYS.PFN_LIMIT / 512;
+    const dir = MEM.META_DIR_BASE >>> 2;
+    for (let c = 0; c < chunks; c++) {
+      const base = u32[dir + c];
+      if (base === 0) continue;
+      for (let i = 0; i < 512; i++) {
+        const p = base + i * PHYS.META_BYTES;
+        const flags = u8[p + PHYS.META_OFF_FLAGS];
+        if (flags === 0) continue;
+        const mc = u8[p + PHYS.META_OFF_MAPCOUNT] | (u8[p + PHYS.META_OFF_MAPCOUNT + 1] << 8);
+        f(c * 512 + i, u32[p >>> 2], mc, flags, u8[p + PHYS.META_OFF_AUX]);
+      }
+    }
+  }
+
+  /**
+   * A stable fingerprint (16 hex digits) of the whole simulated machine: the metadata of every
+   * frame in use, materialised frame contents, swap slots, hugetlb pools, device free pages,
+   * migrations in flight, and (through the mm layer) every live address space's VMAs, page-table
+   * entries, lock and notifier state, and the machine-wide page state (KSM, MADV_FREE, migration
+   * entries). Equal states give equal digests in every host; a refused call leaves it unchanged.
+   * Statistics and counters that only describe history (fault counts, ids of engines) are excluded.
+   */
+  stateDigest(): string {
+    const h = new StateHasher();
+    this.digestInto(h);
+    return h.digest();
+  }
+
+  /** @internal Feeds the engine's state into h (see stateDigest). */
+  digestInto(h: StateHasher): void {
+    h.str("frames").num(this.framesInUse());
+    this.forEachFrame((pfn, rc, mc, flags, aux) => void h.u32(pfn).u32(rc).u32(mc).u32(flags | (aux << 8)));
+    h.str("contents").num(this.contents.size);
+    for (const pfn of [...this.contents.keys()].sort((a, b) => a - b)) {
+      const c = this.contents.get(pfn)!;
+      if (c.some((x) => x !== 0)) h.num(pfn).bytes(c);
+    }
+    h.str("swap");
+    this.swap.digestInto(h);
+    h.str("hugetlb");
+    for (const [shift, n] of this.hugetlbFree) h.num(shift).num(n);
+    h.str("pgmaps");
+    for (const [index, ops] of this.pgmaps) {
+      const free = (ops as { freePages?: unknown }).freePages;
+      h.num(index).num(typeof free === "number" ? free : -1);
+    }
+    h.str("migrations");
+    for (const pfn of [...this.pendingMigrations.keys()].sort((a, b) => a - b)) h.num(pfn);
+    for (const f of this.digestSources) f(h);
   }
 
   // ---- statistics -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
-// Typed errors. Operations that the kernel answers with an errno return or throw `ErrnoError`
-// carrying the negative errno; misuse of the API (bad arguments) throws `RangeError`/`TypeError`.
+// Typed errors (docs/errors.md). Operations that the kernel answers with an errno throw
+// `ErrnoError` carrying the negative errno; misuse of the API throws one of the classes below, all
+// recognised by `instanceof HmmsimError`.
 import { ERRNO } from "./layout.js";
 
 const NAMES = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [v, k]));
@@ -11,25 +12,95 @@ export function errnoName(code: number): string {
   return n ? (code < 0 ? `-${n}` : n) : String(code);
 }
 
+/**
+ * Marks every error class of the library, so that `e instanceof HmmsimError` holds for all of
+ * them, including the argument errors that extend the built-in RangeError / TypeError (so that
+ * code testing for those keeps working). docs/errors.md lists the classes and when each is thrown.
+ */
+const BRAND = Symbol.for("hmmsim.error");
+
+/** The base of every error the library throws on purpose (see docs/errors.md). */
+export class HmmsimError extends Error {
+  override name = "HmmsimError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this === HmmsimError) return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+    return Function.prototype[Symbol.hasInstance].call(this, x);
+  }
+}
+(HmmsimError.prototype as unknown as Record<symbol, unknown>)[BRAND] = true;
+
 /** An operation failed the way the kernel would fail it: `errno` is negative (e.g. -EINVAL). */
-export class ErrnoError extends Error {
+export class ErrnoError extends HmmsimError {
   override name = "ErrnoError";
-  constructor(readonly errno: number, message: string) {
-    super(`${errnoName(errno)}: ${message}`);
+  constructor(readonly errno: number, message: string, options?: { cause?: unknown }) {
+    super(`${errnoName(errno)}: ${message}`, options);
+  }
+}
+
+/**
+ * An argument has the right type but breaks a rule (range, alignment, enum value, length) where
+ * the kernel defines no errno for it. Extends RangeError; `argument` names it, `rule` states the rule.
+ */
+export class InvalidArgumentError extends RangeError {
+  override name = "InvalidArgumentError";
+  constructor(readonly fn: string, readonly argument: string, readonly rule: string, readonly value?: unknown) {
+    super(`${fn}: ${argument} ${rule}${value === undefined && arguments.length < 4 ? "" : `, got ${show(value)}`}`);
+  }
+}
+(InvalidArgumentError.prototype as unknown as Record<symbol, unknown>)[BRAND] = true;
+
+/** An argument of the wrong JavaScript type (a string or null for a number, a missing callback). Extends TypeError. */
+export class ArgumentTypeError extends TypeError {
+  override name = "ArgumentTypeError";
+  constructor(readonly fn: string, readonly argument: string, readonly rule: string, readonly value?: unknown) {
+    super(`${fn}: ${argument} ${rule}${value === undefined && arguments.length < 4 ? "" : `, got ${show(value)}`}`);
+  }
+}
+(ArgumentTypeError.prototype as unknown as Record<symbol, unknown>)[BRAND] = true;
+
+/** An object used after the end of its life: an exited Mm, a freed PfnArray, a released Mirror, a removed notifier. */
+export class UseAfterFreeError extends HmmsimError {
+  override name = "UseAfterFreeError";
+}
+
+/** A lock is not in the state the call needs (an unlock without the lock, a call the kernel forbids from a callback). */
+export class LockStateError extends HmmsimError {
+  override name = "LockStateError";
+}
+
+/**
+ * A user callback (notifier invalidate, migrateToRam, pageFree, a hook) threw. The kernel's
+ * operation around it was completed consistently first; `cause` is what the callback threw.
+ */
+export class CallbackError extends HmmsimError {
+  override name = "CallbackError";
+  constructor(readonly callback: string, cause: unknown) {
+    super(`${callback} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
 /** The WebAssembly engine trapped or ran out of linear memory; the message says where. */
-export class EngineError extends Error {
+export class EngineError extends HmmsimError {
   override name = "EngineError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A simulation would block forever (single-threaded): e.g. waiting on a migration nobody finishes. */
-export class SimulationDeadlock extends Error {
+export class SimulationDeadlock extends HmmsimError {
   override name = "SimulationDeadlock";
+}
+
+/** A short rendering of a bad argument value for error messages. */
+export function show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (v === null || v === undefined || typeof v === "boolean") return String(v);
+  if (typeof v === "function") return "a function";
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return `a ${(v as object).constructor?.name ?? "object"}`;
 }
 
 /** Wraps a call into the engine so that a trap surfaces as an explained EngineError. */

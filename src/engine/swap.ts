@@ -1,5 +1,6 @@
 // A simulated swap device: numbered slots holding the contents of swapped-out pages.
 import { PAGE_SIZE } from "./layout.js";
+import type { StateHasher } from "./digest.js";
 
 export class SwapDevice {
   private readonly slots = new Map<number, { data: Uint8Array | null; refs: number }>();
@@ -36,5 +37,15 @@ export class SwapDevice {
   }
   get used(): number {
     return this.slots.size;
+  }
+  /** @internal Feeds every slot (offset, references, contents) into a state digest. */
+  digestInto(h: StateHasher): void {
+    h.num(this.slots.size);
+    for (const [slot, s] of [...this.slots].sort((a, b) => a[0] - b[0])) {
+      h.num(slot).num(s.refs);
+      if (s.data && s.data.some((x) => x !== 0)) h.bytes(s.data);
+      else h.u32(0);
+    }
+    for (const b of [...this.badSlots].sort((a, b2) => a - b2)) h.num(b);
   }
 }

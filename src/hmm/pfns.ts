@@ -1,11 +1,13 @@
 // hmm_pfns arrays that live in engine memory, with number-only accessors. A PfnArray is the
 // zero-copy way to call hmmRangeFault; plain BigUint64Arrays are copied in and out instead.
 import type { Engine } from "../engine/engine.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError, InvalidArgumentError, UseAfterFreeError } from "../engine/errors.js";
 import { HMM_PFN_HI, HMM_PFN_ORDER_MASK } from "../engine/layout.js";
 import { profileInfo, type Profile } from "../engine/profile.js";
 
 const TWO32 = 2 ** 32;
+/** The longest PfnArray: 2^26 words (512 MiB of engine memory, a 256 GiB range); its byte size fits a u32. */
+export const PFN_ARRAY_MAX = 2 ** 26;
 
 export class PfnArray {
   /** Byte address in engine memory (internal). */
@@ -14,14 +16,16 @@ export class PfnArray {
   private readonly bytes: number;
 
   constructor(readonly engine: Engine, readonly length: number) {
-    if (!Number.isInteger(length) || length <= 0) throw new RangeError(`PfnArray length must be a positive integer, got ${length}`);
+    if (!Number.isInteger(length) || length <= 0 || length > PFN_ARRAY_MAX) {
+      throw new InvalidArgumentError("new PfnArray", "length", `must be an integer in [1, ${PFN_ARRAY_MAX}]`, length);
+    }
     this.bytes = length * 8;
     const p = engine.raw.blockAlloc(this.bytes) >>> 0;
     if (p === 0) throw new EngineError(`out of engine memory for ${length} hmm_pfns`);
     this.ptr = p;
   }
   private check(i: number): number {
-    if (this.freed) throw new Error("PfnArray used after free()");
+    if (this.freed) throw new UseAfterFreeError("PfnArray used after free()");
     if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new RangeError(`index ${i} outside 0..${this.length - 1}`);
     return (this.ptr >>> 2) + i * 2;
   }
@@ -97,6 +101,10 @@ export class PfnArray {
     this.check(0);
     new Uint32Array(dst.buffer, dst.byteOffset, this.length * 2).set(
       this.engine.mem().u32.subarray(this.ptr >>> 2, (this.ptr >>> 2) + this.length * 2));
+  }
+  /** Whether free() was called. */
+  get isFreed(): boolean {
+    return this.freed;
   }
   free(): void {
     if (!this.freed) this.engine.raw.blockFree(this.ptr, this.bytes);

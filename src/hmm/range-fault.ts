@@ -1,5 +1,7 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
-import { ErrnoError, SimulationDeadlock, engineCall, errnoName } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
+import { callbackError } from "../mm/machine.js";
 import {
   CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
   HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, VM,
@@ -7,7 +9,7 @@ import {
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
-import type { MmuIntervalNotifier } from "../mm/notifier.js";
+import { MmuIntervalNotifier } from "../mm/notifier.js";
 import { PfnArray } from "./pfns.js";
 import { type Profile, profileInfo } from "../engine/profile.js";
 import type { RawExports } from "../engine/wasm.js";
@@ -87,6 +89,33 @@ function hiWord(v: bigint | undefined): number {
 
 const scratch = new WeakMap<object, PfnArray>();
 
+/** Validates what a caller passes to hmmRangeFault (types, lifetimes, budgets) before anything runs. */
+function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
+  const fn = "hmmRangeFault";
+  argOptions(fn, "range", range);
+  argOptions(fn, "opts", opts);
+  if (!(range.notifier instanceof MmuIntervalNotifier)) throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);
+  if (range.notifier.removed) throw new UseAfterFreeError(`${fn}: range.notifier has been removed`);
+  argInt(fn, "range.notifierSeq", range.notifierSeq, -(2 ** 53), Number.MAX_SAFE_INTEGER);
+  argULong(fn, "range.start", range.start);
+  argULong(fn, "range.end", range.end);
+  for (const k of ["defaultFlags", "pfnFlagsMask"] as const) {
+    if (range[k] !== undefined && typeof range[k] !== "bigint") throw new ArgumentTypeError(fn, `range.${k}`, "must be a bigint", range[k]);
+  }
+  if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed) throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
+  if (opts.maxStalls !== undefined) argBudget(fn, "opts.maxStalls", opts.maxStalls);
+  if (opts.engine !== undefined) argEnum(fn, "opts.engine", opts.engine, ["wasm", "reference"] as const);
+}
+
+/** Runs a user hook; an exception it throws surfaces as CallbackError (the library's own typed errors as they are). */
+function callHook<T>(hook: (info: T) => void, what: string, info: T): void {
+  try {
+    hook(info);
+  } catch (e) {
+    throw callbackError(what, e);
+  }
+}
+
 function isPageAligned(a: number): boolean {
   return Number.isSafeInteger(a) ? a % PAGE_SIZE === 0 : Number.isFinite(a) && a % PAGE_SIZE === 0 && a >= 0;
 }
@@ -97,6 +126,7 @@ function isPageAligned(a: number): boolean {
  * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
  */
 export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): number {
+  checkHmmRangeArgs(range, opts);
   const mm = mmOfNotifier(range.notifier);
   mm.assertLocked();
   // a call that returns before walking (stale sequence, -EINVAL) did nothing: say so in the stats
@@ -105,7 +135,9 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
   stats.faultedPages = 0;
   stats.migrationWaits = 0;
   try {
-    return rangeFault(mm, range, opts, stats);
+    // one kernel operation: a throwing callback (migrateToRam, a notifier of a COW break) is
+    // rethrown once the call has returned its pages consistently
+    return mm.runOp(() => rangeFault(mm, range, opts, stats));
   } finally {
     if (opts.stats) Object.assign(opts.stats, stats);
     Object.assign(lastHmmStats, stats);
@@ -113,6 +145,24 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
 }
 
 function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): number {
+  const w = prepare(mm, range, opts, stats, false);
+  if (typeof w === "number") return w;
+  const pfns = range.hmmPfns;
+  try {
+    for (;;) {
+      const r = w.step();
+      if (r <= 0) return r;
+    }
+  } finally {
+    if (pfns instanceof BigUint64Array) {
+      new Uint32Array(pfns.buffer, pfns.byteOffset, w.npages * 2).set(
+        mm.engine.mem().u32.subarray(w.buf.ptr >>> 2, (w.buf.ptr >>> 2) + w.npages * 2));
+    }
+  }
+}
+
+/** The checks hmm_range_fault() makes before walking; returns the errno or the walk state. */
+function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats, fine: boolean): number | RangeFaultWalk {
   const { start, end } = range;
   if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
@@ -125,6 +175,7 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
   if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new TypeError("range.hmmPfns must be a BigUint64Array or a PfnArray");
   if (pfns.length < npages) throw new RangeError(`range.hmmPfns has ${pfns.length} entries, the range needs ${npages}`);
   if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new TypeError("range.hmmPfns belongs to another engine");
+  if (fine && !(pfns instanceof PfnArray)) throw new TypeError("a stepped hmmRangeFault needs range.hmmPfns to be a PfnArray");
   const defHi = hiWord(range.defaultFlags);
   const maskHi = hiWord(range.pfnFlagsMask);
 
@@ -142,15 +193,8 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
     mm.engine.mem().u32.set(new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2), buf.ptr >>> 2);
   }
   const walk: WalkFn = (opts.engine ?? mm.engine.walker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
-  try {
-    return loop(mm, range, buf, walk, stats, npages, defHi, maskHi,
-      mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000);
-  } finally {
-    if (pfns instanceof BigUint64Array) {
-      new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2).set(
-        mm.engine.mem().u32.subarray(buf.ptr >>> 2, (buf.ptr >>> 2) + npages * 2));
-    }
-  }
+  return new RangeFaultWalk(mm, range, buf, walk, stats, npages, defHi, maskHi,
+    mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000, fine);
 }
 
 function referenceWalkerFor(mm: MmStruct): WalkFn {
@@ -162,53 +206,113 @@ function referenceWalkerFor(mm: MmStruct): WalkFn {
   return w;
 }
 
-function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats: HmmRangeFaultStats, npages: number, defHi: number,
-  maskHi: number, ownerId: number, maxStalls: number): number {
-  const eng = mm.engine;
-  const startPage = range.start / PAGE_SIZE;
-  const endPage = startPage + npages;
-  let lastPage = startPage;
-  let stalls = 0;
-  const ctx = MEM.WALK_CTX;
+/** step() result of a stepped walk that stopped after a walk pass (before acting on its request). */
+export const HMM_STEP_PASS = 1;
+/** step() result of a stepped walk that stopped after a fault (one page, or a whole chunk). */
+export const HMM_STEP_FAULT = 2;
+
+/**
+ * The retry loop of hmm_range_fault() as a step machine: each step() runs one walk pass (with the
+ * sequence check before it) or the faults it asked for, and returns HMM_STEP_PASS / HMM_STEP_FAULT
+ * while the call is not over, or its result (0 or a negative errno). The synchronous
+ * hmmRangeFault() drives it to the end in one go; a simulation interleaves other work between
+ * steps, which are exactly the points where the kernel's walk can be raced (docs/semantics.md §4.1).
+ * In "fine" mode every fault of a chunk is its own step.
+ */
+class RangeFaultWalk {
+  private readonly startPage: number;
+  private readonly endPage: number;
+  private lastPage: number;
+  private stalls = 0;
   // a PUD split happens inside the kernel's walk: the walk resumes without a sequence check
-  let resume = false;
-  for (;;) {
-    if (!resume && mm.notifiers.checkRetry(range.notifier, range.notifierSeq)) return EBUSY;
-    resume = false;
-    if (stats.passes > 0) mm.hooks.betweenPasses?.({ pass: stats.passes, last: lastPage * PAGE_SIZE });
+  private resume = false;
+  private faulting = false;
+  private p = 0;
+  private faultEnd = 0;
+  private flags = 0;
+  private vma: Vma | undefined = undefined;
+  /** Pages the last walk pass went over. */
+  walkedPages = 0;
+
+  constructor(private readonly mm: MmStruct, private readonly range: HmmRange, readonly buf: PfnArray, private readonly walk: WalkFn,
+    readonly stats: HmmRangeFaultStats, readonly npages: number, private readonly defHi: number, private readonly maskHi: number,
+    private readonly ownerId: number, private readonly maxStalls: number, private readonly fine: boolean) {
+    this.startPage = range.start / PAGE_SIZE;
+    this.endPage = this.startPage + npages;
+    this.lastPage = this.startPage;
+  }
+
+  /** The address of the next page a fine-mode step will fault, or -1 when the next step walks. */
+  get nextFaultAddr(): number {
+    return this.faulting ? this.p * PAGE_SIZE : -1;
+  }
+  /** Whether the faults of the current chunk are write faults. */
+  get writeFault(): boolean {
+    return (this.flags & FAULT_FLAG_WRITE) !== 0;
+  }
+
+  step(): number {
+    return this.faulting ? (this.fine ? this.faultOne() : this.faultChunk()) : this.pass();
+  }
+
+  private pass(): number {
+    const mm = this.mm;
+    const stats = this.stats;
+    if (!this.resume && mm.notifiers.checkRetry(this.range.notifier, this.range.notifierSeq)) return EBUSY;
+    this.resume = false;
+    if (stats.passes > 0 && mm.hooks.betweenPasses) callHook(mm.hooks.betweenPasses, "mm.hooks.betweenPasses", { pass: stats.passes, last: this.lastPage * PAGE_SIZE });
     stats.passes++;
     mm.stats.walkPasses++;
     let ret: number;
     try {
-      ret = walk(mm.ptr, buf.ptr, startPage, lastPage, endPage, defHi, maskHi, ownerId, mm.profileBits);
+      ret = this.walk(mm.ptr, this.buf.ptr, this.startPage, this.lastPage, this.endPage, this.defHi, this.maskHi, this.ownerId, mm.profileBits);
     } catch (e) {
       ret = engineCall("the page walk", () => { throw e; });
     }
-    const views = eng.mem();
+    const ctx = MEM.WALK_CTX;
+    const views = mm.engine.mem();
     const newLast = views.f64[(ctx + CTX.LAST) >>> 3];
-    if (ret !== EBUSY) return ret;
-    stalls = newLast === lastPage ? stalls + 1 : 0;
-    if (stalls > maxStalls) {
-      throw new SimulationDeadlock(`hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${maxStalls} internal retries (a fault handler that does not change the entry?)`);
+    if (ret !== EBUSY) {
+      this.walkedPages = this.endPage - this.lastPage;
+      return ret;
     }
-    lastPage = newLast;
+    this.walkedPages = newLast - this.lastPage;
+    this.stalls = newLast === this.lastPage ? this.stalls + 1 : 0;
+    if (this.stalls > this.maxStalls) {
+      throw new SimulationDeadlock(`hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${this.maxStalls} internal retries (a fault handler that does not change the entry?)`);
+    }
+    this.lastPage = newLast;
     const action = views.i32[(ctx + CTX.ACTION) >>> 2];
     if (action === CTX.ACTION_WAIT_MIGRATION) {
       stats.migrationWaits++;
-      mm.waitMigration(lastPage * PAGE_SIZE);
-      continue;
+      mm.waitMigration(this.lastPage * PAGE_SIZE);
+      return HMM_STEP_PASS;
     }
     if (action === CTX.ACTION_SPLIT_PUD) {
-      mm.splitHugePud(lastPage * PAGE_SIZE);
-      resume = true;
-      continue;
+      mm.splitHugePud(this.lastPage * PAGE_SIZE);
+      this.resume = true;
+      return HMM_STEP_PASS;
     }
     if (action !== CTX.ACTION_FAULT) throw new Error(`walker returned -EBUSY with action ${action}`);
-    const faultEnd = views.f64[(ctx + CTX.FAULT_END) >>> 3];
+    this.faultEnd = views.f64[(ctx + CTX.FAULT_END) >>> 3];
     const need = views.i32[(ctx + CTX.NEED) >>> 2];
-    const vma = mm.vmas[views.i32[(ctx + CTX.VMA_INDEX) >>> 2]];
-    const flags = FAULT_FLAG_REMOTE | (need & HMM_NEED_WRITE_FAULT ? FAULT_FLAG_WRITE : 0);
-    // hmm_vma_fault(): every page of the chunk, with the same flags
+    this.vma = mm.vmas[views.i32[(ctx + CTX.VMA_INDEX) >>> 2]];
+    this.flags = FAULT_FLAG_REMOTE | (need & HMM_NEED_WRITE_FAULT ? FAULT_FLAG_WRITE : 0);
+    this.p = this.lastPage;
+    this.faulting = true;
+    return HMM_STEP_PASS;
+  }
+
+  /** hmm_vma_fault(): every page of the chunk, with the same flags, in one step. */
+  private faultChunk(): number {
+    const mm = this.mm;
+    const eng = mm.engine;
+    const stats = this.stats;
+    const vma = this.vma as Vma;
+    const flags = this.flags;
+    const lastPage = this.lastPage;
+    const faultEnd = this.faultEnd;
+    this.faulting = false;
     const batch = canBatchAnonFaults(mm, vma);
     for (let p = lastPage; p < faultEnd; p++) {
       if (batch) {
@@ -227,7 +331,7 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
         p = next;
         if (p >= faultEnd) break;
       }
-      if (p > lastPage) mm.hooks.betweenFaults?.({ addr: p * PAGE_SIZE, index: p - startPage });
+      if (p > lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
       if (!vma.isHugetlb && !mm.hooks.betweenFaults) {
@@ -242,7 +346,70 @@ function loop(mm: MmStruct, range: HmmRange, buf: PfnArray, walk: WalkFn, stats:
         }
       }
     }
+    return HMM_STEP_FAULT;
   }
+
+  /** One page of hmm_vma_fault() (fine mode): handle_mm_fault page by page, like with a betweenFaults hook. */
+  private faultOne(): number {
+    const mm = this.mm;
+    const p = this.p;
+    if (p > this.lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
+    this.stats.faultedPages++;
+    if (handleMmFault(mm, this.vma as Vma, p * PAGE_SIZE, this.flags) & VM_FAULT_ERROR) {
+      this.faulting = false;
+      return EFAULT;
+    }
+    this.p = p + 1;
+    if (this.p >= this.faultEnd) this.faulting = false;
+    return HMM_STEP_FAULT;
+  }
+}
+
+/** A hmm_range_fault() call that a simulation advances step by step (see RangeFaultWalk). */
+export interface HmmRangeFaultStepper {
+  /** Runs the next pass or fault: HMM_STEP_PASS / HMM_STEP_FAULT while not over, else the call's result. */
+  step(): number;
+  /** What this call did so far. */
+  readonly stats: HmmRangeFaultStats;
+  /** Pages the last walk pass went over. */
+  readonly walkedPages: number;
+  /** The page address the next step faults (fine mode), or -1 when the next step walks. */
+  readonly nextFaultAddr: number;
+  readonly writeFault: boolean;
+}
+
+/**
+ * hmm_range_fault() as a step machine, for schedulers that interleave other actors between its
+ * passes and faults. Same checks and results as hmmRangeFault; range.hmmPfns must be a PfnArray.
+ * The caller holds the mmap lock across every step. With `fine`, every faulted page is one step.
+ * Returns the errno at once when the call fails before walking.
+ */
+export function hmmRangeFaultBegin(range: HmmRange, opts: HmmRangeFaultOptions & { fine?: boolean } = {}): HmmRangeFaultStepper | number {
+  const { fine, ...hmmOpts } = opts;
+  checkHmmRangeArgs(range, hmmOpts);
+  const mm = mmOfNotifier(range.notifier);
+  mm.assertLocked();
+  const stats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
+  const w = mm.runOp(() => prepare(mm, range, opts, stats, fine ?? false));
+  if (typeof w === "number") {
+    Object.assign(mm.hmmStats, stats);
+    return w;
+  }
+  return {
+    step(): number {
+      // each step is one kernel operation: a throwing callback surfaces after it (as hmmRangeFault's do)
+      const r = mm.runOp(() => w.step());
+      if (r <= 0) {
+        Object.assign(mm.hmmStats, stats);
+        if (opts.stats) Object.assign(opts.stats, stats);
+      }
+      return r;
+    },
+    stats,
+    get walkedPages() { return w.walkedPages; },
+    get nextFaultAddr() { return w.nextFaultAddr; },
+    get writeFault() { return w.writeFault; },
+  };
 }
 
 /** Whether faults in vma can only be do_anonymous_page() on empty PTEs or go elsewhere by themselves. */

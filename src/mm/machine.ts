@@ -4,6 +4,8 @@
 // the locations of migration entries in flight). Everything lives in one MachineState per Engine,
 // so two engines never see each other's ids or pages.
 import type { Engine } from "../engine/engine.js";
+import type { StateHasher } from "../engine/digest.js";
+import { CallbackError, HmmsimError } from "../engine/errors.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "./mm-struct.js";
 import type { MmuNotifierSubscriptions } from "./notifier.js";
@@ -35,6 +37,28 @@ export class MachineState {
    */
   readonly migrationLocs = new Map<number, MigrationLoc[]>();
 
+  /** @internal Feeds the machine-wide page state and every live Mm into an engine digest. */
+  digestInto(h: StateHasher): void {
+    h.str("lazyfree");
+    for (const pfn of [...this.lazyFree].sort((a, b) => a - b)) h.num(pfn);
+    h.str("ksm");
+    for (const [key, pfn] of [...this.ksmStable].sort((a, b) => a[1] - b[1])) h.num(pfn).str(key);
+    h.str("miglocs");
+    for (const [pfn, locs] of [...this.migrationLocs].sort((a, b) => a[0] - b[0])) {
+      h.num(pfn).num(locs.length);
+      for (const l of locs) h.num(l.mm.id).num(l.addr).num(l.level).u32(l.entry0.lo).u32(l.entry0.hi);
+    }
+    h.str("mms");
+    for (const mm of this.mms) if (!mm.exited) mm.digestInto(h);
+  }
+
+  /** Depth of driver callbacks (pageFree, migrateToRam) running on this engine. */
+  driverCallbackDepth = 0;
+  /** Depth of kernel operations running on this engine (see runOp). */
+  opDepth = 0;
+  /** Exceptions user callbacks threw during the running operation, rethrown when it completes. */
+  callbackErrors: { what: string; error: unknown }[] = [];
+
   /** Ids are per engine: the first Mm of every engine is 1. */
   allocMmId(): number {
     return this.nextMmId++;
@@ -43,9 +67,56 @@ export class MachineState {
 
 const states = new WeakMap<Engine, MachineState>();
 
+/** The error a callback's exception surfaces as: the library's own typed errors as they are, anything else wrapped. */
+export function callbackError(what: string, e: unknown): Error {
+  return e instanceof HmmsimError ? (e as Error) : new CallbackError(what, e);
+}
+
+/**
+ * Runs one kernel operation on engine. A user callback (notifier, pageFree, migrateToRam) that
+ * throws inside it cannot stop it: its exception is recorded (reportCallbackError), the operation
+ * completes consistently, and the first recorded exception is thrown when the outermost operation
+ * returns (wrapped in CallbackError unless it is one of the library's typed errors).
+ */
+export function runOp<T>(engine: Engine, f: () => T): T {
+  const m = machineOf(engine);
+  if (m.opDepth++ === 0) m.callbackErrors = [];
+  let ok = false;
+  let r: T;
+  try {
+    r = f();
+    ok = true;
+  } finally {
+    if (--m.opDepth === 0) {
+      const errs = m.callbackErrors;
+      m.callbackErrors = [];
+      if (ok && errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
+    }
+  }
+  return r!;
+}
+
+/** Whether a callback's exception can be deferred (an operation is running); records it if so. */
+export function deferCallbackError(engine: Engine, what: string, e: unknown): boolean {
+  const m = machineOf(engine);
+  if (m.opDepth === 0) return false;
+  m.callbackErrors.push({ what, error: e });
+  return true;
+}
+
+/** Records a callback's exception for the running operation, or throws it (wrapped) when none runs. */
+export function reportCallbackError(engine: Engine, what: string, e: unknown): void {
+  if (!deferCallbackError(engine, what, e)) throw callbackError(what, e);
+}
+
 /** The mm-layer state of `engine`, created on first use. */
 export function machineOf(engine: Engine): MachineState {
   let s = states.get(engine);
-  if (!s) states.set(engine, (s = new MachineState()));
+  if (!s) {
+    const state = new MachineState();
+    states.set(engine, state);
+    engine.addDigestSource((h) => state.digestInto(h));
+    s = state;
+  }
   return s;
 }

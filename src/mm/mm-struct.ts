@@ -1,19 +1,22 @@
 // An address space (struct mm_struct): VMAs, the page table in the engine, the mmap lock, the
 // interval-notifier subscriptions, and the operations that change them.
 import type { Engine } from "../engine/engine.js";
-import { ErrnoError, EngineError, SimulationDeadlock } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, EngineError, LockStateError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
+import { argBool, argEnum, argOptions, argULong } from "../engine/validate.js";
 import type { SimFile } from "./file.js";
-import { ERRNO, FRAME, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
+import { ERRNO, FRAME, MEM, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
 import {
   MMU_NOTIFY_CLEAR, MMU_NOTIFY_UNMAP,
   MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
 } from "./notifier.js";
-import { type Profile, profileBits } from "../engine/profile.js";
+import { PROFILES, type Profile, profileBits } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import { type Entry } from "../engine/pte.js";
 import type { SwapDevice } from "../engine/swap.js";
 import { type ThpPolicy, type Vma, type VmaDevice, hex } from "./vma.js";
-import { machineOf } from "./machine.js";
+import { deferCallbackError, machineOf, runOp } from "./machine.js";
+import { StateHasher } from "../engine/digest.js";
+import type { SimFile as SimFileT } from "./file.js";
 
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
@@ -120,15 +123,16 @@ export class MmStruct {
   /** What the most recent hmmRangeFault call on this Mm did. */
   readonly hmmStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
-  constructor(readonly engine: Engine, opts: MmOptions = {}) {
-    const levels = opts.levels ?? 4;
-    if (levels !== 4 && levels !== 5) throw new RangeError(`levels must be 4 or 5, got ${levels}`);
-    this.levels = levels;
-    this.profile = opts.profile ?? "v6.1";
+  constructor(readonly engine: Engine, options: MmOptions = {}) {
+    const opts = argOptions<MmOptions>("new Mm", "options", options);
+    if (typeof engine?.raw?.mmCreate !== "function") throw new ArgumentTypeError("new Mm", "engine", "must be an Engine", engine);
+    this.levels = argEnum("new Mm", "levels", opts.levels ?? 4, [4, 5] as const);
+    this.profile = argEnum("new Mm", "profile", opts.profile ?? "v6.1", PROFILES);
     this.profileBits = profileBits(this.profile);
-    this.thp = opts.thp ?? "madvise";
-    this.hugeZeroPage = opts.hugeZeroPage ?? true;
-    this.numaMigrateOnFault = opts.numaMigrateOnFault ?? false;
+    this.thp = argEnum("new Mm", "thp", opts.thp ?? "madvise", ["never", "madvise", "always"] as const);
+    this.hugeZeroPage = argBool("new Mm", "hugeZeroPage", opts.hugeZeroPage ?? true);
+    this.numaMigrateOnFault = argBool("new Mm", "numaMigrateOnFault", opts.numaMigrateOnFault ?? false);
+    const levels = this.levels;
     this.taskSize = 2 ** (levels === 5 ? VA_BITS_L5 : VA_BITS_L4) - PAGE;
     const p = engine.raw.mmCreate(levels) >>> 0;
     if (p === 0) throw new EngineError("out of engine memory creating an mm");
@@ -136,6 +140,7 @@ export class MmStruct {
     const machine = machineOf(engine);
     this.id = machine.allocMmId();
     this.notifiers.owner = this;
+    this.notifiers.onCallbackError = (e) => deferCallbackError(engine, "mmu interval notifier invalidate", e);
     machine.mms.add(this);
   }
 
@@ -150,31 +155,36 @@ export class MmStruct {
     this.readers++;
   }
   mmapReadUnlock(): void {
-    if (this.readers <= 0) throw new Error("mmap_read_unlock without the read lock");
+    if (this.readers <= 0) throw new LockStateError("mmap_read_unlock without the read lock");
     this.readers--;
   }
   mmapWriteLock(): void {
+    this.checkNotInCallback("mmap_write_lock");
     if (this.writer || this.readers > 0) {
       throw new SimulationDeadlock("mmap_write_lock while the mmap lock is held (a walk holds the read lock)");
     }
     this.writer = true;
   }
   mmapWriteUnlock(): void {
-    if (!this.writer) throw new Error("mmap_write_unlock without the write lock");
+    if (!this.writer) throw new LockStateError("mmap_write_unlock without the write lock");
     this.writer = false;
   }
   /** mmap_assert_locked(). */
   assertLocked(): void {
-    if (!this.writer && this.readers === 0) throw new Error("mmap_assert_locked: the mmap lock is not held");
+    if (!this.writer && this.readers === 0) throw new LockStateError("mmap_assert_locked: the mmap lock is not held");
+  }
+  /** mmap_assert_write_locked(). */
+  assertWriteLocked(what: string): void {
+    if (!this.writer) throw new LockStateError(`${what}: the mmap write lock is not held`);
   }
   get isLocked(): boolean {
     return this.writer || this.readers > 0;
   }
-  /** Runs f under the mmap write lock (what munmap/mprotect/mmap do). */
+  /** Runs f under the mmap write lock (what munmap/mprotect/mmap do), as one kernel operation (runOp). */
   withWriteLock<T>(f: () => T): T {
     this.mmapWriteLock();
     try {
-      return f();
+      return this.runOp(f);
     } finally {
       this.mmapWriteUnlock();
     }
@@ -182,10 +192,17 @@ export class MmStruct {
   withReadLock<T>(f: () => T): T {
     this.mmapReadLock();
     try {
-      return f();
+      return this.runOp(f);
     } finally {
       this.mmapReadUnlock();
     }
+  }
+  /**
+   * Runs one kernel operation: an exception a user callback throws inside it is rethrown (as
+   * CallbackError with the original as `cause`) only after the operation has completed.
+   */
+  runOp<T>(f: () => T): T {
+    return runOp(this.engine, f);
   }
 
   // ---- notifiers ---------------------------------------------------------------------------
@@ -226,6 +243,19 @@ export class MmStruct {
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
+  /** The engine's copy of the VMA table (what the walker reads), for consistency checks. */
+  engineVmaTable(): { start: number; end: number; flags: number; hugeShift: number }[] {
+    const { u32 } = this.engine.mem();
+    const base = u32[(this.ptr + MEM.MM_VMAS) >>> 2];
+    const count = u32[(this.ptr + MEM.MM_VMA_COUNT) >>> 2] | 0;
+    const out: { start: number; end: number; flags: number; hugeShift: number }[] = [];
+    for (let i = 0; i < count && base !== 0; i++) {
+      const w = (base + i * MEM.VMA_BYTES) >>> 2;
+      const at = (off: number): number => u32[w + off / 4] + u32[w + off / 4 + 1] * 2 ** 32;
+      out.push({ start: at(MEM.VMA_START), end: at(MEM.VMA_END), flags: u32[w + MEM.VMA_FLAGS / 4], hugeShift: u32[w + MEM.VMA_HUGE_SHIFT / 4] | 0 });
+    }
+    return out;
+  }
   /** Inserts v in address order (no checks, no syncVmas). */
   insertVma(v: Vma): void {
     const i = this.vmas.findIndex((x) => x.start >= v.end);
@@ -247,9 +277,9 @@ export class MmStruct {
 
   checkRange(addr: number, length: number, what: string): void {
     // 5-level addresses reach 2^56: page-aligned values above 2^53 are still exact integers
-    if (!Number.isInteger(addr) || !Number.isSafeInteger(length)) {
-      throw new ErrnoError(-ERRNO.EINVAL, `${what}: address and length must be integers`);
-    }
+    argULong(what, "address", addr);
+    argULong(what, "length", length);
+    this.checkAlive(what);
     if (addr % PAGE !== 0) throw new ErrnoError(-ERRNO.EINVAL, `${what}: address ${hex(addr)} is not page aligned`);
     if (length <= 0 || addr + length > this.taskSize + PAGE) {
       throw new ErrnoError(-ERRNO.EINVAL, `${what}: bad length ${length} at ${hex(addr)}`);
@@ -448,26 +478,87 @@ export class MmStruct {
     m.finish();
   }
 
+  // ---- state digest ------------------------------------------------------------------------
+
+  /**
+   * A stable fingerprint (16 hex digits) of this address space: its options, VMAs, every
+   * page-table entry, the engine's copy of the VMA table, lock and notifier state (sequence,
+   * open ranges, subscriptions), pending migrations and the page caches of the files it maps.
+   * The frames behind the entries are covered by {@link Engine.stateDigest}.
+   */
+  stateDigest(): string {
+    const h = new StateHasher();
+    this.digestInto(h);
+    return h.digest();
+  }
+
+  /** @internal Feeds this Mm's state into h (see stateDigest). */
+  digestInto(h: StateHasher): void {
+    h.str("mm").num(this.id).num(this.levels).str(this.profile).str(this.thp).bool(this.hugeZeroPage)
+      .bool(this.numaMigrateOnFault).bool(this.dead).num(this.readers).bool(this.writer);
+    const files = new Set<SimFileT>();
+    h.str("vmas").num(this.vmas.length);
+    for (const v of this.vmas) {
+      h.num(v.start).num(v.end).num(v.flags).num(v.pgoff).num(v.hugeShift).bool(v.anonVma)
+        .str(v.file ? `${v.file.kind}:${v.file.name}` : "").num(v.device ? this.engine.ownerId(v.device.owner) : 0);
+      if (v.file) files.add(v.file);
+    }
+    if (!this.dead) {
+      const table = this.engineVmaTable();
+      h.str("vmatable").num(table.length);
+      for (const t of table) h.num(t.start).num(t.end).num(t.flags).num(t.hugeShift);
+      h.str("entries");
+      this.forEachLeaf(0, this.taskSize + PAGE, (addr, level, _ptr, e) => void h.num(addr).num(level).u32(e.lo).u32(e.hi));
+    }
+    h.str("notifiers").num(this.notifiers.invalidateSeq).num(this.notifiers.activeInvalidateRanges);
+    for (const sub of this.notifiers.intervals()) h.num(sub.start).num(sub.length).num(sub.invalidateSeq);
+    h.str("pending");
+    for (const pfn of [...this.pendingMigrations.keys()].sort((a, b) => a - b)) h.num(pfn);
+    h.str("files");
+    for (const f of files) {
+      h.str(f.name).num(f.size);
+      for (const [idx, pfn] of [...f.pageCache].sort((a, b) => a[0] - b[0])) h.num(idx).num(pfn);
+    }
+  }
+
   // ---- lifetime ----------------------------------------------------------------------------
 
-  /** Throws -EINVAL once the mm has exited. */
-  checkAlive(): void {
-    if (this.dead) throw new ErrnoError(-ERRNO.EINVAL, "the mm has exited");
+  /** Throws UseAfterFreeError once the mm has exited. */
+  checkAlive(what = "mm"): void {
+    if (this.dead) throw new UseAfterFreeError(`${what}: mm ${this.id} has exited`);
   }
   get exited(): boolean {
     return this.dead;
   }
 
+  /**
+   * Refuses (LockStateError, before anything changes) what the kernel forbids from a notifier
+   * callback or a driver callback: taking an mmap write lock or tearing an mm down while some
+   * operation on the engine is in the middle of changing page tables.
+   */
+  checkNotInCallback(what: string): void {
+    const inNotifier = liveMms(this.engine).some((m) => m.notifiers.inCallback);
+    if (inNotifier || machineOf(this.engine).driverCallbackDepth > 0) {
+      throw new LockStateError(`${what} on mm ${this.id} from inside ${inNotifier ? "an mmu notifier invalidate" : "a device driver"} callback is not allowed`);
+    }
+  }
+
   /** exit_mmap(): RELEASE to every subscription, then UNMAP over everything, then frees all. */
   exit(): void {
     if (this.dead) return;
-    this.notifiers.release();
-    this.invalidate(0, Infinity, MMU_NOTIFY_UNMAP, null, () => {
-      for (const v of this.vmas) this.zapRange(v, v.start, v.end);
+    this.checkNotInCallback("exit_mmap");
+    if (this.isLocked || this.notifiers.activeInvalidateRanges > 0) {
+      throw new LockStateError(`exit_mmap: mm ${this.id} is in use (its mmap lock is held or an invalidation is running)`);
+    }
+    this.runOp(() => {
+      this.notifiers.release();
+      this.invalidate(0, Infinity, MMU_NOTIFY_UNMAP, null, () => {
+        for (const v of this.vmas) this.zapRange(v, v.start, v.end);
+      });
+      this.vmas.length = 0;
+      this.syncVmas();
+      this.engine.raw.mmDestroy(this.ptr);
+      this.dead = true;
     });
-    this.vmas.length = 0;
-    this.syncVmas();
-    this.engine.raw.mmDestroy(this.ptr);
-    this.dead = true;
   }
 }

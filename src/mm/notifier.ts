@@ -169,6 +169,13 @@ export class MmuNotifierSubscriptions {
   invalidateSeq = 2;
   /** Number of invalidateRangeStart calls not yet ended. */
   activeInvalidateRanges = 0;
+  /**
+   * Set by the owning address space: offered every exception a callback or listener throws (and
+   * the misuse of a blockable range refused). When it returns true the exception was recorded to
+   * be rethrown after the running kernel operation completes, and the callback counts as having
+   * succeeded; otherwise the exception propagates at once (ending the range first).
+   */
+  onCallbackError: ((e: unknown) => boolean) | null = null;
 
   private readonly tree: MmuIntervalNotifier[] = [];
   // Applied first-in first-out (the brief's choice). The kernel pushes onto an hlist head and so
@@ -177,6 +184,11 @@ export class MmuNotifierSubscriptions {
   private readonly waiters: { seq: number; resolve: () => void }[] = [];
   private readonly listeners = new Set<InvalidateListener>();
   private callbackDepth = 0;
+
+  /** Whether an invalidate callback of these subscriptions is running. */
+  get inCallback(): boolean {
+    return this.callbackDepth > 0;
+  }
 
   /** The subscriptions currently in the interval tree, in callback order (deferred inserts excluded). */
   intervals(): readonly MmuIntervalNotifier[] {
@@ -351,15 +363,20 @@ export class MmuNotifierSubscriptions {
         let ok: boolean;
         try {
           ok = sub.ops.invalidate(sub, range, curSeq);
+        } catch (e) {
+          if (!this.onCallbackError?.(e)) throw e;
+          ok = true;
         } finally {
           this.callbackDepth--;
         }
         if (ok || ignoreFalse) continue;
         if (range.blockable) {
-          throw new Error(
+          const e = new Error(
             `invalidate callback of [${sub.start}, +${sub.length}) returned false for a blockable ` +
               `${MMU_NOTIFY_EVENT_NAMES[range.event]} range; only non-blockable ranges may fail`,
           );
+          if (this.onCallbackError?.(e)) continue;
+          throw e;
         }
         open = false;
         this.endRange(range);
@@ -386,7 +403,13 @@ export class MmuNotifierSubscriptions {
   }
 
   private notify(phase: "start" | "end", range: MmuNotifierRange, curSeq: number): void {
-    for (const l of [...this.listeners]) l(phase, range, curSeq);
+    for (const l of [...this.listeners]) {
+      try {
+        l(phase, range, curSeq);
+      } catch (e) {
+        if (!this.onCallbackError?.(e)) throw e;
+      }
+    }
   }
 
   // Same test as the kernel's [start, end-1] vs [sub.start, sub.last] query, written with
