@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { cli, hmmsim, hasStackTrace, PRIMARY_PROJECT, put, ROOT, scratch, smallSweep } from "./helpers.js";
+import { DEFAULT_SCENARIO_YAML } from "../../src/sim/index.js";
+import { cli, hmmsim, hasStackTrace, PATHS, PRIMARY_PROJECT, put, ROOT, scratch, smallSweep } from "./helpers.js";
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const ENVELOPE_KEYS = ["command", "error", "exitCode", "inputs", "ok", "result", "schema", "timings", "versions"];
@@ -60,20 +61,48 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
   });
 
   it("run --json prints one envelope with inputs, versions, seed, schedule, metrics and timings", async () => {
-    const r = await hmmsim(["run", "--pages", "128", "--rounds", "8", "--seed", "7", "--json"]);
+    const r = await hmmsim(["run", "--pages", "128", "--rounds", "8", "--seed", "2", "--json"]);
     expect(r.code).toBe(0);
     const doc = envelope(r.stdout);
     expect(doc.command).toBe("run");
     expect(doc.error).toBeNull();
     expect(doc.inputs).toEqual({
-      scenario: null, seed: 7, strategy: null, pctDepth: null, replay: null, check: null, trace: null,
+      scenario: null, seed: 2, strategy: null, pctDepth: null, replay: null, check: null, trace: null,
       pages: 128, rounds: 8, levels: null, profile: null, engine: null,
     });
     expect(Object.keys(doc.result).sort()).toEqual(["metrics", "report", "schedule", "seed", "simTimeNs", "status", "strategy", "wallMs"]);
     expect(doc.result.status).toBe("ok");
-    expect(doc.result.seed).toBe(7);
-    expect(typeof doc.result.schedule).toBe("string");
-    expect(typeof doc.result.metrics.total).toBe("object");
+    expect(doc.result.seed).toBe(2);
+    expect(doc.result.schedule).toMatch(/^[a-z0-9]+$/);
+    expect(doc.result.metrics.total["device.accesses"]).toBe(128);
+    expect(doc.result.metrics.total["cpu.ops.write"] + doc.result.metrics.total["cpu.ops.read"]).toBeLessThanOrEqual(8);
+    // the schedule string replays the run exactly
+    const again = await hmmsim(["run", "--pages", "128", "--rounds", "8", "--seed", "2", "--replay", doc.result.schedule, "--json"]);
+    const r2 = envelope(again.stdout).result;
+    expect([r2.schedule, r2.metrics, r2.simTimeNs]).toEqual([doc.result.schedule, doc.result.metrics, doc.result.simTimeNs]);
+  });
+
+  it("run exits 1 when the simulation finds a livelock, with its report; --trace writes a trace-event file", async () => {
+    const dir = scratch();
+    const f = put(dir, "stale.yaml", DEFAULT_SCENARIO_YAML.replace("refreshSeqOnBusy: true", "refreshSeqOnBusy: false"));
+    const trace = join(dir, "trace.json");
+    const r = await hmmsim(["run", f, "--json", "--trace", trace]);
+    expect(r.code).toBe(1);
+    const doc = envelope(r.stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.error).toBeNull();
+    expect(doc.inputs.scenario).toBe(f);
+    expect(doc.result.status).toBe("livelock");
+    expect(doc.result.report.livelock.schedule).toBe(doc.result.schedule);
+    const events = JSON.parse(readFileSync(trace, "utf8")) as { ph: string }[];
+    expect(events.length).toBeGreaterThanOrEqual(doc.result.report.trace.events);
+    expect(events[0].ph).toBe("M");
+    const text = await hmmsim(["run", f, "--quiet"]);
+    expect(text.code).toBe(1);
+    expect(text.stdout.trim().split("\n").at(-1)).toBe("simulation FAILED: livelock");
+    // --pages and --rounds belong to the built-in scenario only
+    const mixed = await hmmsim(["run", f, "--pages", "128"]);
+    expect([mixed.code, mixed.stderr]).toEqual([2, "hmmsim: --pages and --rounds parametrise the built-in default scenario; set these in the scenario file instead\n"]);
   });
 
   it("bad values exit 2 with a message and no stack trace, as text or as JSON", async () => {
@@ -160,8 +189,8 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
     const d = envelope(dry.stdout);
     expect(d.result.points).toBe(4);
     expect(d.result.jobs).toBe(8);
-    expect(d.result.params).toEqual(["run.pages", "run.rounds"]);
-    expect(d.result.plan[3]).toEqual({ point: 3, values: { "run.pages": 256, "run.rounds": 16 } });
+    expect(d.result.params).toEqual([PATHS.pages, PATHS.rounds]);
+    expect(d.result.plan[3]).toEqual({ point: 3, values: { [PATHS.pages]: 256, [PATHS.rounds]: 16 } });
     expect(existsSync(join(dir, "sweep-results"))).toBe(false);
 
     const out = join(dir, "out");
@@ -173,7 +202,7 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
     expect(doc.result.complete).toBe(true);
     expect(doc.result.files).toEqual({ csv: join(out, "results.csv"), json: join(out, "results.json"), html: join(out, "report.html") });
     const csv = readFileSync(join(out, "results.csv"), "utf8").split("\n");
-    expect(csv[0]).toBe("point,seed,run.pages,run.rounds,status,simTimeNs,deviceFaults,externalRetries,walkPasses");
+    expect(csv[0]).toBe(`point,seed,${PATHS.pages},${PATHS.rounds},status,simTimeNs,hmm.calls,retries.external,device.accesses`);
     expect(csv.length).toBe(10); // header, 8 rows, final newline
   });
 

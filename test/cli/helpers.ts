@@ -51,16 +51,16 @@ export function put(dir: string, name: string, text: string): string {
 }
 
 /** The parameter paths the tests sweep, into the built-in default scenario. */
-export const PATHS = { pages: "run.pages", rounds: "run.rounds" } as const;
+export const PATHS = { pages: "processes[0].mappings[0].pages", rounds: "actors[1].count" } as const;
 
 /** A small sweep file over the default scenario: 2 × 2 grid points × `seeds` seeds. */
-export function smallSweep(seeds = 2, metrics = "[deviceFaults, externalRetries, walkPasses]"): string {
+export function smallSweep(seeds = 2, metrics = "[hmm.calls, retries.external, device.accesses]"): string {
   return `name: small
 scenario: default
 parameters:
   grid:
-    ${PATHS.pages}: [128, 256]
-    ${PATHS.rounds}: [8, 16]
+    "${PATHS.pages}": [128, 256]
+    "${PATHS.rounds}": [8, 16]
 seeds: ${seeds}
 metrics: ${metrics}
 `;

@@ -39,7 +39,7 @@ describe.runIf(PRIMARY_PROJECT)("sweep files and plans", () => {
     expect(plan.jobs.map((j) => [j.point, j.seed])).toEqual(plan.points.flatMap((p) => [[p.index, 5], [p.index, 9]]));
     // each job carries its point's scenario as canonical JSON, with the values applied
     const s3 = JSON.parse(plan.jobs[6].scenario);
-    expect([s3.run.pages, s3.run.rounds, s3.machine.profile]).toEqual([256, 4, "v6.1"]);
+    expect([s3.processes[0].mappings[0].pages, s3.actors[1].count, s3.machine.profile]).toEqual([256, 4, "v6.1"]);
     expect(plan.jobs[6].scenario).toBe(canonicalJson(s3));
   });
 
@@ -85,8 +85,8 @@ describe.runIf(PRIMARY_PROJECT)("sweep files and plans", () => {
     ]);
     expect(err!.message.split("\n")[0]).toBe("s.yaml: parameters.grid.run.pages: expected at least one value (line 4, col 16)");
     // a value the scenario rejects, and a path into a list entry that does not exist
-    expect(() => loadSweep(validateSweep({ parameters: { grid: { [PATHS.pages]: [256, 8] } } })))
-      .toThrow(`point 1 (${PATHS.pages}=8): ${PATHS.pages}: expected an integer >= 64`);
+    expect(() => loadSweep(validateSweep({ parameters: { grid: { [PATHS.pages]: [256, -8] } } })))
+      .toThrow(new RegExp(`^point 1 \\(${PATHS.pages.replace(/[[\].]/g, "\\$&")}=-8\\): ${PATHS.pages.replace(/[[\].]/g, "\\$&")}: .*expected number to be >0`));
     expect(() => loadSweep(validateSweep({ parameters: { grid: { "machine[2]": [1] } } })))
       .toThrow("point 0 (machine[2]=1): machine[2]: machine is not a list in the scenario");
   });

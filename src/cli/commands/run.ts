@@ -1,10 +1,11 @@
 // `hmmsim run [scenario]`: run one scenario (the built-in default when none is named) and report.
 import { Command, Option } from "commander";
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import {
   applyDefaultKnobs, defaultScenarioObject, describeDefault, parseScenarioObject, runScenarioObject,
   ScenarioInputError, type BackendReport,
 } from "../../sim/sweep/backend.js";
+import type { TraceSink } from "../../sim/index.js";
 import { readInput } from "../../sim/sweep/load.js";
 import { SweepError } from "../../sim/sweep/schema.js";
 import { EXIT, UserError, type Output } from "../io.js";
@@ -15,6 +16,27 @@ interface RunOpts {
   seed?: number; strategy?: "random" | "pct" | "dfs"; pctDepth?: number; replay?: string; check?: "every-step" | "end" | "off";
   trace?: string; pages?: number; rounds?: number; levels?: 4 | 5; profile?: "v6.1" | "v6.16"; engine?: "wasm" | "reference";
   json?: boolean; quiet?: boolean;
+}
+
+/**
+ * A trace sink streaming to a file (opened now: a bad path is a usage error before the run). The
+ * simulation closes the sink after its last chunk; anything written after that (teardown events)
+ * is dropped so the file stays one valid JSON array. finish() closes the file.
+ */
+function fileTraceSink(path: string): TraceSink & { finish(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (e) {
+    throw new UserError(`--trace: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let closed = false;
+  let open = true;
+  return {
+    write: (chunk) => { if (!closed) writeSync(fd, chunk); },
+    close: () => { closed = true; },
+    finish: () => { if (open) { open = false; closeSync(fd); } },
+  };
 }
 
 export function runCommand(out: Output): Command {
@@ -56,15 +78,15 @@ export function runCommand(out: Output): Command {
         if (e instanceof ScenarioInputError || e instanceof SweepError) throw new UserError(e.message, "input", e.issues);
         throw e;
       }
-      const seed = o.seed ?? 1;
+      const seed = o.seed ?? (scenario as { run?: { seed?: number } }).run?.seed ?? 1;
       if (file === undefined && !out.json) out.line(describeDefault(scenario, seed));
       const bar = progress("hmmsim run", "steps", { quiet: out.quiet, io: out.io });
       let report: BackendReport;
+      const trace = o.trace ? fileTraceSink(o.trace) : undefined;
       try {
         report = runScenarioObject(scenario, {
           seed, strategy: o.strategy, pctDepth: o.pctDepth, replay: o.replay, check: o.check,
-          onProgress: (d, t) => bar.update(d, t),
-          log: out.quiet || out.json ? undefined : (l) => out.line(l),
+          trace, onProgress: (d, t) => bar.update(d, t),
         });
       } catch (e) {
         if (e instanceof ScenarioInputError) throw new UserError(e.message, "input", e.issues);
@@ -72,8 +94,8 @@ export function runCommand(out: Output): Command {
         throw e;
       } finally {
         bar.stop();
+        trace?.finish();
       }
-      if (o.trace) writeFileSync(o.trace, "[]\n"); // FIXME(sim): the core's trace sink
       const code = report.status === "ok" ? EXIT.ok : EXIT.violation;
       if (out.json) {
         out.emit("run", code, inputs, {
@@ -81,9 +103,15 @@ export function runCommand(out: Output): Command {
           simTimeNs: report.simTimeNs, wallMs: report.wallMs, metrics: report.metrics, report: report.raw,
         });
       } else {
-        const m = Object.entries(report.metrics.total).map(([k, v]) => `${k} ${v}`).join(", ");
-        out.line(`metrics: ${m}`);
+        const entries = Object.entries(report.metrics.total);
+        const w = Math.max(0, ...entries.map(([k]) => k.length));
+        out.line("metrics:");
+        for (const [k, v] of entries) out.line(`  ${k.padEnd(w)}  ${v}`);
         out.line(`seed ${report.seed}, strategy ${report.strategy}, simulated time ${report.simTimeNs} ns, wall ${report.wallMs.toFixed(1)} ms`);
+        const t = report.raw.trace;
+        if (o.trace && t) out.line(`trace: ${o.trace} (${t.events} events${t.dropped ? `, ${t.dropped} dropped at the cap` : ""}; open it in ui.perfetto.dev)`);
+        if (report.raw.livelock) out.line(`livelock: ${JSON.stringify(report.raw.livelock).slice(0, 400)}`);
+        for (const v of report.raw.violations.slice(0, 5)) out.line(`violation: ${JSON.stringify(v).slice(0, 400)}`);
         if (report.schedule) out.line(`schedule: ${report.schedule.length > 200 ? report.schedule.slice(0, 200) + `… (${report.schedule.length} chars; --json has it whole)` : report.schedule}`);
         out.line(report.status === "ok" ? "simulation OK" : report.status === "violation" ? "simulation FAILED: invariant violation" : "simulation FAILED: livelock");
       }
