@@ -84,7 +84,8 @@ export async function runSweepInline(plan: SweepPlan, opts: Omit<LocalRunOptions
     } catch (e) {
       failures.push({ job: i, permanent: e instanceof PermanentJobError, message: (e as Error).message });
     }
-    opts.onProgress?.(++done, plan.jobs.length);
+    done++;
+    opts.onProgress?.(done, plan.jobs.length);
     // Let a signal handler run between jobs.
     await new Promise<void>((r) => setImmediate(r));
   }

@@ -145,9 +145,9 @@ h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
 #charts { display: flex; flex-wrap: wrap; gap: 1rem; }
 figure.chart { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
-table { border-collapse: collapse; margin-top: 1.5rem; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #d0d7de; padding: .2rem .5rem; text-align: right; }
-th { background: #f6f8fa; position: sticky; top: 0; }
+table.results { border-collapse: collapse; margin-top: 1.5rem; font-variant-numeric: tabular-nums; }
+table.results th, table.results td { border: 1px solid #d0d7de; padding: .2rem .5rem; text-align: right; }
+table.results th { background: #f6f8fa; position: sticky; top: 0; }
 tr.violation td, tr.livelock td { background: #fff1e5; }
 tr.error td { background: #ffebe9; }
 </style>
@@ -156,7 +156,7 @@ tr.error td { background: #ffebe9; }
 <h1>hmmsim sweep: ${esc(o.plan.name)}</h1>
 <div class="meta">hmmsim ${esc(extra.version)}${extra.source ? ` · ${esc(extra.source)}` : ""} · ${o.plan.points.length} points × ${o.plan.seeds.length} seeds = ${o.plan.jobs.length} jobs · ${summary}${o.complete ? "" : " · <strong>incomplete (interrupted)</strong>"} · band: min–max over seeds and other parameters, line: mean</div>
 <div id="charts"></div>
-<table>
+<table class="results">
 <thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
 <tbody>
 ${table}
