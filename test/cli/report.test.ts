@@ -2,7 +2,6 @@
 // with every network request refused, and the charts must have drawn marks, without console errors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { chartSeries, loadSweep, parseSweep, runSweepInline, writeSweepOutputs, type SweepOutcome } from "../../src/sim/sweep/index.js";
