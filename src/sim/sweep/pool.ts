@@ -14,7 +14,7 @@ export interface LocalRunOptions {
   /** Worker threads (default: the number of cores). */
   workers?: number;
   onProgress?: ProgressFn;
-  /** Aborting stops handing out jobs and cancels queued ones; finished results are kept. */
+  /** Aborting stops handing out jobs; running ones finish, and every finished result is kept. */
   signal?: AbortSignal;
 }
 
@@ -48,9 +48,9 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalRunOptions = {})
       const i = next++;
       let out: TaskOutcome;
       try {
-        out = await pool.run(plan.jobs[i], signal ? { signal } : {}) as TaskOutcome;
+        // Running jobs are not cancelled: an abort only stops handing out new ones.
+        out = await pool.run(plan.jobs[i]) as TaskOutcome;
       } catch (e) {
-        if (stopped()) return;
         out = { ok: false, permanent: false, message: (e as Error).message };
       }
       if (out.ok) results[i] = out.result;

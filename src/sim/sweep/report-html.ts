@@ -103,7 +103,7 @@ const CLIENT = `
     var opts = {
       width: 440, height: 260,
       scales: { x: { time: false } },
-      axes: [xAxis, { label: c.metric, size: 70 }],
+      axes: [xAxis, { label: c.metric, size: 96 }],
       legend: { show: true },
       series: [
         { label: c.param },
