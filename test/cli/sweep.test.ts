@@ -2,7 +2,7 @@
 // results whatever the number of workers and the order jobs finish in.
 import { describe, expect, it } from "vitest";
 import {
-  canonicalJson, jobId, loadSweep, parsePath, parseSweep, planSweep, resultsCsv, runSweepInline, runSweepLocal,
+  canonicalJson, jobId, loadSweep, runSweepJob, parsePath, parseSweep, planSweep, resultsCsv, runSweepInline, runSweepLocal,
   setPath, SweepError, validateSweep, type SweepOutcome,
 } from "../../src/sim/sweep/index.js";
 import { defaultScenarioObject } from "../../src/sim/sweep/backend.js";
@@ -89,6 +89,23 @@ describe.runIf(PRIMARY_PROJECT)("sweep files and plans", () => {
       .toThrow(new RegExp(`^point 1 \\(${PATHS.pages.replace(/[[\].]/g, "\\$&")}=-8\\): ${PATHS.pages.replace(/[[\].]/g, "\\$&")}: .*expected number to be >0`));
     expect(() => loadSweep(validateSweep({ parameters: { grid: { "machine[2]": [1] } } })))
       .toThrow("point 0 (machine[2]=1): machine[2]: machine is not a list in the scenario");
+  });
+});
+
+describe.runIf(PRIMARY_PROJECT)("sweep metrics", () => {
+  it("a metric is a total metric, or a dotted path into the report whose keys may hold dots; an unknown one is an empty cell", async () => {
+    const plan = loadSweep(validateSweep({
+      parameters: { grid: { "actors[0].count": [64] } },
+      metrics: ["hmm.calls", "latency.device.access.p99", "no.such.metric"],
+    })).plan;
+    const o = await runSweepInline(plan);
+    const r = o.results[0]!;
+    const direct = runSweepJob(plan.jobs[0]);
+    expect(r.metrics["hmm.calls"]).toBe(direct.metrics["hmm.calls"]);
+    expect(r.metrics["hmm.calls"]).toBeGreaterThan(0);
+    expect(r.metrics["latency.device.access.p99"]).toBeGreaterThan(0);
+    expect(r.metrics["no.such.metric"]).toBeNull();
+    expect(resultsCsv(o).split("\n")[1]).toMatch(/,$/);
   });
 });
 

@@ -56,17 +56,27 @@ export function pickMetrics(report: BackendReport, names: string[] | null): Reco
   }
   const out: Record<string, number | null> = {};
   for (const n of names) {
-    let v: unknown = Object.hasOwn(total, n) ? total[n] : lookup(report.raw, n) ?? lookup(report, n);
+    const v: unknown = Object.hasOwn(total, n) ? total[n] : lookup(report.raw, n);
     out[n] = typeof v === "number" && Number.isFinite(v) ? v : null;
   }
   return out;
 }
 
+/** A dotted path into the report, where keys may contain dots themselves ("latency.device.access.p99"). */
 function lookup(root: unknown, path: string): unknown {
-  let cur = root;
-  for (const k of path.split(".")) {
-    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, k)) return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
+  const segs = path.split(".");
+  const walk = (cur: unknown, i: number): unknown => {
+    if (i === segs.length) return cur;
+    if (cur === null || typeof cur !== "object") return undefined;
+    // the longest key first: "device.access" before "device"
+    for (let j = segs.length; j > i; j--) {
+      const key = segs.slice(i, j).join(".");
+      if (Object.hasOwn(cur, key)) {
+        const v = walk((cur as Record<string, unknown>)[key], j);
+        if (v !== undefined) return v;
+      }
+    }
+    return undefined;
+  };
+  return walk(root, 0);
 }
