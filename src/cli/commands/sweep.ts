@@ -94,7 +94,7 @@ export function sweepCommand(out: Output): Command {
           outcome.failures.length ? { kind: code === EXIT.usage ? "input" : "internal", message: `${outcome.failures.length} jobs failed`, issues: outcome.failures.slice(0, 50).map((f) => ({ path: `job ${f.job}`, message: f.message })) }
             : code === EXIT.interrupted ? { kind: "interrupted", message: `interrupted after ${finished} of ${plan.jobs.length} jobs`, issues: [] } : null);
       } else {
-        out.line(`sweep ${plan.name}: ${plan.points.length} points × ${plan.seeds.length} seeds = ${plan.jobs.length} jobs ${o.queue ? `on queue ${o.queueName}` : `on ${outcome.workers} workers`}${outcome.complete ? "" : ` (interrupted after ${finished})`}`);
+        out.line(`sweep ${plan.name}: ${plan.points.length} points × ${plan.seeds.length} seeds = ${plan.jobs.length} jobs ${o.queue ? `on queue ${o.queueName}` : `on ${outcome.workers} worker${outcome.workers === 1 ? "" : "s"}`}${outcome.complete ? "" : ` (interrupted after ${finished})`}`);
         out.line(`results: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ")}${outcome.retried ? `; ${outcome.retried} jobs retried` : ""}; ${(outcome.wallMs / 1000).toFixed(2)} s, ${jobsPerSec.toFixed(1)} jobs/s`);
         for (const f of outcome.failures.slice(0, 10)) out.io.stderr(`hmmsim sweep: job ${f.job} failed: ${f.message}\n`);
         out.line(`wrote ${files.csv}, ${files.json}, ${files.html}`);
