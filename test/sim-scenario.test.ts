@@ -112,3 +112,11 @@ describe("parseScenario", () => {
     }
   });
 });
+
+describe("docs/scenarios.md", () => {
+  it("shows the built-in default scenario as it is", async () => {
+    const { readFileSync } = await import("node:fs");
+    const doc = readFileSync(new URL("../docs/scenarios.md", import.meta.url), "utf8");
+    expect(doc).toContain("```yaml\n" + DEFAULT_SCENARIO_YAML + "```");
+  });
+});

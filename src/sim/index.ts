@@ -26,3 +26,4 @@ export {
 export function defaultScenario(): Scenario {
   return parseScenario(DEFAULT_SCENARIO_YAML, { source: "default scenario" });
 }
+export { calibrate, type CalibrateOptions } from "./cost/calibrate.js";

@@ -8,7 +8,7 @@ import type { SimEvent } from "./events.js";
 import { type LatencySummary, Metrics } from "./metrics/metrics.js";
 import type { Scenario } from "./scenario/schema.js";
 import { Rng } from "./sched/rng.js";
-import { Scheduler, type Strategy } from "./sched/scheduler.js";
+import { ScheduleReplayError, Scheduler, type Strategy } from "./sched/scheduler.js";
 import { ChromeTraceWriter, type TraceSink } from "./trace/chrome.js";
 import { cpuActor } from "./actors/cpu.js";
 import { daemonActor } from "./actors/daemon.js";
@@ -156,6 +156,11 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
       if (opts.onProgress && (w.step & 4095) === 0) opts.onProgress(w.step, maxSteps);
     }
   } catch (e) {
+    // a schedule that does not fit the scenario is the caller's error, not the simulation's
+    if (e instanceof ScheduleReplayError) {
+      for (const r of runners) if (!r.state.done) r.gen.return();
+      throw e;
+    }
     w.violation("error", `${w.current?.name ?? "setup"} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   } finally {
     for (const r of runners) if (!r.state.done) r.gen.return();
@@ -170,8 +175,11 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   for (const r of runners) simTimeNs = Math.max(simTimeNs, Math.min(r.state.clock, durationNs));
   metrics.total["sim.steps"] = w.step;
   if (trace) trace.close();
-  const lastEvents = w.recent.slice(-16);
+  const lastEvents = w.lastEvents(16);
   const status: SimRunReport["status"] = w.livelock ? "livelock" : w.violations.length > 0 ? "violation" : "ok";
+  // teardown is not part of the run: its invalidations are neither traced nor counted
+  w.emit = null;
+  w.stopped = true;
   for (const p of w.procs.values()) {
     for (const c of p.children) if (!c.exited) c.exit();
     if (!p.mm.exited) p.mm.exit();

@@ -23,12 +23,15 @@ export function* cpuActor(w: World, a: ActorState, spec: CpuActorSpec, rng: Rng)
   const endNs = spec.durationNs ?? w.scenario.run.durationNs ?? Infinity;
   const weights = spec.ops.map((o) => o.weight);
   const wsum = weights.reduce((x, y) => x + y, 0);
+  const repeat = spec.ops.filter((o) => o.atNs === undefined);
   a.clock = spec.startNs;
   a.lastProgressNs = a.clock;
   for (let i = 0; i < total && a.clock < endNs && !ps.mm.exited && !w.stopped; i++) {
     let op: CpuOpSpec;
     if (spec.mode === "sequence") {
-      op = spec.ops[i % spec.ops.length];
+      // an op with atNs runs once, at that time; the others repeat in order
+      op = i < spec.ops.length ? spec.ops[i] : repeat[(i - spec.ops.length) % Math.max(1, repeat.length)];
+      if (op === undefined) break;
     } else {
       let u = rng.float() * wsum;
       let k = 0;

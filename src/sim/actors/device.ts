@@ -5,11 +5,14 @@
 // The actor yields between walk passes, between faults, between the walk and the commit, and
 // between batches: where the kernel lets other work in.
 import { ErrnoError, errnoName } from "../../engine/errors.js";
-import { HMM_PFN_WRITE, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, EBUSY, EFAULT, hmmRangeFaultBegin, hmmPfnToPfn } from "../../hmm/range-fault.js";
+import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, EBUSY, EFAULT, hmmRangeFaultBegin } from "../../hmm/range-fault.js";
 import { PfnArray } from "../../hmm/pfns.js";
 import { WouldBlockError } from "../../mm/notifier.js";
-import * as pte from "../../engine/pte.js";
-import { migrateDeviceRange } from "../../ops/migrate-device.js";
+import {
+  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag, migratePfn, migratePfnToPfn, migrateVmaFinalize,
+  migrateVmaPages, migrateVmaSetup,
+} from "../../ops/migrate-device.js";
+import { FRAME } from "../../engine/layout.js";
 import { transferNs } from "../cost/index.js";
 import type { DeviceActorSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
@@ -55,9 +58,10 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
 
   /** The device's load or store through a committed entry: checks the data the CPU last wrote. */
   const access = (page: number, write: boolean): void => {
-    const word = mst.mirror.entries.get(ms.addr / PAGE + page);
-    if (word === undefined || (write && !(word & HMM_PFN_WRITE))) return;
-    const pfn = hmmPfnToPfn(word, ps.mm.profile);
+    const vp = ms.addr / PAGE + page;
+    const word = mst.words.get(vp);
+    if (word === undefined || !mst.mirror.entries.has(vp) || (write && (word & 1) === 0)) return;
+    const pfn = (word - (word & 1)) / 2;
     if (write) {
       const v = (w.step * 64 + a.index + 1) >>> 0;
       buf4[0] = v; buf4[1] = v >>> 8; buf4[2] = v >>> 16; buf4[3] = v >>> 24;
@@ -90,8 +94,9 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
           a.clock += costs["gpu.farFaultBatchNs"];
           continue;
         }
-        const word = mst.mirror.entries.get(ms.addr / PAGE + page);
-        if (word !== undefined && (!write || word & HMM_PFN_WRITE)) {
+        const vp = ms.addr / PAGE + page;
+        const word = mst.words.get(vp);
+        if (word !== undefined && (!write || (word & 1) === 1) && mst.mirror.entries.has(vp)) {
           a.clock += costs["gpu.accessNs"];
           m.inc(c, "device.hits");
           m.sample("device.access", costs["gpu.accessNs"]);
@@ -163,10 +168,16 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
   const npages = (e - s) / PAGE;
   const fine = w.scenario.run.interleave === "fault";
   const notifier = mst.mirror.notifier;
-  if (driver.migrateOnFault === "always" || (driver.migrateOnFault === "write" && write)) yield* migrateChunk(w, a, mst, s, e);
+  const migrate = driver.migrateOnFault === "always" || (driver.migrateOnFault === "write" && write);
+  if (migrate) yield* migrateChunk(w, a, mst, s, e);
+  // pages that were on another device came back to RAM during the walk (migrate_to_ram): a driver
+  // that migrates on fault moves them on to its own memory, once, and maps them again
+  let pulled = 0;
+  let remigrated = false;
   const t0 = a.clock;
   let seq = yield* readBegin(mst);
   let hitPos = mst.hitBase + mst.hits.length;
+  let gen = mst.eraseGen;
   const defaultFlags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0n);
   for (;;) {
     if (w.stopped) return EBUSY;
@@ -203,7 +214,10 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
             const k = thpAfter(mm, fa, kind);
             const n = st.stats.faultedPages - before;
             m.inc(c, `faults.${k}`, n);
-            if (k === "migrateToRam") m.inc(c, "migrations.toRam.pages", n);
+            if (k === "migrateToRam") {
+              m.inc(c, "migrations.toRam.pages", n);
+              pulled += n;
+            }
             a.clock += k === "thp" ? costs["fault.thpNs"] : costs[FAULT_COST[k]] * n;
             w.emit?.({ type: "slice", actor: a.name, name: `fault ${k}`, cat: "fault", ts: stepStart, dur: a.clock - stepStart, args: { addr: hex(fa), pages: n } });
           } else {
@@ -228,6 +242,7 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
       if (driver.refreshSeqOnBusy) {
         seq = yield* readBegin(mst);
         hitPos = mst.hitBase + mst.hits.length;
+        gen = mst.eraseGen;
       }
       yield;
       continue;
@@ -240,11 +255,29 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
       if (driver.refreshSeqOnBusy) {
         seq = yield* readBegin(mst);
         hitPos = mst.hitBase + mst.hits.length;
+        gen = mst.eraseGen;
       }
       yield;
       continue;
     }
+    if (mst.eraseGen !== gen) {
+      // the driver erased entries for its own migration meanwhile (under its lock in a real driver)
+      retried(w, a, mst, -1, "ownMigration", log);
+      seq = yield* readBegin(mst);
+      hitPos = mst.hitBase + mst.hits.length;
+      gen = mst.eraseGen;
+      yield;
+      continue;
+    }
     commit(w, a, mst, s, npages, pfns);
+    if (migrate && pulled > 0 && !remigrated) {
+      remigrated = true;
+      yield* migrateChunk(w, a, mst, s, e);
+      seq = yield* readBegin(mst);
+      hitPos = mst.hitBase + mst.hits.length;
+      gen = mst.eraseGen;
+      continue;
+    }
     return 0;
   }
 }
@@ -255,9 +288,9 @@ function commit(w: World, a: ActorState, mst: MirrorState, s: number, npages: nu
   const dev = mst.dev.device;
   const profile = mst.proc.mm.profile;
   for (let i = 0; i < npages; i++) {
-    const word = pfns.get(i);
-    mst.mirror.entries.set(first + i, word);
-    const pfn = hmmPfnToPfn(word, profile);
+    mst.mirror.entries.set(first + i, pfns.get(i));
+    const pfn = pfns.pfn(i, profile);
+    mst.words.set(first + i, pfn * 2 + (pfns.isWrite(i) ? 1 : 0));
     if (pfn >= dev.firstPfn && pfn < dev.firstPfn + dev.npages) mst.devPages.set(pfn, first + i);
   }
   mst.mirror.stats.committedPages += npages;
@@ -266,13 +299,13 @@ function commit(w: World, a: ActorState, mst: MirrorState, s: number, npages: nu
 }
 
 /** An external retry: counted, attributed to the invalidation that caused it, charged the back-off. */
-function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind: "ebusy" | "readRetry", log: DeviceRetryLog): void {
+function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind: "ebusy" | "readRetry" | "ownMigration", log: DeviceRetryLog): void {
   const m = w.metrics;
   const c = a.counters;
   m.inc(c, "retries.external");
   m.inc(c, `retries.${kind}`);
   const idx = hitPos - mst.hitBase;
-  const cause = idx >= 0 && idx < mst.hits.length ? mst.hits[idx] : null;
+  const cause = kind !== "ownMigration" && idx >= 0 && idx < mst.hits.length ? mst.hits[idx] : null;
   const prev = cause ? log.causes.get(cause.id) : undefined;
   if (cause) {
     m.inc(c, `retries.cause.${cause.event}`);
@@ -285,10 +318,12 @@ function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind
       log.causes.set(cause.id, { invalidation: cause, count: 1 });
     }
   } else {
-    m.inc(c, "retries.cause.unknown");
+    m.inc(c, kind === "ownMigration" ? "retries.cause.ownMigration" : "retries.cause.unknown");
   }
   log.retries++;
-  w.emit?.({ type: "instant", actor: a.name, name: kind === "ebusy" ? "-EBUSY" : "readRetry", cat: "retry", ts: a.clock, args: { cause: cause ? cause.id : 0 } });
+  // an effect cannot precede its cause: the device learns of the invalidation no earlier than it happened
+  if (cause && cause.ts > a.clock) a.clock = cause.ts;
+  w.emit?.({ type: "instant", actor: a.name, name: kind === "ebusy" ? "-EBUSY" : kind, cat: "retry", ts: a.clock, args: { cause: cause ? cause.id : 0 } });
   if (cause && w.emit) w.emit({ type: "flow", id: w.nextFlowId++, name: `${cause.event} -> ${kind}`, from: { actor: cause.actor, ts: cause.ts }, to: { actor: a.name, ts: a.clock } });
   if (!prev) w.note(`${a.name}: ${kind} caused by ${cause ? fmtInv(cause) : "an unknown invalidation"}`);
   a.clock += w.costs["retry.backoffNs"];
@@ -321,14 +356,7 @@ function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: 
       return;
     }
     if (moved > 0) {
-      const list: number[] = [];
-      for (let addr = s; addr < e; addr += PAGE) {
-        const leaf = mm.leafOf(addr);
-        if (leaf.level !== 0) continue;
-        const pfn = pte.isDevicePrivate(leaf.entry) || pte.isPresent(leaf.entry) ? pte.pfnOf(leaf.entry) : 0;
-        if (pfn >= dev.device.firstPfn && pfn < dev.device.firstPfn + dev.device.npages) list.push(pfn);
-      }
-      dev.migrated.push(list);
+      dev.migrated.push({ mst, start: s, end: e });
       dev.resident += moved;
       m.inc(c, "migrations.toDevice.pages", moved);
       m.inc(c, "migrations.toDevice.bytes", moved * PAGE);
@@ -337,7 +365,11 @@ function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: 
       // (every mirror of this pgmap owner ignored the MIGRATE event as its own, like dmirror)
       for (const d of w.devices.values()) {
         if (d.device.owner !== dev.device.owner) continue;
-        for (const other of d.mirrors) if (other.proc === ps) for (let p = s / PAGE; p < e / PAGE; p++) other.mirror.entries.delete(p);
+        for (const other of d.mirrors) {
+          if (other.proc !== ps) continue;
+          for (let p = s / PAGE; p < e / PAGE; p++) other.mirror.entries.delete(p);
+          other.eraseGen++;
+        }
       }
       w.emit?.({ type: "slice", actor: a.name, name: "migrate to device", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: moved } });
       w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
@@ -347,14 +379,37 @@ function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: 
   }
 }
 
-/** Evicts the oldest migrated chunk back to system memory (migrate_device_range). */
+/**
+ * Evicts the oldest migrated chunk back to system memory: migrate_vma over its range selecting
+ * device-private pages (dmirror_migrate_to_system), so no rmap walk over the whole machine.
+ */
 function evict(w: World, a: ActorState, dev: DeviceState): void {
-  const list = dev.migrated.shift()!;
+  const { mst, start, end } = dev.migrated.shift()!;
+  const mm = mst.proc.mm;
+  if (mm.exited) return;
   const t0 = a.clock;
   let n = 0;
-  for (const pfn of list) {
-    const r = migrateDeviceRange(w.engine, pfn, 1);
-    if (r > 0) n += r;
+  const vm = migrateVmaSetup(mm, { start, end, pgmapOwner: dev.device.owner, flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE });
+  if (typeof vm === "number") return;
+  for (let i = 0; i < vm.npages; i++) {
+    const spfn = migratePfnToPfn(vm.src[i]);
+    if (!spfn || !hasFlag(vm.src[i], MIGRATE_PFN_MIGRATE)) continue;
+    const dpfn = w.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
+    if (dpfn === 0) break;
+    w.engine.copyFrame(spfn, dpfn);
+    vm.dst[i] = migratePfn(dpfn);
+    n++;
+  }
+  migrateVmaPages(vm);
+  migrateVmaFinalize(vm);
+  // the MIGRATE event was this owner's own: erase the entries like the driver does
+  for (const d of w.devices.values()) {
+    if (d.device.owner !== dev.device.owner) continue;
+    for (const other of d.mirrors) {
+      if (other.proc !== mst.proc) continue;
+      for (let p = start / PAGE; p < end / PAGE; p++) other.mirror.entries.delete(p);
+      other.eraseGen++;
+    }
   }
   if (n === 0) return;
   w.metrics.inc(a.counters, "migrations.toRam.pages", n);

@@ -13,6 +13,7 @@ import {
 } from "../../mm/vma.js";
 import { MADV_HUGEPAGE, madvise } from "../../ops/madvise.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
+import type { VmFault } from "../../fault/fault.js";
 import type { Costs } from "../cost/index.js";
 import type { SimEvent } from "../events.js";
 import type { Metrics, Counters } from "../metrics/metrics.js";
@@ -80,14 +81,24 @@ export interface MirrorState {
   hitBase: number;
   /** Device pfn -> page number it is committed at (to drop entries when the page is freed). */
   readonly devPages: Map<number, number>;
+  /**
+   * Page -> pfn * 2 + writable of the last commit, as numbers for the device's hot path; valid
+   * while mirror.entries still holds the page (the invalidate callback deletes from there).
+   */
+  readonly words: Map<number, number>;
+  /**
+   * Bumped whenever the driver erases entries itself for a migration of its own pgmap owner (the
+   * MIGRATE event it ignores): a fault in flight must not commit what it walked before that.
+   */
+  eraseGen: number;
 }
 
 export interface DeviceState {
   readonly spec: DeviceSpec;
   readonly device: Device;
   readonly mirrors: MirrorState[];
-  /** Chunks migrated to device memory, oldest first (eviction order): their device pfns. */
-  readonly migrated: number[][];
+  /** Chunks migrated to device memory, oldest first (eviction order). */
+  readonly migrated: { mst: MirrorState; start: number; end: number }[];
   resident: number;
 }
 
@@ -128,12 +139,12 @@ export class World {
   stopped = false;
   nextFlowId = 1;
   livelock: LivelockReport | null = null;
-  /** Recent events, for violation reports. */
-  readonly recent: string[] = [];
+  /** Recent events, for violation reports (formatted only when a report needs them). */
+  private readonly recent: (string | (() => string))[] = [];
   private readonly pendingInv: { rec: InvalidationRecord; seqs: number[]; mirrors: MirrorState[] }[] = [];
 
   constructor(readonly scenario: Scenario, readonly costs: Costs, readonly metrics: Metrics,
-    readonly emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
+    public emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
     const m = scenario.machine;
     this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
     if (m.hugetlb.pages2M) this.engine.setHugetlbPages(21, m.hugetlb.pages2M);
@@ -149,6 +160,21 @@ export class World {
       pages: spec.memoryPages, coherent: spec.kind === "coherent", ...(owner !== undefined ? { owner } : {}),
       pageFree: (pfn) => this.devicePageFreed(st, pfn),
     });
+    // dmirror_devmem_fault erases its device-table entry itself (the MIGRATE it raises is its own
+    // and ignored): do the same for every mirror of this pgmap owner before the default migration
+    const device = st.device;
+    const base = device.migrateToRam.bind(device);
+    device.migrateToRam = (vmf: VmFault): number => {
+      for (const d of this.devices.values()) {
+        if (d.device.owner !== device.owner) continue;
+        for (const m of d.mirrors) {
+          if (m.proc.mm !== vmf.mm) continue;
+          m.mirror.entries.delete(Math.floor(vmf.address / PAGE));
+          m.eraseGen++;
+        }
+      }
+      return base(vmf);
+    };
     this.devices.set(spec.name, st);
   }
 
@@ -206,7 +232,7 @@ export class World {
     let ms = dev.mirrors.find((m) => m.proc === ps);
     if (!ms) {
       const mirror = new Mirror(ps.mm, { owner: dev.device.owner, engine: walker });
-      ms = { mirror, dev, proc: ps, hits: [], hitBase: 0, devPages: new Map() };
+      ms = { mirror, dev, proc: ps, hits: [], hitBase: 0, devPages: new Map(), words: new Map(), eraseGen: 0 };
       dev.mirrors.push(ms);
     }
     return ms;
@@ -242,7 +268,7 @@ export class World {
       const r = p.rec;
       this.emit({ type: "instant", actor: r.actor, name: `invalidate ${r.event}`, cat: "invalidate", ts: r.ts, args: { id: r.id, start: hex(r.start), end: r.end === Infinity ? "inf" : hex(r.end), mirrorsHit: hit } });
     }
-    if (hit > 0) this.note(`${fmtInv(p.rec)} hit ${hit} mirror(s)`);
+    if (hit > 0) this.note(() => `${fmtInv(p.rec)} hit ${hit} mirror(s)`);
   }
 
   /** A device page went back to the free list: committed entries that point at it are gone. */
@@ -277,16 +303,23 @@ export class World {
       cause = `${a.name} retried ${log.retries} times in ${span} ns without completing a fault batch: invalidations keep changing ` +
         `the notifier sequence before a walk can commit (${[...by].map(([k, n]) => `${k}: ${n}`).join(", ") || "no invalidation recorded"}).`;
     }
-    this.livelock = { actor: a.name, sinceNs: a.lastProgressNs, detectedNs: a.clock, retries: log.retries, staleRetries: log.stale, cause, cycle: cycle.slice(-16) };
+    this.livelock = { actor: a.name, sinceNs: a.lastProgressNs, detectedNs: a.clock, retries: log.retries, staleRetries: log.stale, cause, cycle: cycle.slice(-8) };
     this.note(`LIVELOCK: ${cause}`);
     this.stopped = true;
   }
 
-  /** Remembers a line for violation reports (the last 32). */
-  note(line: string): void {
-    const who = this.current ? `${this.current.name}@${Math.round(this.current.clock)}ns` : "setup";
-    this.recent.push(`#${this.step} ${who}: ${line}`);
+  /** Remembers a line for violation reports (the last 32 to 64). */
+  note(line: string | (() => string)): void {
+    const step = this.step;
+    const who = this.current ? this.current.name : "setup";
+    const clock = this.current ? Math.round(this.current.clock) : 0;
+    this.recent.push(() => `#${step} ${who}@${clock}ns: ${typeof line === "string" ? line : line()}`);
     if (this.recent.length > 64) this.recent.splice(0, 32);
+  }
+
+  /** The last n noted lines. */
+  lastEvents(n: number): string[] {
+    return this.recent.slice(-n).map((l) => (typeof l === "string" ? l : l()));
   }
 
   violation(kind: SimViolation["kind"], message: string): void {

@@ -70,10 +70,25 @@ function check(obj: unknown): CheckResult {
 
 type Located = { issue: ScenarioIssue; segs: Seg[]; atKey?: boolean };
 
+type ZodIssue = ZodError["issues"][number];
+
 function zodIssues(err: ZodError): Located[] {
+  return flatten(err.issues, []);
+}
+
+function flatten(issues: readonly ZodIssue[], prefix: Seg[]): Located[] {
   const out: Located[] = [];
-  for (const i of err.issues) {
-    const segs = i.path.filter((s): s is Seg => typeof s !== "symbol");
+  for (const i of issues) {
+    const segs = [...prefix, ...i.path.filter((s): s is Seg => typeof s !== "symbol")];
+    // a union (a profile name or an inline profile): the branch that got furthest explains best
+    if (i.code === "invalid_union" && i.errors.length > 0 && !("discriminator" in i && i.discriminator)) {
+      const depth = (b: readonly ZodIssue[]) => Math.max(...b.map((x) => x.path.length));
+      const best = [...i.errors].sort((x, y) => depth(y) - depth(x))[0];
+      if (depth(best) > 0) {
+        out.push(...flatten(best, segs));
+        continue;
+      }
+    }
     if (i.code === "unrecognized_keys") {
       for (const k of i.keys) out.push({ issue: { path: formatPath([...segs, k]), message: `unknown key "${k}"` }, segs: [...segs, k], atKey: true });
       continue;
@@ -83,7 +98,7 @@ function zodIssues(err: ZodError): Located[] {
   return out;
 }
 
-function zodMessage(i: ZodError["issues"][number]): string {
+function zodMessage(i: ZodIssue): string {
   if (i.code === "invalid_type") return `expected ${i.expected}${i.input === undefined ? " (missing)" : `, got ${describe(i.input)}`}`;
   if (i.code === "invalid_value") return `expected one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`;
   if (i.code === "invalid_union" && "discriminator" in i) return i.message;

@@ -26,6 +26,8 @@ export class StringTraceSink implements TraceSink {
 
 const PID = 1;
 const us = (ns: number) => Math.round(ns) / 1000;
+// start and end are rounded to the nanosecond, so adjacent slices never overlap after rounding
+const durUs = (ts: number, dur: number) => (Math.round(ts + dur) - Math.round(ts)) / 1000;
 
 /** Writes SimEvents as Chrome trace-event JSON (a JSON array, one event per line). */
 export class ChromeTraceWriter {
@@ -68,7 +70,7 @@ export class ChromeTraceWriter {
   event(e: SimEvent): void {
     switch (e.type) {
       case "slice":
-        this.put({ ph: "X", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), dur: us(e.dur), ...(e.args ? { args: e.args } : {}) });
+        this.put({ ph: "X", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), dur: durUs(e.ts, e.dur), ...(e.args ? { args: e.args } : {}) });
         break;
       case "instant":
         this.put({ ph: "i", s: "t", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), ...(e.args ? { args: e.args } : {}) });
