@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SCENARIO_YAML } from "../../src/sim/index.js";
+import { defaultScenarioObject } from "../../src/sim/sweep/backend.js";
 import { spawn } from "node:child_process";
 import { cli, hmmsim, hasStackTrace, MAIN, PATHS, PRIMARY_PROJECT, put, ROOT, scratch, smallSweep } from "./helpers.js";
 
@@ -45,7 +46,7 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
       sweep: ["<sweep-file>", "--workers <n>", "--queue <url>", "--out <dir>", "--dry-run", "--json"],
       worker: ["--queue <url>", "--concurrency <n>", "--lock-duration <ms>", "--json"],
       bench: ["--pages <n>", "--runs <n>", "--walker <name>", "--json"],
-      calibrate: ["--out <file>", "--runs <n>", "--json"],
+      calibrate: ["--out <file>", "--base <profile>", "--reps <n>", "--json"],
     };
     const names = Object.keys(own);
     const res: Awaited<ReturnType<typeof hmmsim>>[] = [];
@@ -236,7 +237,7 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
   it("bench and calibrate report figures as JSON", async () => {
     const dir = scratch();
     const b = await hmmsim(["bench", "--pages", "128", "--runs", "1", "--walker", "wasm", "--json"]);
-    const c = await hmmsim(["calibrate", "--pages", "128", "--runs", "1", "--out", join(dir, "p.json"), "--json"]);
+    const c = await hmmsim(["calibrate", "--pages", "64", "--reps", "5", "--name", "here", "--out", join(dir, "p.json"), "--json"]);
     expect(b.code).toBe(0);
     const bd = envelope(b.stdout);
     expect(bd.inputs).toEqual({ pages: 128, runs: 1, walker: "wasm" });
@@ -246,5 +247,10 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
     const cd = envelope(c.stdout);
     expect(cd.result.file).toBe(join(dir, "p.json"));
     expect(JSON.parse(readFileSync(join(dir, "p.json"), "utf8"))).toEqual(cd.result.profile);
+    expect(cd.result.profile.name).toBe("here");
+    for (const k of ["hmm.callNs", "walk.pageNs", "fault.anonNs"]) expect(cd.result.profile.entries[k].confidence).toBe("measured");
+    // the written profile is one a scenario accepts as its machine.costProfile
+    const f = put(dir, "s.json", JSON.stringify({ ...JSON.parse(JSON.stringify(defaultScenarioObject())), machine: { ...(defaultScenarioObject().machine as object), costProfile: cd.result.profile } }));
+    expect((await hmmsim(["validate", f])).code).toBe(0);
   });
 });
