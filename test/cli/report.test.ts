@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { chartSeries, loadSweep, parseSweep, runSweepInline, writeSweepOutputs, type SweepOutcome } from "../../src/sim/sweep/index.js";
+import { writeBarChart } from "../../bench/chart.js";
 import { PATHS, PRIMARY_PROJECT, scratch } from "./helpers.js";
 
 /** Debian's headless shell, or a full Chromium. .ci/run installs chromium-headless-shell when missing. */
@@ -74,6 +75,37 @@ metrics: [hmm.calls, device.accesses]
     expect(await page.locator("figure.chart[data-param='machine.profile']").first().locator(".u-legend .u-label").allTextContents()).toEqual(["machine.profile", "mean", "min", "max"]);
     // the table has one row per point × seed
     expect(await page.locator("table.results tbody tr").count()).toBe(12);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    await page.close();
+  });
+
+  it("the benchmark's bar chart renders offline too (no CDN)", async () => {
+    const file = `${scratch("hmmsim-bench-chart-")}/W1.chart.html`;
+    writeBarChart(file, "W1: snapshot", [
+      { name: "wasm", opsPerSec: 812.5, marginPct: 1.2 }, { name: "reference", opsPerSec: 20.1, marginPct: 3.4 },
+    ]);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.route("**/*", (route) => {
+      if (route.request().url().startsWith("file:")) return route.continue();
+      requests.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector("body[data-charts='1']");
+    // the two bars: blue pixels in the plotting area
+    const blue = await page.$eval("#chart canvas", (c) => {
+      const d = (c as HTMLCanvasElement).getContext("2d")!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i] < 150 && d[i + 3] > 0) n++;
+      return n;
+    });
+    expect(blue).toBeGreaterThan(500);
+    expect(await page.locator("body > table tbody tr").allTextContents()).toEqual(["wasm812.50±1.20%", "reference20.10±3.40%"]);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await page.close();
