@@ -6,6 +6,7 @@ import {
   setPath, SweepError, validateSweep, type SweepOutcome,
 } from "../../src/sim/sweep/index.js";
 import { defaultScenarioObject } from "../../src/sim/sweep/backend.js";
+import { adoptCompiledBuild, compiledBuild, wasmBytes } from "../../src/engine/builds.js";
 import { PATHS, PRIMARY_PROJECT, smallSweep } from "./helpers.js";
 
 describe.runIf(PRIMARY_PROJECT)("sweep files and plans", () => {
@@ -89,6 +90,27 @@ describe.runIf(PRIMARY_PROJECT)("sweep files and plans", () => {
       .toThrow(new RegExp(`^point 1 \\(${PATHS.pages.replace(/[[\].]/g, "\\$&")}=-8\\): ${PATHS.pages.replace(/[[\].]/g, "\\$&")}: .*expected number to be >0`));
     expect(() => loadSweep(validateSweep({ parameters: { grid: { "machine[2]": [1] } } })))
       .toThrow("point 0 (machine[2]=1): machine[2]: machine is not a list in the scenario");
+  });
+});
+
+describe.runIf(PRIMARY_PROJECT)("worker threads share the parent's compiled module", () => {
+  it("adoptCompiledBuild seeds the memo once; a bad build or a non-module is refused", () => {
+    const mod = compiledBuild("debug");
+    // already compiled here: the thread keeps its own module
+    adoptCompiledBuild("debug", new WebAssembly.Module(wasmBytes("debug") as BufferSource));
+    expect(compiledBuild("debug")).toBe(mod);
+    expect(() => adoptCompiledBuild("fast" as never, mod)).toThrow('unknown build "fast"');
+    expect(() => adoptCompiledBuild("debug", {} as never)).toThrow("adoptCompiledBuild needs a WebAssembly.Module");
+  });
+
+  it("the pool worker's task runs a job like runSweepJob and returns errors as data", async () => {
+    const plan = loadSweep(parseSweep(smallSweep(1))).plan;
+    const { default: runTask } = await import("../../src/sim/sweep/pool-worker.js");
+    const out = runTask(plan.jobs[0]);
+    expect(out).toEqual({ ok: true, result: { ...runSweepJob(plan.jobs[0]), wallMs: expect.any(Number) } });
+    const bad = runTask({ ...plan.jobs[0], scenario: "{\"machine\":{\"levels\":3}}" });
+    expect(bad).toEqual({ ok: false, permanent: true, message: expect.stringMatching(/machine\.levels/) });
+    expect(runTask({ ...plan.jobs[0], scenario: "{" })).toEqual({ ok: false, permanent: true, message: expect.stringMatching(/scenario is not JSON/) });
   });
 });
 
