@@ -5,7 +5,8 @@
 // Two kinds of figures are produced for every workload:
 //  - hrtime figures: the median of N timed runs with process.hrtime.bigint() (setup excluded),
 //    from which ns/page, pages/s and the WASM / reference ratio are derived;
-//  - benny suites: the same operation per walker, saved as JSON and as benny's chart HTML.
+//  - benny suites: the same operation per walker, saved as JSON and as an offline bar chart
+//    (bench/chart.ts: uPlot inlined, no CDN).
 // Targets are reported (met / missed), never asserted.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -23,6 +24,7 @@ import * as pte from "../src/engine/pte.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 import type { WasmBuild } from "../src/engine/builds.js";
 import { wasmPath } from "../src/engine/wasm-file.node.js";
+import { writeBarChart } from "./chart.js";
 
 // ---- public types -----------------------------------------------------------------------------
 
@@ -416,7 +418,7 @@ interface Ctx {
 
 type Case = { walker: string; build: WasmBuild; op: () => void };
 
-/** A benny suite of `cases` (one operation each), saved as JSON and chart HTML. */
+/** A benny suite of `cases` (one operation each), saved as JSON and as an offline chart. */
 async function bennySuite(c: Ctx, id: string, title: string, cases: Case[]): Promise<WorkloadResult["benny"]> {
   if (!c.benny) return undefined;
   const b = c.benny;
@@ -427,11 +429,11 @@ async function bennySuite(c: Ctx, id: string, title: string, cases: Case[]): Pro
     b.configure({ cases: c.bennyCase, minDisplayPrecision: 3 }),
     ...cases.map((x) => b.add(x.walker, () => x.op())),
     b.save({ file, folder: c.resultsDir, format: "json", details: false }),
-    b.save({ file, folder: c.resultsDir, format: "chart.html" }),
   );
   const files = [join(c.resultsDir, `${file}.json`), join(c.resultsDir, `${file}.chart.html`)];
   c.files.push(...files);
   const results = summary.results.map((r) => ({ name: r.name, opsPerSec: r.ops, marginPct: r.margin, samples: r.samples }));
+  writeBarChart(join(c.resultsDir, `${file}.chart.html`), `${id}: ${title}`, results);
   for (const r of results) c.log(`    ${r.name.padEnd(10)} ${fmt(r.opsPerSec)} ops/s ±${r.marginPct.toFixed(2)}% (${r.samples} samples)`);
   return { files, results };
 }

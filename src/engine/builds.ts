@@ -40,6 +40,18 @@ export function compiledBuild(build: WasmBuild): WebAssembly.Module {
   return mod;
 }
 
+/**
+ * Seeds the memo with a module compiled elsewhere (a worker thread handed its parent's compiled
+ * module), so engines in this thread reuse it instead of compiling the build again. The caller
+ * vouches that the module is that build (it came from compiledBuild(build) in another thread); a
+ * build already compiled here keeps its own module.
+ */
+export function adoptCompiledBuild(build: WasmBuild, mod: WebAssembly.Module): void {
+  if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${JSON.stringify(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+  if (!(mod instanceof WebAssembly.Module)) throw new TypeError("adoptCompiledBuild needs a WebAssembly.Module");
+  if (!compiled.has(build)) compiled.set(build, mod);
+}
+
 let simd: boolean | undefined;
 /** True when this host can run the SIMD build (WebAssembly.validate accepts it). */
 export function simdSupported(): boolean {

@@ -1,0 +1,30 @@
+// What running a sweep produced, whichever way it ran (local pool, queue, in-process).
+import type { JobResult } from "./job.js";
+import type { SweepPlan } from "./plan.js";
+
+/** A job that produced no result. */
+export interface JobFailure {
+  /** Index into plan.jobs. */
+  job: number;
+  /** A bad input that no retry can fix (true), or a crash/transport error (false). */
+  permanent: boolean;
+  message: string;
+}
+
+export interface SweepOutcome {
+  plan: SweepPlan;
+  /** Aligned with plan.jobs; null where the job failed or did not run (interrupted). */
+  results: (JobResult | null)[];
+  failures: JobFailure[];
+  /** False when the run was interrupted before every job finished. */
+  complete: boolean;
+  /** How it ran: "local" (worker threads), "queue" or "inline". */
+  mode: "local" | "queue" | "inline";
+  workers: number;
+  wallMs: number;
+  /** Jobs a queue ran more than once (a worker died or stalled mid-job); 0 for local runs. */
+  retried: number;
+}
+
+/** Progress report: jobs finished so far (results + failures) out of the total. */
+export type ProgressFn = (done: number, total: number) => void;
