@@ -22,6 +22,14 @@ export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 // migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
 export const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
 export const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
+/** The MIGRATE_PFN_* flag bits of a migrate_pfn number (its low MIGRATE_PFN_SHIFT bits). */
+export const migratePfnFlags = (m: number): number => m % 2 ** MIGRATE_PFN_SHIFT;
+/** Whether a migrate_pfn number carries flag `f` (use this, never `m & f`: m exceeds 32 bits). */
+export const migratePfnHasFlag = hasFlag;
+/** A migrate_pfn number with flag `f` added (number-only `m | f`). */
+export const migratePfnWithFlag = (m: number, f: number): number => (hasFlag(m, f) ? m : m + f);
+/** A migrate_pfn number with flag `f` removed (number-only `m & ~f`). */
+export const migratePfnWithoutFlag = withoutFlag;
 
 /** migrate_pfn(): (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID, as a number. */
 export function migratePfn(pfn: number): number {
@@ -238,29 +246,53 @@ export function migrateVmaFinalize(m: MigrateVma): void {
  * make_device_exclusive_range() (SEED): write-faults each page (COW break, zero page replaced,
  * THP split), then replaces its PTE by a device-exclusive entry inside an EXCLUSIVE invalidation
  * carrying `owner`. Returns the number of pages made exclusive, or a negative errno.
+ * {@link makeDeviceExclusiveRangePages} also returns the pages, as the kernel does.
  */
 export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: number, owner: unknown): number {
+  return makeDeviceExclusiveRangePages(mm, start, end, owner).ret;
+}
+
+/** What make_device_exclusive_range() returns and fills in. */
+export interface DeviceExclusiveResult {
+  /** Pages made exclusive, or a negative errno (-EFAULT when the first page cannot be faulted). */
+  ret: number;
+  /** pages[i]: the pfn made exclusive at start + i * PAGE_SIZE, or 0 (the kernel's NULL). */
+  pages: number[];
+}
+
+/**
+ * make_device_exclusive_range() (SEED) with its pages[] array: one element per page the write
+ * GUP reached; pages[i] is 0 for a page that could not be made exclusive (not a present 4 KiB PTE
+ * after the fault); the walk stops at the first page it cannot fault. The simulator holds no page lock or reference on them afterwards, so callers
+ * have nothing to unlock or put.
+ */
+export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: number, owner: unknown): DeviceExclusiveResult {
   const eng = mm.engine;
+  const pages: number[] = [];
   let n = 0;
   for (let addr = start; addr < end; addr += PAGE) {
     const vma = mm.vmaLookup(addr);
-    if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
+    if (!vma || !(vma.flags & VM.WRITE)) return { ret: n || -ERRNO.EFAULT, pages };
     // FOLL_SPLIT_PMD: a huge PMD is split before the write GUP
     const leaf0 = mm.leafOf(addr);
     if (leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
     const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
-    if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
+    if (r & VM_FAULT_ERROR) return { ret: n || -ERRNO.EFAULT, pages };
     const leaf = mm.leafOf(addr);
-    if (leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
+    if (leaf.level !== 0 || !pte.isPresent(leaf.entry)) {
+      pages.push(0);
+      continue;
+    }
     const pfn = pte.pfnOf(leaf.entry);
     const folioEnd = Math.min(vma.end, addr + PAGE);
     mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
       const cur = eng.readEntry(leaf.ptr);
       eng.writeEntry(leaf.ptr, pte.mk.deviceExclusive(pfn, pte.isWrite(cur)));
     });
+    pages.push(pfn);
     n++;
   }
-  return n;
+  return { ret: n, pages };
 }
 
 /**
