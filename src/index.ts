@@ -42,3 +42,5 @@ export * as pte from "./engine/pte.js";
 export { createReferenceWalker } from "./hmm/reference-walk.js";
 export { Mirror, type MirrorOptions } from "./drivers/mirror.js";
 export * from "./ops/index.js";
+export * as dmirror from "./drivers/dmirror/index.js";
+export { DmirrorDriver, DmirrorFile, type HmmDmirrorCmd } from "./drivers/dmirror/index.js";

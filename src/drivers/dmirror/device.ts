@@ -1,0 +1,138 @@
+// One dmirror device (struct dmirror_device): device memory allocated on demand in chunks (each a
+// memremap_pages() region, here a Device), the free list of device pages, which open file migrated
+// each page (the page's zone_device_data), migrate_to_ram and RELEASE's eviction.
+import type { Engine } from "../../engine/engine.js";
+import { ErrnoError } from "../../engine/errors.js";
+import { ERRNO } from "../../engine/layout.js";
+import type { Profile } from "../../engine/profile.js";
+import { type MigrateVma, MIGRATE_PFN_MIGRATE, hasFlag, migrateDeviceRange, migratePfnToPfn } from "../../ops/migrate-device.js";
+import { Device } from "../device.js";
+import { HMM_DMIRROR_MEMORY_DEVICE_COHERENT, HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from "./uapi.js";
+
+/** Pages of one device memory chunk (DEVMEM_CHUNK_SIZE, 256 MiB). */
+export const DEVMEM_CHUNK_PAGES = (256 << 20) / 4096;
+/** The most chunks one device allocates (DEVMEM_CHUNKS_RESERVE grows without a hard limit in the kernel). */
+export const DEVMEM_MAX_CHUNKS = 16;
+
+/** Who erases a device page's device page-table entry when the page moves back (a DmirrorFile). */
+export interface DmirrorPageUser {
+  /** Forgets the device page-table entry of the page at `addr` (xa_erase). */
+  erase(addr: number): void;
+}
+
+export interface DmirrorDeviceOptions {
+  /** Pages per chunk (default DEVMEM_CHUNK_PAGES). */
+  chunkPages?: number;
+  /** Chunk limit (default DEVMEM_MAX_CHUNKS): allocation fails beyond it. */
+  maxChunks?: number;
+}
+
+/** A dmirror device: the `mdevice` every file of it uses as owner (pgmap->owner, dev_private_owner). */
+export class DmirrorDevice {
+  readonly chunks: Device[] = [];
+  readonly chunkPages: number;
+  readonly maxChunks: number;
+  /** The file that migrated each in-use device page (rpage->zone_device_data). */
+  private readonly users = new Map<number, DmirrorPageUser>();
+  /** Set by FLAGS(FAIL_ALLOC): the next allocation of a migration fails once. */
+  failNextAlloc = false;
+  /** Pages this device ever allocated and freed (counters of the kernel's debugfs-less driver, for tests). */
+  readonly stats = { allocated: 0, freed: 0, migratedToRam: 0 };
+
+  constructor(
+    readonly engine: Engine,
+    /** Device number 0..3 (the node hmm_dmirror<N>). */
+    readonly minor: number,
+    /** HMM_DMIRROR_MEMORY_DEVICE_PRIVATE or _COHERENT. */
+    readonly zoneDeviceType: number,
+    readonly profile: Profile,
+    opts: DmirrorDeviceOptions = {},
+  ) {
+    if (zoneDeviceType !== HMM_DMIRROR_MEMORY_DEVICE_PRIVATE && zoneDeviceType !== HMM_DMIRROR_MEMORY_DEVICE_COHERENT) {
+      throw new RangeError(`dmirror: zoneDeviceType must be 1 (private) or 2 (coherent), got ${zoneDeviceType}`);
+    }
+    this.chunkPages = opts.chunkPages ?? DEVMEM_CHUNK_PAGES;
+    this.maxChunks = opts.maxChunks ?? DEVMEM_MAX_CHUNKS;
+    if (!Number.isInteger(this.chunkPages) || this.chunkPages <= 0) throw new RangeError("dmirror: chunkPages must be a positive integer");
+    if (!Number.isInteger(this.maxChunks) || this.maxChunks <= 0) throw new RangeError("dmirror: maxChunks must be a positive integer");
+  }
+
+  /** pgmap->owner of every chunk (and the VMA device of an mmap of the device file). */
+  get owner(): unknown {
+    return this;
+  }
+
+  get coherent(): boolean {
+    return this.zoneDeviceType === HMM_DMIRROR_MEMORY_DEVICE_COHERENT;
+  }
+
+  /** dmirror_allocate_chunk(): one more region of device memory, owned by this device. */
+  private allocateChunk(): Device | null {
+    if (this.chunks.length >= this.maxChunks) return null;
+    const chunk = new Device(this.engine, {
+      owner: this, pages: this.chunkPages, coherent: this.coherent,
+      pageFree: (pfn) => this.pageFree(pfn),
+      onMigrateToRam: (m) => this.eraseUsers(m),
+    });
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  /**
+   * dmirror_devmem_alloc_page(): a free device page (zeroed content), allocating a chunk when
+   * none is free; `user` is the file the page is migrated for. 0 when out of device memory or
+   * when FLAGS(FAIL_ALLOC) asked this allocation to fail.
+   */
+  allocPage(user: DmirrorPageUser): number {
+    if (this.failNextAlloc) {
+      this.failNextAlloc = false;
+      return 0;
+    }
+    let pfn = 0;
+    for (const c of this.chunks) if ((pfn = c.allocPage()) !== 0) break;
+    if (pfn === 0) pfn = this.allocateChunk()?.allocPage() ?? 0;
+    if (pfn === 0) return 0;
+    this.engine.clearFrame(pfn);
+    this.users.set(pfn, user);
+    this.stats.allocated++;
+    return pfn;
+  }
+
+  /** dmirror_devmem_free(): the last reference to a device page went away. */
+  private pageFree(pfn: number): void {
+    this.users.delete(pfn);
+    this.stats.freed++;
+  }
+
+  /** The migrate_to_ram step that erases the migrating file's own device entries. */
+  private eraseUsers(m: MigrateVma): void {
+    for (let i = 0; i < m.npages; i++) {
+      if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
+      const pfn = migratePfnToPfn(m.src[i]);
+      this.users.get(pfn)?.erase(m.start + i * 4096);
+      this.stats.migratedToRam++;
+    }
+  }
+
+  /** Device pages in use (allocated and not yet freed). */
+  get pagesInUse(): number {
+    return this.users.size;
+  }
+
+  /**
+   * RELEASE (dmirror_device_remove_chunks's eviction, v6.2+): every in-use device page is
+   * migrated back to system memory by pfn (migrate_device_range), chunk by chunk. 0 or -ENOMEM.
+   */
+  evictAll(): number {
+    for (const c of this.chunks) {
+      if (this.coherent) {
+        // device-coherent pages are present PTEs: migrate_device_range() takes them too, but the
+        // simulator's migrate_device_range only evicts device-private entries
+        throw new ErrnoError(-ERRNO.EINVAL, `dmirror ${this.minor}: RELEASE of device-coherent memory is not modelled`);
+      }
+      const r = migrateDeviceRange(this.engine, c.firstPfn, c.npages);
+      if (r < 0) return r;
+    }
+    return 0;
+  }
+}
