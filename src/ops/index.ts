@@ -21,3 +21,7 @@ export {
 } from "./clean.js";
 export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "../mm/rmap.js";
 export { uffdRegisterWp, uffdWriteprotect } from "./uffd.js";
+export {
+  getUserPages, pinUserPages, putUserPages, unpinUserPages, FOLL_WRITE, FOLL_GET, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN,
+  type GupResult,
+} from "./gup.js";
