@@ -6,7 +6,19 @@ import type { DmirrorDevice, DmirrorPageUser } from "./device.js";
 import type { DevicePageTable } from "./pt.js";
 import type { DmirrorRevision } from "./uapi.js";
 
+/**
+ * Points where another thread could run while a command is in progress (the mmap lock is not
+ * held there): simulations put a concurrent munmap, mprotect, fork, ... there (anon_teardown).
+ */
+export interface DmirrorHooks {
+  /** Before each 64-page chunk of a device fault (dmirror_fault's loop). */
+  beforeChunk?: (info: { start: number; end: number }) => void;
+  /** After hmm_range_fault() returned and the mmap lock was dropped, before the mutex is taken. */
+  afterWalk?: (info: { start: number; end: number; ret: number }) => void;
+}
+
 export interface DmirrorContext extends DmirrorPageUser {
+  readonly hooks: DmirrorHooks;
   readonly mm: MmStruct;
   readonly device: DmirrorDevice;
   readonly pt: DevicePageTable;

@@ -2,8 +2,10 @@
 // memremap_pages() region, here a Device), the free list of device pages, which open file migrated
 // each page (the page's zone_device_data), migrate_to_ram and RELEASE's eviction.
 import type { Engine } from "../../engine/engine.js";
-import { ErrnoError } from "../../engine/errors.js";
-import { ERRNO } from "../../engine/layout.js";
+import { ERRNO, FRAME, PAGE_SIZE } from "../../engine/layout.js";
+import * as pte from "../../engine/pte.js";
+import { type MmStruct, liveMms } from "../../mm/mm-struct.js";
+import { MMU_NOTIFY_CLEAR } from "../../mm/notifier.js";
 import type { Profile } from "../../engine/profile.js";
 import { type MigrateVma, MIGRATE_PFN_MIGRATE, hasFlag, migrateDeviceRange, migratePfnToPfn } from "../../ops/migrate-device.js";
 import { Device } from "../device.js";
@@ -120,19 +122,56 @@ export class DmirrorDevice {
   }
 
   /**
-   * RELEASE (dmirror_device_remove_chunks's eviction, v6.2+): every in-use device page is
-   * migrated back to system memory by pfn (migrate_device_range), chunk by chunk. 0 or -ENOMEM.
+   * RELEASE (dmirror_device_evict_chunk, v6.2+): every in-use device page is migrated back to
+   * system memory by pfn (migrate_device_range), chunk by chunk. 0 or -ENOMEM.
    */
   evictAll(): number {
+    if (this.coherent) return this.evictCoherent();
     for (const c of this.chunks) {
-      if (this.coherent) {
-        // device-coherent pages are present PTEs: migrate_device_range() takes them too, but the
-        // simulator's migrate_device_range only evicts device-private entries
-        throw new ErrnoError(-ERRNO.EINVAL, `dmirror ${this.minor}: RELEASE of device-coherent memory is not modelled`);
-      }
       const r = migrateDeviceRange(this.engine, c.firstPfn, c.npages);
       if (r < 0) return r;
     }
+    return 0;
+  }
+
+  /**
+   * migrate_device_range() over device-coherent memory: its pages are mapped by ordinary present
+   * PTEs, each replaced (inside MMU_NOTIFY_CLEAR over the page, try_to_migrate) by a copy in a
+   * new system page, writable iff the PTE was.
+   */
+  private evictCoherent(): number {
+    const eng = this.engine;
+    const inUse = new Set(this.users.keys());
+    const hits: { mm: MmStruct; addr: number; pfn: number }[] = [];
+    for (const mm of liveMms(eng)) {
+      for (const v of mm.vmas) {
+        mm.forEachLeaf(v.start, v.end, (addr, level, _ptr, e) => {
+          if (level === 0 && pte.isPresent(e) && inUse.has(pte.pfnOf(e))) hits.push({ mm, addr, pfn: pte.pfnOf(e) });
+        });
+      }
+    }
+    const copies = new Map<number, number>();
+    for (const h of hits) {
+      let dpfn = copies.get(h.pfn);
+      if (dpfn === undefined) {
+        dpfn = eng.allocFrames(0, FRAME.ANON);
+        if (dpfn === 0) return -ERRNO.ENOMEM;
+        eng.copyFrame(h.pfn, dpfn);
+        copies.set(h.pfn, dpfn);
+      } else {
+        eng.getPage(dpfn);
+      }
+      const d = dpfn;
+      h.mm.invalidate(h.addr, h.addr + PAGE_SIZE, MMU_NOTIFY_CLEAR, null, () => {
+        const leaf = h.mm.leafOf(h.addr);
+        eng.writeEntry(leaf.ptr, pte.mk.page(d, pte.isWrite(leaf.entry)));
+        eng.setMapcount(d, eng.mapcount(d) + 1);
+        eng.setMapcount(h.pfn, Math.max(0, eng.mapcount(h.pfn) - 1));
+        eng.putPage(h.pfn);
+      });
+    }
+    // a page mapped once is exclusive to that mapping again
+    for (const d of copies.values()) if (eng.mapcount(d) === 1) eng.setFrameFlags(d, eng.frameFlags(d) | FRAME.ANON_EXCLUSIVE);
     return 0;
   }
 }

@@ -32,6 +32,7 @@ export function dmirrorRangeFault(ctx: DmirrorContext, start: number, end: numbe
     const ret = mm.withReadLock(() => hmmRangeFault({
       notifier, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags, pfnFlagsMask: 0n, devPrivateOwner: ctx.device,
     }));
+    ctx.hooks.afterWalk?.({ start, end, ret });
     if (ret === -ERRNO.EBUSY) continue;
     if (ret !== 0) return ret;
     const r = ctx.withMutex(() => {
@@ -57,6 +58,7 @@ export function dmirrorFault(ctx: DmirrorContext, start: number, end: number, wr
   try {
     for (let addr = start; addr < end;) {
       const next = Math.min(addr + DMIRROR_CHUNK_PAGES * PAGE, end);
+      ctx.hooks.beforeChunk?.({ start: addr, end: next });
       const ret = dmirrorRangeFault(ctx, addr, next, write, pfns);
       if (ret) return ret;
       addr = next;

@@ -8,7 +8,7 @@ import { MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange } f
 import { insertPage } from "../../ops/insert.js";
 import { mmap } from "../../ops/mmap.js";
 import { MAP_PRIVATE, MAP_SHARED } from "../../mm/vma.js";
-import type { DmirrorContext } from "./context.js";
+import type { DmirrorContext, DmirrorHooks } from "./context.js";
 import type { DmirrorDevice } from "./device.js";
 import { dmirrorCheckExclusive, dmirrorExclusive } from "./exclusive.js";
 import { type ReadResult, dmirrorRead, dmirrorWrite } from "./fault.js";
@@ -37,6 +37,8 @@ export class DmirrorFile implements DmirrorContext {
   readonly retryBudget: number;
   /** Every invalidation the file's notifier acted on (not the ignored own migrations), in order. */
   readonly log: MmuNotifierRange[] = [];
+  /** Where a simulation runs concurrent work during a command (see DmirrorHooks). */
+  readonly hooks: DmirrorHooks = {};
   private held = false;
   private closed = false;
 

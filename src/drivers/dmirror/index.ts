@@ -13,6 +13,7 @@ import { ENODEV, HMM_DMIRROR_MEMORY_DEVICE_COHERENT, HMM_DMIRROR_MEMORY_DEVICE_P
 export * from "./uapi.js";
 export { DmirrorDevice, DEVMEM_CHUNK_PAGES, type DmirrorDeviceOptions, type DmirrorPageUser } from "./device.js";
 export { DmirrorFile, type DmirrorFileOptions } from "./file.js";
+export type { DmirrorHooks } from "./context.js";
 export { DevicePageTable, DPT_TAG_READ, DPT_TAG_WRITE, DPT_TAG_ATOMIC, type DptEntry } from "./pt.js";
 
 export interface DmirrorDriverOptions extends DmirrorDeviceOptions, DmirrorFileOptions {

@@ -55,6 +55,7 @@ function dmirrorRangeSnapshot(ctx: DmirrorContext, start: number, end: number, p
       const ret = mm.withReadLock(() => hmmRangeFault({
         notifier: sub, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags: 0n, pfnFlagsMask: 0n, devPrivateOwner: ctx.device,
       }));
+      ctx.hooks.afterWalk?.({ start, end, ret });
       if (ret === -ERRNO.EBUSY) continue;
       if (ret !== 0) return ret;
       const done = ctx.withMutex(() => {
