@@ -28,7 +28,8 @@ export {
   migrateDeviceRange, migratePfn, migratePfnToPfn, migratePfnFlags, migratePfnHasFlag, migratePfnWithFlag,
   migratePfnWithoutFlag, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_PFN_SHIFT,
   MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
-  type MigrateVma, type MigrateVmaArgs, type DeviceExclusiveResult,
+  type MigrateVma, type MigrateVmaArgs, type DeviceExclusiveResult, MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND,
+  migrateVmaSplitCompound,
 } from "./ops/migrate-device.js";
 export { insertPfn, insertPage } from "./ops/insert.js";
 export {

@@ -75,6 +75,29 @@ export class Device {
     this.engine.setMapcount(pfn, 0);
     return pfn;
   }
+  /**
+   * 2^order free device pages starting at a 2^order-aligned pfn, each with refcount 1 (every
+   * page of a device folio holds its own reference here); 0 when no such run is free.
+   */
+  allocFolio(order: number): number {
+    const n = 2 ** order;
+    const free = new Set(this.freeList);
+    for (let head = Math.ceil(this.firstPfn / n) * n; head + n <= this.firstPfn + this.npages; head += n) {
+      let ok = true;
+      for (let i = 0; i < n && ok; i++) ok = free.has(head + i);
+      if (!ok) continue;
+      const taken = new Set(Array.from({ length: n }, (_, i) => head + i));
+      let k = 0;
+      for (const p of this.freeList) if (!taken.has(p)) this.freeList[k++] = p;
+      this.freeList.length = k;
+      for (let i = 0; i < n; i++) {
+        this.engine.setRefcount(head + i, 1);
+        this.engine.setMapcount(head + i, 0);
+      }
+      return head;
+    }
+    return 0;
+  }
   get freePages(): number {
     return this.freeList.length;
   }

@@ -25,3 +25,4 @@ export {
   getUserPages, pinUserPages, putUserPages, unpinUserPages, FOLL_WRITE, FOLL_GET, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN,
   type GupResult,
 } from "./gup.js";
+export { pagemapRead, PM_PRESENT, PM_SWAP, PM_FILE, PM_SOFT_DIRTY, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK } from "./pagemap.js";

@@ -10,6 +10,9 @@ import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
+import { type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound } from "./migrate-device-thp.js";
+
+export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-device-thp.js";
 
 export const MIGRATE_PFN_VALID = 1 << 0;
 export const MIGRATE_PFN_MIGRATE = 1 << 1;
@@ -67,6 +70,10 @@ export interface MigrateVma {
   /** Entries that were replaced by migration entries: index -> original entry. */
   readonly saved: Map<number, pte.Entry>;
   done: boolean;
+  /** The MIGRATE_VMA_SELECT_* flags of the setup. */
+  flags: number;
+  /** v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
+  compound?: CompoundState;
 }
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
@@ -80,14 +87,19 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
   const npages = (a.end - a.start) / PAGE;
   const m: MigrateVma = {
     mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
-    dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
+    dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false, flags: a.flags,
   };
   const ownerId = eng.ownerId(a.pgmapOwner);
+  const compound = compoundKind(mm, vma, a.start, a.end, a.flags, ownerId);
+  if (compound) {
+    collectCompound(m, compound);
+    return m;
+  }
   const shared: number[] = [];
-  // huge PMDs in the range are split first (migrate_vma_collect_pmd)
+  // huge PMDs in the range are split first (migrate_vma_collect_pmd), device-private ones too
   for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
     const leaf = mm.leafOf(Math.max(x, a.start));
-    if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
+    if (leaf.level === 1 && (pte.isHugeLeaf(leaf.entry) || pte.isDevicePrivate(leaf.entry))) mm.splitHugePmd(vma, Math.max(x, a.start));
   }
   // the page at index i becomes a migration entry and its source word records it
   const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {
@@ -165,6 +177,7 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
 
 /** migrate_vma_pages(): inserts pages for holes (second MIGRATE event); refuses file pages to device. */
 export function migrateVmaPages(m: MigrateVma): void {
+  if (m.compound) return pagesCompound(m);
   const eng = m.mm.engine;
   let firstHole = -1;
   for (let i = 0; i < m.npages; i++) {
@@ -201,6 +214,7 @@ export function migrateVmaPages(m: MigrateVma): void {
 export function migrateVmaFinalize(m: MigrateVma): void {
   if (m.done) return;
   m.done = true;
+  if (m.compound) return finalizeCompound(m);
   const eng = m.mm.engine;
   for (const [i, old] of m.saved) {
     const addr = m.start + i * PAGE;
@@ -239,6 +253,20 @@ export function migrateVmaFinalize(m: MigrateVma): void {
     }
   }
 }
+
+/**
+ * The fallback when a driver cannot allocate a compound destination (migrate_vma_pages splitting
+ * the source folio): the compound migration is abandoned, its PMD split (a THP or device-private
+ * PMD: CLEAR over 2 MiB; a hole stays a hole) and the range collected again page by page.
+ */
+export function migrateVmaSplitCompound(m: MigrateVma): MigrateVma | number {
+  m.done = true;
+  const c = m.compound;
+  if (c && c.kind !== "hole") m.mm.splitHugePmd(m.vma, m.start);
+  if (c && c.kind === "hole" && pte.isHugeLeaf(c.entry)) m.mm.splitHugePmd(m.vma, m.start);
+  return migrateVmaSetup(m.mm, { start: m.start, end: m.end, pgmapOwner: m.pgmapOwner, flags: m.flags & ~MIGRATE_VMA_SELECT_COMPOUND_BIT });
+}
+const MIGRATE_VMA_SELECT_COMPOUND_BIT = 1 << 3;
 
 // ---- device-exclusive access ------------------------------------------------------------------
 

@@ -7,7 +7,13 @@ import * as pte from "../../engine/pte.js";
 import { type MmStruct, liveMms } from "../../mm/mm-struct.js";
 import { MMU_NOTIFY_CLEAR } from "../../mm/notifier.js";
 import type { Profile } from "../../engine/profile.js";
-import { type MigrateVma, MIGRATE_PFN_MIGRATE, hasFlag, migrateDeviceRange, migratePfnToPfn } from "../../ops/migrate-device.js";
+import {
+  type MigrateVma, MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag,
+  migrateDeviceRange, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+} from "../../ops/migrate-device.js";
+import { profileInfo } from "../../engine/profile.js";
+import { VM_FAULT_SIGBUS, type VmFault } from "../../fault/fault.js";
+import { compoundToSystem } from "./thp.js";
 import { Device } from "../device.js";
 import { HMM_DMIRROR_MEMORY_DEVICE_COHERENT, HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from "./uapi.js";
 
@@ -75,6 +81,7 @@ export class DmirrorDevice {
       owner: this, pages: this.chunkPages, coherent: this.coherent,
       pageFree: (pfn) => this.pageFree(pfn),
       onMigrateToRam: (m) => this.eraseUsers(m),
+      migrateToRam: profileInfo(this.profile).deviceThp ? (vmf, dev) => this.migrateFolioToRam(vmf, dev) : undefined,
     });
     this.chunks.push(chunk);
     return chunk;
@@ -100,10 +107,66 @@ export class DmirrorDevice {
     return pfn;
   }
 
+  /**
+   * dmirror_devmem_alloc_page() of a large (order-9) folio: 512 free device pages starting at a
+   * 512-aligned pfn of one chunk (a new chunk when none has such a run), all given to `user`.
+   * 0 when out of device memory or when FLAGS(FAIL_ALLOC) asked this allocation to fail.
+   */
+  allocFolio(user: DmirrorPageUser): number {
+    if (this.failNextAlloc) {
+      this.failNextAlloc = false;
+      return 0;
+    }
+    let head = 0;
+    for (const c of this.chunks) if ((head = c.allocFolio(9)) !== 0) break;
+    if (head === 0) head = this.allocateChunk()?.allocFolio(9) ?? 0;
+    if (head === 0) return 0;
+    for (let i = 0; i < 512; i++) {
+      this.engine.clearFrame(head + i);
+      this.users.set(head + i, user);
+    }
+    this.stats.allocated += 512;
+    return head;
+  }
+
+  /** Consumes FLAGS(FAIL_ALLOC) for an allocation outside the device (the system THP going back). */
+  takeFailAlloc(): boolean {
+    const f = this.failNextAlloc;
+    this.failNextAlloc = false;
+    return f;
+  }
+
   /** dmirror_devmem_free(): the last reference to a device page went away. */
   private pageFree(pfn: number): void {
     this.users.delete(pfn);
     this.stats.freed++;
+  }
+
+  /**
+   * dmirror_devmem_fault() of v6.19: a PMD-mapped device folio moves back whole (a system THP,
+   * or page by page after a split when that allocation fails); a PTE-mapped page alone.
+   */
+  private migrateFolioToRam(vmf: VmFault, dev: Device): number {
+    const leaf = vmf.mm.leafOf(vmf.address);
+    if (leaf.level !== 1 || !pte.isDevicePrivate(leaf.entry)) return dev.defaultMigrateToRam(vmf);
+    const haddr = vmf.address - (vmf.address % (512 * PAGE_SIZE));
+    const m = migrateVmaSetup(vmf.mm, {
+      start: haddr, end: haddr + 512 * PAGE_SIZE, pgmapOwner: this,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | MIGRATE_VMA_SELECT_COMPOUND, faultPage: vmf.page,
+    });
+    if (typeof m === "number") return VM_FAULT_SIGBUS;
+    const head = pte.swapOffset(leaf.entry);
+    const ok = compoundToSystem(this.engine, m, () => this.takeFailAlloc(), (i) => this.users.get(head + i)?.erase(haddr + i * PAGE_SIZE));
+    if (!ok) {
+      const r = migrateVmaSplitCompound(m);
+      if (typeof r === "number") return VM_FAULT_SIGBUS;
+      migrateVmaFinalize(r);
+      return dev.defaultMigrateToRam(vmf);
+    }
+    this.stats.migratedToRam += 512;
+    migrateVmaPages(m);
+    migrateVmaFinalize(m);
+    return 0;
   }
 
   /** The migrate_to_ram step that erases the migrating file's own device entries. */
@@ -127,11 +190,27 @@ export class DmirrorDevice {
    */
   evictAll(): number {
     if (this.coherent) return this.evictCoherent();
+    this.splitDevicePmds();
     for (const c of this.chunks) {
       const r = migrateDeviceRange(this.engine, c.firstPfn, c.npages);
       if (r < 0) return r;
     }
     return 0;
+  }
+
+  /** Device-private PMDs of this device are split first: eviction works page by page. */
+  private splitDevicePmds(): void {
+    const eng = this.engine;
+    const mine = eng.ownerId(this);
+    for (const mm of liveMms(eng)) {
+      const found: number[] = [];
+      for (const v of mm.vmas) {
+        mm.forEachLeaf(v.start, v.end, (addr, level, _ptr, e) => {
+          if (level === 1 && pte.isDevicePrivate(e) && eng.pgmapOwnerId(pte.swapOffset(e)) === mine) found.push(addr);
+        });
+      }
+      for (const addr of found) mm.splitHugePmd(mm.vmaLookup(addr)!, addr);
+    }
   }
 
   /**

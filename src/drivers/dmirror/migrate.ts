@@ -4,9 +4,10 @@
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, VM } from "../../engine/layout.js";
 import {
   MIGRATE_PFN_MIGRATE, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
-  MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma, hasFlag, migratePfn, migratePfnToPfn,
-  migrateVmaFinalize, migrateVmaPages, migrateVmaSetup,
+  MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma, hasFlag,
+  migratePfn, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
 } from "../../ops/migrate-device.js";
+import { compoundToDevice, compoundToSystem } from "./thp.js";
 import type { DmirrorContext } from "./context.js";
 import { type ReadResult, dmirrorDoRead } from "./fault.js";
 import { DPT_TAG_WRITE } from "./pt.js";
@@ -14,11 +15,14 @@ import { userBuffer } from "./context.js";
 
 const PAGE = PAGE_SIZE;
 
+/** MIGRATE_VMA_SELECT_COMPOUND where the profile's driver migrates THPs (v6.19). */
+const compoundFlag = (ctx: DmirrorContext): number => (ctx.revision.flags ? MIGRATE_VMA_SELECT_COMPOUND : 0);
+
 /**
  * Runs `step` on every chunk of [start, end): VMA by VMA (a missing VMA or one without VM_READ is
  * -EINVAL), at most `chunk` pages per migrate_vma call, under the mmap read lock.
  */
-function forEachMigrateChunk(ctx: DmirrorContext, start: number, end: number, flags: number, step: (m: MigrateVma) => void): number {
+function forEachMigrateChunk(ctx: DmirrorContext, start: number, end: number, flags: number, step: (m: MigrateVma) => number): number {
   const { mm } = ctx;
   if (mm.exited) return -ERRNO.EINVAL;
   const chunk = ctx.revision.migrateChunk * PAGE;
@@ -29,7 +33,8 @@ function forEachMigrateChunk(ctx: DmirrorContext, start: number, end: number, fl
       const next = Math.min(end, addr + chunk, vma.end);
       const m = migrateVmaSetup(mm, { start: addr, end: next, pgmapOwner: ctx.device, flags });
       if (typeof m === "number") return m;
-      step(m);
+      const r = step(m);
+      if (r) return r;
       addr = next;
     }
     return 0;
@@ -56,6 +61,14 @@ function allocAndCopyToDevice(ctx: DmirrorContext, m: MigrateVma): void {
 /** dmirror_migrate_finalize_and_map(): the migrated pages enter the device page table. */
 function finalizeAndMap(ctx: DmirrorContext, m: MigrateVma): void {
   ctx.withMutex(() => {
+    if (m.compound) {
+      // every page of the device folio enters the table
+      const head = migratePfnToPfn(m.dst[0]);
+      if (!hasFlag(m.src[0], MIGRATE_PFN_MIGRATE) || !head) return;
+      const tag = hasFlag(m.dst[0], MIGRATE_PFN_WRITE) ? DPT_TAG_WRITE : 0;
+      for (let i = 0; i < m.npages; i++) ctx.pt.set(m.start / PAGE + i, head + i, tag);
+      return;
+    }
     for (let i = 0; i < m.npages; i++) {
       if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
       const dpfn = migratePfnToPfn(m.dst[i]);
@@ -72,11 +85,19 @@ function finalizeAndMap(ctx: DmirrorContext, m: MigrateVma): void {
  */
 export function dmirrorMigrateToDevice(ctx: DmirrorContext, addr: number, npages: number, ptr: Uint8Array | null): ReadResult {
   const end = addr + npages * PAGE;
-  const ret = forEachMigrateChunk(ctx, addr, end, MIGRATE_VMA_SELECT_SYSTEM, (m) => {
-    allocAndCopyToDevice(ctx, m);
+  const ret = forEachMigrateChunk(ctx, addr, end, MIGRATE_VMA_SELECT_SYSTEM | compoundFlag(ctx), (m0) => {
+    let m = m0;
+    if (m.compound && !compoundToDevice(ctx.mm.engine, m, () => ctx.device.allocFolio(ctx))) {
+      // no device folio: split the source and migrate it page by page
+      const r = migrateVmaSplitCompound(m);
+      if (typeof r === "number") return r;
+      m = r;
+    }
+    if (!m.compound) allocAndCopyToDevice(ctx, m);
     migrateVmaPages(m);
     finalizeAndMap(ctx, m);
     migrateVmaFinalize(m);
+    return 0;
   });
   if (ret) return { ret, cpages: 0, faults: 0 };
   return readBack(ctx, addr, npages, ptr);
@@ -117,12 +138,22 @@ export function allocAndCopyToSystem(ctx: DmirrorContext, m: MigrateVma): void {
 export function dmirrorMigrateToSystem(ctx: DmirrorContext, addr: number, npages: number): ReadResult {
   let cpages = 0;
   const select = ctx.device.coherent ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
-  const ret = forEachMigrateChunk(ctx, addr, addr + npages * PAGE, select, (m) => {
-    allocAndCopyToSystem(ctx, m);
+  const ret = forEachMigrateChunk(ctx, addr, addr + npages * PAGE, select | compoundFlag(ctx), (m0) => {
+    let m = m0;
+    const erase = (i: number): void => ctx.withMutex(() => ctx.pt.erase(m0.start / PAGE + i));
+    if (m.compound && !compoundToSystem(ctx.mm.engine, m, () => ctx.device.takeFailAlloc(), erase)) {
+      const r = migrateVmaSplitCompound(m);
+      if (typeof r === "number") return r;
+      m = r;
+    }
+    if (!m.compound) allocAndCopyToSystem(ctx, m);
     migrateVmaPages(m);
-    // dmirror_successful_migrated_pages()
-    for (let i = 0; i < m.npages; i++) if (hasFlag(m.src[i], MIGRATE_PFN_VALID) && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) cpages++;
+    // dmirror_successful_migrated_pages(): a compound entry counts all its pages
+    for (let i = 0; i < m.npages; i++) {
+      if (hasFlag(m.src[i], MIGRATE_PFN_VALID) && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) cpages += m.compound ? m.npages : 1;
+    }
     migrateVmaFinalize(m);
+    return 0;
   });
   return { ret, cpages, faults: 0 };
 }

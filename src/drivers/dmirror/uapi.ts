@@ -65,6 +65,7 @@ export interface DmirrorRevision {
 const REVISIONS: Record<Profile, DmirrorRevision> = {
   "v6.1": { release: false, flags: false, npagesLimit: false, migrateChunk: 64, exclusivePerPage: false, closeEvicts: false },
   "v6.16": { release: true, flags: false, npagesLimit: false, migrateChunk: 64, exclusivePerPage: true, closeEvicts: false },
+  "v6.19": { release: true, flags: true, npagesLimit: true, migrateChunk: 512, exclusivePerPage: true, closeEvicts: true },
 };
 
 /** The dmirror revision of a profile's kernel. */
