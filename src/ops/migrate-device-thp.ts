@@ -9,7 +9,7 @@
 import { FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, VM } from "../engine/layout.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
-import type { MmStruct } from "../mm/mm-struct.js";
+import { type MmStruct, liveMms } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
 import type { Vma } from "../mm/vma.js";
 
@@ -63,7 +63,9 @@ export function compoundKind(mm: MmStruct, vma: Vma, start: number, end: number,
     return flags & SELECT_SYSTEM && vma.isAnonymous ? { kind: "hole", pmdp, entry: e } : null;
   }
   if (pte.isDevicePrivate(e)) {
-    const ok = flags & SELECT_DEVICE_PRIVATE && eng.pgmapOwnerId(pte.swapOffset(e)) === ownerId;
+    // a device folio mapped by another mm too (after fork) migrates page by page
+    const head = pte.swapOffset(e);
+    const ok = flags & SELECT_DEVICE_PRIVATE && eng.pgmapOwnerId(head) === ownerId && eng.mapcount(head) === 1;
     return ok ? { kind: "device", pmdp, entry: e } : null;
   }
   if (pte.isHugeLeaf(e) && pte.isPresent(e) && flags & SELECT_SYSTEM) {
@@ -125,13 +127,30 @@ export function finalizeCompound(m: CompoundMigration): void {
   installCompound(m, has(m.src[0], WRITE));
   if (c.kind === "thp") {
     const head = pte.pfnOf(c.entry);
-    eng.setMapcount(head, 0);
+    eng.setMapcount(head, Math.max(0, eng.mapcount(head) - 1));
     eng.putPage(head);
   } else {
     const head = pte.swapOffset(c.entry);
     for (let i = 0; i < 512; i++) {
-      eng.setMapcount(head + i, 0);
+      eng.setMapcount(head + i, Math.max(0, eng.mapcount(head + i) - 1));
       eng.devicePagePut(head + i);
     }
+  }
+}
+
+/**
+ * Splits every PMD-level mapping of the device folio at `head`, in every mm (after fork a folio
+ * can be PMD-mapped by several): the page-by-page migration then finds each mapping as a PTE.
+ */
+export function splitDeviceFolioMappings(eng: MmStruct["engine"], head: number): void {
+  for (const mm of liveMms(eng)) {
+    const found: number[] = [];
+    for (const v of mm.vmas) {
+      if (!v.anonVma) continue;
+      mm.forEachLeaf(v.start, v.end, (addr, level, _ptr, e) => {
+        if (level === 1 && pte.isDevicePrivate(e) && pte.swapOffset(e) === head) found.push(addr);
+      });
+    }
+    for (const a of found) mm.splitHugePmd(mm.vmaLookup(a)!, a);
   }
 }

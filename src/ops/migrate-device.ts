@@ -10,7 +10,9 @@ import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
-import { type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound } from "./migrate-device-thp.js";
+import {
+  type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound, splitDeviceFolioMappings,
+} from "./migrate-device-thp.js";
 
 export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-device-thp.js";
 
@@ -99,7 +101,8 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
   // huge PMDs in the range are split first (migrate_vma_collect_pmd), device-private ones too
   for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
     const leaf = mm.leafOf(Math.max(x, a.start));
-    if (leaf.level === 1 && (pte.isHugeLeaf(leaf.entry) || pte.isDevicePrivate(leaf.entry))) mm.splitHugePmd(vma, Math.max(x, a.start));
+    if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
+    else if (leaf.level === 1 && pte.isDevicePrivate(leaf.entry)) splitDeviceFolioMappings(eng, pte.swapOffset(leaf.entry));
   }
   // the page at index i becomes a migration entry and its source word records it
   const collect = (i: number, addr: number, ptr: number, e: pte.Entry, pfn: number, w: boolean): void => {

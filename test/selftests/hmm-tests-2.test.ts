@@ -22,8 +22,8 @@ const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 const npages = HMM_BUFFER_SIZE / PAGE;
 const size = HMM_BUFFER_SIZE;
 /** Tests of the seed suite run in every profile; later ones from the profile of their kernel. */
-const ALL: Profile[] = ["v6.1", "v6.16"];
-const SINCE_6_2: Profile[] = ["v6.16"];
+const ALL: Profile[] = ["v6.1", "v6.16", "v6.19"];
+const SINCE_6_2: Profile[] = ["v6.16", "v6.19"];
 
 /** `for (i...) ASSERT_EQ(ptr[i]++, i)` then `ASSERT_EQ(ptr[i], i + 1)`, page by page. */
 function incrementAll(mm: Mm, addr: number, bytes: number): number {

@@ -17,7 +17,7 @@ import {
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
-const PROFILES: Profile[] = ["v6.1", "v6.16"];
+const PROFILES: Profile[] = ["v6.1", "v6.16", "v6.19"];
 
 describe.each(PROFILES)("%s", (profile) => {
   describe.each(VARIANTS)("hmm $name", (variant) => {
@@ -88,25 +88,39 @@ describe.each(PROFILES)("%s", (profile) => {
     });
 
     it("hmm.anon_write_child", () => {
+      // v6.19 loops over migrate (device pages before fork) and use_thp (a PMD-sized THP buffer)
+      const loops = profile === "v6.19" ? [[0, 0], [0, 1], [1, 0], [1, 1]] : [[0, 0]];
       const f = setup(profile, variant);
-      const b = buffer(f.mm.mmap({ length: size, prot: RW, flags: ANON }), size);
-      cpuInit(f.mm, b.ptr, size, (i) => i);
-      b.mirror.set(intPattern(size, (i) => -i));
-      const child = fork(f.mm);
-      // the child runs to completion before the parent's waitpid() returns
-      {
-        const cb = { ...b, mirror: b.mirror.slice() };
-        expect(cpuMismatch(child, cb.ptr, size, (i) => i)).toBe(-1);
-        expect(mirrorMismatch(cb, (i) => -i)).toBe(-1);
-        const childFd = f.driver.open(0, child);
-        expect(hmmDmirrorCmd(childFd, HMM_DMIRROR_WRITE, cb, npages)).toBe(0);
-        expect(cb.cpages).toBe(npages);
-        expect(cb.faults).toBe(1);
-        expect(cpuMismatch(child, cb.ptr, size, (i) => -i)).toBe(-1);
-        expect(childFd.close()).toBe(0);
-        child.exit();
+      for (const [migrate, useThp] of loops) {
+        const sz = useThp ? PMD : size;
+        const n = sz / PAGE;
+        const raw = f.mm.mmap({ length: 2 * sz, prot: RW, flags: ANON });
+        const map = useThp ? ALIGN(raw, sz) : raw;
+        if (useThp) madvise(f.mm, map, sz, MADV_HUGEPAGE);
+        const b = buffer(map, sz);
+        cpuInit(f.mm, map, sz, (i) => i);
+        b.mirror.set(intPattern(sz, (i) => -i));
+        if (migrate) {
+          expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_MIGRATE_TO_DEV, b, n)).toBe(0);
+          expect(b.cpages).toBe(n);
+        }
+        const child = fork(f.mm);
+        // the child runs to completion before the parent's waitpid() returns
+        {
+          const cb = { ...b, mirror: b.mirror.slice() };
+          expect(cpuMismatch(child, map, sz, (i) => i)).toBe(-1);
+          if (!migrate) expect(mirrorMismatch(cb, (i) => -i)).toBe(-1);
+          const childFd = f.driver.open(0, child);
+          expect(hmmDmirrorCmd(childFd, HMM_DMIRROR_WRITE, cb, n)).toBe(0);
+          expect(cb.cpages).toBe(n);
+          expect(cb.faults).toBe(1);
+          if (!migrate) expect(cpuMismatch(child, map, sz, (i) => -i)).toBe(-1);
+          expect(childFd.close()).toBe(0);
+          child.exit();
+        }
+        expect(cpuMismatch(f.mm, map, sz, (i) => i)).toBe(-1);
+        f.mm.munmap(raw, 2 * sz);
       }
-      expect(cpuMismatch(f.mm, b.ptr, size, (i) => i)).toBe(-1);
       expect(teardown(f)).toEqual([0, 0]);
     });
 

@@ -148,13 +148,20 @@ export class DmirrorDevice {
    */
   private migrateFolioToRam(vmf: VmFault, dev: Device): number {
     const leaf = vmf.mm.leafOf(vmf.address);
-    if (leaf.level !== 1 || !pte.isDevicePrivate(leaf.entry)) return dev.defaultMigrateToRam(vmf);
+    // PTE-mapped, or PMD-mapped by several mms after fork: the faulting page alone
+    if (leaf.level !== 1 || !pte.isDevicePrivate(leaf.entry) || this.engine.mapcount(pte.swapOffset(leaf.entry)) > 1) {
+      return dev.defaultMigrateToRam(vmf);
+    }
     const haddr = vmf.address - (vmf.address % (512 * PAGE_SIZE));
     const m = migrateVmaSetup(vmf.mm, {
       start: haddr, end: haddr + 512 * PAGE_SIZE, pgmapOwner: this,
       flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | MIGRATE_VMA_SELECT_COMPOUND, faultPage: vmf.page,
     });
     if (typeof m === "number") return VM_FAULT_SIGBUS;
+    if (!m.compound) {
+      migrateVmaFinalize(m);
+      return dev.defaultMigrateToRam(vmf);
+    }
     const head = pte.swapOffset(leaf.entry);
     const ok = compoundToSystem(this.engine, m, () => this.takeFailAlloc(), (i) => this.users.get(head + i)?.erase(haddr + i * PAGE_SIZE));
     if (!ok) {

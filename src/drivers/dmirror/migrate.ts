@@ -15,8 +15,11 @@ import { userBuffer } from "./context.js";
 
 const PAGE = PAGE_SIZE;
 
-/** MIGRATE_VMA_SELECT_COMPOUND where the profile's driver migrates THPs (v6.19). */
-const compoundFlag = (ctx: DmirrorContext): number => (ctx.revision.flags ? MIGRATE_VMA_SELECT_COMPOUND : 0);
+/**
+ * MIGRATE_VMA_SELECT_COMPOUND where the profile's driver migrates THPs (v6.19). Device-coherent
+ * THPs are not modelled: coherent devices migrate page by page.
+ */
+const compoundFlag = (ctx: DmirrorContext): number => (ctx.revision.flags && !ctx.device.coherent ? MIGRATE_VMA_SELECT_COMPOUND : 0);
 
 /**
  * Runs `step` on every chunk of [start, end): VMA by VMA (a missing VMA or one without VM_READ is
