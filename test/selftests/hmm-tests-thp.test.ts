@@ -1,11 +1,11 @@
 // tools/testing/selftests/mm/hmm-tests.c, part 3: the device-private THP tests of v6.19
-// (migrate_anon_huge_*, migrate_partial_unmap_fault, the FAIL_ALLOC fallbacks), in the "v6.19"
-// profile, device-private fixture (the kernel's coherent variants of these tests need
-// device-coherent THP, which the simulator does not model: see docs/drivers.md).
+// (migrate_anon_huge_*, migrate_partial_unmap_fault, migrate_remap_fault, the FAIL_ALLOC
+// fallbacks, benchmark_thp_migration without its timings), in the "v6.19" profile, both fixture
+// variants (coherent devices migrate page by page: device-coherent THP is not modelled).
 import { describe, expect, it } from "vitest";
 import {
-  MADV_COLLAPSE, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, PM_PRESENT, PM_SWAP, PROT_READ,
-  PROT_WRITE, madvise, pagemapRead,
+  MADV_COLLAPSE, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
+  MREMAP_MAYMOVE, PM_PRESENT, PM_SWAP, PROT_READ, PROT_WRITE, madvise, mremap, pagemapRead,
 } from "../../src/index.js";
 import {
   HMM_DMIRROR_FLAGS, HMM_DMIRROR_FLAG_FAIL_ALLOC, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS,
@@ -18,7 +18,6 @@ import {
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 const npages = PMD / PAGE;
-const variant = VARIANTS[0];
 
 /** mmap(2 * PMD) and the PMD-aligned address inside it. */
 function hugeArea(f: Fixture, prot: number): { ptr: number; map: number } {
@@ -26,8 +25,9 @@ function hugeArea(f: Fixture, prot: number): { ptr: number; map: number } {
   return { ptr, map: ALIGN(ptr, PMD) };
 }
 
-describe("v6.19 hmm device_private", () => {
+describe.each(VARIANTS)("v6.19 hmm $name", (variant) => {
   const profile = "v6.19" as const;
+  const coherent = variant.name === "device_coherent";
 
   it("hmm.migrate_anon_huge_empty", () => {
     const f = setup(profile, variant);
@@ -79,15 +79,17 @@ describe("v6.19 hmm device_private", () => {
     expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_MIGRATE_TO_DEV, b, npages)).toBe(0);
     expect(b.cpages).toBe(npages);
     expect(mirrorMismatch(b, (i) => i)).toBe(-1);
-    const s = buffer(map, PMD, npages);
-    expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_SNAPSHOT, s, npages)).toBe(0);
-    expect(s.cpages).toBe(npages);
-    const want = HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD;
-    expect(want).toBe(0x26);
-    expect(s.mirror.findIndex((x) => x !== want)).toBe(-1);
-    // /proc/self/pagemap: device-private entries are swap entries, never present
-    const pm = pagemapRead(f.mm, map, npages);
-    expect(pm.findIndex((w) => (w & PM_SWAP) === 0n || (w & PM_PRESENT) !== 0n)).toBe(-1);
+    if (!coherent) {
+      const s = buffer(map, PMD, npages);
+      expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_SNAPSHOT, s, npages)).toBe(0);
+      expect(s.cpages).toBe(npages);
+      const want = HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE | HMM_DMIRROR_PROT_PMD;
+      expect(want).toBe(0x26);
+      expect(s.mirror.findIndex((x) => x !== want)).toBe(-1);
+      // /proc/self/pagemap: device-private entries are swap entries, never present
+      const pm = pagemapRead(f.mm, map, npages);
+      expect(pm.findIndex((w) => (w & PM_SWAP) === 0n || (w & PM_PRESENT) !== 0n)).toBe(-1);
+    }
     expect(cpuMismatch(f.mm, map, PMD, (i) => i)).toBe(-1);
     expect(teardown(f)).toEqual([0, 0]);
   });
@@ -162,5 +164,60 @@ describe("v6.19 hmm device_private", () => {
     expect(b.cpages).toBe(npages);
     expect(cpuMismatch(f.mm, map, PMD, () => 0)).toBe(-1);
     expect(teardown(f)).toEqual([0, 0]);
+  });
+
+  it("hmm.migrate_remap_fault", () => {
+    for (const before of [false, true]) {
+      for (const dontUnmap of [false, true]) {
+        for (const useThp of [false, true]) {
+          for (const offset of [0, PMD / 4, PMD / 2]) {
+            const f = setup(profile, variant);
+            const ptr = f.mm.mmap({ length: 8 * PMD, prot: RW, flags: ANON });
+            const map = ALIGN(ptr, PMD);
+            madvise(f.mm, map, PMD, useThp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+            // room for the destination
+            f.mm.munmap(map + PMD, 2 * PMD);
+            cpuInit(f.mm, map, PMD, (i) => i);
+            const flags = MREMAP_MAYMOVE | MREMAP_FIXED | (dontUnmap ? MREMAP_DONTUNMAP : 0);
+            const dest = map + PMD + offset;
+            const b = buffer(map, PMD);
+            if (before) {
+              expect(mremap(f.mm, map, PMD, PMD, flags, dest)).toBe(dest);
+              b.ptr = dest;
+            }
+            expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_MIGRATE_TO_DEV, b, npages)).toBe(0);
+            expect(b.cpages).toBe(npages);
+            expect(mirrorMismatch(b, (i) => i)).toBe(-1);
+            if (!before) expect(mremap(f.mm, map, PMD, PMD, flags, dest)).toBe(dest);
+            expect(cpuMismatch(f.mm, dest, PMD, (i) => i)).toBe(-1);
+            expect(teardown(f)).toEqual([0, 0]);
+          }
+        }
+      }
+    }
+  });
+
+  it("hmm.benchmark_thp_migration", () => {
+    // the kernel test's ioctl sequence without its timings (bench/thp-migration.ts has those):
+    // every run migrates every page both ways and returns 0
+    for (const size of [PMD / 4, PMD / 2, PMD, 2 * PMD]) {
+      for (const useThp of [true, false]) {
+        const f = setup(profile, variant);
+        const raw = f.mm.mmap({ length: size + PMD, prot: RW, flags: ANON });
+        const map = ALIGN(raw, PMD);
+        madvise(f.mm, map, size, useThp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+        cpuInit(f.mm, map, size, (i) => i);
+        const b = buffer(map, size);
+        const n = size / PAGE;
+        for (let round = 0; round < 6; round++) {
+          expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_MIGRATE_TO_DEV, b, n)).toBe(0);
+          expect(b.cpages).toBe(n);
+          expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_MIGRATE_TO_SYS, b, n)).toBe(0);
+          expect(b.cpages).toBe(n);
+        }
+        expect(cpuMismatch(f.mm, map, size, (i) => i)).toBe(-1);
+        expect(teardown(f)).toEqual([0, 0]);
+      }
+    }
   });
 });

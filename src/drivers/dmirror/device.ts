@@ -89,14 +89,12 @@ export class DmirrorDevice {
 
   /**
    * dmirror_devmem_alloc_page(): a free device page (zeroed content), allocating a chunk when
-   * none is free; `user` is the file the page is migrated for. 0 when out of device memory or
-   * when FLAGS(FAIL_ALLOC) asked this allocation to fail.
+   * none is free; `user` is the file the page is migrated for. 0 when out of device memory.
+   * FLAGS(FAIL_ALLOC) fails the next allocation once, and the driver's fallback for a failed
+   * allocation is a small page: for a small page the flag is just consumed.
    */
   allocPage(user: DmirrorPageUser): number {
-    if (this.failNextAlloc) {
-      this.failNextAlloc = false;
-      return 0;
-    }
+    this.failNextAlloc = false;
     let pfn = 0;
     for (const c of this.chunks) if ((pfn = c.allocPage()) !== 0) break;
     if (pfn === 0) pfn = this.allocateChunk()?.allocPage() ?? 0;

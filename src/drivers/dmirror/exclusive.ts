@@ -54,6 +54,12 @@ export function dmirrorExclusive(ctx: DmirrorContext, addr: number, npages: numb
 
 /** HMM_DMIRROR_CHECK_EXCLUSIVE: -EPERM while any page of the range is still mapped ATOMIC. */
 export function dmirrorCheckExclusive(ctx: DmirrorContext, addr: number, npages: number): number {
-  for (let p = addr / PAGE; p < addr / PAGE + npages; p++) if (ctx.pt.get(p)?.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;
+  const first = addr / PAGE;
+  if (npages > ctx.pt.size) {
+    // a range larger than the table: look at the entries instead of every index
+    for (const p of ctx.pt.pages()) if (p >= first && p < first + npages && ctx.pt.get(p)!.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;
+    return 0;
+  }
+  for (let p = first; p < first + npages; p++) if (ctx.pt.get(p)?.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;
   return 0;
 }

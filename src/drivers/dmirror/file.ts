@@ -16,7 +16,7 @@ import { dmirrorMigrateToDevice, dmirrorMigrateToSystem } from "./migrate.js";
 import { DevicePageTable } from "./pt.js";
 import { dmirrorSnapshot } from "./snapshot.js";
 import {
-  DMIRROR_RETRY_BUDGET, EBADF, type DmirrorRevision, HMM_DMIRROR_CHECK_EXCLUSIVE, HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_FLAGS,
+  DMIRROR_RETRY_BUDGET, EBADF, MAX_BOUNCE_PAGES, type DmirrorRevision, HMM_DMIRROR_CHECK_EXCLUSIVE, HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_FLAGS,
   HMM_DMIRROR_FLAG_FAIL_ALLOC, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS, HMM_DMIRROR_READ,
   HMM_DMIRROR_RELEASE, HMM_DMIRROR_SNAPSHOT, HMM_DMIRROR_WRITE, type HmmDmirrorCmd, dmirrorRevision,
 } from "./uapi.js";
@@ -108,6 +108,10 @@ export class DmirrorFile implements DmirrorContext {
     if (addr >= (addr + ((npages << 12n) % U64)) % U64) return -ERRNO.EINVAL;
     const a = Number(addr);
     const n = Number(npages);
+    // the bounce buffer (vmalloc of npages pages) of READ, WRITE and EXCLUSIVE fails for huge
+    // counts before anything happens; MIGRATE_TO_DEV allocates it after migrating (readBack)
+    const bounced = request === HMM_DMIRROR_READ || request === HMM_DMIRROR_WRITE || request === HMM_DMIRROR_EXCLUSIVE;
+    if (bounced && n > MAX_BOUNCE_PAGES) return -ERRNO.ENOMEM;
     let r: ReadResult | { ret: number; cpages?: number; faults?: number };
     switch (request) {
       case HMM_DMIRROR_READ: r = dmirrorRead(this, a, n, cmd.ptr); break;

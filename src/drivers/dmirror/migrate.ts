@@ -11,6 +11,7 @@ import { compoundToDevice, compoundToSystem } from "./thp.js";
 import type { DmirrorContext } from "./context.js";
 import { type ReadResult, dmirrorDoRead } from "./fault.js";
 import { DPT_TAG_WRITE } from "./pt.js";
+import { MAX_BOUNCE_PAGES } from "./uapi.js";
 import { userBuffer } from "./context.js";
 
 const PAGE = PAGE_SIZE;
@@ -108,6 +109,7 @@ export function dmirrorMigrateToDevice(ctx: DmirrorContext, addr: number, npages
 
 /** The read-back that MIGRATE_TO_DEV and EXCLUSIVE end with: dmirror_do_read without faults. */
 export function readBack(ctx: DmirrorContext, addr: number, npages: number, ptr: Uint8Array | null): ReadResult {
+  if (npages > MAX_BOUNCE_PAGES) return { ret: -ERRNO.ENOMEM, cpages: 0, faults: 0 };
   const size = npages * PAGE;
   const bounce = new Uint8Array(size);
   const counter = { cpages: 0 };

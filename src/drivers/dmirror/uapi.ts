@@ -75,6 +75,9 @@ export function dmirrorRevision(profile: Profile): DmirrorRevision {
   return r;
 }
 
+/** The largest bounce buffer the simulated vmalloc() gives (1 GiB): beyond it -ENOMEM. */
+export const MAX_BOUNCE_PAGES = (1 << 30) / 4096;
+
 /** Pages per device page-table fault and per snapshot pass (the pfns[64] arrays of the driver). */
 export const DMIRROR_CHUNK_PAGES = 64;
 /** Tries of one range fault / snapshot before -EBUSY (the driver's 1000 ms deadline as a budget). */
