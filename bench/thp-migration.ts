@@ -4,7 +4,7 @@
 // return 0 and move every page (a failure is reported and makes the exit code 1); times are
 // never asserted.
 //
-//   npm run bench:thp                     # sizes up to 8*PMD, profile v6.16
+//   npm run bench:thp                     # sizes up to 8*PMD, profile v6.19
 //   npm run bench:thp -- --full           # also 128*PMD (256 MiB: needs ~1 GiB of heap)
 //   npm run bench:thp -- --profile v6.1
 import { Engine } from "../src/engine/engine.js";
@@ -67,7 +67,7 @@ function runOne(profile: Profile, size: number, thp: boolean): Row {
 }
 
 function main(): void {
-  const profile = (arg("--profile") ?? "v6.16") as Profile;
+  const profile = (arg("--profile") ?? "v6.19") as Profile;
   if (!PROFILES.includes(profile)) throw new RangeError(`--profile must be one of ${PROFILES.join(", ")}`);
   const sizes = [PMD / 4, PMD / 2, PMD, 2 * PMD, 4 * PMD, 8 * PMD];
   if (process.argv.includes("--full")) sizes.push(128 * PMD);

@@ -46,6 +46,9 @@ export class Device {
   readonly npages: number;
   readonly coherent: boolean;
   private readonly freeList: number[] = [];
+  /** isFree[pfn - firstPfn]: whether the page is free (the free list is only the order of reuse). */
+  private readonly isFree: Uint8Array;
+  private nfree: number;
   private readonly userMigrateToRam?: (vmf: VmFault, device: Device) => number;
   private readonly userPageFree?: (pfn: number) => void;
   private readonly userOnMigrateToRam?: (m: MigrateVma, device: Device) => void;
@@ -61,6 +64,8 @@ export class Device {
     this.pgmapIndex = index;
     this.firstPfn = firstPfn;
     for (let i = this.npages - 1; i >= 0; i--) this.freeList.push(firstPfn + i);
+    this.isFree = new Uint8Array(this.npages).fill(1);
+    this.nfree = this.npages;
     this.userMigrateToRam = opts.migrateToRam;
     this.userPageFree = opts.pageFree;
     this.userOnMigrateToRam = opts.onMigrateToRam;
@@ -69,11 +74,19 @@ export class Device {
 
   /** Allocates a device page (refcount 1); 0 when the device memory is full. */
   allocPage(): number {
-    const pfn = this.freeList.pop();
-    if (pfn === undefined) return 0;
+    // the free list may hold pages a folio allocation took since (lazily dropped here)
+    for (let pfn = this.freeList.pop(); pfn !== undefined; pfn = this.freeList.pop()) {
+      if (!this.isFree[pfn - this.firstPfn]) continue;
+      this.take(pfn);
+      return pfn;
+    }
+    return 0;
+  }
+  private take(pfn: number): void {
+    this.isFree[pfn - this.firstPfn] = 0;
+    this.nfree--;
     this.engine.setRefcount(pfn, 1);
     this.engine.setMapcount(pfn, 0);
-    return pfn;
   }
   /**
    * 2^order free device pages starting at a 2^order-aligned pfn, each with refcount 1 (every
@@ -81,30 +94,24 @@ export class Device {
    */
   allocFolio(order: number): number {
     const n = 2 ** order;
-    const free = new Set(this.freeList);
     for (let head = Math.ceil(this.firstPfn / n) * n; head + n <= this.firstPfn + this.npages; head += n) {
-      let ok = true;
-      for (let i = 0; i < n && ok; i++) ok = free.has(head + i);
-      if (!ok) continue;
-      const taken = new Set(Array.from({ length: n }, (_, i) => head + i));
-      let k = 0;
-      for (const p of this.freeList) if (!taken.has(p)) this.freeList[k++] = p;
-      this.freeList.length = k;
-      for (let i = 0; i < n; i++) {
-        this.engine.setRefcount(head + i, 1);
-        this.engine.setMapcount(head + i, 0);
-      }
+      let i = 0;
+      while (i < n && this.isFree[head + i - this.firstPfn]) i++;
+      if (i < n) continue;
+      for (i = 0; i < n; i++) this.take(head + i);
       return head;
     }
     return 0;
   }
   get freePages(): number {
-    return this.freeList.length;
+    return this.nfree;
   }
   /** page_free(): the last reference to a device page went away. */
   pageFree(pfn: number): void {
     this.engine.clearFrame(pfn);
     this.freeList.push(pfn);
+    this.isFree[pfn - this.firstPfn] = 1;
+    this.nfree++;
     this.userPageFree?.(pfn);
   }
   /**
