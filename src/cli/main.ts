@@ -6,7 +6,7 @@ const USAGE = `usage: hmmsim <command> [options]
 
 commands:
   run     run the built-in default simulation (GPU mirror vs CPU mprotect/munmap/migration)
-          --pages N (4096)  --rounds N (64)  --seed N (1)  --levels 4|5  --profile v6.1|v6.16
+          --pages N (4096)  --rounds N (64)  --seed N (1)  --levels 4|5  --profile v6.1|v6.16|v6.19
           --engine wasm|reference  --json  --quiet
   help    show this text`;
 
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     const levels = int(flags, "levels") ?? 4;
     if (levels !== 4 && levels !== 5) throw new UsageError("--levels must be 4 or 5");
     const profile = (flags.get("profile") ?? "v6.1") as SimOptions["profile"];
-    if (profile !== "v6.1" && profile !== "v6.16") throw new UsageError("--profile must be v6.1 or v6.16");
+    if (profile !== "v6.1" && profile !== "v6.16" && profile !== "v6.19") throw new UsageError("--profile must be v6.1, v6.16 or v6.19");
     const engine = (flags.get("engine") ?? "wasm") as SimOptions["engine"];
     if (engine !== "wasm" && engine !== "reference") throw new UsageError("--engine must be wasm or reference");
     const quiet = flags.has("quiet") || flags.has("json");
