@@ -12,7 +12,7 @@ import {
   EINVAL, EPERM, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR,
   HMM_PFN_INOUT_FLAGS_LATE, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_VALID,
   HMM_PFN_WRITE, MM_LEVELS, MM_ROOT, MM_VMAS, MM_VMA_COUNT, PAGE_SHIFT, PGMAP_TABLE, PMD_ORDER,
-  PMD_SHIFT, PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PUD_ORDER, PUD_SHIFT, SWP_DEVICE_EXCLUSIVE_READ,
+  PMD_SHIFT, PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP, PUD_ORDER, PUD_SHIFT, SWP_DEVICE_EXCLUSIVE_READ,
   SWP_DEVICE_EXCLUSIVE_WRITE, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE, SWP_PTE_MARKER, MAX_SWAPFILES, VMA_BYTES, VMA_END, VMA_FLAGS,
   VMA_HUGE_SHIFT, VMA_START, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, WALK_ACTION_FAULT,
@@ -41,6 +41,7 @@ let maskHi: u32 = 0;
 let owner: u32 = 0; // dev_private_owner id; 0 is NULL and never matches
 let orderShift: u64 = HMM_PFN_ORDER_SHIFT_SEED;
 let deviceThp = false; // PROFILE_DEVICE_THP: PMD-level device-private entries exist
+let noDevmap = false; // PROFILE_NO_DEVMAP: no devmap exemptions; every leaf PUD is reported
 let inout: u64 = 0; // LATE: input bits carried into every output word
 let last: u64 = 0;
 let vmaIndex: i32 = -1; // walk->vma; -1 is NULL
@@ -222,7 +223,7 @@ function hole(addr: u64, end: u64): i32 {
   let pfn = ptePfn(pte);
   // vm_normal_page() is NULL for special entries and pfns without a struct page
   let normal = !pteSpecial(pte) && pfn <= <u64>highestMemmapPfn;
-  if (!normal && !pteDevmap(pte) && pfn != <u64>ZERO_PFN) {
+  if (!normal && (noDevmap || !pteDevmap(pte)) && pfn != <u64>ZERO_PFN) {
     if (need(reqHi, 0) != 0) return -EFAULT;
     out(p, HMM_PFN_ERROR);
     return 0;
@@ -383,9 +384,9 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
 function walkPud(pudp: usize, addr: u64, end: u64): i32 {
   let pud = load<u64>(pudp);
   if (pud == 0) return hole(addr, end);
-  if (pudTransHuge(pud) || pmdDevmap(pud)) {
-    // pud_trans_huge_lock() succeeded: HMM handles the leaf itself
-    if (pudHuge(pud) && pmdDevmap(pud)) {
+  if (pudTransHuge(pud) || pmdDevmap(pud) || (noDevmap && pudHuge(pud))) {
+    // pud_trans_huge_lock() succeeded: HMM handles the leaf itself (later kernels: any pud_leaf)
+    if (pudHuge(pud) && (noDevmap || pmdDevmap(pud))) {
       if (!upperPresent(pud)) return hole(addr, end);
       let cpu: u64 = (pteWrite(pud) ? HMM_PFN_VALID | HMM_PFN_WRITE : HMM_PFN_VALID) | order(PUD_ORDER);
       let required = needRange(addr, end, hiOf(cpu));
@@ -573,6 +574,7 @@ export function hmmWalk(
   let late = (profile & PROFILE_LATE_LAYOUT) != 0;
   orderShift = late ? HMM_PFN_ORDER_SHIFT_LATE : HMM_PFN_ORDER_SHIFT_SEED;
   deviceThp = (profile & PROFILE_DEVICE_THP) != 0;
+  noDevmap = (profile & PROFILE_NO_DEVMAP) != 0;
   inout = late ? HMM_PFN_INOUT_FLAGS_LATE : 0;
   last = <u64>lastPage << PAGE_SHIFT;
   pagesWalked = 0;

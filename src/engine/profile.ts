@@ -1,10 +1,10 @@
 // Kernel behaviour profiles. "v6.1" is the seed revision (v5.19 .. v6.1); "v6.16" switches on the
 // late differences implemented so far; "v6.19" adds device-private THP (PMD-level device-private
-// entries in the walk, compound device migration). A new difference is a new PROFILE_* bit in assembly/layout.ts
+// entries in the walk, compound device migration), the devmap removal and leaf-PUD reporting. A new difference is a new PROFILE_* bit in assembly/layout.ts
 // (for the walker) or a field here (for the host), enabled in the profiles that have it.
 import {
   HMM_PFN_FLAGS_LATE, HMM_PFN_FLAGS_SEED, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, PROFILE_DEVICE_THP,
-  PROFILE_LATE_LAYOUT,
+  PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP,
 } from "./layout.js";
 
 export type Profile = "v6.1" | "v6.16" | "v6.19";
@@ -39,7 +39,7 @@ const INFO: Record<Profile, ProfileInfo> = {
     deviceThp: false,
   },
   "v6.19": {
-    name: "v6.19", walkerBits: PROFILE_LATE_LAYOUT | PROFILE_DEVICE_THP, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
+    name: "v6.19", walkerBits: PROFILE_LATE_LAYOUT | PROFILE_DEVICE_THP | PROFILE_NO_DEVMAP, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
     pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
     deviceThp: true,
   },

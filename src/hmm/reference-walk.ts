@@ -19,7 +19,7 @@ import type { Engine } from "../engine/engine.js";
 import {
   CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI,
   HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT,
-  PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM,
+  PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM,
 } from "../engine/layout.js";
 import {
   type Entry, NONE, isDevmap, isNone, isPresent, isProtnone, isSpecial, isTable, isWrite, pfnOf,
@@ -158,6 +158,7 @@ class ReferenceWalk {
   private orderShiftHi = HMM_PFN_ORDER_SHIFT_SEED - 32; // the order field, within the high half
   private inoutHi = 0; // LATE: sticky input bits kept in every output word
   private deviceThp = false; // v6.19: absent PMDs are hmm_vma_handle_absent_pmd (M3L)
+  private noDevmap = false; // v6.19: no devmap exemptions, every leaf PUD reported (U3)
   private highestMemmapPfn = 0;
 
   // struct hmm_vma_walk / struct mm_walk
@@ -191,6 +192,7 @@ class ReferenceWalk {
     this.orderShiftHi = (late ? HMM_PFN_ORDER_SHIFT_LATE : HMM_PFN_ORDER_SHIFT_SEED) - 32;
     this.inoutHi = late ? HMM_PFN_HI.INOUT_LATE : 0;
     this.deviceThp = ((profile | 0) & PROFILE_DEVICE_THP) !== 0;
+    this.noDevmap = ((profile | 0) & PROFILE_NO_DEVMAP) !== 0;
     this.highestMemmapPfn = this.engine.highestMemmapPfn();
     this.last = Math.trunc(lastPage);
     this.pagesWalked = 0;
@@ -396,7 +398,7 @@ class ReferenceWalk {
     // vm_normal_page() is NULL for special entries and for pfns without a struct page
     const normal = !isSpecial(pte) && pfn <= this.highestMemmapPfn;
     // SPEC: the !pte_devmap() exemption (P13) applies in both profiles (LATE is only a layout here)
-    if (!normal && !isDevmap(pte) && pfn !== PHYS.ZERO_PFN) {
+    if (!normal && (this.noDevmap || !isDevmap(pte)) && pfn !== PHYS.ZERO_PFN) {
       if (this.hmmPteNeedFault(reqHi, 0) !== 0) return -ERRNO.EFAULT; // P14
       this.out(p, 0, ERROR_HI);
       return 0;
@@ -497,11 +499,11 @@ class ReferenceWalk {
   private hmmVmaWalkPud(pudp: number, addr: number, end: number): number {
     const pud = this.load64(pudp);
     if (isNone(pud)) return this.hmmVmaWalkHole(addr, end); // U1
-    if (pudTransHuge(pud) || pudDevmap(pud)) {
+    if (pudTransHuge(pud) || pudDevmap(pud) || (this.noDevmap && pudHuge(pud))) {
       // pud_trans_huge_lock() succeeded: HMM looks at the entry itself
-      if (pudHuge(pud) && pudDevmap(pud)) {
+      if (pudHuge(pud) && (this.noDevmap || pudDevmap(pud))) {
         if (!upperPresent(pud)) return this.hmmVmaWalkHole(addr, end); // U4
-        // U3 (SEED: devmap leaves only)
+        // U3 (SEED: devmap leaves only; v6.19: every leaf)
         const cpuHi = ((isWrite(pud) ? VALID_HI | WRITE_HI : VALID_HI) | this.order(PUD_ORDER)) >>> 0;
         const required = this.hmmRangeNeedFault(addr, end, cpuHi);
         if (required !== 0) return this.hmmVmaFault(addr, end, required);

@@ -1,8 +1,9 @@
-// Decision-table rows M3L (hmm_vma_handle_absent_pmd, v6.19 device-private THP), next to the
-// seed's M3 for the same entries: a PMD-level device-private entry of the range's owner, of
-// another owner, and another absent PMD, with and without requests, in both walkers.
+// Decision-table rows that change in the "v6.19" profile, next to what the earlier profiles do
+// with the same entries, in both walkers: M3L (hmm_vma_handle_absent_pmd, device-private THP),
+// U3 for every leaf PUD (not only devmap ones), and P13 without the devmap exemption.
 import { describe, expect, it } from "vitest";
 import { Device, HMM_PFN_ERROR, MMU_NOTIFY_CLEAR, PROFILES, profileInfo, type Profile } from "../src/index.js";
+import { PTE_HI, PTE_LO, PUD_SHIFT } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
 import { E, PAGE, PMD_SIZE, R, RW, V, W, WR, anon, baseOf, driverFault, makeSim, runRange, type Sim } from "./helpers.js";
 
@@ -81,5 +82,48 @@ describe.each(PROFILES.filter((p) => !profileInfo(p).deviceThp))("M3 (%s): the s
     const { base, dev } = devicePmd(t, true);
     expect(runRange(t, { start: base, end: base + 2 * PAGE, owner: dev.owner }).out).toEqual([HMM_PFN_ERROR, HMM_PFN_ERROR]);
     expect(runRange(t, { start: base, end: base + PAGE, owner: dev.owner, req: [R] }).ret).toBe(-14);
+  });
+});
+
+describe.each(PROFILES)("U3 / U5 (%s): a present leaf PUD that is not devmap", (profile) => {
+  const late = profileInfo(profile).deviceThp;
+  it(late ? "v6.19 U3: reported with order 18, no split" : "U5: split (CLEAR 1 GiB), then a hole", () => {
+    const t = makeSim({ profile });
+    const base = baseOf(4);
+    const PUD = 2 ** PUD_SHIFT;
+    anon(t, base, PUD / PAGE, RW);
+    const pfn = 0x4000000;
+    t.engine.writeEntry(t.mm.entryPtr(base, 2, true), pte.mk.huge(pfn, true));
+    const r = driverFault(t, { start: base + 3 * PAGE, end: base + 5 * PAGE });
+    expect(r.ret).toBe(0);
+    if (late) {
+      expect(r.out).toEqual([b(pfn + 3) | V | W | ordOf(18, profile), b(pfn + 4) | V | W | ordOf(18, profile)]);
+      expect(t.events).toEqual([]);
+    } else {
+      expect(r.out).toEqual([0n, 0n]);
+      expect(t.events.map((e) => [e.event, e.start, e.end])).toEqual([[MMU_NOTIFY_CLEAR, base, base + PUD]]);
+    }
+  });
+  it(late ? "v6.19 U4: a non-present leaf PUD is a hole without a split" : "a non-present non-devmap leaf PUD: split, then a hole", () => {
+    const t = makeSim({ profile });
+    const base = baseOf(4);
+    anon(t, base, 2 ** PUD_SHIFT / PAGE, RW);
+    t.engine.writeEntry(t.mm.entryPtr(base, 2, true), pte.mkPfnEntry(0x4000000, PTE_LO.PSE | PTE_LO.USER));
+    const r = driverFault(t, { start: base, end: base + 2 * PAGE });
+    expect(r.out).toEqual([0n, 0n]);
+    expect(t.events.length).toBe(late ? 0 : 1);
+  });
+});
+
+describe.each(PROFILES)("P13 (%s): a devmap PTE without a struct page", (profile) => {
+  const late = profileInfo(profile).deviceThp;
+  it(late ? "v6.19: no devmap exemption, ERROR" : "devmap exemption: pfn | cpu flags", () => {
+    const t = makeSim({ profile });
+    const base = baseOf(4);
+    anon(t, base, 1, RW);
+    t.engine.writeEntry(t.mm.entryPtr(base, 0, true), pte.mk.page(0x3100000, true, PTE_LO.SPECIAL, PTE_HI.DEVMAP));
+    const r = runRange(t, { start: base, end: base + PAGE });
+    expect(r.ret).toBe(0);
+    expect(r.out).toEqual([late ? E : b(0x3100000) | V | W]);
   });
 });
