@@ -140,6 +140,10 @@ export const HMM_NEED_ALL_BITS: i32 = HMM_NEED_FAULT | HMM_NEED_WRITE_FAULT;
 // ---------------------------------------------------------------------------------------------
 /** v6.16 hmm.h layout: order at bit 53, sticky DMA bits preserved from input. */
 export const PROFILE_LATE_LAYOUT: i32 = 1 << 0;
+/** v6.19 device-private THP: absent PMDs go through hmm_vma_handle_absent_pmd (rows M3L). */
+export const PROFILE_DEVICE_THP: i32 = 1 << 1;
+/** ≈v6.17 devmap removal (P13 without the devmap exemption) and U3 for every leaf PUD (≈v6.10). */
+export const PROFILE_NO_DEVMAP: i32 = 1 << 2;
 
 // ---------------------------------------------------------------------------------------------
 // vm_flags (include/linux/mm.h values)

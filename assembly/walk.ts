@@ -12,7 +12,7 @@ import {
   EINVAL, EPERM, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR,
   HMM_PFN_INOUT_FLAGS_LATE, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_VALID,
   HMM_PFN_WRITE, MM_LEVELS, MM_ROOT, MM_VMAS, MM_VMA_COUNT, PAGE_SHIFT, PGMAP_TABLE, PMD_ORDER,
-  PMD_SHIFT, PROFILE_LATE_LAYOUT, PUD_ORDER, PUD_SHIFT, SWP_DEVICE_EXCLUSIVE_READ,
+  PMD_SHIFT, PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP, PUD_ORDER, PUD_SHIFT, SWP_DEVICE_EXCLUSIVE_READ,
   SWP_DEVICE_EXCLUSIVE_WRITE, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ,
   SWP_MIGRATION_WRITE, SWP_PTE_MARKER, MAX_SWAPFILES, VMA_BYTES, VMA_END, VMA_FLAGS,
   VMA_HUGE_SHIFT, VMA_START, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, WALK_ACTION_FAULT,
@@ -40,6 +40,8 @@ let defaultHi: u32 = 0;
 let maskHi: u32 = 0;
 let owner: u32 = 0; // dev_private_owner id; 0 is NULL and never matches
 let orderShift: u64 = HMM_PFN_ORDER_SHIFT_SEED;
+let deviceThp = false; // PROFILE_DEVICE_THP: PMD-level device-private entries exist
+let noDevmap = false; // PROFILE_NO_DEVMAP: no devmap exemptions; every leaf PUD is reported
 let inout: u64 = 0; // LATE: input bits carried into every output word
 let last: u64 = 0;
 let vmaIndex: i32 = -1; // walk->vma; -1 is NULL
@@ -221,7 +223,7 @@ function hole(addr: u64, end: u64): i32 {
   let pfn = ptePfn(pte);
   // vm_normal_page() is NULL for special entries and pfns without a struct page
   let normal = !pteSpecial(pte) && pfn <= <u64>highestMemmapPfn;
-  if (!normal && !pteDevmap(pte) && pfn != <u64>ZERO_PFN) {
+  if (!normal && (noDevmap || !pteDevmap(pte)) && pfn != <u64>ZERO_PFN) {
     if (need(reqHi, 0) != 0) return -EFAULT;
     out(p, HMM_PFN_ERROR);
     return 0;
@@ -253,6 +255,29 @@ function handlePmdLeaf(addr: u64, end: u64, pmd: u64): i32 {
   return t >= SWP_MIGRATION_READ && t <= SWP_MIGRATION_WRITE;
 }
 
+/**
+ * hmm_vma_handle_absent_pmd() (v6.19, rows M3L): a device-private PMD of the range's owner is
+ * reported page by page with order 9 whatever the request; another owner's is ERROR without a
+ * request and faulted (migrate_to_ram) with one; any other absent PMD is ERROR / -EFAULT.
+ */
+function handleAbsentPmd(addr: u64, end: u64, pmd: u64): i32 {
+  let t = swpType(pmd);
+  let devicePrivate = isDevicePrivateType(t);
+  if (devicePrivate) {
+    let pfn = swpOffset(pmd) + ((addr & ((<u64>1 << PMD_SHIFT) - 1)) >> PAGE_SHIFT);
+    if (owner != 0 && pgmapOwner(swpOffset(pmd)) == owner) {
+      let cpu = HMM_PFN_VALID | (t == SWP_DEVICE_WRITE ? HMM_PFN_WRITE : 0) | order(PMD_ORDER);
+      let p = slotOf(addr);
+      for (let a = addr; a < end; a += 4096, p += 8, pfn++) out(p, pfn | cpu);
+      pagesWalked += <i64>((end - addr) >> PAGE_SHIFT);
+      return 0;
+    }
+  }
+  let required = needRange(addr, end, 0);
+  if (required != 0) return devicePrivate ? fault(addr, end, required) : -EFAULT;
+  return fill(addr, end, HMM_PFN_ERROR);
+}
+
 /** hmm_vma_walk_pmd(): the PMD entry at pmdp covers [addr, end). */
 function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
   let pmd = load<u64>(pmdp);
@@ -262,6 +287,7 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
     return fill(addr, end, 0);
   }
   if (!pmdPresent(pmd)) {
+    if (deviceThp) return handleAbsentPmd(addr, end, pmd);
     if (needRange(addr, end, 0) != 0) return -EFAULT;
     return fill(addr, end, HMM_PFN_ERROR);
   }
@@ -358,9 +384,9 @@ function walkPmd(pmdp: usize, addr: u64, end: u64): i32 {
 function walkPud(pudp: usize, addr: u64, end: u64): i32 {
   let pud = load<u64>(pudp);
   if (pud == 0) return hole(addr, end);
-  if (pudTransHuge(pud) || pmdDevmap(pud)) {
-    // pud_trans_huge_lock() succeeded: HMM handles the leaf itself
-    if (pudHuge(pud) && pmdDevmap(pud)) {
+  if (pudTransHuge(pud) || pmdDevmap(pud) || (noDevmap && pudHuge(pud))) {
+    // pud_trans_huge_lock() succeeded: HMM handles the leaf itself (later kernels: any pud_leaf)
+    if (pudHuge(pud) && (noDevmap || pmdDevmap(pud))) {
       if (!upperPresent(pud)) return hole(addr, end);
       let cpu: u64 = (pteWrite(pud) ? HMM_PFN_VALID | HMM_PFN_WRITE : HMM_PFN_VALID) | order(PUD_ORDER);
       let required = needRange(addr, end, hiOf(cpu));
@@ -547,6 +573,8 @@ export function hmmWalk(
   owner = ownerId;
   let late = (profile & PROFILE_LATE_LAYOUT) != 0;
   orderShift = late ? HMM_PFN_ORDER_SHIFT_LATE : HMM_PFN_ORDER_SHIFT_SEED;
+  deviceThp = (profile & PROFILE_DEVICE_THP) != 0;
+  noDevmap = (profile & PROFILE_NO_DEVMAP) != 0;
   inout = late ? HMM_PFN_INOUT_FLAGS_LATE : 0;
   last = <u64>lastPage << PAGE_SHIFT;
   pagesWalked = 0;

@@ -6,13 +6,14 @@ export { MmStruct } from "./mm/mm-struct.js";
 export {
   hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
   HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ORDER_SHIFT,
-  HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL,
-  type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type HmmRangeFaultResult, type WalkEngine,
+  HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL, ENOENT,
+  type HmmRange, type ProfileOf, type HmmRangeFaultOptions, type HmmRangeFaultStats, type HmmRangeFaultResult, type WalkEngine,
 } from "./hmm/range-fault.js";
 export {
   HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, HMM_PFN_ORDER_SHIFT_SEED, HMM_PFN_ORDER_SHIFT_LATE,
-  HMM_PFN_FLAGS_SEED, HMM_PFN_FLAGS_LATE, HMM_PFN_INOUT_FLAGS_LATE, VM, ERRNO, PAGE_SIZE, PAGE_SHIFT,
+  HMM_PFN_FLAGS_SEED, HMM_PFN_FLAGS_LATE, HMM_PFN_INOUT_FLAGS_LATE, VM, ERRNO, PAGE_SIZE, PAGE_SHIFT, FRAME,
 } from "./engine/layout.js";
+export { ZERO_PFN, HUGE_ZERO_PFN } from "./engine/phys.js";
 export { PfnArray } from "./hmm/pfns.js";
 export * from "./mm/notifier.js";
 export {
@@ -23,9 +24,12 @@ export { SimFile, type FileKind } from "./mm/file.js";
 export { SwapDevice } from "./engine/swap.js";
 export { Device, type DeviceOptions } from "./drivers/device.js";
 export {
-  migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange, migrateDeviceRange, migratePfn,
-  migratePfnToPfn, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_SYSTEM,
-  MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT, type MigrateVma,
+  migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, makeDeviceExclusiveRange, makeDeviceExclusiveRangePages,
+  migrateDeviceRange, migratePfn, migratePfnToPfn, migratePfnFlags, migratePfnHasFlag, migratePfnWithFlag,
+  migratePfnWithoutFlag, MIGRATE_PFN_VALID, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, MIGRATE_PFN_SHIFT,
+  MIGRATE_VMA_SELECT_SYSTEM, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+  type MigrateVma, type MigrateVmaArgs, type DeviceExclusiveResult, MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND,
+  migrateVmaSplitCompound,
 } from "./ops/migrate-device.js";
 export { insertPfn, insertPage } from "./ops/insert.js";
 export {
@@ -47,3 +51,5 @@ export {
 } from "./sim/check/index.js";
 export { StateHasher } from "./engine/digest.js";
 export * from "./sim/index.js";
+export * as dmirror from "./drivers/dmirror/index.js";
+export { DmirrorDriver, DmirrorFile, type HmmDmirrorCmd } from "./drivers/dmirror/index.js";

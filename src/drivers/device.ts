@@ -3,12 +3,12 @@
 // that move a range to the device and back (docs/semantics.md §6).
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
-import { FRAME, PAGE_SIZE, PHYS, VM } from "../engine/layout.js";
+import { ERRNO, FRAME, PAGE_SIZE, PHYS, VM } from "../engine/layout.js";
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS, type VmFault } from "../fault/fault.js";
 import type { MmStruct } from "../mm/mm-struct.js";
-import { MAP_SHARED, hex } from "../mm/vma.js";
+import { MAP_PRIVATE, MAP_SHARED, hex } from "../mm/vma.js";
 import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, hasFlag, migrateDeviceRange,
+  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma, hasFlag, migrateDeviceRange,
   migratePfn, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup,
 } from "../ops/migrate-device.js";
 import { mmap } from "../ops/mmap.js";
@@ -20,8 +20,18 @@ export interface DeviceOptions {
   owner?: unknown;
   /** Device-private pages (default 1024). */
   pages?: number;
-  /** Replaces the default migrate_to_ram (dmirror's: migrate the faulting page back). */
+  /**
+   * Replaces the default migrate_to_ram (dmirror's: migrate the faulting page back). A custom one
+   * may call `device.defaultMigrateToRam(vmf)` and allocate with `device.allocSystemPage()`.
+   */
   migrateToRam?: (vmf: VmFault, device: Device) => number;
+  /**
+   * Called by the default migrate_to_ram once the system pages are allocated and filled, before
+   * migrate_vma_pages(): the driver forgets its own device mappings of the pages moving back
+   * (dmirror erases their device page-table entries here). `m.src[i]` has MIGRATE for each page
+   * that moves, at `m.start + i * PAGE_SIZE`.
+   */
+  onMigrateToRam?: (m: MigrateVma, device: Device) => void;
   /** MEMORY_DEVICE_COHERENT instead of MEMORY_DEVICE_PRIVATE: pages the CPU maps directly. */
   coherent?: boolean;
   /** Called when a device page is freed (page_free). */
@@ -36,8 +46,12 @@ export class Device {
   readonly npages: number;
   readonly coherent: boolean;
   private readonly freeList: number[] = [];
+  /** isFree[pfn - firstPfn]: whether the page is free (the free list is only the order of reuse). */
+  private readonly isFree: Uint8Array;
+  private nfree: number;
   private readonly userMigrateToRam?: (vmf: VmFault, device: Device) => number;
   private readonly userPageFree?: (pfn: number) => void;
+  private readonly userOnMigrateToRam?: (m: MigrateVma, device: Device) => void;
   /** Times migrate_to_ram ran (for tests and tracing). */
   migrateToRamCalls = 0;
 
@@ -50,33 +64,71 @@ export class Device {
     this.pgmapIndex = index;
     this.firstPfn = firstPfn;
     for (let i = this.npages - 1; i >= 0; i--) this.freeList.push(firstPfn + i);
+    this.isFree = new Uint8Array(this.npages).fill(1);
+    this.nfree = this.npages;
     this.userMigrateToRam = opts.migrateToRam;
     this.userPageFree = opts.pageFree;
+    this.userOnMigrateToRam = opts.onMigrateToRam;
     engine.pgmaps.set(index, this);
   }
 
   /** Allocates a device page (refcount 1); 0 when the device memory is full. */
   allocPage(): number {
-    const pfn = this.freeList.pop();
-    if (pfn === undefined) return 0;
+    // the free list may hold pages a folio allocation took since (lazily dropped here)
+    for (let pfn = this.freeList.pop(); pfn !== undefined; pfn = this.freeList.pop()) {
+      if (!this.isFree[pfn - this.firstPfn]) continue;
+      this.take(pfn);
+      return pfn;
+    }
+    return 0;
+  }
+  private take(pfn: number): void {
+    this.isFree[pfn - this.firstPfn] = 0;
+    this.nfree--;
     this.engine.setRefcount(pfn, 1);
     this.engine.setMapcount(pfn, 0);
-    return pfn;
+  }
+  /**
+   * 2^order free device pages starting at a 2^order-aligned pfn, each with refcount 1 (every
+   * page of a device folio holds its own reference here); 0 when no such run is free.
+   */
+  allocFolio(order: number): number {
+    const n = 2 ** order;
+    for (let head = Math.ceil(this.firstPfn / n) * n; head + n <= this.firstPfn + this.npages; head += n) {
+      let i = 0;
+      while (i < n && this.isFree[head + i - this.firstPfn]) i++;
+      if (i < n) continue;
+      for (i = 0; i < n; i++) this.take(head + i);
+      return head;
+    }
+    return 0;
   }
   get freePages(): number {
-    return this.freeList.length;
+    return this.nfree;
   }
   /** page_free(): the last reference to a device page went away. */
   pageFree(pfn: number): void {
     this.engine.clearFrame(pfn);
     this.freeList.push(pfn);
+    this.isFree[pfn - this.firstPfn] = 1;
+    this.nfree++;
     this.userPageFree?.(pfn);
+  }
+  /**
+   * alloc_page_vma() for a page coming back from the device: an anonymous system page, exclusive
+   * to its (single) mapping, refcount 1. Returns 0 when system memory is exhausted.
+   */
+  allocSystemPage(): number {
+    return this.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
   }
   /** dev_pagemap_ops.migrate_to_ram. */
   migrateToRam(vmf: VmFault): number {
     this.migrateToRamCalls++;
     if (this.userMigrateToRam) return this.userMigrateToRam(vmf, this);
-    // dmirror_devmem_fault(): migrate just the faulting page back to system memory
+    return this.defaultMigrateToRam(vmf);
+  }
+  /** dmirror_devmem_fault() of the seed: migrate just the faulting page back to system memory. */
+  defaultMigrateToRam(vmf: VmFault): number {
     const m = migrateVmaSetup(vmf.mm, {
       start: vmf.address, end: vmf.address + PAGE, pgmapOwner: this.owner,
       flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: vmf.page,
@@ -85,7 +137,7 @@ export class Device {
     for (let i = 0; i < m.npages; i++) {
       const spfn = migratePfnToPfn(m.src[i]);
       if (!spfn || !hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) continue;
-      const dpfn = this.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
+      const dpfn = this.allocSystemPage();
       if (dpfn === 0) {
         migrateVmaFinalize(m);
         return VM_FAULT_OOM;
@@ -93,6 +145,7 @@ export class Device {
       this.engine.copyFrame(spfn, dpfn);
       m.dst[i] = migratePfn(dpfn);
     }
+    this.userOnMigrateToRam?.(m, this);
     migrateVmaPages(m);
     migrateVmaFinalize(m);
     return 0;
@@ -123,10 +176,15 @@ export class Device {
     return migrateDeviceRange(this.engine, this.firstPfn, this.npages);
   }
 
-  /** Maps `length` bytes of device address space (VM_IO|VM_PFNMAP, or VM_MIXEDMAP) in mm. */
-  mmap(mm: MmStruct, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap"): number {
+  /**
+   * Maps `length` bytes of device address space (VM_IO|VM_PFNMAP, or VM_MIXEDMAP) in mm;
+   * `flags` is MAP_SHARED (default) or MAP_PRIVATE (a private mapping of the device file: pages
+   * inserted with vm_insert_page are then mapped read-only, copied on write).
+   */
+  mmap(mm: MmStruct, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap", flags: number = MAP_SHARED): number {
+    if (flags !== MAP_SHARED && flags !== MAP_PRIVATE) throw new ErrnoError(-ERRNO.EINVAL, `Device.mmap: flags must be MAP_SHARED or MAP_PRIVATE, got ${flags}`);
     const vmFlags = kind === "mixedmap" ? VM.MIXEDMAP : kind === "io" ? VM.IO | VM.PFNMAP : VM.PFNMAP;
-    return mmap(mm, { length, prot, flags: MAP_SHARED, device: this, vmFlags: vmFlags | VM.DONTEXPAND });
+    return mmap(mm, { length, prot, flags, device: this, vmFlags: vmFlags | VM.DONTEXPAND });
   }
 }
 

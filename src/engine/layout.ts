@@ -109,6 +109,8 @@ export const HMM_NEED_FAULT = s("HMM_NEED_FAULT");
 export const HMM_NEED_WRITE_FAULT = s("HMM_NEED_WRITE_FAULT");
 export const HMM_NEED_ALL_BITS = s("HMM_NEED_ALL_BITS");
 export const PROFILE_LATE_LAYOUT = s("PROFILE_LATE_LAYOUT");
+export const PROFILE_DEVICE_THP = s("PROFILE_DEVICE_THP");
+export const PROFILE_NO_DEVMAP = s("PROFILE_NO_DEVMAP");
 
 export const VM = {
   READ: n("VM_READ"), WRITE: n("VM_WRITE"), EXEC: n("VM_EXEC"), SHARED: n("VM_SHARED"),

@@ -1,10 +1,14 @@
 // Kernel behaviour profiles. "v6.1" is the seed revision (v5.19 .. v6.1); "v6.16" switches on the
-// late differences implemented so far. A new difference is a new PROFILE_* bit in assembly/layout.ts
+// late differences implemented so far; "v6.19" adds device-private THP (PMD-level device-private
+// entries in the walk, compound device migration), the devmap removal and leaf-PUD reporting. A new difference is a new PROFILE_* bit in assembly/layout.ts
 // (for the walker) or a field here (for the host), enabled in the profiles that have it.
-import { HMM_PFN_FLAGS_LATE, HMM_PFN_FLAGS_SEED, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, PROFILE_LATE_LAYOUT } from "./layout.js";
+import {
+  HMM_PFN_FLAGS_LATE, HMM_PFN_FLAGS_SEED, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, PROFILE_DEVICE_THP,
+  PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP,
+} from "./layout.js";
 
-export type Profile = "v6.1" | "v6.16";
-export const PROFILES: readonly Profile[] = ["v6.1", "v6.16"];
+export type Profile = "v6.1" | "v6.16" | "v6.19";
+export const PROFILES: readonly Profile[] = ["v6.1", "v6.16", "v6.19"];
 
 export interface ProfileInfo {
   name: Profile;
@@ -20,16 +24,24 @@ export interface ProfileInfo {
   swapinWritableOnRead: boolean;
   /** mprotect's PROTECTION_VMA starts at the first populated PUD of each P4D chunk (v6.12+). */
   mprotectNotifierAtPud: boolean;
+  /** Device-private THP (v6.19): PMD-level device-private entries, MIGRATE_VMA_SELECT_COMPOUND. */
+  deviceThp: boolean;
 }
 
 const INFO: Record<Profile, ProfileInfo> = {
   "v6.1": {
     name: "v6.1", walkerBits: 0, orderShift: HMM_PFN_ORDER_SHIFT_SEED, pfnFlags: HMM_PFN_FLAGS_SEED,
-    exclusiveRestoreClear: false, swapinWritableOnRead: false, mprotectNotifierAtPud: false,
+    exclusiveRestoreClear: false, swapinWritableOnRead: false, mprotectNotifierAtPud: false, deviceThp: false,
   },
   "v6.16": {
     name: "v6.16", walkerBits: PROFILE_LATE_LAYOUT, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
     pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
+    deviceThp: false,
+  },
+  "v6.19": {
+    name: "v6.19", walkerBits: PROFILE_LATE_LAYOUT | PROFILE_DEVICE_THP | PROFILE_NO_DEVMAP, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
+    pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
+    deviceThp: true,
   },
 };
 

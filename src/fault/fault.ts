@@ -86,6 +86,12 @@ function handleFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, flags
     const r = createHugePmd(mm, vma, addr, write, pmdp);
     if (!(r & VM_FAULT_FALLBACK)) return r;
     pmd = eng.readEntry(pmdp);
+  } else if (pte.isDevicePrivate(pmd)) {
+    // do_huge_pmd_device_private() (v6.19): the device's migrate_to_ram with the faulting subpage
+    const page = pte.swapOffset(pmd) + (addr % PMD_SIZE) / PAGE;
+    const pgmap = eng.pgmaps.get(eng.frameAux(page));
+    if (!pgmap?.migrateToRam) return VM_FAULT_SIGBUS;
+    return pgmap.migrateToRam({ mm, vma, address: addr, flags, page });
   } else if (pte.isSwapLike(pmd)) {
     if (pte.isMigration(pmd)) mm.waitMigration(addr);
     return 0;

@@ -12,10 +12,22 @@ export const PFN_ARRAY_MAX = 2 ** 26;
 export class PfnArray {
   /** Byte address in engine memory (internal). */
   readonly ptr: number;
+  /**
+   * The layout order()/pfn() decode with: the constructor's, then the Mm of the last hmmRangeFault
+   * that filled the array (an Mm passed instead of an engine sets it from the start).
+   */
+  profile: Profile;
+  readonly engine: Engine;
   private freed = false;
   private readonly bytes: number;
 
-  constructor(readonly engine: Engine, readonly length: number) {
+  /** `owner`: the engine, or the Mm whose walks will fill the array (its profile decodes them). */
+  constructor(owner: Engine | { readonly engine: Engine; readonly profile: Profile }, readonly length: number, profile?: Profile) {
+    const isMm = "profile" in owner && "engine" in owner;
+    const engine = isMm ? owner.engine : (owner as Engine);
+    this.engine = engine;
+    this.profile = profile ?? (isMm ? owner.profile : "v6.1");
+    profileInfo(this.profile);
     if (!Number.isInteger(length) || length <= 0 || length > PFN_ARRAY_MAX) {
       throw new InvalidArgumentError("new PfnArray", "length", `must be an integer in [1, ${PFN_ARRAY_MAX}]`, length);
     }
@@ -76,12 +88,12 @@ export class PfnArray {
   isError(i: number): boolean {
     return (this.hi(i) & HMM_PFN_HI.ERROR) !== 0;
   }
-  /** hmm_pfn_to_map_order() under a profile's layout. */
-  order(i: number, profile: Profile = "v6.1"): number {
+  /** hmm_pfn_to_map_order() under a profile's layout (default: the array's profile). */
+  order(i: number, profile: Profile = this.profile): number {
     return (this.hi(i) >>> (profileInfo(profile).orderShift - 32)) & HMM_PFN_ORDER_MASK;
   }
-  /** The pfn field (hmm_pfn & ~HMM_PFN_FLAGS) as a number. */
-  pfn(i: number, profile: Profile = "v6.1"): number {
+  /** The pfn field (hmm_pfn & ~HMM_PFN_FLAGS) as a number (default: the array's profile). */
+  pfn(i: number, profile: Profile = this.profile): number {
     const hiBits = profileInfo(profile).orderShift - 32;
     return (this.hi(i) & ((1 << hiBits) - 1)) * TWO32 + this.lo(i);
   }

@@ -39,6 +39,9 @@ export const EPERM = errnoLiteral(-ERRNO.EPERM, -1);
 /** -EINVAL: unaligned or empty range. */
 export const EINVAL = errnoLiteral(-ERRNO.EINVAL, -22);
 
+/** -ENOENT: not returned by hmmRangeFault, but by drivers (dmirror: a page with no device entry). */
+export const ENOENT = errnoLiteral(-ERRNO.ENOENT, -2);
+
 /** What hmmRangeFault returns: 0 or one of the kernel's negative errnos (docs/semantics.md §8). */
 export type HmmRangeFaultResult = 0 | typeof EBUSY | typeof EFAULT | typeof EPERM | typeof EINVAL;
 
@@ -190,6 +193,8 @@ function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stat
 
   let buf: PfnArray;
   if (pfns instanceof PfnArray) {
+    // the array now holds words of this Mm's layout: its order()/pfn() decode with it
+    pfns.profile = mm.profile;
     buf = pfns;
   } else {
     let s = scratch.get(mm.engine);
@@ -437,13 +442,20 @@ function canBatchAnonFaults(mm: MmStruct, vma: Vma): boolean {
   return mm.thp === "never" || (vma.flags & VM.NOHUGEPAGE) !== 0 || (mm.thp === "madvise" && (vma.flags & VM.HUGEPAGE) === 0);
 }
 
-/** hmm_pfn_to_map_order(): log2 of the pages of the CPU mapping holding this page. */
-export function hmmPfnToMapOrder(hmmPfn: bigint, profile: Profile = "v6.1"): number {
-  return Number((BigInt.asUintN(64, hmmPfn) >> BigInt(profileInfo(profile).orderShift)) & BigInt(HMM_PFN_ORDER_MASK));
+/** A profile, or anything that has one (an Mm): the layout an output word is decoded with. */
+export type ProfileOf = Profile | { readonly profile: Profile };
+const layoutOf = (p: ProfileOf): Profile => (typeof p === "string" ? p : p?.profile);
+
+/**
+ * hmm_pfn_to_map_order(): log2 of the pages of the CPU mapping holding this page. The order bits
+ * moved in v6.16, so the word's profile (or the Mm it came from) is required.
+ */
+export function hmmPfnToMapOrder(hmmPfn: bigint, profile: ProfileOf): number {
+  return Number((BigInt.asUintN(64, hmmPfn) >> BigInt(profileInfo(layoutOf(profile)).orderShift)) & BigInt(HMM_PFN_ORDER_MASK));
 }
-/** The pfn field of an output word (hmm_pfn & ~HMM_PFN_FLAGS), as a number. */
-export function hmmPfnToPfn(hmmPfn: bigint, profile: Profile = "v6.1"): number {
-  return Number(BigInt.asUintN(64, hmmPfn) & ~profileInfo(profile).pfnFlags & 0xffffffffffffffffn);
+/** hmm_pfn_to_page()'s pfn: the pfn field of an output word (hmm_pfn & ~HMM_PFN_FLAGS), as a number. */
+export function hmmPfnToPfn(hmmPfn: bigint, profile: ProfileOf): number {
+  return Number(BigInt.asUintN(64, hmmPfn) & ~profileInfo(layoutOf(profile)).pfnFlags & 0xffffffffffffffffn);
 }
 
 /** Number-only helpers on the high 32 bits of a word (PfnArray.hi(i)). */
@@ -451,7 +463,7 @@ export const hmmPfnHi = {
   isValid: (hi: number): boolean => (hi & HMM_PFN_HI.VALID) !== 0,
   isWrite: (hi: number): boolean => (hi & HMM_PFN_HI.WRITE) !== 0,
   isError: (hi: number): boolean => (hi & HMM_PFN_HI.ERROR) !== 0,
-  order: (hi: number, profile: Profile = "v6.1"): number => (hi >>> (profileInfo(profile).orderShift - 32)) & HMM_PFN_ORDER_MASK,
+  order: (hi: number, profile: ProfileOf): number => (hi >>> (profileInfo(layoutOf(profile)).orderShift - 32)) & HMM_PFN_ORDER_MASK,
 };
 
 /** Throws ErrnoError for a non-zero hmmRangeFault result (for callers that prefer exceptions). */

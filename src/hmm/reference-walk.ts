@@ -16,7 +16,11 @@
 // Where the WASM walker and the specification (docs/semantics.md §2-§3) part ways, this file follows
 // the WASM walker (it is the oracle of *that* walk) and says so in a "SPEC:" comment.
 import type { Engine } from "../engine/engine.js";
-import { CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PROFILE_LATE_LAYOUT, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM, META_CHUNK_FRAMES } from "../engine/layout.js";
+import {
+  CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT, HMM_PFN_HI,
+  HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT,
+  PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP, PTE, PTE_HI, PTE_LO, PUD_ORDER, PUD_SHIFT, SWP, VM, META_CHUNK_FRAMES,
+} from "../engine/layout.js";
 import {
   type Entry, NONE, isDevmap, isNone, isPresent, isProtnone, isSpecial, isTable, isWrite, pfnOf,
   swapOffset, swapType,
@@ -145,6 +149,8 @@ class ReferenceWalk {
   private owner = 0; // dev_private_owner id; 0 is NULL and never matches
   private orderShiftHi = HMM_PFN_ORDER_SHIFT_SEED - 32; // the order field, within the high half
   private inoutHi = 0; // LATE: sticky input bits kept in every output word
+  private deviceThp = false; // v6.19: absent PMDs are hmm_vma_handle_absent_pmd (M3L)
+  private noDevmap = false; // v6.19: no devmap exemptions, every leaf PUD reported (U3)
   private highestMemmapPfn = 0;
 
   // struct hmm_vma_walk / struct mm_walk
@@ -177,6 +183,8 @@ class ReferenceWalk {
     const late = ((profile | 0) & PROFILE_LATE_LAYOUT) !== 0;
     this.orderShiftHi = (late ? HMM_PFN_ORDER_SHIFT_LATE : HMM_PFN_ORDER_SHIFT_SEED) - 32;
     this.inoutHi = late ? HMM_PFN_HI.INOUT_LATE : 0;
+    this.deviceThp = ((profile | 0) & PROFILE_DEVICE_THP) !== 0;
+    this.noDevmap = ((profile | 0) & PROFILE_NO_DEVMAP) !== 0;
     this.highestMemmapPfn = this.engine.highestMemmapPfn();
     this.last = Math.trunc(lastPage);
     this.pagesWalked = 0;
@@ -382,7 +390,7 @@ class ReferenceWalk {
     // vm_normal_page() is NULL for special entries and for pfns without a struct page
     const normal = !isSpecial(pte) && pfn <= this.highestMemmapPfn;
     // SPEC: the !pte_devmap() exemption (P13) applies in both profiles (LATE is only a layout here)
-    if (!normal && !isDevmap(pte) && pfn !== PHYS.ZERO_PFN) {
+    if (!normal && (this.noDevmap || !isDevmap(pte)) && pfn !== PHYS.ZERO_PFN) {
       if (this.hmmPteNeedFault(reqHi, 0) !== 0) return -ERRNO.EFAULT; // P14
       this.out(p, 0, ERROR_HI);
       return 0;
@@ -412,6 +420,26 @@ class ReferenceWalk {
     return 0;
   }
 
+  /**
+   * hmm_vma_handle_absent_pmd() (v6.19, M3L): (a) a device-private PMD of the range's owner is
+   * reported with order 9 whatever the request; (b) another owner's is ERROR without a request,
+   * faulted with one; (c) anything else absent is ERROR / -EFAULT.
+   */
+  private hmmVmaHandleAbsentPmd(addr: number, end: number, pmd: Entry): number {
+    const type = swapType(pmd);
+    const devicePrivate = isDevicePrivateType(type);
+    if (devicePrivate && this.owner !== 0 && this.pgmapOwner(swapOffset(pmd)) === this.owner) {
+      const cpuHi = ((type === SWP.DEVICE_WRITE ? VALID_HI | WRITE_HI : VALID_HI) | this.order(PMD_ORDER)) >>> 0;
+      const pfn = swapOffset(pmd) + (addr % PMD_PAGES);
+      for (let page = addr; page < end; page++) this.outPfn(this.pfnSlot(page), pfn + (page - addr), cpuHi);
+      this.pagesWalked += end - addr;
+      return 0;
+    }
+    const required = this.hmmRangeNeedFault(addr, end, 0);
+    if (required !== 0) return devicePrivate ? this.hmmVmaFault(addr, end, required) : -ERRNO.EFAULT;
+    return this.hmmPfnsFill(addr, end, ERROR_HI);
+  }
+
   /** hmm_vma_walk_pmd(): the PMD entry at pmdp covers [addr, end); M1 .. M6. */
   private hmmVmaWalkPmd(pmdp: number, addr: number, end: number): number {
     const pmd = this.load64(pmdp);
@@ -420,7 +448,8 @@ class ReferenceWalk {
       if (this.hmmRangeNeedFault(addr, end, 0) !== 0) return this.migrationEntryWait(addr);
       return this.hmmPfnsFill(addr, end, 0);
     }
-    if (!pmdPresent(pmd)) { // M3 (SEED; LATE device-private PMDs are not modelled)
+    if (!pmdPresent(pmd)) { // M3 (SEED) / M3L (v6.19)
+      if (this.deviceThp) return this.hmmVmaHandleAbsentPmd(addr, end, pmd);
       if (this.hmmRangeNeedFault(addr, end, 0) !== 0) return -ERRNO.EFAULT;
       return this.hmmPfnsFill(addr, end, ERROR_HI);
     }
@@ -462,11 +491,11 @@ class ReferenceWalk {
   private hmmVmaWalkPud(pudp: number, addr: number, end: number): number {
     const pud = this.load64(pudp);
     if (isNone(pud)) return this.hmmVmaWalkHole(addr, end); // U1
-    if (pudTransHuge(pud) || pudDevmap(pud)) {
+    if (pudTransHuge(pud) || pudDevmap(pud) || (this.noDevmap && pudHuge(pud))) {
       // pud_trans_huge_lock() succeeded: HMM looks at the entry itself
-      if (pudHuge(pud) && pudDevmap(pud)) {
+      if (pudHuge(pud) && (this.noDevmap || pudDevmap(pud))) {
         if (!upperPresent(pud)) return this.hmmVmaWalkHole(addr, end); // U4
-        // U3 (SEED: devmap leaves only)
+        // U3 (SEED: devmap leaves only; v6.19: every leaf)
         const cpuHi = ((isWrite(pud) ? VALID_HI | WRITE_HI : VALID_HI) | this.order(PUD_ORDER)) >>> 0;
         const required = this.hmmRangeNeedFault(addr, end, cpuHi);
         if (required !== 0) return this.hmmVmaFault(addr, end, required);

@@ -19,7 +19,10 @@ export function isNormalPage(mm: MmStruct, e: Entry): boolean {
   if (!pte.isPresent(e) || (e.lo & PTE_LO.SPECIAL) !== 0) return false;
   const pfn = pte.pfnOf(e);
   if (pfn === PHYS.ZERO_PFN || pfn === PHYS.HUGE_ZERO_PFN || !mm.engine.hasStructPage(pfn)) return false;
-  return (mm.engine.frameFlags(pfn) & (FRAME.RESERVED | FRAME.DEVICE_PRIVATE)) === 0;
+  const f = mm.engine.frameFlags(pfn);
+  if (f & FRAME.RESERVED) return false;
+  // device-coherent pages are normal pages (refcounted, COW-copied); device-private ones are never mapped
+  return (f & FRAME.DEVICE_PRIVATE) === 0 || mm.engine.isDeviceCoherent(pfn);
 }
 
 /** One mapping of a page of a folio in one mm: the entry at `ptr` (PTE level 0 or PMD level 1). */

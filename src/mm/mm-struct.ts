@@ -21,7 +21,7 @@ import type { SimFile as SimFileT } from "./file.js";
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
   levels?: 4 | 5;
-  /** Kernel behaviour to follow: "v6.1" (SEED, default) or "v6.16". */
+  /** Kernel behaviour to follow: "v6.1" (SEED, default), "v6.16" or "v6.19". */
   profile?: Profile;
   /** THP policy for anonymous memory (default "madvise"). */
   thp?: ThpPolicy;
@@ -395,6 +395,11 @@ export class MmStruct {
       this.swap.free(pte.swapOffset(e));
       return;
     }
+    if (pte.isDevicePrivate(e) && _level === 1) {
+      // a PMD-level device-private entry (v6.19) maps 512 device pages, each holding a reference
+      for (let i = 0; i < 512; i++) this.releaseEntry(_v, _addr, 0, pte.mk.devicePrivate(pte.swapOffset(e) + i, false));
+      return;
+    }
     if (pte.isDevicePrivate(e) || pte.isDeviceExclusive(e) || pte.isMigration(e)) {
       const pfn = pte.swapOffset(e);
       if (!eng.hasStructPage(pfn)) return;
@@ -436,7 +441,7 @@ export class MmStruct {
     if (addr % PMD_SIZE !== 0) this.settlePmdMigration(addr);
     const leaf = this.leafOf(addr);
     if (leaf.level === 2 && pte.isHugeLeaf(leaf.entry)) this.splitHugePud(addr);
-    else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) this.splitHugePmd(v, addr);
+    else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && (pte.isHugeLeaf(leaf.entry) || pte.isDevicePrivate(leaf.entry))) this.splitHugePmd(v, addr);
   }
 
   /**
@@ -480,6 +485,15 @@ export class MmStruct {
     const slot = this.entryPtr(haddr, 1, false);
     if (slot === 0) return;
     const e = eng.readEntry(slot);
+    if (pte.isDevicePrivate(e)) {
+      // a device-private PMD (v6.19) becomes 512 device-private PTEs of the same writability;
+      // every device page already holds its own reference and mapping
+      const table = eng.raw.installTable(this.ptr, slot) >>> 0;
+      if (table === 0) throw new EngineError("out of engine memory splitting a device-private PMD");
+      const w = pte.isWritableSwapLike(e);
+      for (let i = 0; i < 512; i++) eng.writeEntry(table + i * 8, pte.mk.devicePrivate(pte.swapOffset(e) + i, w));
+      return;
+    }
     if (!pte.isHugeLeaf(e)) return;
     const pfn = pte.pfnOf(e);
     const isZero = pfn === PHYS.HUGE_ZERO_PFN;

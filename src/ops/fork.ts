@@ -77,7 +77,7 @@ function copyPageRange(src: MmStruct, dst: MmStruct, v: Vma): void {
       e = pte.mkPfnEntry(pfn, PRESENT_BITS | PTE_LO.ACCESSED | (w ? PTE_LO.RW | PTE_LO.DIRTY : 0));
       eng.writeEntry(ptr, e);
     }
-    const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e);
+    const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e, level);
     if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
     const cptr = dst.entryPtr(addr, level, true);
     eng.writeEntry(cptr, childEntry);
@@ -119,7 +119,7 @@ function copyPresent(mm: MmStruct, v: Vma, cow: boolean, e: Entry): { parentEntr
   return { parentEntry, childEntry: { lo: lo >>> 0, hi: e.hi } };
 }
 
-function copyNonPresent(mm: MmStruct, _v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
+function copyNonPresent(mm: MmStruct, _v: Vma, cow: boolean, e: Entry, level = 0): { parentEntry: Entry; childEntry: Entry } {
   const eng = mm.engine;
   const EXCL = Number(SWP.EXCLUSIVE);
   if (pte.isRegularSwap(e)) {
@@ -139,8 +139,11 @@ function copyNonPresent(mm: MmStruct, _v: Vma, cow: boolean, e: Entry): { parent
   }
   if (pte.isDevicePrivate(e)) {
     const pfn = pte.swapOffset(e);
-    eng.setRefcount(pfn, eng.refcount(pfn) + 1);
-    eng.setMapcount(pfn, eng.mapcount(pfn) + 1);
+    // a PMD-level entry (v6.19 device THP) maps 512 device pages, each with its own counts
+    for (let i = 0; i < (level === 1 ? 512 : 1); i++) {
+      eng.setRefcount(pfn + i, eng.refcount(pfn + i) + 1);
+      eng.setMapcount(pfn + i, eng.mapcount(pfn + i) + 1);
+    }
     if (cow && pte.isWritableSwapLike(e)) {
       const r = pte.mk.devicePrivate(pfn, false);
       return { parentEntry: r, childEntry: r };

@@ -21,3 +21,8 @@ export {
 } from "./clean.js";
 export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "../mm/rmap.js";
 export { uffdRegisterWp, uffdWriteprotect } from "./uffd.js";
+export {
+  getUserPages, pinUserPages, putUserPages, unpinUserPages, FOLL_WRITE, FOLL_GET, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN,
+  type GupResult,
+} from "./gup.js";
+export { pagemapRead, PM_PRESENT, PM_SWAP, PM_FILE, PM_SOFT_DIRTY, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK } from "./pagemap.js";

@@ -14,11 +14,19 @@ export function insertPfn(mm: MmStruct, addr: number, pfn: number, write = false
   mm.engine.writeEntry(p, pte.mk.page(pfn, write && (vma.flags & VM.WRITE) !== 0, PTE_LO.SPECIAL));
 }
 
-/** vm_insert_page(): a normal (refcounted) page in a VM_MIXEDMAP VMA. */
+/**
+ * vm_insert_page(): a normal (refcounted) page, read-only, in a driver's VMA. Like the kernel it
+ * marks the VMA VM_MIXEDMAP if it is not yet (a VM_PFNMAP VMA is refused: -EINVAL).
+ */
 export function insertPage(mm: MmStruct, addr: number, pfn: number): void {
   const vma = mm.vmaLookup(addr);
-  if (!vma || !(vma.flags & VM.MIXEDMAP)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: not a MIXEDMAP VMA`);
+  if (!vma) throw new ErrnoError(-ERRNO.EFAULT, `vm_insert_page at ${hex(addr)}: no VMA`);
+  if (vma.flags & VM.PFNMAP) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: a VM_PFNMAP VMA takes no pages`);
   if (!mm.engine.hasStructPage(pfn)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page: pfn ${pfn} has no struct page`);
+  if (!(vma.flags & VM.MIXEDMAP)) {
+    vma.flags = (vma.flags | VM.MIXEDMAP) >>> 0;
+    mm.syncVmas();
+  }
   const p = mm.entryPtr(addr, 0, true);
   mm.engine.getPage(pfn);
   mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);

@@ -11,6 +11,11 @@ import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
+import {
+  type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound, splitDeviceFolioMappings,
+} from "./migrate-device-thp.js";
+
+export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-device-thp.js";
 
 export const MIGRATE_PFN_VALID = 1 << 0;
 export const MIGRATE_PFN_MIGRATE = 1 << 1;
@@ -23,6 +28,14 @@ export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 // migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
 export const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
 export const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
+/** The MIGRATE_PFN_* flag bits of a migrate_pfn number (its low MIGRATE_PFN_SHIFT bits). */
+export const migratePfnFlags = (m: number): number => m % 2 ** MIGRATE_PFN_SHIFT;
+/** Whether a migrate_pfn number carries flag `f` (use this, never `m & f`: m exceeds 32 bits). */
+export const migratePfnHasFlag = hasFlag;
+/** A migrate_pfn number with flag `f` added (number-only `m | f`). */
+export const migratePfnWithFlag = (m: number, f: number): number => (hasFlag(m, f) ? m : m + f);
+/** A migrate_pfn number with flag `f` removed (number-only `m & ~f`). */
+export const migratePfnWithoutFlag = withoutFlag;
 
 /** migrate_pfn(): (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID, as a number. */
 export function migratePfn(pfn: number): number {
@@ -60,6 +73,10 @@ export interface MigrateVma {
   /** Entries that were replaced by migration entries: index -> original entry. */
   readonly saved: Map<number, pte.Entry>;
   done: boolean;
+  /** The MIGRATE_VMA_SELECT_* flags of the setup. */
+  flags: number;
+  /** v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
+  compound?: CompoundState;
 }
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
@@ -74,15 +91,21 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
     const npages = (a.end - a.start) / PAGE;
     const m: MigrateVma = {
       mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
-      dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false,
+      dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false, flags: a.flags,
     };
     const ownerId = eng.ownerId(a.pgmapOwner);
+    const compound = compoundKind(mm, vma, a.start, a.end, a.flags, ownerId);
+    if (compound) {
+      collectCompound(m, compound);
+      return m;
+    }
     const shared: number[] = [];
-    // huge PMDs in the range are split first (migrate_vma_collect_pmd)
+    // huge PMDs in the range are split first (migrate_vma_collect_pmd), device-private ones too
     for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
       mm.settlePmdMigration(Math.max(x, a.start));
       const leaf = mm.leafOf(Math.max(x, a.start));
       if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
+      else if (leaf.level === 1 && pte.isDevicePrivate(leaf.entry)) splitDeviceFolioMappings(eng, pte.swapOffset(leaf.entry));
     }
     // the page at index i becomes a migration entry and its source word records it
     // a page mapped at several addresses of the range (KSM, mremap) is collected once: the
@@ -168,6 +191,7 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
 /** migrate_vma_pages(): inserts pages for holes (second MIGRATE event); refuses file pages to device. */
 export function migrateVmaPages(m: MigrateVma): void {
   return runOp(m.mm.engine, () => {
+    if (m.compound) return pagesCompound(m);
     const eng = m.mm.engine;
     let firstHole = -1;
     for (let i = 0; i < m.npages; i++) {
@@ -206,6 +230,7 @@ export function migrateVmaFinalize(m: MigrateVma): void {
   return runOp(m.mm.engine, () => {
     if (m.done) return;
     m.done = true;
+    if (m.compound) return finalizeCompound(m);
     const eng = m.mm.engine;
     for (const [i, old] of m.saved) {
       const addr = m.start + i * PAGE;
@@ -249,36 +274,78 @@ export function migrateVmaFinalize(m: MigrateVma): void {
 // ---- device-exclusive access ------------------------------------------------------------------
 
 /**
+ * The fallback when a driver cannot allocate a compound destination (migrate_vma_pages splitting
+ * the source folio): the compound migration is abandoned, its PMD split (a THP or device-private
+ * PMD: CLEAR over 2 MiB; a hole stays a hole) and the range collected again page by page.
+ */
+export function migrateVmaSplitCompound(m: MigrateVma): MigrateVma | number {
+  m.done = true;
+  const c = m.compound;
+  if (c && c.kind !== "hole") m.mm.splitHugePmd(m.vma, m.start);
+  if (c && c.kind === "hole" && pte.isHugeLeaf(c.entry)) m.mm.splitHugePmd(m.vma, m.start);
+  return migrateVmaSetup(m.mm, { start: m.start, end: m.end, pgmapOwner: m.pgmapOwner, flags: m.flags & ~MIGRATE_VMA_SELECT_COMPOUND_BIT });
+}
+const MIGRATE_VMA_SELECT_COMPOUND_BIT = 1 << 3;
+
+/**
  * make_device_exclusive_range() (SEED): write-faults each page (COW break, zero page replaced,
  * THP split), then replaces its PTE by a device-exclusive entry inside an EXCLUSIVE invalidation
  * carrying `owner`. Returns the number of pages made exclusive, or a negative errno.
+ * {@link makeDeviceExclusiveRangePages} also returns the pages, as the kernel does.
  */
 export function makeDeviceExclusiveRange(mm: MmStruct, start: number, end: number, owner: unknown): number {
+  return makeDeviceExclusiveRangePages(mm, start, end, owner).ret;
+}
+
+/** What make_device_exclusive_range() returns and fills in. */
+export interface DeviceExclusiveResult {
+  /** Pages made exclusive, or a negative errno (-EFAULT when the first page cannot be faulted). */
+  ret: number;
+  /** pages[i]: the pfn made exclusive at start + i * PAGE_SIZE, or 0 (the kernel's NULL). */
+  pages: number[];
+}
+
+/**
+ * make_device_exclusive_range() (SEED) with its pages[] array: one element per page the write
+ * GUP reached; pages[i] is 0 for a page that could not be made exclusive (not a present 4 KiB
+ * anonymous PTE after the fault, a hugetlb page, a large folio's tail); the walk stops at the first
+ * page it cannot fault. The simulator holds no page lock or reference on them afterwards, so
+ * callers have nothing to unlock or put.
+ */
+export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: number, owner: unknown): DeviceExclusiveResult {
   return runOp(mm.engine, () => {
     const eng = mm.engine;
+    const pages: number[] = [];
     let n = 0;
     for (let addr = start; addr < end; addr += PAGE) {
       const vma = mm.vmaLookup(addr);
-      if (!vma || !(vma.flags & VM.WRITE)) return n || -ERRNO.EFAULT;
+      if (!vma || !(vma.flags & VM.WRITE)) return { ret: n || -ERRNO.EFAULT, pages };
       // FOLL_SPLIT_PMD: a THP's PMD is split before the write GUP; a hugetlb page is never split
       // (page_make_device_exclusive() refuses its tail pages and its non-anonymous pages below)
       const leaf0 = mm.leafOf(addr);
       if (!vma.isHugetlb && leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
       const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
-      if (r & VM_FAULT_ERROR) return n || -ERRNO.EFAULT;
+      if (r & VM_FAULT_ERROR) return { ret: n || -ERRNO.EFAULT, pages };
       const leaf = mm.leafOf(addr);
-      if (vma.isHugetlb || leaf.level !== 0 || !pte.isPresent(leaf.entry)) continue;
+      if (vma.isHugetlb || leaf.level !== 0 || !pte.isPresent(leaf.entry)) {
+        pages.push(0);
+        continue;
+      }
       const pfn = pte.pfnOf(leaf.entry);
       // page_make_device_exclusive(): anonymous pages only (PageAnon), and not a large folio's tail
-      if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || (eng.frameFlags(pfn) & FRAME.TAIL)) continue;
+      if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || (eng.frameFlags(pfn) & FRAME.TAIL)) {
+        pages.push(0);
+        continue;
+      }
       const folioEnd = Math.min(vma.end, addr + PAGE);
       mm.notifiers.invalidate(addr, folioEnd, MMU_NOTIFY_EXCLUSIVE, owner, { blockable: true }, () => {
         const cur = eng.readEntry(leaf.ptr);
         eng.writeEntry(leaf.ptr, pte.mk.deviceExclusive(pfn, pte.isWrite(cur)));
       });
+      pages.push(pfn);
       n++;
     }
-    return n;
+    return { ret: n, pages };
   });
 }
 

@@ -100,7 +100,8 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
     // a THP whose destination is not PMD aligned is split (CLEAR over its 2 MiB)
     const huge: number[] = [];
     mm.forEachLeaf(oldAddr, oldEnd, (a, level, _p, e) => {
-      if (level === 1 && pte.isHugeLeaf(e) && (newAddr + (a - oldAddr)) % PMD_SIZE !== 0) huge.push(a);
+      // (v6.19: a device-private PMD too)
+      if (level === 1 && (pte.isHugeLeaf(e) || pte.isDevicePrivate(e)) && (newAddr + (a - oldAddr)) % PMD_SIZE !== 0) huge.push(a);
     });
     for (const a of huge) mm.splitHugePmd(old, a);
     const leaves: { a: number; level: number; ptr: number; e: Entry }[] = [];
