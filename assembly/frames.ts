@@ -43,6 +43,7 @@ function ensureMeta(pfn: u32, count: u32): bool {
 }
 @inline function setMeta(pfn: u32, refcount: u32, flags: u32, aux: u32): void {
   let p = metaPtr(pfn);
+  assert(p != 0, "setMeta: frame without metadata");
   store<u32>(p, refcount);
   store<u16>(p + META_OFF_MAPCOUNT, 0);
   store<u8>(p + META_OFF_FLAGS, <u8>flags);
@@ -87,6 +88,7 @@ function popFree(order: i32): u32 {
   let head = load<u32>(freeHeads + (order << 2));
   if (head == 0) return 0;
   let pfn = head - 1;
+  assert(metaPtr(pfn) != 0 && load<u8>(metaPtr(pfn) + META_OFF_FLAGS) == 0, "popFree: a free-list frame is in use");
   store<u32>(freeHeads + (order << 2), load<u32>(metaPtr(pfn)));
   store<u32>(freeCounts + (order << 2), load<u32>(freeCounts + (order << 2)) - 1);
   return pfn;
@@ -130,6 +132,12 @@ export function frameAlloc(order: i32, flags: u32): u32 {
 /** Gives 1 << order frames starting at `pfn` back to the allocator. */
 export function frameFree(pfn: u32, order: i32): void {
   let count: u32 = 1 << order;
+  // debug build: a free of something frameAlloc() never handed out corrupts the free lists
+  assert(pfn >= FIRST_RAM_PFN && pfn < ramLimit && (pfn & (count - 1)) == 0 && metaPtr(pfn) != 0,
+    "frameFree: not a RAM frame of this order");
+  assert(order == 0 || ((load<u8>(metaPtr(pfn) + META_OFF_FLAGS) & <u8>FRAME_HEAD) != 0 &&
+    <i32>load<u8>(metaPtr(pfn) + META_OFF_AUX) == order), "frameFree: not the head of a folio of this order");
+  assert(framesInUse >= <i64>count, "frameFree: more frames freed than allocated");
   for (let i: u32 = 1; i < count; i++) store<u8>(metaPtr(pfn + i) + META_OFF_FLAGS, 0);
   pushFree(pfn, order);
   framesInUse -= <i64>count;
