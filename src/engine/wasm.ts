@@ -36,6 +36,7 @@ export interface RawExports {
   vmaSetCount(mm: number, count: number): void;
   faultAnonRange(mm: number, startPage: number, endPage: number, write: number, vmaWrite: number): number;
   faultAnonFaulted(): number;
+  zapPtes(mm: number, startPage: number, endPage: number, stopAtFree: number): number;
   hmmWalk(
     mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
     defaultFlagsHi: number, pfnFlagsMaskHi: number, owner: number, profile: number,

@@ -310,12 +310,28 @@ export class MmStruct {
 
   // ---- tearing down mappings ---------------------------------------------------------------
 
-  /** Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit. */
+  /**
+   * Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit.
+   * The engine's zapPtes() clears runs of PTEs whose release needs nothing the host keeps (order-0
+   * pages, special entries) and stops at the first entry that does; that one goes through
+   * releaseEntry() here, in the same address order as a plain loop over every leaf.
+   */
   zapRange(v: Vma, start: number, end: number): void {
-    this.forEachLeaf(start, end, (addr, level, ptr, e) => {
-      this.releaseEntry(v, addr, level, e);
+    const raw = this.engine.raw;
+    const endPage = end / PAGE;
+    let page = start / PAGE;
+    while (page < endPage) {
+      // a frame freed by the engine must not keep materialised contents: leave those to putPage()
+      page = raw.zapPtes(this.ptr, page, endPage, this.engine.materialisedFrames() > 0 ? 1 : 0);
+      if (page >= endPage) break;
+      page = raw.nextPopulated(this.ptr, page, endPage);
+      if (page >= endPage) break;
+      const level = raw.entryPtrStopLevel();
+      const ptr = raw.entryPtr(this.ptr, page, level, 0) >>> 0;
+      this.releaseEntry(v, page * PAGE, level, this.engine.readEntry(ptr));
       this.engine.writeEntry(ptr, pte.NONE);
-    });
+      page = (Math.floor(page / 2 ** (9 * level)) + 1) * 2 ** (9 * level);
+    }
   }
 
   /** Releases what one leaf entry holds: a page reference, a swap slot, a device page. */
