@@ -12,4 +12,4 @@ export {
 } from "./pgtable";
 export { hmmWalk } from "./walk";
 export { faultAnonRange, faultAnonFaulted } from "./fault";
-export { zapPtes } from "./zap";
+export { copyPtes, protectPtes, zapPtes } from "./ptes";

@@ -18,9 +18,9 @@ const SIZE_CLASSES: i32 = 21; // 4 KiB .. 4 GiB
 const DOUBLING_LIMIT: u64 = 64 << 20;
 const GROW_STEP_MIN: u64 = 16 << 20;
 const MAX_PAGES: i32 = 65536; // 4 GiB of 64 KiB WebAssembly pages
-/** Slabs of the table arena start at 16 tables and double up to 512 tables (2 MiB). */
+/** Slabs of the table arena start at 16 tables and double up to 64 tables (256 KiB). */
 const SLAB_FIRST: usize = 16 * BLOCK_SIZE;
-const SLAB_MAX: usize = 512 * BLOCK_SIZE;
+const SLAB_MAX: usize = 64 * BLOCK_SIZE;
 
 let heapTop: usize = HEAP_BASE;
 let blocksInUse: i64 = 0;

@@ -37,6 +37,8 @@ export interface RawExports {
   faultAnonRange(mm: number, startPage: number, endPage: number, write: number, vmaWrite: number): number;
   faultAnonFaulted(): number;
   zapPtes(mm: number, startPage: number, endPage: number, stopAtFree: number): number;
+  protectPtes(mm: number, startPage: number, endPage: number, mode: number): number;
+  copyPtes(src: number, dst: number, startPage: number, endPage: number, cow: number, shared: number): number;
   hmmWalk(
     mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
     defaultFlagsHi: number, pfnFlagsMaskHi: number, owner: number, profile: number,

@@ -311,27 +311,41 @@ export class MmStruct {
   // ---- tearing down mappings ---------------------------------------------------------------
 
   /**
-   * Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit.
-   * The engine's zapPtes() clears runs of PTEs whose release needs nothing the host keeps (order-0
-   * pages, special entries) and stops at the first entry that does; that one goes through
-   * releaseEntry() here, in the same address order as a plain loop over every leaf.
+   * forEachLeaf() with a batched engine loop in front: `batch(page, endPage)` handles a run of
+   * entries itself and returns the first page it leaves to the host (endPage when none); that
+   * leaf goes to f, then the batch resumes after it. Leaves reach f in the order forEachLeaf()
+   * would give them.
    */
-  zapRange(v: Vma, start: number, end: number): void {
+  forEachLeafBatched(start: number, end: number, batch: (page: number, endPage: number) => number,
+    f: (addr: number, level: number, ptr: number, e: Entry) => void): void {
     const raw = this.engine.raw;
     const endPage = end / PAGE;
     let page = start / PAGE;
     while (page < endPage) {
-      // a frame freed by the engine must not keep materialised contents: leave those to putPage()
-      page = raw.zapPtes(this.ptr, page, endPage, this.engine.materialisedFrames() > 0 ? 1 : 0);
+      page = batch(page, endPage);
       if (page >= endPage) break;
       page = raw.nextPopulated(this.ptr, page, endPage);
       if (page >= endPage) break;
       const level = raw.entryPtrStopLevel();
       const ptr = raw.entryPtr(this.ptr, page, level, 0) >>> 0;
-      this.releaseEntry(v, page * PAGE, level, this.engine.readEntry(ptr));
-      this.engine.writeEntry(ptr, pte.NONE);
+      f(page * PAGE, level, ptr, this.engine.readEntry(ptr));
       page = (Math.floor(page / 2 ** (9 * level)) + 1) * 2 ** (9 * level);
     }
+  }
+
+  /**
+   * Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit.
+   * The engine's zapPtes() clears runs of PTEs whose release needs no host state (order-0 pages,
+   * special entries); the others go through releaseEntry() here.
+   */
+  zapRange(v: Vma, start: number, end: number): void {
+    const raw = this.engine.raw;
+    // a frame freed by the engine must not keep materialised contents: leave those to putPage()
+    const stopAtFree = this.engine.materialisedFrames() > 0 ? 1 : 0;
+    this.forEachLeafBatched(start, end, (page, endPage) => raw.zapPtes(this.ptr, page, endPage, stopAtFree), (addr, level, ptr, e) => {
+      this.releaseEntry(v, addr, level, e);
+      this.engine.writeEntry(ptr, pte.NONE);
+    });
   }
 
   /** Releases what one leaf entry holds: a page reference, a swap slot, a device page. */

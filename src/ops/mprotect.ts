@@ -2,7 +2,7 @@
 // PROTECTION_VMA from the first populated PMD of each PUD chunk (v6.1) or the first populated PUD
 // of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PUD_SHIFT, PTE_LO as PTE_BITS, SWP, VM } from "../engine/layout.js";
+import { ERRNO, FRAME, P4D_SHIFT, PAGE_SHIFT, PAGE_SIZE, PROT_MODE, PUD_SHIFT, PTE_LO as PTE_BITS, SWP, VM } from "../engine/layout.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
@@ -60,12 +60,16 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
   }
   const atPud = profileInfo(mm.profile).mprotectNotifierAtPud;
   const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
+  const mode = numa ? -1 : protectMode(v);
+  const raw = mm.engine.raw;
+  const batch = (page: number, endPage: number): number => (mode < 0 ? page : raw.protectPtes(mm.ptr, page, endPage, mode));
   for (let a = start; a < end;) {
     const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
     const first = firstPopulated(mm, a, chunkEnd, atPud ? 2 : 1);
     if (first >= 0) {
       mm.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
-        mm.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
+        // present PTEs in the engine (change_pte_range), everything else entry by entry here
+        mm.forEachLeafBatched(first, chunkEnd, batch, (addr, level, ptr, e) => {
           const ne = numa ? numaEntry(mm, e, level) : protectEntry(mm, v, addr, level, e);
           if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
         });
@@ -73,6 +77,16 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
     }
     a = chunkEnd;
   }
+}
+
+/**
+ * The engine's protectPtes() mode for v's new flags, or -1 when protectEntry() needs the host (a
+ * shared writable mapping asks its file about write notify).
+ */
+function protectMode(v: Vma): number {
+  if (!(v.flags & (VM.READ | VM.WRITE | VM.EXEC))) return PROT_MODE.NONE;
+  if (!(v.flags & VM.WRITE)) return PROT_MODE.READ;
+  return v.isShared ? -1 : PROT_MODE.PRIVATE_WRITE;
 }
 
 /** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
