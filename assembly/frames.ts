@@ -143,6 +143,22 @@ export function frameFree(pfn: u32, order: i32): void {
   framesInUse -= <i64>count;
 }
 
+/**
+ * The order-0 free list for a caller that frees many order-0 frames in a row (ptes.ts zapPtes):
+ * it links each freed frame in front of order0FreeHead() itself (the refcount word holds the next
+ * pfn + 1, flags 0, exactly as frameFree() does), then order0FreeCommit() publishes the new head
+ * and the count, so the list is the one frameFree() calls in the same order would have built.
+ */
+export function order0FreeHead(): u32 {
+  return load<u32>(freeHeads);
+}
+export function order0FreeCommit(head: u32, freed: u32): void {
+  store<u32>(freeHeads, head);
+  store<u32>(freeCounts, load<u32>(freeCounts) + freed);
+  framesInUse -= <i64>freed;
+  assert(framesInUse >= 0, "order0FreeCommit: more frames freed than allocated");
+}
+
 /** Reserves `count` device-private pfns for pgmap `pgmap`; returns the first, 0 if none left. */
 export function deviceRangeAlloc(count: u32, pgmap: u32): u32 {
   if (<u64>deviceNext + <u64>count > <u64>PFN_LIMIT) return 0;

@@ -11,7 +11,7 @@ import {
   PMD_SHIFT, PTE_ACCESSED, PTE_DIRTY, PTE_PFN_MASK, PTE_PRESENT, PTE_PROTNONE, PTE_PSE, PTE_RW,
   PTE_SOFT_DIRTY, PTE_SPECIAL, PTE_UFFD_WP, PTE_USER, PROT_MODE_NONE, PROT_MODE_PRIVATE_WRITE, ZERO_PFN,
 } from "./layout";
-import { frameFree, metaPtr } from "./frames";
+import { metaPtr, order0FreeCommit, order0FreeHead } from "./frames";
 import { entryPtr, isTableEntry, shiftOfLevel, tableOf } from "./pgtable";
 
 const FRAME_NOT_ORDER0: u8 = <u8>(FRAME_HEAD | FRAME_TAIL | FRAME_HUGETLB | FRAME_DEVICE_PRIVATE);
@@ -27,6 +27,18 @@ const FRAME_NOT_ORDER0: u8 = <u8>(FRAME_HEAD | FRAME_TAIL | FRAME_HUGETLB | FRAM
  * deletes the frame's contents). Returns the first page left to the host, endPage when none.
  */
 export function zapPtes(mm: usize, startPage: f64, endPage: f64, stopAtFree: bool): f64 {
+  // freed frames are linked in front of the order-0 free list here and published once at the end
+  freeHead = order0FreeHead();
+  freed = 0;
+  let r = zapLoop(mm, startPage, endPage, stopAtFree);
+  order0FreeCommit(freeHead, freed);
+  return r;
+}
+
+let freeHead: u32 = 0;
+let freed: u32 = 0;
+
+function zapLoop(mm: usize, startPage: f64, endPage: f64, stopAtFree: bool): f64 {
   let va = <u64>startPage << PAGE_SHIFT;
   let end = <u64>endPage << PAGE_SHIFT;
   let top = load<i32>(mm + MM_LEVELS) - 1;
@@ -58,7 +70,15 @@ export function zapPtes(mm: usize, startPage: f64, endPage: f64, stopAtFree: boo
             if (rc == 0 || (rc == 1 && stopAtFree)) return <f64>(va >> PAGE_SHIFT);
             let mc = load<u16>(m + META_OFF_MAPCOUNT);
             store<u16>(m + META_OFF_MAPCOUNT, mc > 0 ? mc - 1 : 0);
-            if (rc == 1) frameFree(pfn, 0); else store<u32>(m, rc - 1);
+            if (rc == 1) {
+              // frameFree(pfn, 0)
+              store<u32>(m, freeHead);
+              store<u8>(m + META_OFF_FLAGS, 0);
+              freeHead = pfn + 1;
+              freed++;
+            } else {
+              store<u32>(m, rc - 1);
+            }
           }
         }
       }
