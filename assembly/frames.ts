@@ -144,6 +144,34 @@ export function frameFree(pfn: u32, order: i32): void {
 }
 
 /**
+ * frameAlloc(0, flags) for a caller that allocates many order-0 frames in a row (fault.ts): the
+ * frame at the head of the order-0 free list is taken and set up here directly (its metadata
+ * exists: it was allocated before); otherwise frameAlloc() runs. Same frame, same metadata, same
+ * counts as frameAlloc(0, flags). lastMeta is the new frame's metadata pointer.
+ */
+export let lastMeta: usize = 0;
+@inline export function frameAllocOrder0(flags: u32): u32 {
+  let head = load<u32>(freeHeads);
+  if (head == 0) {
+    let pfn = frameAlloc(0, flags);
+    lastMeta = pfn == 0 ? 0 : metaPtr(pfn);
+    return pfn;
+  }
+  let pfn = head - 1;
+  let m = metaPtr(pfn);
+  assert(m != 0 && load<u8>(m + META_OFF_FLAGS) == 0, "frameAllocOrder0: a free-list frame is in use");
+  store<u32>(freeHeads, load<u32>(m));
+  store<u32>(freeCounts, load<u32>(freeCounts) - 1);
+  store<u32>(m, 1);
+  store<u16>(m + META_OFF_MAPCOUNT, 0);
+  store<u8>(m + META_OFF_FLAGS, <u8>flags);
+  store<u8>(m + META_OFF_AUX, 0);
+  framesInUse += 1;
+  lastMeta = m;
+  return pfn;
+}
+
+/**
  * The order-0 free list for a caller that frees many order-0 frames in a row (ptes.ts zapPtes):
  * it links each freed frame in front of order0FreeHead() itself (the refcount word holds the next
  * pfn + 1, flags 0, exactly as frameFree() does), then order0FreeCommit() publishes the new head

@@ -1,5 +1,6 @@
 // The engine's batched PTE loops (zapPtes, protectPtes, copyPtes: munmap/exit/MADV_DONTNEED,
-// mprotect, fork) must leave exactly the state the host's entry-by-entry code leaves. Each scenario
+// mprotect, fork; faultAnonRange: hmm_range_fault's anonymous faults) must leave exactly the state
+// the host's entry-by-entry code leaves. Each scenario
 // runs twice, in an engine whose batches are on and in one whose batches hand every entry back to
 // the host at once, and the two must end with identical linear memory (page tables, frame metadata,
 // free lists), identical frame and block counts, contents and notifier events.
@@ -10,6 +11,8 @@ import { Mm } from "../src/api/mm.js";
 import { fork } from "../src/ops/fork.js";
 import { MADV_DONTNEED, madvise } from "../src/ops/madvise.js";
 import { reclaimPages } from "../src/ops/reclaim.js";
+import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault } from "../src/hmm/range-fault.js";
+import type { MmuIntervalNotifier } from "../src/mm/notifier.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -17,7 +20,8 @@ const PAGE = 4096;
 const MiB = 2 ** 20;
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
+  // small seeds would start xorshift with a run of tiny values: mix them first
+  let s = (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0 || 1;
   return () => {
     s ^= s << 13;
     s >>>= 0;
@@ -30,7 +34,10 @@ function rng(seed: number): () => number {
 
 /** An engine whose batched PTE loops leave every entry to the host. */
 function unbatched(e: Engine): Engine {
-  const raw: RawExports = { ...e.raw, zapPtes: (_m, p) => p, protectPtes: (_m, p) => p, copyPtes: (_s, _d, p) => p };
+  const raw: RawExports = {
+    ...e.raw, zapPtes: (_m, p) => p, protectPtes: (_m, p) => p, copyPtes: (_s, _d, p) => p,
+    faultAnonRange: (_m, p) => p, faultAnonFaulted: () => 0,
+  };
   (e as { raw: RawExports }).raw = raw;
   return e;
 }
@@ -40,7 +47,7 @@ function scenario(eng: Engine, seed: number): string[] {
   const r = rng(seed);
   const events: string[] = [];
   const mms: Mm[] = [];
-  const spaces: { mm: Mm; start: number; len: number }[] = [];
+  const spaces: { mm: Mm; start: number; len: number; sub?: MmuIntervalNotifier }[] = [];
   const newMm = (mm: Mm): Mm => {
     mms.push(mm);
     return mm;
@@ -51,13 +58,13 @@ function scenario(eng: Engine, seed: number): string[] {
     const len = (1 + Math.floor(r() * 6)) * 2 * MiB;
     const shared = r() < 0.2;
     const start = mm0.mmap({ length: len, prot: PROT_READ | PROT_WRITE, flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS });
-    spaces.push({ mm: mm0, start, len });
-    mm0.intervalNotifierInsert(start, len, {
+    const sub = mm0.intervalNotifierInsert(start, len, {
       invalidate: (_s, range) => {
         events.push(`${String(range.event)} ${range.start} ${range.end}`);
         return true;
       },
     });
+    spaces.push({ mm: mm0, start, len, sub });
   }
   for (let step = 0; step < 36; step++) {
     const sp = pick(spaces);
@@ -67,7 +74,16 @@ function scenario(eng: Engine, seed: number): string[] {
     const n = Math.min(1 + Math.floor(r() * 700), (sp.start + sp.len - a) / PAGE);
     const k = r();
     try {
-      if (k < 0.25) mm.populate(a, n * PAGE, r() < 0.7);
+      if (k < 0.13 && sp.sub) {
+        // hmm_range_fault() write faults: the engine's faultAnonRange() or handle_mm_fault() per page
+        const sub = sp.sub;
+        const out = new BigUint64Array(n);
+        const ret = mm.withReadLock(() => hmmRangeFault({
+          notifier: sub, notifierSeq: mm.notifiers.readBegin(sub), start: a, end: a + n * PAGE, hmmPfns: out,
+          defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+        }));
+        events.push(`fault ${ret} ${out.join(",")}`);
+      } else if (k < 0.25) mm.populate(a, n * PAGE, r() < 0.7);
       else if (k < 0.3) mm.cpuWrite(a, new Uint8Array([1 + step, 2, 3]));
       else if (k < 0.52) {
         // mprotect what is mapped around a: from a to the end of its VMA
