@@ -20,7 +20,7 @@ import { GiB, MiB } from "./lib/scenes.js";
 import { now } from "./lib/timing.js";
 import { buildNative, nativeFlags } from "./native/native.js";
 import { checkTargets } from "./targets.js";
-import { firstTouch } from "./workloads/faults.js";
+import { firstTouch, firstTouchProbe, warmTouch } from "./workloads/faults.js";
 import { memoryAt, memoryFigure } from "./workloads/memory.js";
 import { mmOps } from "./workloads/mmops.js";
 import { W1_BYTES, W4_BYTES, populated, randomCalls, snapshot } from "./workloads/walks.js";
@@ -99,7 +99,10 @@ if (want("W4") || want("W6")) {
   if (want("W6")) report.workloads.push(randomCalls(c, sc));
 }
 if (want("W5")) {
+  report.firstTouchNsPer4KiB = firstTouchProbe();
+  c.log(`first touch of fresh linear memory (the OS's page fault and zeroing): ${fmt(report.firstTouchNsPer4KiB)} ns per 4 KiB page`);
   report.workloads.push(firstTouch(c, false));
+  report.workloads.push(warmTouch(c));
   report.workloads.push(firstTouch(c, true));
 }
 if (want("W8")) {

@@ -27,6 +27,7 @@ export function checkTargets(r: Report): TargetCheck[] {
   ratio(`W2 ${size("W2")} THP, SIMD`, "W2", "wasm-simd", "native-O3-march", 1.2);
   abs("W5 first-touch write faults incl. growth, SIMD", "W5", "wasm-simd", 10);
   abs("W5 first-touch write faults incl. growth, scalar", "W5", "wasm-scalar", 10);
+  abs("W5w the same faults in memory already grown and touched, SIMD", "W5w", "wasm-simd", 10);
   const w8limits: Record<string, number> = { munmap: 5, mprotect: 3, fork: 10, exit: 5 };
   for (const id of ["W8", "W8-large"]) {
     for (const [op, limit] of Object.entries(w8limits)) abs(`W8 ${op}, ${size(id)}`, id, op, limit);

@@ -68,6 +68,8 @@ export interface Report {
   workloads: Workload[];
   memory: MemoryFigure[];
   targets: TargetCheck[];
+  /** ns per 4 KiB page for the first touch of fresh WebAssembly memory (W5 runs only). */
+  firstTouchNsPer4KiB?: number;
   notes: string[];
   seconds: number;
 }

@@ -6,7 +6,56 @@ import { PfnArray } from "../../src/hmm/pfns.js";
 import { type Build, type Ctx, engineOf, logWorkload, race } from "../lib/context.js";
 import { type Workload, fmtBytes } from "../lib/report.js";
 import { GiB, MiB, PAGE, type Scene, countValid, digest, newScene, walkOnce } from "../lib/scenes.js";
-import type { Contender } from "../lib/timing.js";
+import { type Contender, median, now } from "../lib/timing.js";
+
+/**
+ * What the operating system charges for the first touch of fresh linear memory: a WebAssembly
+ * memory grown by 64 MiB, one byte written per 4 KiB page; ns per 4 KiB page, median of 5.
+ */
+export function firstTouchProbe(): number {
+  const xs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const bytes = 64 * MiB;
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 2048 });
+    m.grow(bytes / 65536);
+    const u8 = new Uint8Array(m.buffer);
+    const t0 = now();
+    for (let i = 0; i < bytes; i += 4096) u8[i] = 1;
+    xs.push(Number(now() - t0) / (bytes / 4096));
+  }
+  return median(xs);
+}
+
+/**
+ * W5w: the same faults on an engine whose memory has already been grown and touched: before each
+ * operation the previous mm exits (its tables and frames go back to the engine's free lists) and a
+ * new one maps the range again, so the faults reuse memory and no first touch is inside the figure.
+ */
+export function warmTouch(c: Ctx): Workload {
+  const bytes = c.quick ? 64 * MiB : GiB;
+  const pages = bytes / PAGE;
+  const title = `first-touch write faults, engine memory already grown and touched, ${fmtBytes(bytes)}`;
+  c.log(`W5w: ${title}`);
+  const contenders: Contender[] = (["release", "simd"] as Build[]).map((b) => {
+    const eng = engineOf(c, b);
+    const p = new PfnArray(eng, pages);
+    let s: Scene | undefined;
+    return {
+      name: b === "release" ? "wasm-scalar" : "wasm-simd",
+      before: () => {
+        s?.mm.exit();
+        s = newScene(eng, bytes);
+      },
+      op: () => s!.mm.withReadLock(() => walkOnce(s!, p, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE, "wasm")),
+    };
+  });
+  const w: Workload = {
+    id: "W5w", title, pages, figures: race(c, contenders, pages, "ns/faulted page"),
+    notes: ["one engine per build; before each timed operation the previous mm exits and a new mm maps the range (untimed)"],
+  };
+  logWorkload(c, w);
+  return w;
+}
 
 export function firstTouch(c: Ctx, thp: boolean): Workload {
   const id = thp ? "W5t" : "W5";
