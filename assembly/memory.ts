@@ -6,7 +6,8 @@
 // so that the tables of an address space populated in address order sit next to each other in
 // address order, instead of alternating with the frame-metadata chunks and hmm_pfns arrays that
 // are allocated between them. A walk then streams through contiguous memory (fewer cache and TLB
-// misses once the tables no longer fit in the caches).
+// misses once the tables no longer fit in the caches). Once freed, a table and a 4 KiB block are
+// interchangeable: each kind is reused for the other before the heap grows.
 //
 // Growth: linear memory doubles while it is small (a long simulation pays for growth a logarithmic
 // number of times), then grows by a sixteenth (at least GROW_STEP_MIN) so that a large populated
@@ -62,6 +63,13 @@ function rawAlloc(cls: i32, size: usize): usize {
     memory.fill(p, 0, size);
     return p;
   }
+  if (cls == 0 && tableFreeHead != 0) {
+    // a freed table serves as a 4 KiB block before the heap grows (and a freed block as a table)
+    let p = <usize>tableFreeHead;
+    tableFreeHead = load<u32>(p);
+    memory.fill(p, 0, size);
+    return p;
+  }
   let end = <u64>heapTop + <u64>size;
   if (end > 0xffff_f000) return 0;
   if (!ensureMemory(end)) return 0;
@@ -98,6 +106,11 @@ export function tableAlloc(): usize {
   if (tableFreeHead != 0) {
     p = <usize>tableFreeHead;
     tableFreeHead = load<u32>(p);
+    memory.fill(p, 0, BLOCK_SIZE);
+  } else if (load<u32>(freeHeads) != 0) {
+    // a freed 4 KiB block before a new slab: blocks and tables are interchangeable once freed
+    p = <usize>load<u32>(freeHeads);
+    store<u32>(freeHeads, load<u32>(p));
     memory.fill(p, 0, BLOCK_SIZE);
   } else {
     if (slabCursor == slabEnd) {
