@@ -93,11 +93,19 @@ export function blockAlloc(bytes: usize): usize {
 /** Returns a region from blockAlloc(bytes) to its free list. */
 export function blockFree(p: usize, bytes: usize): void {
   assert((p & (<usize>BLOCK_SIZE - 1)) == 0 && p >= <usize>HEAP_BASE && p < heapTop, "blockFree: not a heap block");
+  // the unused tail of the table slab was never handed out: freeing it would hand it out twice
+  assert(!inSlabTail(p), "blockFree: a block that was never allocated");
+  if (inSlabTail(p)) return;
   let cls = classOf(bytes);
   store<u32>(p, load<u32>(freeHeads + (cls << 2)));
   store<u32>(freeHeads + (cls << 2), <u32>p);
   blocksInUse -= <i64>((<usize>BLOCK_SIZE << cls) >> 12);
   assert(blocksInUse >= 0, "blockFree: more blocks freed than allocated");
+}
+
+/** Whether p lies in the part of the current table slab not handed out yet. */
+@inline function inSlabTail(p: usize): bool {
+  return p >= slabCursor && p < slabEnd;
 }
 
 /** A zeroed 4 KiB page table from the table arena; 0 when memory is exhausted. */
@@ -138,6 +146,8 @@ export function tableAlloc(): usize {
 /** Gives a table from tableAlloc() back to the arena. */
 export function tableFree(p: usize): void {
   assert((p & (<usize>BLOCK_SIZE - 1)) == 0 && p >= <usize>HEAP_BASE && p < heapTop, "tableFree: not a heap block");
+  assert(!inSlabTail(p), "tableFree: a table that was never allocated");
+  if (inSlabTail(p)) return;
   store<u32>(p, tableFreeHead);
   tableFreeHead = <u32>p;
   blocksInUse -= 1;
