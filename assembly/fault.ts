@@ -6,7 +6,7 @@ import {
   FRAME_ANON, FRAME_ANON_EXCLUSIVE, META_OFF_MAPCOUNT, PAGE_SHIFT, PTE_ACCESSED, PTE_DIRTY,
   PTE_PRESENT, PTE_RW, PTE_SPECIAL, PTE_USER, ZERO_PFN,
 } from "./layout";
-import { frameAlloc, metaPtr } from "./frames";
+import { frameAllocOrder0, lastMeta } from "./frames";
 import { entryPtr, entryPtrStopLevel } from "./pgtable";
 
 /** Pages faulted by the last faultAnonRange() call. */
@@ -38,9 +38,9 @@ export function faultAnonRange(mm: usize, startPage: f64, endPage: f64, write: b
     if (!write) {
       e = (<u64>ZERO_PFN << PAGE_SHIFT) | PTE_PRESENT | PTE_USER | PTE_ACCESSED | PTE_SPECIAL;
     } else {
-      let pfn = frameAlloc(0, FRAME_ANON | FRAME_ANON_EXCLUSIVE);
+      let pfn = frameAllocOrder0(FRAME_ANON | FRAME_ANON_EXCLUSIVE);
       if (pfn == 0) return -1;
-      store<u16>(metaPtr(pfn) + META_OFF_MAPCOUNT, 1);
+      store<u16>(lastMeta + META_OFF_MAPCOUNT, 1);
       e = (<u64>pfn << PAGE_SHIFT) | PTE_PRESENT | PTE_USER | PTE_ACCESSED |
         (vmaWrite ? PTE_RW | PTE_DIRTY : 0);
     }

@@ -43,6 +43,7 @@ function ensureMeta(pfn: u32, count: u32): bool {
 }
 @inline function setMeta(pfn: u32, refcount: u32, flags: u32, aux: u32): void {
   let p = metaPtr(pfn);
+  assert(p != 0, "setMeta: frame without metadata");
   store<u32>(p, refcount);
   store<u16>(p + META_OFF_MAPCOUNT, 0);
   store<u8>(p + META_OFF_FLAGS, <u8>flags);
@@ -87,6 +88,7 @@ function popFree(order: i32): u32 {
   let head = load<u32>(freeHeads + (order << 2));
   if (head == 0) return 0;
   let pfn = head - 1;
+  assert(metaPtr(pfn) != 0 && load<u8>(metaPtr(pfn) + META_OFF_FLAGS) == 0, "popFree: a free-list frame is in use");
   store<u32>(freeHeads + (order << 2), load<u32>(metaPtr(pfn)));
   store<u32>(freeCounts + (order << 2), load<u32>(freeCounts + (order << 2)) - 1);
   return pfn;
@@ -130,9 +132,59 @@ export function frameAlloc(order: i32, flags: u32): u32 {
 /** Gives 1 << order frames starting at `pfn` back to the allocator. */
 export function frameFree(pfn: u32, order: i32): void {
   let count: u32 = 1 << order;
+  // debug build: a free of something frameAlloc() never handed out corrupts the free lists
+  assert(pfn >= FIRST_RAM_PFN && pfn < ramLimit && (pfn & (count - 1)) == 0 && metaPtr(pfn) != 0,
+    "frameFree: not a RAM frame of this order");
+  assert(order == 0 || ((load<u8>(metaPtr(pfn) + META_OFF_FLAGS) & <u8>FRAME_HEAD) != 0 &&
+    <i32>load<u8>(metaPtr(pfn) + META_OFF_AUX) == order), "frameFree: not the head of a folio of this order");
+  assert(framesInUse >= <i64>count, "frameFree: more frames freed than allocated");
   for (let i: u32 = 1; i < count; i++) store<u8>(metaPtr(pfn + i) + META_OFF_FLAGS, 0);
   pushFree(pfn, order);
   framesInUse -= <i64>count;
+}
+
+/**
+ * frameAlloc(0, flags) for a caller that allocates many order-0 frames in a row (fault.ts): the
+ * frame at the head of the order-0 free list is taken and set up here directly (its metadata
+ * exists: it was allocated before); otherwise frameAlloc() runs. Same frame, same metadata, same
+ * counts as frameAlloc(0, flags). lastMeta is the new frame's metadata pointer.
+ */
+export let lastMeta: usize = 0;
+@inline export function frameAllocOrder0(flags: u32): u32 {
+  let head = load<u32>(freeHeads);
+  if (head == 0) {
+    let pfn = frameAlloc(0, flags);
+    lastMeta = pfn == 0 ? 0 : metaPtr(pfn);
+    return pfn;
+  }
+  let pfn = head - 1;
+  let m = metaPtr(pfn);
+  assert(m != 0 && load<u8>(m + META_OFF_FLAGS) == 0, "frameAllocOrder0: a free-list frame is in use");
+  store<u32>(freeHeads, load<u32>(m));
+  store<u32>(freeCounts, load<u32>(freeCounts) - 1);
+  store<u32>(m, 1);
+  store<u16>(m + META_OFF_MAPCOUNT, 0);
+  store<u8>(m + META_OFF_FLAGS, <u8>flags);
+  store<u8>(m + META_OFF_AUX, 0);
+  framesInUse += 1;
+  lastMeta = m;
+  return pfn;
+}
+
+/**
+ * The order-0 free list for a caller that frees many order-0 frames in a row (ptes.ts zapPtes):
+ * it links each freed frame in front of order0FreeHead() itself (the refcount word holds the next
+ * pfn + 1, flags 0, exactly as frameFree() does), then order0FreeCommit() publishes the new head
+ * and the count, so the list is the one frameFree() calls in the same order would have built.
+ */
+export function order0FreeHead(): u32 {
+  return load<u32>(freeHeads);
+}
+export function order0FreeCommit(head: u32, freed: u32): void {
+  store<u32>(freeHeads, head);
+  store<u32>(freeCounts, load<u32>(freeCounts) + freed);
+  framesInUse -= <i64>freed;
+  assert(framesInUse >= 0, "order0FreeCommit: more frames freed than allocated");
 }
 
 /** Reserves `count` device-private pfns for pgmap `pgmap`; returns the first, 0 if none left. */

@@ -12,3 +12,4 @@ export {
 } from "./pgtable";
 export { hmmWalk } from "./walk";
 export { faultAnonRange, faultAnonFaulted } from "./fault";
+export { copyPtes, protectPtes, zapPtes } from "./ptes";

@@ -265,6 +265,11 @@ export const WALK_ACTION_WAIT_MIGRATION: i32 = 2;
 /** split_huge_pud(): the host zaps the PUD at CTX_LAST inside CLEAR over its 1 GiB, then resumes. */
 export const WALK_ACTION_SPLIT_PUD: i32 = 3;
 
+/** protectPtes() modes (ptes.ts), chosen by the host from the VMA's new vm_flags. */
+export const PROT_MODE_NONE: i32 = 0; // no VM_READ, VM_WRITE or VM_EXEC: protnone entries
+export const PROT_MODE_PRIVATE_WRITE: i32 = 1; // VM_WRITE, private: RW when exclusive anonymous
+export const PROT_MODE_READ: i32 = 2; // no VM_WRITE: read-only entries
+
 // mm struct (one per address space), one 4 KiB block
 export const MM_ROOT: i32 = 0; // u32 pointer to the PGD table
 export const MM_LEVELS: i32 = 4; // i32: 4 or 5

@@ -1,11 +1,11 @@
 // Page tables in linear memory and the x86-64 entry predicates the walker and the host share.
 import {
-  BLOCK_SIZE, MM_BYTES, MM_LEVELS, MM_ROOT, MM_TABLES, MM_VMAS, MM_VMA_CAP, MM_VMA_COUNT, PAGE_SHIFT,
+  MM_BYTES, MM_LEVELS, MM_ROOT, MM_TABLES, MM_VMAS, MM_VMA_CAP, MM_VMA_COUNT, PAGE_SHIFT,
   PMD_BAD_IGNORED, PTE_DEVMAP, PTE_USER, PTE_PFN_MASK, PTE_PRESENT, PTE_PROTNONE, PTE_PSE, PTE_RW,
   PTE_SPECIAL, PTE_TABLE_FLAGS, SWP_OFFSET_BITS, SWP_OFFSET_FIRST_BIT, SWP_TYPE_SHIFT, VMA_BYTES,
   VMA_END, VMA_FLAGS, VMA_HUGE_SHIFT, VMA_START,
 } from "./layout";
-import { blockAlloc, blockFree } from "./memory";
+import { blockAlloc, blockFree, tableAlloc, tableFree } from "./memory";
 
 // ---- entry predicates (arch/x86/include/asm/pgtable.h) -------------------------------------
 
@@ -70,7 +70,7 @@ import { blockAlloc, blockFree } from "./memory";
 export function mmCreate(levels: i32): usize {
   let mm = blockAlloc(MM_BYTES);
   if (mm == 0) return 0;
-  let root = blockAlloc(BLOCK_SIZE);
+  let root = tableAlloc();
   if (root == 0) { blockFree(mm, MM_BYTES); return 0; }
   store<u32>(mm + MM_ROOT, <u32>root);
   store<i32>(mm + MM_LEVELS, levels);
@@ -87,7 +87,7 @@ function freeTree(t: usize, level: i32): i32 {
       if (isTableEntry(e)) n += freeTree(tableOf(e), level - 1);
     }
   }
-  blockFree(t, BLOCK_SIZE);
+  tableFree(t);
   return n;
 }
 
@@ -129,7 +129,7 @@ export function entryPtr(mm: usize, page: f64, level: i32, alloc: bool): usize {
     let e = load<u64>(slot);
     if (e == 0) {
       if (!alloc) { stopLevel = lv; return 0; }
-      let nt = blockAlloc(BLOCK_SIZE);
+      let nt = tableAlloc();
       if (nt == 0) { stopLevel = -1; return 0; }
       store<u64>(slot, <u64>nt | PTE_TABLE_FLAGS);
       store<i32>(mm + MM_TABLES, load<i32>(mm + MM_TABLES) + 1);
@@ -189,7 +189,7 @@ function pruneLevel(mm: usize, t: usize, lv: i32, va: u64, lo: u64, hi: u64): bo
     let top = base + (<u64>1 << sh);
     if (lv > 0 && isTableEntry(e) && base < hi && top > lo) {
       if (pruneLevel(mm, tableOf(e), lv - 1, base, lo, hi)) {
-        blockFree(tableOf(e), BLOCK_SIZE);
+        tableFree(tableOf(e));
         store<u64>(slot, 0);
         store<i32>(mm + MM_TABLES, load<i32>(mm + MM_TABLES) - 1);
         continue;
@@ -241,7 +241,8 @@ export function vmaSetCount(mm: usize, count: i32): void {
 
 /** Replaces the entry at slot with a fresh, empty next-level table (used to split huge entries). */
 export function installTable(mm: usize, slot: usize): usize {
-  let nt = blockAlloc(BLOCK_SIZE);
+  assert((slot & 7) == 0 && !isTableEntry(load<u64>(slot)), "installTable: the slot already holds a table");
+  let nt = tableAlloc();
   if (nt == 0) return 0;
   store<u64>(slot, <u64>nt | PTE_TABLE_FLAGS);
   store<i32>(mm + MM_TABLES, load<i32>(mm + MM_TABLES) + 1);

@@ -55,6 +55,7 @@ let requireWrite = false;
 // ---- output and request helpers -------------------------------------------------------------
 
 @inline function slotOf(addr: u64): usize {
+  assert(addr >= rangeStart, "walk: address below the start of hmm_pfns");
   return pfns + (<usize>((addr - rangeStart) >> PAGE_SHIFT) << 3);
 }
 
@@ -140,6 +141,7 @@ function needRange(addr: u64, end: u64, cpuHi: u32): i32 {
 
 /** hmm_vma_fault(): records the fault for the host, which runs handle_mm_fault over [addr, end). */
 function fault(addr: u64, end: u64, required: i32): i32 {
+  assert(addr < end && required != 0, "walk: empty fault range");
   last = addr;
   if ((required & HMM_NEED_WRITE_FAULT) != 0 && (vmaFlags & VM_WRITE) == 0) return -EPERM;
   store<i32>(WALK_CTX + CTX_ACTION, WALK_ACTION_FAULT);

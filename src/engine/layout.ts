@@ -157,3 +157,7 @@ export const CTX = {
   ACTION_NONE: s("WALK_ACTION_NONE"), ACTION_FAULT: s("WALK_ACTION_FAULT"),
   ACTION_WAIT_MIGRATION: s("WALK_ACTION_WAIT_MIGRATION"), ACTION_SPLIT_PUD: s("WALK_ACTION_SPLIT_PUD"),
 } as const;
+/** Modes of the engine's protectPtes() (mprotect's batched change_pte_range). */
+export const PROT_MODE = {
+  NONE: s("PROT_MODE_NONE"), PRIVATE_WRITE: s("PROT_MODE_PRIVATE_WRITE"), READ: s("PROT_MODE_READ"),
+} as const;

@@ -366,9 +366,42 @@ export class MmStruct {
 
   // ---- tearing down mappings ---------------------------------------------------------------
 
-  /** @internal Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit. */
+  /**
+   * @internal forEachLeaf() with a batched engine loop in front: `batch(page, endPage)` handles a run of
+   * entries itself and returns the first page it leaves to the host (endPage when none); that
+   * leaf goes to f, then the batch resumes after it. Leaves reach f in the order forEachLeaf()
+   * would give them.
+   */
+  forEachLeafBatched(start: number, end: number, batch: (page: number, endPage: number) => number,
+    f: (addr: number, level: number, ptr: number, e: Entry) => void): void {
+    const raw = this.engine.raw;
+    const endPage = end / PAGE;
+    let page = start / PAGE;
+    while (page < endPage) {
+      page = batch(page, endPage);
+      if (page >= endPage) break;
+      page = raw.nextPopulated(this.ptr, page, endPage);
+      if (page >= endPage) break;
+      const level = raw.entryPtrStopLevel();
+      const ptr = raw.entryPtr(this.ptr, page, level, 0) >>> 0;
+      f(page * PAGE, level, ptr, this.engine.readEntry(ptr));
+      page = (Math.floor(page / levelPages(level)) + 1) * levelPages(level);
+    }
+  }
+
+  /**
+   * @internal Drops whatever maps [start, end) of v (zap_page_range) without events; huge leaves must fit.
+   * The engine's zapPtes() clears runs of PTEs whose release needs no host state (order-0 pages,
+   * special entries); the others go through releaseEntry() here.
+   */
   zapRange(v: Vma, start: number, end: number): void {
-    this.forEachLeaf(start, end, (addr, level, ptr, e) => {
+    const raw = this.engine.raw;
+    // A frame the engine frees bypasses putPage(): its materialised contents and the machine's
+    // page state (MADV_FREE folios, the KSM stable tree, which putPage's free listeners forget)
+    // would outlive it. While any of those exist, pages at their last reference go to putPage().
+    const m = machineOf(this.engine);
+    const stopAtFree = this.engine.materialisedFrames() > 0 || m.lazyFree.size > 0 || m.ksmStable.size > 0 ? 1 : 0;
+    this.forEachLeafBatched(start, end, (page, endPage) => raw.zapPtes(this.ptr, page, endPage, stopAtFree), (addr, level, ptr, e) => {
       this.releaseEntry(v, addr, level, e);
       this.engine.writeEntry(ptr, pte.NONE);
     });

@@ -60,36 +60,43 @@ export function fork<T extends MmStruct>(parent: T): T {
   });
 }
 
+/**
+ * copy_page_range(): the engine's copyPtes() copies runs of present PTEs of order-0 and special
+ * pages; every other leaf is copied here by copyLeaf(), in address order.
+ */
 function copyPageRange(src: MmStruct, dst: MmStruct, v: Vma): void {
-  const eng = src.engine;
+  const raw = src.engine.raw;
   const cow = isCowMapping(v.flags);
-  const leaves: { addr: number; level: number; ptr: number; e: Entry }[] = [];
-  src.forEachLeaf(v.start, v.end, (addr, level, ptr, e) => leaves.push({ addr, level, ptr, e }));
-  for (const { addr, level, ptr } of leaves) {
-    let e = eng.readEntry(ptr);
-    if (pte.isNone(e)) continue;
-    // a THP of a file mapping is not copied (the child refaults it), copy_huge_pmd()
-    if (level === 1 && !v.isHugetlb && !v.isAnonymous && pte.isPresent(e)) continue;
-    if (pte.isDeviceExclusive(e)) {
-      // try_restore_exclusive_pte(): the parent gets its present PTE back, then it is copied as one
-      const pfn = pte.swapOffset(e);
-      const w = pte.swapType(e) === SWP.DEVICE_EXCLUSIVE_WRITE && (v.flags & VM.WRITE) !== 0;
-      e = pte.mkPfnEntry(pfn, PRESENT_BITS | PTE_LO.ACCESSED | (w ? PTE_LO.RW | PTE_LO.DIRTY : 0));
-      eng.writeEntry(ptr, e);
-    }
-    const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e, level);
-    if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
-    const cptr = dst.entryPtr(addr, level, true);
-    eng.writeEntry(cptr, childEntry);
-    if (pte.isMigration(e)) {
-      // the child's copy of a migration entry of a pending migration is completed with it
-      // (remove_migration_ptes finds it through the rmap); it holds its own reference
-      const pfn = pte.swapOffset(e);
-      const loc = migrationLocs(eng).get(pfn)?.find((l) => l.mm === src && l.addr === addr && l.level === level);
-      if (loc) {
-        eng.getPage(pfn);
-        addMigrationLoc(eng, pfn, { mm: dst, addr, level, entry0: loc.entry0 });
-      }
+  src.forEachLeafBatched(v.start, v.end, (page, endPage) => {
+    return raw.copyPtes(src.ptr, dst.ptr, page, endPage, cow ? 1 : 0, v.isShared ? 1 : 0);
+  }, (addr, level, ptr) => copyLeaf(src, dst, v, cow, addr, level, ptr));
+}
+
+function copyLeaf(src: MmStruct, dst: MmStruct, v: Vma, cow: boolean, addr: number, level: number, ptr: number): void {
+  const eng = src.engine;
+  let e = eng.readEntry(ptr);
+  if (pte.isNone(e)) return;
+  // a THP of a file mapping is not copied (the child refaults it), copy_huge_pmd()
+  if (level === 1 && !v.isHugetlb && !v.isAnonymous && pte.isPresent(e)) return;
+  if (pte.isDeviceExclusive(e)) {
+    // try_restore_exclusive_pte(): the parent gets its present PTE back, then it is copied as one
+    const pfn = pte.swapOffset(e);
+    const w = pte.swapType(e) === SWP.DEVICE_EXCLUSIVE_WRITE && (v.flags & VM.WRITE) !== 0;
+    e = pte.mkPfnEntry(pfn, PRESENT_BITS | PTE_LO.ACCESSED | (w ? PTE_LO.RW | PTE_LO.DIRTY : 0));
+    eng.writeEntry(ptr, e);
+  }
+  const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e, level);
+  if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
+  const cptr = dst.entryPtr(addr, level, true);
+  eng.writeEntry(cptr, childEntry);
+  if (pte.isMigration(e)) {
+    // the child's copy of a migration entry of a pending migration is completed with it
+    // (remove_migration_ptes finds it through the rmap); it holds its own reference
+    const pfn = pte.swapOffset(e);
+    const loc = migrationLocs(eng).get(pfn)?.find((l) => l.mm === src && l.addr === addr && l.level === level);
+    if (loc) {
+      eng.getPage(pfn);
+      addMigrationLoc(eng, pfn, { mm: dst, addr, level, entry0: loc.entry0 });
     }
   }
 }

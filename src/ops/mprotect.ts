@@ -3,7 +3,7 @@
 // of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
+import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PROT_MODE, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
 import type { Engine } from "../engine/engine.js";
 import { ksmStable } from "../mm/folio.js";
 import { isCowMapping } from "./fork.js";
@@ -69,15 +69,19 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
   }
   const atPud = profileInfo(mm.profile).mprotectNotifierAtPud;
   const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
+  const mode = numa ? -1 : protectMode(v);
+  const raw = mm.engine.raw;
+  const batch = (page: number, endPage: number): number => (mode < 0 ? page : raw.protectPtes(mm.ptr, page, endPage, mode));
   for (let a = start; a < end;) {
     const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
     const first = firstPopulated(mm, a, chunkEnd, atPud ? 2 : 1);
     if (first >= 0) {
       mm.invalidate(first, chunkEnd, MMU_NOTIFY_PROTECTION_VMA, null, () => {
         // change_pmd_range(): a THP the range covers only partly is split first (its own CLEAR
-        // over 2 MiB, nested), so that only the covered PTEs change
+        // over 2 MiB, nested), so that only the covered PTEs change; then present PTEs in the
+        // engine (change_pte_range), everything else entry by entry here
         mm.splitPartialThps(first, chunkEnd);
-        mm.forEachLeaf(first, chunkEnd, (addr, level, ptr, e) => {
+        mm.forEachLeafBatched(first, chunkEnd, batch, (addr, level, ptr, e) => {
           const ne = numa ? numaEntry(mm, v, e, level) : protectEntry(mm, v, addr, level, e);
           if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
         });
@@ -85,6 +89,16 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
     }
     a = chunkEnd;
   }
+}
+
+/**
+ * The engine's protectPtes() mode for v's new flags, or -1 when protectEntry() needs the host (a
+ * shared writable mapping asks its file about write notify).
+ */
+function protectMode(v: Vma): number {
+  if (!(v.flags & (VM.READ | VM.WRITE | VM.EXEC))) return PROT_MODE.NONE;
+  if (!(v.flags & VM.WRITE)) return PROT_MODE.READ;
+  return v.isShared ? -1 : PROT_MODE.PRIVATE_WRITE;
 }
 
 /** Start of the first non-none slot at `level` (1 PMD, 2 PUD) in [a, b), -1 if none. */
