@@ -106,3 +106,15 @@ describe("metric names", () => {
     expect(names.size).toBeGreaterThan(25);
   });
 });
+
+describe("examples/sim/embed.ts", () => {
+  it("summarises retries from the event stream, agreeing with the report", async () => {
+    const { retrySummary } = await import("../examples/sim/embed.js");
+    const s = retrySummary(3, ENGINE_OPTS);
+    expect(s.status).toBe("ok");
+    expect(s.retriesByEvent).toEqual(s.reportedByEvent);
+    expect(s.retriesByEvent.MMU_NOTIFY_PROTECTION_VMA).toBeGreaterThan(0);
+    expect(s.batchP99Ns).toBeGreaterThan(20_000);
+    expect(retrySummary(3, ENGINE_OPTS).schedule).toBe(s.schedule);
+  });
+});
