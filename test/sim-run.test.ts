@@ -91,3 +91,17 @@ describe("runScenario", () => {
     expect(r.metrics.total["hmm.calls"]).toBeGreaterThan(0);
   });
 });
+
+describe("machine.swapPages", () => {
+  it("bounds the swap device: kswapd swaps out at most that many pages", () => {
+    const yaml = (swap: string) => `version: 1
+machine: { ramPages: 4096${swap} }
+processes: [{ name: app, mappings: [{ name: heap, pages: 256, populate: write }] }]
+actors: [{ kind: daemon, name: kswapd, daemon: kswapd, process: app, scanPages: 256, count: 1 }]
+`;
+    const bounded = run(parseScenario(yaml(", swapPages: 100")));
+    const unbounded = run(parseScenario(yaml("")));
+    expect(bounded.metrics.total["daemon.reclaimed"]).toBe(100);
+    expect(unbounded.metrics.total["daemon.reclaimed"]).toBe(256);
+  });
+});
