@@ -109,7 +109,7 @@ actors: [{ kind: daemon, name: kswapd, daemon: kswapd, process: app, scanPages: 
 describe("every mapping kind, fork, mremap and the daemons", () => {
   it("run with invariants checked after every step", () => {
     const r = run(parseScenario(`version: 1
-machine: { ramPages: 16384, hugetlb: { pages2M: 4 } }
+machine: { ramPages: 4096, hugetlb: { pages2M: 4 } }
 processes:
   - name: app
     mappings:
@@ -121,14 +121,14 @@ processes:
       - { name: d, kind: device, device: gpu, pages: 16 }
 devices: [{ name: gpu, memoryPages: 64 }]
 actors:
-  - { kind: device, name: g, device: gpu, process: app, mapping: fs, pattern: { kind: random }, writeRatio: 0.5, count: 200 }
-  - { kind: device, name: g2, device: gpu, process: app, mapping: h, pattern: { kind: random }, writeRatio: 0.5, count: 200 }
+  - { kind: device, name: g, device: gpu, process: app, mapping: fs, pattern: { kind: random }, writeRatio: 0.5, count: 100 }
+  - { kind: device, name: g2, device: gpu, process: app, mapping: h, pattern: { kind: random }, writeRatio: 0.5, count: 100 }
   - { kind: device, name: g3, device: gpu, process: app, mapping: d, count: 20 }
   - kind: cpu
     name: c
     process: app
     mode: random
-    count: 200
+    count: 100
     ops:
       - { op: read, mapping: a, at: random, pages: 4 }
       - { op: write, mapping: as, at: random, pages: 4 }
@@ -140,15 +140,15 @@ actors:
       - { op: madvise, mapping: fp, advice: dontneed, at: random, pages: 4 }
       - { op: mremap, mapping: a }
       - { op: fork }
-  - { kind: daemon, name: k, daemon: kswapd, process: app, periodNs: 50000, scanPages: 64, count: 20 }
-  - { kind: daemon, name: ksm, daemon: ksm, process: app, periodNs: 70000, scanPages: 64, count: 20 }
-  - { kind: daemon, name: cmp, daemon: compaction, process: app, periodNs: 90000, scanPages: 64, count: 20 }
+  - { kind: daemon, name: k, daemon: kswapd, process: app, periodNs: 50000, scanPages: 64, count: 10 }
+  - { kind: daemon, name: ksm, daemon: ksm, process: app, periodNs: 70000, scanPages: 64, count: 10 }
+  - { kind: daemon, name: cmp, daemon: compaction, process: app, periodNs: 90000, scanPages: 64, count: 10 }
 run: { check: every-step }
 `));
     const t = r.metrics.total;
     expect(r.status).toBe("ok");
     expect(r.violations).toEqual([]);
-    expect(t["daemon.kswapd.runs"] + t["daemon.ksm.runs"] + t["daemon.compaction.runs"]).toBe(60);
+    expect(t["daemon.kswapd.runs"] + t["daemon.ksm.runs"] + t["daemon.compaction.runs"]).toBe(30);
     expect(t["faults.swapin"]).toBeGreaterThan(0);
     expect(t["faults.cow"]).toBeGreaterThan(0);
     expect(t["faults.file"]).toBeGreaterThan(0);
