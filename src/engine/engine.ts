@@ -28,6 +28,8 @@ export interface EngineOptions {
   walker?: WalkEngine;
   /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
   ramFrames?: number;
+  /** Slots of the swap device (default: unbounded). When it is full, reclaim skips anonymous folios. */
+  swapPages?: number;
 }
 
 /** What {@link Engine.create} accepts as the engine's WebAssembly. */
@@ -98,6 +100,12 @@ export class Engine {
       mod = compiledBuild(build);
     }
     this.build = build;
+    if (opts.swapPages !== undefined) {
+      if (!Number.isInteger(opts.swapPages) || opts.swapPages < 0) {
+        throw new RangeError(`swapPages must be a non-negative integer, got ${opts.swapPages}`);
+      }
+      this.swap = new SwapDevice(0, opts.swapPages);
+    }
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");

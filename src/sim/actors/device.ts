@@ -4,24 +4,20 @@
 // readBegin -> mmap read lock -> hmm_range_fault (stepped) -> unlock -> readRetry -> commit.
 // The actor yields between walk passes, between faults, between the walk and the commit, and
 // between batches: where the kernel lets other work in.
-import { ErrnoError, errnoName } from "../../engine/errors.js";
+import { errnoName } from "../../engine/errors.js";
 import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, EBUSY, EFAULT, hmmRangeFaultBegin } from "../../hmm/range-fault.js";
 import { PfnArray } from "../../hmm/pfns.js";
 import { WouldBlockError } from "../../mm/notifier.js";
-import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag, migratePfn, migratePfnToPfn, migrateVmaFinalize,
-  migrateVmaPages, migrateVmaSetup,
-} from "../../ops/migrate-device.js";
-import { FRAME, HMM_PFN_HI } from "../../engine/layout.js";
+import { HMM_PFN_HI } from "../../engine/layout.js";
 import { profileInfo } from "../../engine/profile.js";
-import { transferNs } from "../cost/index.js";
 import type { DeviceActorSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
+import { migrateChunk } from "./migrate.js";
 import { makePattern } from "./patterns.js";
 import {
-  type ActorState, type DeviceState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World,
-  dropRange, fmtInv, hex,
+  type ActorState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World,
+  fmtInv, hex,
 } from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
@@ -348,94 +344,4 @@ function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind
   if (!prev) w.note(`${a.name}: ${kind} caused by ${cause ? fmtInv(cause) : "an unknown invalidation"}`);
   a.clock += w.costs["retry.backoffNs"];
   w.checkLivelock(a, log);
-}
-
-/** migrate_vma_* of a chunk to device memory (dmirror_migrate_to_device), evicting old chunks when full. */
-function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: number): Gen<void> {
-  const ps = mst.proc;
-  const mm = ps.mm;
-  const dev = mst.dev;
-  const m = w.metrics;
-  const c = a.counters;
-  const npages = (e - s) / PAGE;
-  const wt = w.readLockWait(ps);
-  if (wt) yield wt;
-  if (mm.exited) return;
-  const t0 = a.clock;
-  mm.mmapReadLock();
-  try {
-    while (dev.device.freePages < npages && dev.migrated.length > 0) evict(w, a, dev);
-    if (dev.device.freePages === 0) return;
-    let moved: number;
-    try {
-      moved = dev.device.migrateToDevice(mm, s, e);
-    } catch (err) {
-      // migrate_vma_setup refuses a range without a VMA (unmapped meanwhile): the fault reports it
-      if (!(err instanceof ErrnoError)) throw err;
-      m.inc(c, `migrations.errors.${errnoName(-err.errno)}`);
-      return;
-    }
-    if (moved > 0) {
-      dev.migrated.push({ mst, start: s, end: e });
-      dev.resident += moved;
-      m.inc(c, "migrations.toDevice.pages", moved);
-      m.inc(c, "migrations.toDevice.bytes", moved * PAGE);
-      a.clock += w.costs["migrate.perPageNs"] * moved + transferNs(w.costs, moved * PAGE);
-      // the pages moved under the mirror: drop the stale entries, the fault below maps the new ones
-      // (every mirror of this pgmap owner ignored the MIGRATE event as its own, like dmirror)
-      for (const d of w.devices.values()) {
-        if (d.device.owner !== dev.device.owner) continue;
-        for (const other of d.mirrors) {
-          if (other.proc !== ps) continue;
-          dropRange(other, s / PAGE, e / PAGE);
-          other.eraseGen++;
-        }
-      }
-      w.emit?.({ type: "slice", actor: a.name, name: "migrate to device", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: moved } });
-      w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
-    }
-  } finally {
-    mm.mmapReadUnlock();
-  }
-}
-
-/**
- * Evicts the oldest migrated chunk back to system memory: migrate_vma over its range selecting
- * device-private pages (dmirror_migrate_to_system), so no rmap walk over the whole machine.
- */
-function evict(w: World, a: ActorState, dev: DeviceState): void {
-  const { mst, start, end } = dev.migrated.shift()!;
-  const mm = mst.proc.mm;
-  if (mm.exited) return;
-  const t0 = a.clock;
-  let n = 0;
-  const vm = migrateVmaSetup(mm, { start, end, pgmapOwner: dev.device.owner, flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE });
-  if (typeof vm === "number") return;
-  for (let i = 0; i < vm.npages; i++) {
-    const spfn = migratePfnToPfn(vm.src[i]);
-    if (!spfn || !hasFlag(vm.src[i], MIGRATE_PFN_MIGRATE)) continue;
-    const dpfn = w.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
-    if (dpfn === 0) break;
-    w.engine.copyFrame(spfn, dpfn);
-    vm.dst[i] = migratePfn(dpfn);
-    n++;
-  }
-  migrateVmaPages(vm);
-  migrateVmaFinalize(vm);
-  // the MIGRATE event was this owner's own: erase the entries like the driver does
-  for (const d of w.devices.values()) {
-    if (d.device.owner !== dev.device.owner) continue;
-    for (const other of d.mirrors) {
-      if (other.proc !== mst.proc) continue;
-      dropRange(other, start / PAGE, end / PAGE);
-      other.eraseGen++;
-    }
-  }
-  if (n === 0) return;
-  w.metrics.inc(a.counters, "migrations.toRam.pages", n);
-  w.metrics.inc(a.counters, "migrations.toRam.bytes", n * PAGE);
-  w.metrics.inc(a.counters, "migrations.evictions");
-  a.clock += w.costs["migrate.perPageNs"] * n + transferNs(w.costs, n * PAGE);
-  w.emit?.({ type: "slice", actor: a.name, name: "evict to ram", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: n } });
-  w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
 }

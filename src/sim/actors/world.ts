@@ -167,7 +167,7 @@ export class World {
   constructor(readonly scenario: Scenario, readonly costs: Costs, readonly metrics: Metrics,
     public emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
     const m = scenario.machine;
-    this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
+    this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.swapPages !== undefined ? { swapPages: m.swapPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
     if (m.hugetlb.pages2M) this.engine.setHugetlbPages(21, m.hugetlb.pages2M);
     if (m.hugetlb.pages1G) this.engine.setHugetlbPages(30, m.hugetlb.pages1G);
     for (const d of scenario.devices) this.addDevice(d);

@@ -24,8 +24,9 @@ export class Metrics {
     return c;
   }
 
-  /** Adds n to `key` in total and in the actor's counters. */
+  /** Adds n to `key` in total and in the actor's counters (a counter exists once non-zero). */
   inc(actor: Counters, key: string, n = 1): void {
+    if (n === 0) return;
     this.total[key] = (this.total[key] ?? 0) + n;
     actor[key] = (actor[key] ?? 0) + n;
   }
