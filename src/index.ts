@@ -4,7 +4,8 @@ export { Engine, type EngineOptions } from "./engine/engine.js";
 export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./api/mm.js";
 export { MmStruct } from "./mm/mm-struct.js";
 export {
-  hmmRangeFault, hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
+  hmmRangeFault, hmmRangeFaultBegin, HMM_STEP_PASS, HMM_STEP_FAULT, type HmmRangeFaultStepper,
+  hmmPfnToMapOrder, hmmPfnToPfn, hmmPfnHi, checkHmm, lastHmmStats,
   HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_ORDER_SHIFT,
   HMM_RANGE_DEFAULT_TIMEOUT, EBUSY, EFAULT, EPERM, EINVAL,
   type HmmRange, type HmmRangeFaultOptions, type HmmRangeFaultStats, type WalkEngine,

@@ -32,7 +32,7 @@ actors:
 
 const small = (): Scenario => parseScenario(SMALL);
 const run = (s: Scenario, o: Parameters<typeof runScenario>[1] = {}): SimRunReport => runScenario(s, { engine: ENGINE_OPTS, ...o });
-const stable = (r: SimRunReport) => ({ ...r, wallMs: 0 });
+const stable = (r: SimRunReport) => ({ ...r, wallMs: 0, loopMs: 0 });
 
 describe("runScenario", () => {
   it("is a pure function of (scenario, seed, strategy): same report, same trace bytes", () => {
@@ -89,5 +89,72 @@ describe("runScenario", () => {
     expect(r.metrics.total["device.accesses"]).toBe(4096);
     expect(r.metrics.total["migrations.toDevice.pages"]).toBeGreaterThan(0);
     expect(r.metrics.total["hmm.calls"]).toBeGreaterThan(0);
+  });
+});
+
+describe("machine.swapPages", () => {
+  it("bounds the swap device: kswapd swaps out at most that many pages", () => {
+    const yaml = (swap: string) => `version: 1
+machine: { ramPages: 4096${swap} }
+processes: [{ name: app, mappings: [{ name: heap, pages: 256, populate: write }] }]
+actors: [{ kind: daemon, name: kswapd, daemon: kswapd, process: app, scanPages: 256, count: 1 }]
+`;
+    const bounded = run(parseScenario(yaml(", swapPages: 100")));
+    const unbounded = run(parseScenario(yaml("")));
+    expect(bounded.metrics.total["daemon.reclaimed"]).toBe(100);
+    expect(unbounded.metrics.total["daemon.reclaimed"]).toBe(256);
+  });
+});
+
+describe("every mapping kind, fork, mremap and the daemons", () => {
+  it("run with invariants checked after every step", () => {
+    const r = run(parseScenario(`version: 1
+machine: { ramPages: 4096, hugetlb: { pages2M: 4 } }
+processes:
+  - name: app
+    mappings:
+      - { name: a, kind: anon, pages: 64, init: index }
+      - { name: as, kind: anon-shared, pages: 64, init: index }
+      - { name: fp, kind: file-private, pages: 64, init: index }
+      - { name: fs, kind: file-shared, pages: 64, init: index }
+      - { name: h, kind: hugetlb, pages: 512, init: index }
+      - { name: d, kind: device, device: gpu, pages: 16 }
+devices: [{ name: gpu, memoryPages: 64 }]
+actors:
+  - { kind: device, name: g, device: gpu, process: app, mapping: fs, pattern: { kind: random }, writeRatio: 0.5, count: 100 }
+  - { kind: device, name: g2, device: gpu, process: app, mapping: h, pattern: { kind: random }, writeRatio: 0.5, count: 100 }
+  - { kind: device, name: g3, device: gpu, process: app, mapping: d, count: 20 }
+  - kind: cpu
+    name: c
+    process: app
+    mode: random
+    count: 100
+    ops:
+      - { op: read, mapping: a, at: random, pages: 4 }
+      - { op: write, mapping: as, at: random, pages: 4 }
+      - { op: read, mapping: fp, at: random, pages: 4 }
+      - { op: write, mapping: fp, at: random, pages: 4 }
+      - { op: read, mapping: fs, at: random, pages: 4 }
+      - { op: write, mapping: h, at: random, pages: 4 }
+      - { op: read, mapping: h, at: random, pages: 4 }
+      - { op: madvise, mapping: fp, advice: dontneed, at: random, pages: 4 }
+      - { op: mremap, mapping: a }
+      - { op: fork }
+  - { kind: daemon, name: k, daemon: kswapd, process: app, periodNs: 50000, scanPages: 64, count: 10 }
+  - { kind: daemon, name: ksm, daemon: ksm, process: app, periodNs: 70000, scanPages: 64, count: 10 }
+  - { kind: daemon, name: cmp, daemon: compaction, process: app, periodNs: 90000, scanPages: 64, count: 10 }
+run: { check: every-step }
+`));
+    const t = r.metrics.total;
+    expect(r.status).toBe("ok");
+    expect(r.violations).toEqual([]);
+    expect(t["daemon.kswapd.runs"] + t["daemon.ksm.runs"] + t["daemon.compaction.runs"]).toBe(30);
+    expect(t["faults.swapin"]).toBeGreaterThan(0);
+    expect(t["faults.cow"]).toBeGreaterThan(0);
+    expect(t["faults.file"]).toBeGreaterThan(0);
+    expect(t["device.writes"]).toBeGreaterThan(0);
+    // the device mapping (VM_MIXEDMAP) cannot be mirrored: every chunk fails with -EFAULT
+    expect(r.metrics.perActor.g3["device.errors.EFAULT"]).toBe(20);
+    expect(t["daemon.merged"]).toBeUndefined();
   });
 });

@@ -28,6 +28,8 @@ export interface EngineOptions {
   walker?: WalkEngine;
   /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
   ramFrames?: number;
+  /** Slots of the swap device (default: unbounded). When it is full, reclaim skips anonymous folios. */
+  swapPages?: number;
 }
 
 /** What {@link Engine.create} accepts as the engine's WebAssembly. */
@@ -72,7 +74,7 @@ export class Engine {
   private readonly contents = new Map<number, Uint8Array>();
   private pgmapCount = 0;
   /** The machine's swap device. */
-  readonly swap = new SwapDevice();
+  readonly swap: SwapDevice;
   /** Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
   /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
@@ -97,6 +99,10 @@ export class Engine {
       mod = compiledBuild(build);
     }
     this.build = build;
+    if (opts.swapPages !== undefined && (!Number.isInteger(opts.swapPages) || opts.swapPages < 0)) {
+      throw new RangeError(`swapPages must be a non-negative integer, got ${opts.swapPages}`);
+    }
+    this.swap = new SwapDevice(0, opts.swapPages ?? Number.MAX_SAFE_INTEGER);
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");

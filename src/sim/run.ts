@@ -13,7 +13,7 @@ import { ChromeTraceWriter, type TraceSink } from "./trace/chrome.js";
 import { cpuActor } from "./actors/cpu.js";
 import { daemonActor } from "./actors/daemon.js";
 import { type DeviceRetryLog, deviceActor } from "./actors/device.js";
-import { type ActorState, type LivelockReport, type SimViolation, type Wait, World } from "./actors/world.js";
+import { type ActorState, type LivelockReport, type SimViolation, type Wait, World, mirrorViews } from "./actors/world.js";
 
 export type { LivelockReport, SimViolation } from "./actors/world.js";
 
@@ -53,8 +53,9 @@ export interface SimRunReport {
   endReason: "done" | "duration" | "maxSteps" | "violation" | "livelock";
   /** Simulated time at the end (the latest actor clock, ns). */
   simTimeNs: number;
-  /** Host time the run took (the only non-deterministic figure). */
+  /** Host time the run took, and of that the scheduling loop alone (no setup, final check, teardown): not deterministic. */
   wallMs: number;
+  loopMs: number;
   metrics: { total: Record<string, number>; perActor: Record<string, Record<string, number>> };
   /** Simulated-time latency percentiles (ns): device.access, device.faultBatch. */
   latency: Record<string, LatencySummary>;
@@ -99,7 +100,7 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
         : daemonActor(w, state, spec);
     return { state, gen };
   });
-  const mirrors = () => [...w.devices.values()].flatMap((d) => d.mirrors.map((m) => m.mirror));
+  const mirrors = () => mirrorViews(w);
   const files = () => [...w.procs.values()].flatMap((p) => [...p.mappings.values()].flatMap((m) => (m.file ? [m.file] : [])));
   const runCheck = (ignoreLocks: boolean): void => {
     const v = checkInvariants(w.engine, { mirrors: mirrors(), files: files(), limit: 5 })
@@ -113,6 +114,8 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   let endReason: SimRunReport["endReason"] = "done";
   let now = 0;
   const cands: number[] = [];
+  const loop0 = performance.now();
+  let loopMs = 0;
   try {
     for (;;) {
       if (w.stopped) break;
@@ -163,6 +166,7 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
     }
     w.violation("error", `${w.current?.name ?? "setup"} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   } finally {
+    loopMs = performance.now() - loop0;
     for (const r of runners) if (!r.state.done) r.gen.return();
   }
   w.current = null;
@@ -186,7 +190,7 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   }
   return {
     status, ok: status === "ok", scenario: s.name, seed, strategy, schedule, steps: w.step, endReason,
-    simTimeNs: Math.round(simTimeNs), wallMs: performance.now() - t0,
+    simTimeNs: Math.round(simTimeNs), wallMs: performance.now() - t0, loopMs,
     metrics: metrics.snapshot(), latency: metrics.latency(),
     violations: w.violations.map((v) => ({ ...v, schedule, lastEvents })),
     ...(w.livelock ? { livelock: { ...w.livelock, schedule, lastEvents } } : {}),

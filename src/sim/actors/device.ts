@@ -4,21 +4,21 @@
 // readBegin -> mmap read lock -> hmm_range_fault (stepped) -> unlock -> readRetry -> commit.
 // The actor yields between walk passes, between faults, between the walk and the commit, and
 // between batches: where the kernel lets other work in.
-import { ErrnoError, errnoName } from "../../engine/errors.js";
+import { errnoName } from "../../engine/errors.js";
 import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, EBUSY, EFAULT, hmmRangeFaultBegin } from "../../hmm/range-fault.js";
 import { PfnArray } from "../../hmm/pfns.js";
 import { WouldBlockError } from "../../mm/notifier.js";
-import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag, migratePfn, migratePfnToPfn, migrateVmaFinalize,
-  migrateVmaPages, migrateVmaSetup,
-} from "../../ops/migrate-device.js";
-import { FRAME } from "../../engine/layout.js";
-import { transferNs } from "../cost/index.js";
+import { HMM_PFN_HI } from "../../engine/layout.js";
+import { profileInfo } from "../../engine/profile.js";
 import type { DeviceActorSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
+import { migrateChunk } from "./migrate.js";
 import { makePattern } from "./patterns.js";
-import { type ActorState, type DeviceState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World, fmtInv, hex } from "./world.js";
+import {
+  type ActorState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World,
+  fmtInv, hex,
+} from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
 
@@ -39,7 +39,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
   const ps = w.procs.get(spec.process)!;
   const ms = ps.mappings.get(spec.mapping)!;
   const dev = w.devices.get(spec.device)!;
-  const mst = w.mirrorOf(dev, ps, w.engine.walker);
+  const mst = w.mirrorOf(dev, ps);
   const driver = dev.spec.driver;
   const next = makePattern(spec.pattern, ms.spec.pages, rng);
   const pfns = new PfnArray(w.engine, driver.faultChunk);
@@ -52,15 +52,19 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
   const chunk = driver.faultChunk;
   const pending: number[] = [];
   const chunks = new Map<number, boolean>();
+  const words = mst.words;
+  const hitNs = costs["gpu.accessNs"];
   a.clock = spec.startNs;
   a.lastProgressNs = a.clock;
   let done = 0;
 
   /** The device's load or store through a committed entry: checks the data the CPU last wrote. */
+  let reads = 0;
+  let writes = 0;
   const access = (page: number, write: boolean): void => {
     const vp = ms.addr / PAGE + page;
     const word = mst.words.get(vp);
-    if (word === undefined || !mst.mirror.entries.has(vp) || (write && (word & 1) === 0)) return;
+    if (word < 0 || (write && (word & 1) === 0)) return;
     const pfn = (word - (word & 1)) / 2;
     if (write) {
       const v = (w.step * 64 + a.index + 1) >>> 0;
@@ -68,12 +72,12 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
       w.engine.writeFrame(pfn, 0, buf4);
       ms.shadow.set(page, v);
       ms.unknown.delete(page);
-      m.inc(c, "device.writes");
+      writes++;
     } else {
       w.engine.readFrame(pfn, 0, buf4);
       const got = (buf4[0] | (buf4[1] << 8) | (buf4[2] << 16) | (buf4[3] << 24)) >>> 0;
       const want = ms.shadow.get(page) ?? 0;
-      m.inc(c, "device.reads");
+      reads++;
       if (got !== want && !ms.unknown.has(page)) w.violation("data", `${a.name} read ${got} at page ${page} of ${spec.process}.${spec.mapping} (pfn ${hex(pfn)}), the CPU last wrote ${want}`);
     }
   };
@@ -83,11 +87,13 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
       const batchStart = a.clock;
       pending.length = 0;
       chunks.clear();
+      let accesses = 0;
+      let hits = 0;
       for (let k = 0; k < driver.faultBatch && done < total; k++) {
         done++;
+        accesses++;
         const page = next();
         const write = spec.writeRatio > 0 && rng.float() < spec.writeRatio;
-        m.inc(c, "device.accesses");
         if (!ms.mapped) {
           // a far fault the driver cannot serve (no VMA): it costs a fault batch and fails
           m.inc(c, "device.errors.unmapped");
@@ -95,17 +101,21 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
           continue;
         }
         const vp = ms.addr / PAGE + page;
-        const word = mst.words.get(vp);
-        if (word !== undefined && (!write || (word & 1) === 1) && mst.mirror.entries.has(vp)) {
-          a.clock += costs["gpu.accessNs"];
-          m.inc(c, "device.hits");
-          m.sample("device.access", costs["gpu.accessNs"]);
+        const word = words.get(vp);
+        if (word >= 0 && (!write || (word & 1) === 1)) {
+          a.clock += hitNs;
+          hits++;
           access(page, write);
           continue;
         }
         pending.push(page, write ? 1 : 0);
         const cs = page - (page % chunk);
         chunks.set(cs, (chunks.get(cs) ?? false) || write);
+      }
+      m.inc(c, "device.accesses", accesses);
+      if (hits > 0) {
+        m.inc(c, "device.hits", hits);
+        m.sample("device.access", hitNs, hits);
       }
       let ok = true;
       if (pending.length > 0) {
@@ -121,13 +131,14 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
             m.inc(c, `device.errors.${errnoName(-r)}`);
           }
         }
-        for (let i = 0; i < pending.length; i += 2) {
-          access(pending[i], pending[i + 1] === 1);
-          m.sample("device.access", a.clock - batchStart);
-        }
+        for (let i = 0; i < pending.length; i += 2) access(pending[i], pending[i + 1] === 1);
+        m.sample("device.access", a.clock - batchStart, pending.length / 2);
         m.sample("device.faultBatch", a.clock - batchStart);
         w.emit?.({ type: "slice", actor: a.name, name: "fault batch", cat: "device", ts: batchStart, dur: a.clock - batchStart, args: { faults: pending.length / 2, chunks: chunks.size } });
       }
+      if (reads > 0) m.inc(c, "device.reads", reads);
+      if (writes > 0) m.inc(c, "device.writes", writes);
+      reads = writes = 0;
       if (ok) {
         a.lastProgressNs = a.clock;
         log.retries = 0;
@@ -146,7 +157,7 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
 function* readBegin(mst: MirrorState): Gen<number> {
   for (;;) {
     try {
-      return mst.proc.mm.notifiers.readBegin(mst.mirror.notifier);
+      return mst.proc.mm.notifiers.readBegin(mst.notifier);
     } catch (e) {
       if (!(e instanceof WouldBlockError)) throw e;
       const subs = mst.proc.mm.notifiers;
@@ -167,7 +178,7 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
   const costs = w.costs;
   const npages = (e - s) / PAGE;
   const fine = w.scenario.run.interleave === "fault";
-  const notifier = mst.mirror.notifier;
+  const notifier = mst.notifier;
   const migrate = driver.migrateOnFault === "always" || (driver.migrateOnFault === "write" && write);
   if (migrate) yield* migrateChunk(w, a, mst, s, e);
   // pages that were on another device came back to RAM during the walk (migrate_to_ram): a driver
@@ -286,14 +297,19 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
 function commit(w: World, a: ActorState, mst: MirrorState, s: number, npages: number, pfns: PfnArray): void {
   const first = s / PAGE;
   const dev = mst.dev.device;
-  const profile = mst.proc.mm.profile;
+  const words = mst.words;
+  // the words straight from engine memory, read as numbers (pfn below the order field, WRITE bit)
+  const pfnHiMask = 2 ** (profileInfo(mst.proc.mm.profile).orderShift - 32) - 1;
+  const u32 = w.engine.mem().u32;
+  const base = pfns.ptr >>> 2;
+  const devFirst = dev.firstPfn;
+  const devEnd = dev.firstPfn + dev.npages;
   for (let i = 0; i < npages; i++) {
-    mst.mirror.entries.set(first + i, pfns.get(i));
-    const pfn = pfns.pfn(i, profile);
-    mst.words.set(first + i, pfn * 2 + (pfns.isWrite(i) ? 1 : 0));
-    if (pfn >= dev.firstPfn && pfn < dev.firstPfn + dev.npages) mst.devPages.set(pfn, first + i);
+    const hi = u32[base + 2 * i + 1];
+    const pfn = (hi & pfnHiMask) * 4294967296 + u32[base + 2 * i];
+    words.set(first + i, pfn * 2 + ((hi & HMM_PFN_HI.WRITE) !== 0 ? 1 : 0));
+    if (pfn >= devFirst && pfn < devEnd) mst.devPages.set(pfn, first + i);
   }
-  mst.mirror.stats.committedPages += npages;
   w.metrics.inc(a.counters, "device.tableUpdates", npages);
   w.emit?.({ type: "instant", actor: a.name, name: "commit", cat: "device", ts: a.clock, args: { start: hex(s), pages: npages } });
 }
@@ -328,94 +344,4 @@ function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind
   if (!prev) w.note(`${a.name}: ${kind} caused by ${cause ? fmtInv(cause) : "an unknown invalidation"}`);
   a.clock += w.costs["retry.backoffNs"];
   w.checkLivelock(a, log);
-}
-
-/** migrate_vma_* of a chunk to device memory (dmirror_migrate_to_device), evicting old chunks when full. */
-function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: number, e: number): Gen<void> {
-  const ps = mst.proc;
-  const mm = ps.mm;
-  const dev = mst.dev;
-  const m = w.metrics;
-  const c = a.counters;
-  const npages = (e - s) / PAGE;
-  const wt = w.readLockWait(ps);
-  if (wt) yield wt;
-  if (mm.exited) return;
-  const t0 = a.clock;
-  mm.mmapReadLock();
-  try {
-    while (dev.device.freePages < npages && dev.migrated.length > 0) evict(w, a, dev);
-    if (dev.device.freePages === 0) return;
-    let moved: number;
-    try {
-      moved = dev.device.migrateToDevice(mm, s, e);
-    } catch (err) {
-      // migrate_vma_setup refuses a range without a VMA (unmapped meanwhile): the fault reports it
-      if (!(err instanceof ErrnoError)) throw err;
-      m.inc(c, `migrations.errors.${errnoName(-err.errno)}`);
-      return;
-    }
-    if (moved > 0) {
-      dev.migrated.push({ mst, start: s, end: e });
-      dev.resident += moved;
-      m.inc(c, "migrations.toDevice.pages", moved);
-      m.inc(c, "migrations.toDevice.bytes", moved * PAGE);
-      a.clock += w.costs["migrate.perPageNs"] * moved + transferNs(w.costs, moved * PAGE);
-      // the pages moved under the mirror: drop the stale entries, the fault below maps the new ones
-      // (every mirror of this pgmap owner ignored the MIGRATE event as its own, like dmirror)
-      for (const d of w.devices.values()) {
-        if (d.device.owner !== dev.device.owner) continue;
-        for (const other of d.mirrors) {
-          if (other.proc !== ps) continue;
-          for (let p = s / PAGE; p < e / PAGE; p++) other.mirror.entries.delete(p);
-          other.eraseGen++;
-        }
-      }
-      w.emit?.({ type: "slice", actor: a.name, name: "migrate to device", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: moved } });
-      w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
-    }
-  } finally {
-    mm.mmapReadUnlock();
-  }
-}
-
-/**
- * Evicts the oldest migrated chunk back to system memory: migrate_vma over its range selecting
- * device-private pages (dmirror_migrate_to_system), so no rmap walk over the whole machine.
- */
-function evict(w: World, a: ActorState, dev: DeviceState): void {
-  const { mst, start, end } = dev.migrated.shift()!;
-  const mm = mst.proc.mm;
-  if (mm.exited) return;
-  const t0 = a.clock;
-  let n = 0;
-  const vm = migrateVmaSetup(mm, { start, end, pgmapOwner: dev.device.owner, flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE });
-  if (typeof vm === "number") return;
-  for (let i = 0; i < vm.npages; i++) {
-    const spfn = migratePfnToPfn(vm.src[i]);
-    if (!spfn || !hasFlag(vm.src[i], MIGRATE_PFN_MIGRATE)) continue;
-    const dpfn = w.engine.allocFrames(0, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
-    if (dpfn === 0) break;
-    w.engine.copyFrame(spfn, dpfn);
-    vm.dst[i] = migratePfn(dpfn);
-    n++;
-  }
-  migrateVmaPages(vm);
-  migrateVmaFinalize(vm);
-  // the MIGRATE event was this owner's own: erase the entries like the driver does
-  for (const d of w.devices.values()) {
-    if (d.device.owner !== dev.device.owner) continue;
-    for (const other of d.mirrors) {
-      if (other.proc !== mst.proc) continue;
-      for (let p = start / PAGE; p < end / PAGE; p++) other.mirror.entries.delete(p);
-      other.eraseGen++;
-    }
-  }
-  if (n === 0) return;
-  w.metrics.inc(a.counters, "migrations.toRam.pages", n);
-  w.metrics.inc(a.counters, "migrations.toRam.bytes", n * PAGE);
-  w.metrics.inc(a.counters, "migrations.evictions");
-  a.clock += w.costs["migrate.perPageNs"] * n + transferNs(w.costs, n * PAGE);
-  w.emit?.({ type: "slice", actor: a.name, name: "evict to ram", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: n } });
-  w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
 }

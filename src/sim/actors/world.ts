@@ -5,8 +5,10 @@ import { Engine, type EngineOptions } from "../../engine/engine.js";
 import { PAGE_SIZE } from "../../engine/layout.js";
 import { Mm } from "../../api/mm.js";
 import { Device } from "../../drivers/device.js";
-import { Mirror } from "../../drivers/mirror.js";
-import { MMU_NOTIFY_EVENT_NAMES, type MmuNotifierRange } from "../../mm/notifier.js";
+import type { Mirror } from "../../drivers/mirror.js";
+import { DeviceTable } from "./table.js";
+import { HMM_PFN_VALID, HMM_PFN_WRITE } from "../../engine/layout.js";
+import { MMU_NOTIFY_EVENT_NAMES, MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange } from "../../mm/notifier.js";
 import { SimFile } from "../../mm/file.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE,
@@ -71,26 +73,45 @@ export interface ProcessState {
   writersWaiting: number;
 }
 
-/** A device's mirror of one process, with the invalidations that hit it. */
+/**
+ * A device's mirror of one process: the driver's device page table (dmirror's), subscribed to the
+ * process with an interval notifier, plus the invalidations that hit it.
+ */
 export interface MirrorState {
-  readonly mirror: Mirror;
+  readonly notifier: MmuIntervalNotifier;
   readonly dev: DeviceState;
   readonly proc: ProcessState;
+  /** The device page table (page number -> pfn * 2 + writable). */
+  readonly words: DeviceTable;
   /** Invalidations that changed this mirror's sequence, oldest first (hitBase = absolute index of hits[0]). */
   hits: InvalidationRecord[];
   hitBase: number;
   /** Device pfn -> page number it is committed at (to drop entries when the page is freed). */
   readonly devPages: Map<number, number>;
   /**
-   * Page -> pfn * 2 + writable of the last commit, as numbers for the device's hot path; valid
-   * while mirror.entries still holds the page (the invalidate callback deletes from there).
-   */
-  readonly words: Map<number, number>;
-  /**
    * Bumped whenever the driver erases entries itself for a migration of its own pgmap owner (the
    * MIGRATE event it ignores): a fault in flight must not commit what it walked before that.
    */
   eraseGen: number;
+}
+
+/** Drops the device entries of pages [firstPage, lastPage). */
+export function dropRange(m: MirrorState, firstPage: number, lastPage: number): void {
+  m.words.dropRange(firstPage, lastPage);
+}
+
+/** The mirrors as the invariant checker reads them (mm, owner, entries as HMM words). */
+export function mirrorViews(w: World): Mirror[] {
+  const out: Mirror[] = [];
+  for (const d of w.devices.values()) {
+    for (const m of d.mirrors) {
+      const entries = new Map<number, bigint>();
+      for (const [page, word] of m.words.entries()) entries.set(page, BigInt((word - (word & 1)) / 2) | HMM_PFN_VALID | (word & 1 ? HMM_PFN_WRITE : 0n));
+      // exactly the fields checkInvariants reads of a Mirror
+      out.push({ mm: m.proc.mm, owner: d.device.owner, entries } as unknown as Mirror);
+    }
+  }
+  return out;
 }
 
 export interface DeviceState {
@@ -146,7 +167,7 @@ export class World {
   constructor(readonly scenario: Scenario, readonly costs: Costs, readonly metrics: Metrics,
     public emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
     const m = scenario.machine;
-    this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
+    this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.swapPages !== undefined ? { swapPages: m.swapPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
     if (m.hugetlb.pages2M) this.engine.setHugetlbPages(21, m.hugetlb.pages2M);
     if (m.hugetlb.pages1G) this.engine.setHugetlbPages(30, m.hugetlb.pages1G);
     for (const d of scenario.devices) this.addDevice(d);
@@ -169,7 +190,7 @@ export class World {
         if (d.device.owner !== device.owner) continue;
         for (const m of d.mirrors) {
           if (m.proc.mm !== vmf.mm) continue;
-          m.mirror.entries.delete(Math.floor(vmf.address / PAGE));
+          m.words.delete(Math.floor(vmf.address / PAGE));
           m.eraseGen++;
         }
       }
@@ -228,11 +249,23 @@ export class World {
   }
 
   /** The mirror of device `dev` on process `ps` (created on first use). */
-  mirrorOf(dev: DeviceState, ps: ProcessState, walker: "wasm" | "reference"): MirrorState {
+  mirrorOf(dev: DeviceState, ps: ProcessState): MirrorState {
     let ms = dev.mirrors.find((m) => m.proc === ps);
     if (!ms) {
-      const mirror = new Mirror(ps.mm, { owner: dev.device.owner, engine: walker });
-      ms = { mirror, dev, proc: ps, hits: [], hitBase: 0, devPages: new Map(), words: new Map(), eraseGen: 0 };
+      const owner = dev.device.owner;
+      const words = new DeviceTable();
+      const mm = ps.mm;
+      const notifier = mm.intervalNotifierInsert(0, mm.taskSize + PAGE, {
+        invalidate: (sub, range, curSeq) => {
+          // dmirror ignores the migrations its own pgmap owner started (it updates its table itself)
+          if (range.event === MMU_NOTIFY_MIGRATE && range.owner === owner) return true;
+          mm.notifiers.setSeq(sub, curSeq);
+          dropRange(state, Math.floor(range.start / PAGE), range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE));
+          return true;
+        },
+      });
+      const state: MirrorState = { notifier, dev, proc: ps, words, hits: [], hitBase: 0, devPages: new Map(), eraseGen: 0 };
+      ms = state;
       dev.mirrors.push(ms);
     }
     return ms;
@@ -246,7 +279,7 @@ export class World {
       const rec: InvalidationRecord = { id: ++this.invCount, event, start: range.start, end: range.end, actor: cur?.name ?? "", ts: cur?.clock ?? 0 };
       const mirrors: MirrorState[] = [];
       for (const d of this.devices.values()) for (const m of d.mirrors) if (m.proc === ps) mirrors.push(m);
-      this.pendingInv.push({ rec, seqs: mirrors.map((m) => m.mirror.notifier.invalidateSeq), mirrors });
+      this.pendingInv.push({ rec, seqs: mirrors.map((m) => m.notifier.invalidateSeq), mirrors });
       if (cur) {
         this.metrics.inc(cur.counters, "invalidations.total");
         this.metrics.inc(cur.counters, `invalidations.${event}`);
@@ -257,11 +290,10 @@ export class World {
     if (!p) return;
     let hit = 0;
     p.mirrors.forEach((m, i) => {
-      if (m.mirror.notifier.invalidateSeq === p.seqs[i]) return;
+      if (m.notifier.invalidateSeq === p.seqs[i]) return;
       hit++;
       m.hits.push(p.rec);
       if (m.hits.length > 4096) { m.hits.splice(0, 2048); m.hitBase += 2048; }
-      if (m.mirror.log.length > 1024) m.mirror.log.length = 0;
     });
     if (cur && hit > 0) cur.clock += hit * (this.costs["invalidate.perNotifierNs"] + this.costs["invalidate.deviceTlbNs"]);
     if (this.emit) {
@@ -278,7 +310,8 @@ export class World {
       const page = m.devPages.get(pfn);
       if (page === undefined) continue;
       m.devPages.delete(pfn);
-      m.mirror.entries.delete(page);
+      const word = m.words.get(page);
+      if (word >= 0 && (word - (word & 1)) / 2 === pfn) m.words.delete(page);
     }
   }
 

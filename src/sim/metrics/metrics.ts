@@ -14,7 +14,8 @@ export type Counters = Record<string, number>;
 export class Metrics {
   readonly total: Counters = Object.create(null) as Counters;
   readonly perActor: Record<string, Counters> = Object.create(null) as Record<string, Counters>;
-  private readonly samples = new Map<string, number[]>();
+  /** Per key: sample values and how many times each was observed (weights). */
+  private readonly samples = new Map<string, { v: number[]; n: number[] }>();
 
   /** The counters of one actor (created on first use). */
   actor(name: string): Counters {
@@ -23,26 +24,40 @@ export class Metrics {
     return c;
   }
 
-  /** Adds n to `key` in total and in the actor's counters. */
+  /** Adds n to `key` in total and in the actor's counters (a counter exists once non-zero). */
   inc(actor: Counters, key: string, n = 1): void {
+    if (n === 0) return;
     this.total[key] = (this.total[key] ?? 0) + n;
     actor[key] = (actor[key] ?? 0) + n;
   }
 
-  /** Records one latency sample (ns) of `key`. */
-  sample(key: string, ns: number): void {
+  /** Records a latency sample (ns) of `key`, observed `times` times. */
+  sample(key: string, ns: number, times = 1): void {
+    if (times <= 0) return;
     let s = this.samples.get(key);
-    if (!s) this.samples.set(key, (s = []));
-    s.push(ns);
+    if (!s) this.samples.set(key, (s = { v: [], n: [] }));
+    const last = s.v.length - 1;
+    if (last >= 0 && s.v[last] === ns) s.n[last] += times;
+    else {
+      s.v.push(ns);
+      s.n.push(times);
+    }
   }
 
-  /** Nearest-rank p50/p90/p99 of every sampled key, in name order. */
+  /** Nearest-rank p50/p90/p99 of every sampled key (weighted by times observed), in name order. */
   latency(): Record<string, LatencySummary> {
     const out: Record<string, LatencySummary> = {};
     for (const key of [...this.samples.keys()].sort()) {
-      const s = Float64Array.from(this.samples.get(key) as number[]).sort();
-      const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-      out[key] = { p50: at(0.5), p90: at(0.9), p99: at(0.99), count: s.length };
+      const { v, n } = this.samples.get(key)!;
+      const order = v.map((_, i) => i).sort((a, b) => v[a] - v[b]);
+      const count = n.reduce((x, y) => x + y, 0);
+      const at = (q: number): number => {
+        const rank = Math.max(1, Math.ceil(q * count));
+        let seen = 0;
+        for (const i of order) if ((seen += n[i]) >= rank) return v[i];
+        return v[order[order.length - 1]];
+      };
+      out[key] = { p50: at(0.5), p90: at(0.9), p99: at(0.99), count };
     }
     return out;
   }

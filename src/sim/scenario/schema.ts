@@ -17,6 +17,8 @@ export const MachineSchema = z.strictObject({
   levels: z.union([z.literal(4), z.literal(5)]).default(4),
   profile: z.enum(["v6.1", "v6.16"]).default("v6.1"),
   thp: z.enum(["always", "madvise", "never"]).default("madvise"),
+  /** Swap slots (default: unbounded). */
+  swapPages: nonNegInt.optional(),
   hugetlb: z.strictObject({ pages2M: nonNegInt.default(0), pages1G: nonNegInt.default(0) }).default({ pages2M: 0, pages1G: 0 }),
   /** A built-in cost profile name or an inline profile. */
   costProfile: z.union([z.string(), CostProfileSchema]).default("generic-x86-pcie4"),
