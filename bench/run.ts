@@ -1,24 +1,20 @@
-// npm run bench [-- --quick] [--out FILE] [--only W1,W4,...]: runs src/bench.ts and prints its report.
+// npm run bench [-- --quick] [--out FILE] [--only W1,W4,...]: runs bench/suite.ts and prints its report.
+import { Command, InvalidArgumentError } from "commander";
 import { BENCH_WORKLOADS, runBenchmarks } from "./suite.js";
 
-const args = process.argv.slice(2);
-let quick = false;
-let out: string | undefined;
-let only: string[] | undefined;
-for (let i = 0; i < args.length; i++) {
-  const a = args[i];
-  if (a === "--quick") quick = true;
-  else if (a === "--out") out = args[++i];
-  else if (a.startsWith("--out=")) out = a.slice(6);
-  else if (a === "--only") only = args[++i]?.split(",");
-  else if (a.startsWith("--only=")) only = a.slice(7).split(",");
-  else if (a === "--help" || a === "-h") {
-    console.log(`usage: tsx bench/run.ts [--quick] [--out FILE] [--only ${BENCH_WORKLOADS.join(",")}]`);
-    process.exit(0);
-  } else {
-    console.error(`bench: unknown argument ${a}`);
-    process.exit(2);
-  }
-}
+const program = new Command("bench")
+  .description("hmmRangeFault benchmarks: WASM (release, SIMD) against the TypeScript reference walker (bench/README.md)")
+  .option("--quick", "smaller sizes and shorter suites (under a minute), no capacity probe")
+  .option("--out <file>", "path of the JSON report (default bench/results/report[-quick].json)")
+  .option("--only <ids>", `run only these workloads, comma-separated: ${BENCH_WORKLOADS.join(",")}`, (v: string) => {
+    const ids = v.split(",").filter(Boolean);
+    const bad = ids.filter((id) => !(BENCH_WORKLOADS as readonly string[]).includes(id));
+    if (!ids.length || bad.length) throw new InvalidArgumentError(`unknown workload ${bad.join(",") || "(none)"}; expected ${BENCH_WORKLOADS.join(",")}`);
+    return ids;
+  })
+  // usage errors exit 2, like hmmsim's
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .parse(process.argv.slice(2), { from: "user" });
 
-await runBenchmarks({ quick, out, only });
+const o = program.opts<{ quick?: boolean; out?: string; only?: string[] }>();
+await runBenchmarks({ quick: !!o.quick, out: o.out, only: o.only });
