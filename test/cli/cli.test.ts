@@ -123,6 +123,8 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
       [["sweep", "no-such-file.yaml"], /cannot read sweep file no-such-file\.yaml: no such file/],
       [["sweep", "x.yaml", "--queue", "http://127.0.0.1:1"], /--queue: expected a redis:\/\/ or rediss:\/\/ URL, got http:\/\//],
       [["worker"], /required option '--queue <url>' not specified/],
+      [["worker", "--queue", "redis://127.0.0.1:1/0"], /cannot reach the queue at redis:\/\/127\.0\.0\.1:1\/0: ECONNREFUSED/],
+      [["sweep", "examples/sweeps/stale-seq.yaml", "--queue", "redis://127.0.0.1:1/0"], /cannot reach the queue at redis:\/\/127\.0\.0\.1:1\/0: ECONNREFUSED/],
       [["validate"], /missing required argument 'file'/],
       [["bench", "--runs", "0"], /--runs must be an integer in 1\.\.1000, got 0/],
     ];
