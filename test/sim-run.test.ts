@@ -62,7 +62,10 @@ describe("runScenario", () => {
   });
 
   it("reports the metrics of the run in total and per actor", () => {
-    const r = run(small(), { seed: 1 });
+    const progress: [number, number][] = [];
+    const r = run(small(), { seed: 1, onProgress: (done, total) => progress.push([done, total]) });
+    expect(progress.at(-1)).toEqual([r.steps, 1_000_000]);
+    expect(r.metrics.total["sim.steps"]).toBe(r.steps);
     const t = r.metrics.total;
     expect(t["device.accesses"]).toBe(200);
     expect(r.metrics.perActor.gpu0["device.accesses"]).toBe(200);

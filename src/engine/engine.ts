@@ -74,7 +74,7 @@ export class Engine {
   private readonly contents = new Map<number, Uint8Array>();
   private pgmapCount = 0;
   /** The machine's swap device. */
-  readonly swap: SwapDevice;
+  readonly swap = new SwapDevice();
   /** Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
   /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
@@ -99,10 +99,12 @@ export class Engine {
       mod = compiledBuild(build);
     }
     this.build = build;
-    if (opts.swapPages !== undefined && (!Number.isInteger(opts.swapPages) || opts.swapPages < 0)) {
-      throw new RangeError(`swapPages must be a non-negative integer, got ${opts.swapPages}`);
+    if (opts.swapPages !== undefined) {
+      if (!Number.isInteger(opts.swapPages) || opts.swapPages < 0) {
+        throw new RangeError(`swapPages must be a non-negative integer, got ${opts.swapPages}`);
+      }
+      this.swap = new SwapDevice(0, opts.swapPages);
     }
-    this.swap = new SwapDevice(0, opts.swapPages ?? Number.MAX_SAFE_INTEGER);
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");

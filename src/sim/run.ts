@@ -31,7 +31,7 @@ export interface RunOptions {
   trace?: TraceSink;
   /** Receives every event as it happens (for embedding tools). */
   onEvent?: (e: SimEvent) => void;
-  /** Called now and then with (steps done, step limit). */
+  /** Called every 4096 steps and once at the end with (steps done, step limit). */
   onProgress?: (done: number, total: number) => void;
   /** Engine options (build, walker) for the simulated machine. */
   engine?: EngineOptions;
@@ -170,6 +170,7 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
     for (const r of runners) if (!r.state.done) r.gen.return();
   }
   w.current = null;
+  opts.onProgress?.(w.step, maxSteps);
   if (w.livelock) endReason = "livelock";
   else if (w.violations.length > 0) endReason = "violation";
   else if (check !== "off") runCheck(false);
