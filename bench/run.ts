@@ -9,6 +9,7 @@
 //   --reference        also time the TypeScript reference walker (W1-W4, W6)
 //   --wasm-dir DIR     run DIR/release.wasm and DIR/simd.wasm instead of the embedded builds (A/B runs)
 //   --out DIR          results directory (default: bench/results of this checkout)
+import { Command, InvalidArgumentError } from "commander";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as os from "node:os";
@@ -28,39 +29,27 @@ import { W1_BYTES, W4_BYTES, populated, randomCalls, snapshot } from "./workload
 const WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W8", "MEM"];
 const here = dirname(fileURLToPath(import.meta.url));
 
-function usage(msg?: string): never {
-  if (msg) console.error(`bench: ${msg}`);
-  console.error(`usage: tsx bench/run.ts [--quick] [--only ${WORKLOADS.join(",")}] [--rounds N] [--batch-ms N] [--reference] [--wasm-dir DIR] [--out DIR]`);
-  process.exit(2);
+const program = new Command("bench")
+  .description("the benchmarks of bench/README.md in one run")
+  .option("--quick", "smaller spaces, 3 rounds of 150 ms batches (about a minute)", false)
+  .option("--only <ids>", `run only these workloads (${WORKLOADS.join(",")})`, (v) => v.toUpperCase().split(","))
+  .option("--rounds <n>", "interleaved rounds per workload (default 5; quick 3)", positiveInt)
+  .option("--batch-ms <n>", "length of a calibrated batch in ms (default 300; quick 150)", positiveInt)
+  .option("--reference", "also time the TypeScript reference walker (W1-W4, W6)", false)
+  .option("--wasm-dir <dir>", "run DIR/release.wasm and DIR/simd.wasm instead of the embedded builds")
+  .option("--out <dir>", "results directory (default: bench/results of this checkout)")
+  .showHelpAfterError()
+  .parse();
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("needs a positive integer");
+  return n;
 }
-
-const args = process.argv.slice(2);
-let quick = false;
-let only: string[] | undefined;
-let rounds: number | undefined;
-let batchMs: number | undefined;
-let reference = false;
-let wasmDir: string | undefined;
-let outDir = join(here, "results");
-for (let i = 0; i < args.length; i++) {
-  const [flag, inline] = args[i].includes("=") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
-  const value = (): string => inline ?? args[++i] ?? usage(`${flag} needs a value`);
-  const int = (): number => {
-    const n = Number(value());
-    if (!Number.isInteger(n) || n < 1) usage(`${flag} needs a positive integer`);
-    return n;
-  };
-  if (flag === "--quick") quick = true;
-  else if (flag === "--only") only = value().toUpperCase().split(",");
-  else if (flag === "--rounds") rounds = int();
-  else if (flag === "--batch-ms") batchMs = int();
-  else if (flag === "--reference") reference = true;
-  else if (flag === "--wasm-dir") wasmDir = resolve(value());
-  else if (flag === "--out") outDir = resolve(value());
-  else if (flag === "--help" || flag === "-h") usage();
-  else usage(`unknown argument ${args[i]}`);
-}
-for (const o of only ?? []) if (!WORKLOADS.includes(o)) usage(`unknown workload ${o}`);
+const opts = program.opts<{ quick: boolean; only?: string[]; rounds?: number; batchMs?: number; reference: boolean; wasmDir?: string; out?: string }>();
+const { quick, only, rounds, batchMs, reference } = opts;
+const wasmDir = opts.wasmDir === undefined ? undefined : resolve(opts.wasmDir);
+const outDir = opts.out === undefined ? join(here, "results") : resolve(opts.out);
+for (const o of only ?? []) if (!WORKLOADS.includes(o)) program.error(`bench: unknown workload ${o}`);
 const want = (id: string): boolean => !only || only.includes(id);
 
 const T0 = now();

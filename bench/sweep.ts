@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, cpus } from "node:os";
 import {
-  loadSweep, runSweepInline, runSweepLocal, runSweepQueue, startQueueWorker, validateSweep, hmmsimVersion, type SweepPlan,
+  loadSweep, runSweepInline, runSweepLocal, runSweepQueue, startQueueWorker, validateSweep, hmmsimVersion, type SweepOutcome, type SweepPlan,
 } from "../src/sim/sweep/index.js";
 
 const args = process.argv.slice(2);
@@ -49,19 +49,25 @@ const [, inlineMs] = await timed(() => runSweepInline(big));
 const perJobInline = inlineMs / POINTS;
 console.log(`in-process:  ${fmt(inlineMs, 0)} ms, ${fmt(POINTS / (inlineMs / 1000), 1)} points/s (${fmt(perJobInline, 3)} ms of simulation per point)`);
 
-const pool: Record<number, { ms: number; perJob: number }> = {};
+/** Sum of the simulation time the workers measured for their jobs (ms). */
+const simMs = (o: SweepOutcome) => o.results.reduce((s, r) => s + (r?.wallMs ?? 0), 0);
+
+const pool: Record<number, { ms: number; perJob: number; overhead: number }> = {};
 for (const w of [1, 2]) {
-  const [, smallMs] = await timed(() => runSweepLocal(small, { workers: w }));
+  const [os, smallMs] = await timed(() => runSweepLocal(small, { workers: w }));
   const [o, ms] = await timed(() => runSweepLocal(big, { workers: w }));
   if (!o.complete || o.failures.length) throw new Error("bench: pool run incomplete");
-  // startup (threads, module loading) cancels out in the difference of a big and a small run
+  // startup (threads, module loading) cancels out in the difference of a big and a small run;
+  // the overhead is the wall time per job beyond the simulation the worker itself measured, so a
+  // change in the machine's load between runs does not count as overhead
   const perJob = (ms - smallMs) / (POINTS - SMALL);
-  pool[w] = { ms, perJob };
-  console.log(`pool, ${w} worker${w > 1 ? "s" : ""}: ${fmt(ms, 0)} ms, ${fmt(POINTS / (ms / 1000), 1)} points/s; steady state ${fmt(1000 / perJob, 1)} points/s`);
+  const overhead = ((ms - smallMs) * w - (simMs(o) - simMs(os))) / (POINTS - SMALL);
+  pool[w] = { ms, perJob, overhead };
+  console.log(`pool, ${w} worker${w > 1 ? "s" : ""}: ${fmt(ms, 0)} ms, ${fmt(POINTS / (ms / 1000), 1)} points/s; steady state ${fmt(1000 / perJob, 1)} points/s; ${fmt(simMs(o) / POINTS, 3)} ms of simulation per point in the workers`);
 }
-const overhead = pool[1].perJob - perJobInline;
+const overhead = pool[1].overhead;
 console.log(`2 vs 1 worker: ${fmt(pool[1].perJob / pool[2].perJob)}× steady-state throughput (target >= 1.8× on 2 cores), ${fmt(pool[1].ms / pool[2].ms)}× end to end`);
-console.log(`pool overhead per job (1 worker, steady state − in-process): ${fmt(overhead, 3)} ms (target <= 5 ms)`);
+console.log(`pool overhead per job (pool, thread hand-off, clone of job and result; wall − the workers' own simulation time): ${fmt(overhead, 3)} ms with 1 worker, ${fmt(pool[2].overhead, 3)} ms per worker-job with 2 (target <= 5 ms)`);
 
 if (withQueue) {
   const redisBin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
@@ -78,13 +84,13 @@ if (withQueue) {
       await worker.ready;
       // other sampling seeds: the queue keeps finished jobs, and identical work would be collected, not run
       const qbig = plan(QPOINTS, 11), qsmall = plan(SMALL, 13);
-      const [, smallMs] = await timed(() => runSweepQueue(qsmall, { url, pollMs: 500 }));
+      const [os, smallMs] = await timed(() => runSweepQueue(qsmall, { url, pollMs: 500 }));
       const [o, ms] = await timed(() => runSweepQueue(qbig, { url, pollMs: 500 }));
       if (!o.complete || o.failures.length) throw new Error("bench: queue run incomplete");
       const perJob = (ms - smallMs) / (QPOINTS - SMALL);
-      const inlineQ = (await timed(() => runSweepInline(qbig)))[1] / QPOINTS;
+      const qOverhead = (ms - smallMs - (simMs(o) - simMs(os))) / (QPOINTS - SMALL);
       console.log(`queue, 1 worker (concurrency 1, same host): ${fmt(ms, 0)} ms for ${QPOINTS} points, steady state ${fmt(1000 / perJob, 1)} points/s`);
-      console.log(`queue overhead per job (steady state − in-process): ${fmt(perJob - inlineQ, 3)} ms, next to the pool's ${fmt(overhead, 3)} ms`);
+      console.log(`queue overhead per job (Redis round trips + the worker's thread; wall − simulation): ${fmt(qOverhead, 3)} ms, next to the pool's ${fmt(overhead, 3)} ms`);
       await worker.close();
     } finally {
       process.kill(redis.pid!, "SIGTERM");

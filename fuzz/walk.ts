@@ -27,6 +27,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as fc from "fast-check";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ERRNO, MEM, PAGE_SHIFT, PUD_SHIFT } from "../src/engine/layout.js";
 import { wasmPath } from "../src/engine/wasm-file.node.js";
 import {
@@ -37,58 +38,50 @@ const PROPERTIES = { random: caseArb, dense: denseCaseArb } as const;
 type PropertyName = keyof typeof PROPERTIES;
 const PROPERTY_TITLES: Record<PropertyName, string> = { random: "random address spaces", dense: "dense PTE tables" };
 
+/** A usage error: the message and a pointer to --help on stderr, exit 2. */
 function usage(msg: string): never {
-  console.error(`fuzz: ${msg}\nusage: tsx scripts/fuzz.ts [--cases N] [--build release,simd,debug] [--property random|dense|both]` +
-    " [--seed S [--path P]] [--progress N] [--recycle N] [--crosscheck N] [--fresh]");
+  console.error(`fuzz: ${msg}\n(see tsx fuzz/walk.ts --help)`);
   process.exit(2);
 }
 
-function parseArgs(argv: string[]) {
-  const opts = {
-    cases: Number(process.env.HMMSIM_FUZZ_RUNS ?? "") || 1_000_000,
-    builds: ["release"] as Build[],
-    properties: ["random", "dense"] as PropertyName[],
-    seed: undefined as number | undefined,
-    path: undefined as string | undefined,
-    progress: 50_000,
-    recycle: 20_000,
-    fresh: false,
-    crosscheck: 1000,
-  };
-  const int = (v: string | undefined, name: string, min: number): number => {
+function intArg(name: string, min: number) {
+  return (v: string): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isSafeInteger(n) || n < min) usage(`${name} needs an integer >= ${min}, got ${v}`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} needs an integer >= ${min}, got ${v}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--cases": opts.cases = int(value(), flag, 1); break;
-      case "--build": {
-        const bs = (value() ?? "").split(",").filter(Boolean);
-        if (!bs.length || bs.some((b) => b !== "release" && b !== "simd" && b !== "debug")) usage(`bad --build ${bs.join(",")}`);
-        opts.builds = bs as Build[];
-        break;
-      }
-      case "--property": {
-        const p = value();
-        if (p === "both") opts.properties = ["random", "dense"];
-        else if (p === "random" || p === "dense") opts.properties = [p];
-        else usage(`bad --property ${p}`);
-        break;
-      }
-      case "--seed": opts.seed = int(value(), flag, -(2 ** 31)) | 0; break;
-      case "--path": opts.path = value(); break;
-      case "--progress": opts.progress = int(value(), flag, 1); break;
-      case "--recycle": opts.recycle = int(value(), flag, 1); break;
-      case "--fresh": opts.fresh = true; break;
-      case "--crosscheck": opts.crosscheck = int(value(), flag, 0); break;
-      case "--": break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
+}
+
+function parseArgs(argv: string[]) {
+  const program = new Command("fuzz")
+    .description("differential fuzzing of the WASM walker against the TypeScript reference, in lockstep")
+    .addOption(new Option("--cases <n>", "cases per property").default(Number(process.env.HMMSIM_FUZZ_RUNS ?? "") || 1_000_000).argParser(intArg("--cases", 1)))
+    .addOption(new Option("--build <list>", "builds, comma-separated: release, simd, debug").default(["release"]).argParser((v: string) => {
+      const bs = v.split(",").filter(Boolean);
+      if (!bs.length || bs.some((b) => b !== "release" && b !== "simd" && b !== "debug")) throw new InvalidArgumentError(`bad --build ${v}`);
+      return bs as Build[];
+    }))
+    .addOption(new Option("--property <name>", "random, dense or both").default(["random", "dense"]).argParser((p: string) => {
+      if (p === "both") return ["random", "dense"] as PropertyName[];
+      if (p === "random" || p === "dense") return [p] as PropertyName[];
+      throw new InvalidArgumentError(`bad --property ${p}`);
+    }))
+    .addOption(new Option("--seed <s>", "fast-check seed").argParser((v: string) => intArg("--seed", -(2 ** 31))(v) | 0))
+    .option("--path <p>", "replay one failure (with --seed and one --property)")
+    .addOption(new Option("--progress <n>", "cases between progress lines").default(50_000).argParser(intArg("--progress", 1)))
+    .addOption(new Option("--recycle <n>", "cases per engine pair before a fresh one").default(20_000).argParser(intArg("--recycle", 1)))
+    .option("--fresh", "a fresh engine pair per case")
+    .addOption(new Option("--crosscheck <n>", "cases between cross-checks").default(1000).argParser(intArg("--crosscheck", 0)))
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .parse(argv, { from: "user" });
+  const o = program.opts<{
+    cases: number; build: Build[]; property: PropertyName[]; seed?: number; path?: string; progress: number;
+    recycle: number; fresh?: boolean; crosscheck: number;
+  }>();
+  const opts = {
+    cases: o.cases, builds: o.build, properties: o.property, seed: o.seed, path: o.path,
+    progress: o.progress, recycle: o.recycle, fresh: !!o.fresh, crosscheck: o.crosscheck,
+  };
   if (opts.path !== undefined && (opts.seed === undefined || opts.properties.length !== 1)) {
     usage("--path replays one failure: give it with --seed and --property random|dense");
   }

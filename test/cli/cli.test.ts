@@ -123,6 +123,8 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
       [["sweep", "no-such-file.yaml"], /cannot read sweep file no-such-file\.yaml: no such file/],
       [["sweep", "x.yaml", "--queue", "http://127.0.0.1:1"], /--queue: expected a redis:\/\/ or rediss:\/\/ URL, got http:\/\//],
       [["worker"], /required option '--queue <url>' not specified/],
+      [["worker", "--queue", "redis://127.0.0.1:1/0"], /cannot reach the queue at redis:\/\/127\.0\.0\.1:1\/0: ECONNREFUSED/],
+      [["sweep", "examples/sweeps/stale-seq.yaml", "--queue", "redis://127.0.0.1:1/0"], /cannot reach the queue at redis:\/\/127\.0\.0\.1:1\/0: ECONNREFUSED/],
       [["validate"], /missing required argument 'file'/],
       [["bench", "--runs", "0"], /--runs must be an integer in 1\.\.1000, got 0/],
     ];
@@ -211,25 +213,27 @@ describe.runIf(PRIMARY_PROJECT)("hmmsim command line", () => {
   it("Ctrl-C stops a sweep cleanly: exit 130, the finished results written, marked incomplete", async () => {
     const dir = scratch();
     const out = join(dir, "out");
-    const p = spawn(process.execPath, ["--import", "tsx", MAIN, "sweep", join(ROOT, "examples/sweeps/stale-seq.yaml"), "--workers", "1", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    // the example sweep with 50 seeds per point: 300 jobs, far more than finish before the interrupt
+    const f = put(dir, "long.yaml", readFileSync(join(ROOT, "examples/sweeps/stale-seq.yaml"), "utf8").replace("seeds: 4", "seeds: 50"));
+    const p = spawn(process.execPath, ["--import", "tsx", MAIN, "sweep", f, "--workers", "1", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "", stdout = "";
     p.stdout.setEncoding("utf8").on("data", (s: string) => { stdout += s; });
     // stderr is not a terminal: a plain progress line every 5 s; interrupt after the first
     await new Promise<void>((done) => p.stderr.setEncoding("utf8").on("data", (s: string) => {
       stderr += s;
-      if (/hmmsim sweep stale-seq: \d+\/24 jobs/.test(stderr)) done();
+      if (/hmmsim sweep stale-seq: \d+\/300 jobs/.test(stderr)) done();
     }));
     p.kill("SIGINT");
     const code = await new Promise<number | null>((done) => p.on("close", (c) => done(c)));
     expect(code).toBe(130);
     expect(stderr).toContain("hmmsim sweep: interrupted; finishing up and writing the results so far");
-    expect(stdout).toMatch(/^sweep stale-seq: 6 points × 4 seeds = 24 jobs on 1 worker \(interrupted after \d+\)$/m);
+    expect(stdout).toMatch(/^sweep stale-seq: 6 points × 50 seeds = 300 jobs on 1 worker \(interrupted after \d+\)$/m);
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { complete: boolean; rows: { point: number; seed: number }[] };
     expect(res.complete).toBe(false);
     expect(res.rows.length).toBeGreaterThanOrEqual(1);
-    expect(res.rows.length).toBeLessThan(24);
+    expect(res.rows.length).toBeLessThan(300);
     // one worker takes jobs in plan order: the finished ones are the first ones
-    expect(res.rows.map((r) => `${r.point}/${r.seed}`)).toEqual(res.rows.map((_, i) => `${Math.floor(i / 4)}/${(i % 4) + 1}`));
+    expect(res.rows.map((r) => `${r.point}/${r.seed}`)).toEqual(res.rows.map((_, i) => `${Math.floor(i / 50)}/${(i % 50) + 1}`));
     expect(readFileSync(join(out, "results.csv"), "utf8").trimEnd().split("\n").length).toBe(res.rows.length + 1);
     expect(readFileSync(join(out, "report.html"), "utf8")).toContain("incomplete (interrupted)");
   });

@@ -4,7 +4,7 @@
 import { Command, Option } from "commander";
 import { loadSweepFile } from "../../sim/sweep/load.js";
 import { defaultWorkers, runSweepLocal } from "../../sim/sweep/pool.js";
-import { checkQueueUrl, DEFAULT_QUEUE_NAME, QueueUrlError, runSweepQueue } from "../../sim/sweep/queue.js";
+import { checkQueueUrl, DEFAULT_QUEUE_NAME, QueueUnreachableError, QueueUrlError, runSweepQueue } from "../../sim/sweep/queue.js";
 import { SweepError } from "../../sim/sweep/schema.js";
 import { writeSweepOutputs } from "../../sim/sweep/outputs.js";
 import type { SweepOutcome } from "../../sim/sweep/outcome.js";
@@ -78,6 +78,9 @@ export function sweepCommand(out: Output): Command {
         outcome = o.queue
           ? await runSweepQueue(plan, { url: o.queue, name: o.queueName, attempts: o.attempts, backoffMs: o.backoff, signal: ac.signal, onProgress: (d, t) => bar.update(d, t) })
           : await runSweepLocal(plan, { workers: o.workers, signal: ac.signal, onProgress: (d, t) => bar.update(d, t) });
+      } catch (e) {
+        if (e instanceof QueueUnreachableError) throw new UserError(e.message, "input");
+        throw e;
       } finally {
         bar.stop();
         process.off("SIGINT", stop);

@@ -1,7 +1,7 @@
 // `hmmsim worker --queue URL`: pull sweep jobs from a BullMQ queue and run them on local threads
 // until stopped (Ctrl-C / SIGTERM lets running jobs finish). Run it on as many machines as you like.
 import { Command, Option } from "commander";
-import { checkQueueUrl, DEFAULT_QUEUE_NAME, QueueUrlError, startQueueWorker } from "../../sim/sweep/queue.js";
+import { checkQueueUrl, DEFAULT_QUEUE_NAME, probeQueue, QueueUnreachableError, QueueUrlError, startQueueWorker } from "../../sim/sweep/queue.js";
 import { hmmsimVersion } from "../../sim/sweep/version.js";
 import { EXIT, UserError, type Output } from "../io.js";
 import { intOption, textOption } from "../values.js";
@@ -28,10 +28,12 @@ export function workerCommand(out: Output): Command {
       const inputs = { queue: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockDurationMs: o.lockDuration, stalledIntervalMs: o.stalledInterval, maxStalled: o.maxStalled };
       out.inputs = inputs;
       try { checkQueueUrl(o.queue); } catch (e) { if (e instanceof QueueUrlError) throw new UserError(e.message); throw e; }
+      try { await probeQueue(o.queue); } catch (e) { if (e instanceof QueueUnreachableError) throw new UserError(e.message, "input"); throw e; }
       const counts = { started: 0, completed: 0, failed: 0 };
       const worker = startQueueWorker({
         url: o.queue, name: o.queueName, concurrency: o.concurrency, lockDurationMs: o.lockDuration,
         stalledIntervalMs: o.stalledInterval, maxStalledCount: o.maxStalled, version: hmmsimVersion(),
+        onError: (e) => out.warn(`hmmsim worker: ${e.message} (reconnecting)`),
         onEvent: (e) => {
           counts[e.event]++;
           if (out.json) out.io.stdout(JSON.stringify(e) + "\n");

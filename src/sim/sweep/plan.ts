@@ -26,9 +26,10 @@ export interface SweepJob {
   point: number;
   seed: number;
   scenario: string;
-  strategy: Strategy;
+  /** Overrides the scenario's run.strategy / run.pctDepth / run.check when set. */
+  strategy?: Strategy;
   pctDepth?: number;
-  check: CheckMode;
+  check?: CheckMode;
   /** Metric names to return; null = every total metric. */
   metrics: string[] | null;
   /** hmmsim version that planned the job (a different version is different work). */
@@ -115,7 +116,9 @@ export function planSweep(sweep: Sweep, base: Record<string, unknown>, opts: { v
   for (const pt of points) {
     for (const seed of seeds) {
       const body: Omit<SweepJob, "id"> = {
-        point: pt.index, seed, scenario: pt.scenario, strategy: sweep.strategy, check: sweep.check, metrics, version: opts.version,
+        point: pt.index, seed, scenario: pt.scenario, metrics, version: opts.version,
+        ...(sweep.strategy !== undefined ? { strategy: sweep.strategy } : {}),
+        ...(sweep.check !== undefined ? { check: sweep.check } : {}),
         ...(sweep.pctDepth !== undefined ? { pctDepth: sweep.pctDepth } : {}),
       };
       jobs.push({ id: jobId(body), ...body });

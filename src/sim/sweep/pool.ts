@@ -66,7 +66,7 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalRunOptions = {})
   }
   failures.sort((a, b) => a.job - b.job);
   return {
-    plan, results, failures, complete: !stopped() && done === total, mode: "local", workers,
+    plan, results, failures, complete: done === total, mode: "local", workers,
     wallMs: performance.now() - t0, retried: 0,
   };
 }

@@ -5,6 +5,7 @@
 // locks), and a worker that dies mid-job has its job handed to another after the lock expires.
 // A bad scenario fails its job permanently (no retries); a violation or livelock is a result.
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
 import { Piscina } from "piscina";
 import { poolWorkerFile } from "./worker-file.js";
 import { compiledBuild, defaultBuild } from "../../engine/builds.js";
@@ -30,6 +31,26 @@ export function checkQueueUrl(url: string): string {
   return u.toString();
 }
 
+/** The queue's Redis server cannot be reached (or does not answer PING). */
+export class QueueUnreachableError extends Error {}
+
+/** Connects once and PINGs, so an unreachable server is one clear error, not a retry loop. */
+export async function probeQueue(url: string, timeoutMs = 5000): Promise<void> {
+  const client = new Redis(checkQueueUrl(url), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  // the socket's own error (ECONNREFUSED, ENOTFOUND…) says more than the client's "Connection is closed"
+  let cause: NodeJS.ErrnoException | undefined;
+  client.on("error", (e: NodeJS.ErrnoException) => { cause ??= e; });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const err = cause ?? (e as NodeJS.ErrnoException);
+    throw new QueueUnreachableError(`cannot reach the queue at ${url}: ${err.code ?? err.message}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
 function connection(url: string) {
   // BullMQ needs blocking commands to wait forever (maxRetriesPerRequest: null).
   return { url: checkQueueUrl(url), maxRetriesPerRequest: null };
@@ -53,9 +74,13 @@ export interface QueueRunOptions {
 export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Promise<SweepOutcome> {
   const t0 = performance.now();
   const name = opts.name ?? DEFAULT_QUEUE_NAME;
+  await probeQueue(opts.url);
   const conn = connection(opts.url);
   const queue = new Queue(name, { connection: conn });
   const events = new QueueEvents(name, { connection: conn });
+  // A connection lost mid-sweep is retried by the client; the periodic re-read catches up after.
+  queue.on("error", () => {});
+  events.on("error", () => {});
   const total = plan.jobs.length;
   const results: (JobResult | null)[] = new Array(total).fill(null);
   const failures: JobFailure[] = [];
@@ -138,6 +163,8 @@ export interface QueueWorkerOptions {
   maxStalledCount?: number;
   /** The version of this worker; a job planned by another version fails permanently. */
   version: string;
+  /** Called with connection errors (the client keeps reconnecting). */
+  onError?: (e: Error) => void;
   /** Called as jobs start and end. */
   onEvent?: (e: { event: "started" | "completed" | "failed"; jobId: string; point: number; seed: number; status?: string; message?: string; wallMs?: number }) => void;
 }
@@ -174,6 +201,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorkerHandle {
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 1,
   });
+  worker.on("error", (e) => opts.onError?.(e));
   return {
     ready: worker.waitUntilReady().then(() => undefined),
     async close() {

@@ -73,9 +73,10 @@ export const sweepSchema = z.object({
     z.number().int().positive().max(100_000),
     z.array(z.number().int().nonnegative().max(2 ** 32 - 1)).min(1).refine((a) => new Set(a).size === a.length, "seeds must be distinct"),
   ]).default(1),
-  strategy: z.enum(["random", "pct", "dfs"]).default("random"),
+  /** Scheduler strategy and invariant checks for every run; default: the scenario's run.strategy / run.check. */
+  strategy: z.enum(["random", "pct", "dfs"]).optional(),
   pctDepth: z.number().int().positive().max(64).optional(),
-  check: z.enum(["every-step", "end", "off"]).default("end"),
+  check: z.enum(["every-step", "end", "off"]).optional(),
   /** Metrics to collect, by name (see docs/sweeps.md); default: every total metric of the report. */
   metrics: z.array(z.string().min(1)).min(1).refine((a) => new Set(a).size === a.length, "metrics must be distinct").optional(),
 }).strict().superRefine((s, ctx) => {
@@ -93,7 +94,7 @@ export const sweepSchema = z.object({
     for (const p of Object.keys(g)) note(p, ["parameters", "zip", i, p]);
   });
   for (const p of Object.keys(s.parameters.random?.params ?? {})) note(p, ["parameters", "random", "params", p]);
-  if (s.pctDepth !== undefined && s.strategy !== "pct") ctx.addIssue({ code: "custom", path: ["pctDepth"], message: "pctDepth applies to strategy pct only" });
+  if (s.pctDepth !== undefined && s.strategy !== undefined && s.strategy !== "pct") ctx.addIssue({ code: "custom", path: ["pctDepth"], message: "pctDepth applies to strategy pct only" });
 });
 
 /** A validated sweep file (defaults filled in). */
