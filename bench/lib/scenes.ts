@@ -4,7 +4,7 @@
 // engine's views, each with its own order-0 RAM frame (so its struct page exists). The mm-operation
 // workloads populate through real write faults instead (hmmRangeFault with REQ_FAULT|REQ_WRITE), so
 // mapcounts, AnonExclusive and anon_vma are what the operations expect.
-import { Engine } from "../../src/engine/engine.js";
+import type { Engine } from "../../src/engine/engine.js";
 import { FRAME, HMM_PFN_HI, PAGE_SIZE, PMD_SHIFT } from "../../src/engine/layout.js";
 import * as pte from "../../src/engine/pte.js";
 import { Mm } from "../../src/api/mm.js";

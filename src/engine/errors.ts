@@ -25,8 +25,12 @@ export class HmmsimError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+  // `instanceof HmmsimError` also holds for the typed errors that must extend RangeError or
+  // TypeError (a class has one base): they carry the brand instead of the prototype chain
   static override [Symbol.hasInstance](x: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about
     if (this === HmmsimError) return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+    // biome-ignore lint/complexity/noThisInStatic: subclasses keep the ordinary prototype test
     return Function.prototype[Symbol.hasInstance].call(this, x);
   }
 }
@@ -46,18 +50,24 @@ export class ErrnoError extends HmmsimError {
  */
 export class InvalidArgumentError extends RangeError {
   override name = "InvalidArgumentError";
-  constructor(readonly fn: string, readonly argument: string, readonly rule: string, readonly value?: unknown) {
-    super(`${fn}: ${argument} ${rule}${value === undefined && arguments.length < 4 ? "" : `, got ${show(value)}`}`);
+  constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
+    super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
+    this.value = value[0];
   }
+  /** The offending value, when one was given. */
+  readonly value: unknown;
 }
 (InvalidArgumentError.prototype as unknown as Record<symbol, unknown>)[BRAND] = true;
 
 /** An argument of the wrong JavaScript type (a string or null for a number, a missing callback). Extends TypeError. */
 export class ArgumentTypeError extends TypeError {
   override name = "ArgumentTypeError";
-  constructor(readonly fn: string, readonly argument: string, readonly rule: string, readonly value?: unknown) {
-    super(`${fn}: ${argument} ${rule}${value === undefined && arguments.length < 4 ? "" : `, got ${show(value)}`}`);
+  constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
+    super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
+    this.value = value[0];
   }
+  /** The offending value, when one was given. */
+  readonly value: unknown;
 }
 (ArgumentTypeError.prototype as unknown as Record<symbol, unknown>)[BRAND] = true;
 

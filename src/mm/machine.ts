@@ -87,19 +87,20 @@ export function callbackError(what: string, e: unknown): Error {
 export function runOp<T>(engine: Engine, f: () => T): T {
   const m = machineState(engine);
   if (m.opDepth++ === 0) m.callbackErrors = [];
-  let ok = false;
   let r: T;
   try {
     r = f();
-    ok = true;
-  } finally {
-    if (--m.opDepth === 0) {
-      const errs = m.callbackErrors;
-      m.callbackErrors = [];
-      if (ok && errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
-    }
+  } catch (e) {
+    // the operation's own exception wins; the callbacks' are dropped with it
+    if (--m.opDepth === 0) m.callbackErrors = [];
+    throw e;
   }
-  return r!;
+  if (--m.opDepth === 0) {
+    const errs = m.callbackErrors;
+    m.callbackErrors = [];
+    if (errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
+  }
+  return r;
 }
 
 /** Whether a callback's exception can be deferred (an operation is running); records it if so. */

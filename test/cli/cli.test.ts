@@ -10,8 +10,11 @@ import { cli, hmmsim, hasStackTrace, MAIN, PATHS, PRIMARY_PROJECT, put, ROOT, sc
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const ENVELOPE_KEYS = ["command", "error", "exitCode", "inputs", "ok", "result", "schema", "timings", "versions"];
 
-function envelope(stdout: string): Record<string, any> {
-  const doc = JSON.parse(stdout) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: the tests index the parsed JSON envelope freely
+type Json = Record<string, any>;
+
+function envelope(stdout: string): Json {
+  const doc = JSON.parse(stdout) as Json;
   expect(Object.keys(doc).sort()).toEqual(ENVELOPE_KEYS);
   expect(doc.schema).toBe("hmmsim/cli@1");
   expect(doc.versions).toEqual({ hmmsim: VERSION, node: process.version, scenarioFormat: 1, sweepFormat: 1 });

@@ -51,7 +51,7 @@ export function sweepCommand(out: Output): Command {
       if (o.queue) {
         try { checkQueueUrl(o.queue); } catch (e) { if (e instanceof QueueUrlError) throw new UserError(e.message); throw e; }
       }
-      let loaded;
+      let loaded: ReturnType<typeof loadSweepFile>;
       try {
         loaded = loadSweepFile(file);
       } catch (e) {

@@ -4,7 +4,7 @@
 // column, the same way scenario errors do. docs/sweeps.md describes every field.
 import { z } from "zod";
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from "yaml";
-import { parsePath, PathError } from "./paths.js";
+import { parsePath, type PathError } from "./paths.js";
 
 /** Version of the sweep-file format this library reads. */
 export const SWEEP_FORMAT_VERSION = 1;
