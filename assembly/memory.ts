@@ -7,6 +7,8 @@ import { BLOCK_SIZE, HEAP_BASE } from "./layout";
 const SIZE_CLASSES: i32 = 21; // 4 KiB .. 4 GiB
 let heapTop: usize = HEAP_BASE;
 let blocksInUse: i64 = 0;
+// the most 64 KiB pages linear memory may grow to (the engine's memory cap); 65536 = 4 GiB
+let pageLimit: i32 = 65536;
 // free list heads, one per size class, stored in globals as a small static array
 const freeHeads = memory.data(SIZE_CLASSES * 4);
 
@@ -24,11 +26,18 @@ function ensureMemory(limit: usize): bool {
   let want = pages;
   while ((<usize>want << 16) < limit) {
     want = want * 2;
-    if (want > 65536) want = 65536;
-    if (want == 65536) break;
+    if (want > pageLimit) want = pageLimit;
+    if (want == pageLimit) break;
   }
-  if ((<u64>want << 16) < <u64>limit) return false;
+  if ((<u64>want << 16) < <u64>limit || want <= pages) return false;
   return memory.grow(want - pages) >= 0;
+}
+
+/** Caps linear memory at `pages` 64 KiB pages (at least what is in use already); returns the cap. */
+export function memorySetLimit(pages: i32): i32 {
+  let have = <i32>memory.size();
+  pageLimit = pages < have ? have : pages > 65536 ? 65536 : pages;
+  return pageLimit;
 }
 
 /** Allocates a zeroed, block-aligned region of at least `bytes`; 0 when memory is exhausted. */

@@ -40,6 +40,7 @@ export class World {
     this.devices = [
       new Device(this.engine, { pages: 256, owner: { name: "gpu0" } }),
       new Device(this.engine, { pages: 256, owner: { name: "gpu1" } }),
+      new Device(this.engine, { pages: 128, owner: { name: "cxl2" }, coherent: true }),
     ];
     this.files = [new SimFile("data", 64 * PAGE, "regular"), new SimFile("tmp", 64 * PAGE, "shmem")];
     this.addMm(new Mm(this.engine, { thp: "always" }));
@@ -88,7 +89,7 @@ export class World {
       return;
     }
     const r = this.range(mm, s);
-    const dev = this.devices[s.d % 2];
+    const dev = this.devices[s.d % 3];
     switch (s.op) {
       case "newmm":
         if (this.mms.length < 6) this.addMm(new Mm(this.engine, { thp: s.a % 2 ? "always" : "madvise" }));
@@ -142,14 +143,14 @@ export class World {
         return;
       case "devfault": {
         if (!r) return;
-        const m = this.mirrors.get(mm)![s.d % 2];
+        const m = this.mirrors.get(mm)![s.d % 3];
         const len = Math.min(r.len, 32 * PAGE);
         m.fault(r.start, r.start + len, (s.d >> 1) % 2 === 1);
         return;
       }
       case "snapshot": {
         if (!r) return;
-        this.mirrors.get(mm)![s.d % 2].snapshot(r.start, r.start + Math.min(r.len, 32 * PAGE));
+        this.mirrors.get(mm)![s.d % 3].snapshot(r.start, r.start + Math.min(r.len, 32 * PAGE));
         return;
       }
       case "todevice":
@@ -225,7 +226,7 @@ export class World {
       case "hookfault": {
         // a device fault during which page-lock-only work races with the walk (mm.hooks)
         if (!r) return;
-        const m = this.mirrors.get(mm)![s.d % 2];
+        const m = this.mirrors.get(mm)![s.d % 3];
         const at = r.start;
         mm.hooks.betweenFaults = () => {
           mm.hooks.betweenFaults = undefined;

@@ -1,6 +1,9 @@
 // A device with its own memory (memremap_pages of MEMORY_DEVICE_PRIVATE or _COHERENT): the pgmap
 // callbacks (page_free, migrate_to_ram), a free list of device pages, and the driver-side helpers
 // that move a range to the device and back (docs/semantics.md §6).
+import { machineOf, reportCallbackError } from "../mm/machine.js";
+import { ArgumentTypeError } from "../engine/errors.js";
+import { argBool, argFunction, argInt, argOptions, argULong } from "../engine/validate.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { FRAME, PAGE_SIZE, PHYS, VM } from "../engine/layout.js";
@@ -14,6 +17,8 @@ import {
 import { mmap } from "../ops/mmap.js";
 
 const PAGE = PAGE_SIZE;
+/** The most pages one Device may have (its free list is a JavaScript array). */
+export const DEVICE_PAGES_MAX = 2 ** 24;
 
 export interface DeviceOptions {
   /** pgmap->owner; defaults to the Device itself. Compared by identity with dev_private_owner. */
@@ -41,11 +46,14 @@ export class Device {
   /** Times migrate_to_ram ran (for tests and tracing). */
   migrateToRamCalls = 0;
 
-  constructor(readonly engine: Engine, opts: DeviceOptions = {}) {
+  constructor(readonly engine: Engine, options: DeviceOptions = {}) {
+    const opts = argOptions<DeviceOptions>("new Device", "options", options);
+    if (typeof engine?.registerPgmap !== "function") throw new ArgumentTypeError("new Device", "engine", "must be an Engine", engine);
     this.owner = opts.owner ?? this;
-    this.npages = opts.pages ?? 1024;
-    if (!Number.isInteger(this.npages) || this.npages <= 0) throw new RangeError(`device pages must be a positive integer`);
-    this.coherent = opts.coherent ?? false;
+    this.npages = argInt("new Device", "pages", opts.pages ?? 1024, 1, DEVICE_PAGES_MAX);
+    this.coherent = argBool("new Device", "coherent", opts.coherent ?? false);
+    if (opts.migrateToRam !== undefined) argFunction("new Device", "migrateToRam", opts.migrateToRam);
+    if (opts.pageFree !== undefined) argFunction("new Device", "pageFree", opts.pageFree);
     const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages, this.coherent);
     this.pgmapIndex = index;
     this.firstPfn = firstPfn;
@@ -70,12 +78,33 @@ export class Device {
   pageFree(pfn: number): void {
     this.engine.clearFrame(pfn);
     this.freeList.push(pfn);
-    this.userPageFree?.(pfn);
+    if (this.userPageFree) this.driverCallback("pageFree", () => this.userPageFree!(pfn));
+  }
+  /**
+   * Runs a user callback of the driver: the kernel's operation around it continues whatever it
+   * throws (the exception is rethrown when that operation completes), and write-lock operations
+   * or exit from inside it are refused (LockStateError).
+   */
+  private driverCallback<T>(what: string, f: () => T): T | undefined {
+    const machine = machineOf(this.engine);
+    machine.driverCallbackDepth++;
+    try {
+      return f();
+    } catch (e) {
+      reportCallbackError(this.engine, `Device ${what} callback`, e);
+      return undefined;
+    } finally {
+      machine.driverCallbackDepth--;
+    }
   }
   /** dev_pagemap_ops.migrate_to_ram. */
   migrateToRam(vmf: VmFault): number {
     this.migrateToRamCalls++;
-    if (this.userMigrateToRam) return this.userMigrateToRam(vmf, this);
+    if (this.userMigrateToRam) {
+      const r = this.driverCallback("migrateToRam", () => this.userMigrateToRam!(vmf, this));
+      // a callback that threw (or returned something else than VM_FAULT bits) failed the fault
+      return typeof r === "number" && Number.isInteger(r) ? r : VM_FAULT_SIGBUS;
+    }
     // dmirror_devmem_fault(): migrate just the faulting page back to system memory
     const m = migrateVmaSetup(vmf.mm, {
       start: vmf.address, end: vmf.address + PAGE, pgmapOwner: this.owner,
@@ -100,6 +129,9 @@ export class Device {
 
   /** Migrates [start, end) of mm to device memory (dmirror_migrate_to_device). Returns pages moved. */
   migrateToDevice(mm: MmStruct, start: number, end: number): number {
+    argULong("Device.migrateToDevice", "start", start);
+    argULong("Device.migrateToDevice", "end", end);
+    mm.checkAlive("Device.migrateToDevice");
     const m = migrateVmaSetup(mm, { start, end, pgmapOwner: this.owner, flags: MIGRATE_VMA_SELECT_SYSTEM });
     if (typeof m === "number") throw new ErrnoError(m, `migrate_vma_setup(${hex(start)}, ${hex(end)})`);
     let moved = 0;

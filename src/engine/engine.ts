@@ -3,6 +3,7 @@
 import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
 import { EngineError, engineCall } from "./errors.js";
 import { type DigestSource, StateHasher } from "./digest.js";
+import { argInt, argOptions } from "./validate.js";
 import { type Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
 import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
@@ -28,6 +29,16 @@ export interface EngineOptions {
   walker?: WalkEngine;
   /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
   ramFrames?: number;
+  /**
+   * Cap on the engine's linear memory in bytes (rounded down to 64 KiB pages, at least what the
+   * engine needs at start; default 4 GiB). Page tables, VMA tables and frame metadata live there:
+   * when the cap is reached, faults fail with VM_FAULT_OOM (hmmRangeFault returns -EFAULT, a CPU
+   * access throws ErrnoError -EFAULT), mmap and other VMA changes with -ENOMEM, and the state
+   * stays as it was.
+   */
+  memoryLimit?: number;
+  /** Size of the swap device in pages (default: unlimited). A full device fails reclaim like the kernel's. */
+  swapPages?: number;
 }
 
 /** What {@link Engine.create} accepts as the engine's WebAssembly. */
@@ -72,7 +83,7 @@ export class Engine {
   private readonly contents = new Map<number, Uint8Array>();
   private pgmapCount = 0;
   /** The machine's swap device. */
-  readonly swap = new SwapDevice();
+  readonly swap: SwapDevice;
   /** Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
   /** Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
@@ -84,7 +95,8 @@ export class Engine {
   private readonly digestSources: DigestSource[] = [];
   private readonly freeListeners: ((head: number, order: number) => void)[] = [];
 
-  constructor(opts: EngineOptions = {}) {
+  constructor(options: EngineOptions = {}) {
+    const opts = argOptions<EngineOptions>("new Engine", "options", options);
     let build = opts.build ?? defaultBuild();
     if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${String(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
     const walker = opts.walker ?? "wasm";
@@ -101,12 +113,9 @@ export class Engine {
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");
-    if (opts.ramFrames !== undefined) {
-      if (!Number.isInteger(opts.ramFrames) || opts.ramFrames < 0) {
-        throw new RangeError(`ramFrames must be a non-negative integer, got ${opts.ramFrames}`);
-      }
-      this.raw.framesSetRamLimit(opts.ramFrames);
-    }
+    if (opts.ramFrames !== undefined) this.raw.framesSetRamLimit(argInt("new Engine", "ramFrames", opts.ramFrames, 0, PHYS.PFN_LIMIT));
+    if (opts.memoryLimit !== undefined) this.raw.memorySetLimit(Math.floor(argInt("new Engine", "memoryLimit", opts.memoryLimit, 0, 2 ** 32) / 65536));
+    this.swap = new SwapDevice(0, opts.swapPages === undefined ? Number.MAX_SAFE_INTEGER : argInt("new Engine", "swapPages", opts.swapPages));
   }
 
   /**
@@ -263,6 +272,10 @@ export class Engine {
       this.contents.set(pfn, c);
     }
     c.set(src, offset);
+  }
+  /** The materialised contents of a frame (a view, for copying by the caller), or null when never written. */
+  frameContents(pfn: number): Uint8Array | null {
+    return this.contents.get(pfn) ?? null;
   }
   copyFrame(src: number, dst: number): void {
     const c = this.contents.get(src);

@@ -87,6 +87,15 @@ export class EngineError extends HmmsimError {
   override name = "EngineError";
 }
 
+/**
+ * The engine's linear memory is exhausted (its cap, EngineOptions.memoryLimit, or 4 GiB). The
+ * operations that allocate catch it and fail the kernel's way (VM_FAULT_OOM, -ENOMEM) with the
+ * state unchanged; it only escapes from calls that have no errno to give.
+ */
+export class OutOfEngineMemoryError extends EngineError {
+  override name = "OutOfEngineMemoryError";
+}
+
 /** A simulation would block forever (single-threaded): e.g. waiting on a migration nobody finishes. */
 export class SimulationDeadlock extends HmmsimError {
   override name = "SimulationDeadlock";

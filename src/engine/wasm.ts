@@ -12,6 +12,7 @@ export interface RawExports {
   blockFree(ptr: number, bytes: number): void;
   blocksUsed(): number;
   heapBytes(): number;
+  memorySetLimit(pages: number): number;
   framesInit(): number;
   frameAlloc(order: number, flags: number): number;
   frameFree(pfn: number, order: number): void;

@@ -1,7 +1,7 @@
 // An address space (struct mm_struct): VMAs, the page table in the engine, the mmap lock, the
 // interval-notifier subscriptions, and the operations that change them.
 import type { Engine } from "../engine/engine.js";
-import { ArgumentTypeError, ErrnoError, EngineError, LockStateError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, EngineError, LockStateError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
 import { argBool, argEnum, argOptions, argULong } from "../engine/validate.js";
 import type { SimFile } from "./file.js";
 import { ERRNO, FRAME, MEM, PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_SHIFT, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5 } from "../engine/layout.js";
@@ -135,7 +135,7 @@ export class MmStruct {
     const levels = this.levels;
     this.taskSize = 2 ** (levels === 5 ? VA_BITS_L5 : VA_BITS_L4) - PAGE;
     const p = engine.raw.mmCreate(levels) >>> 0;
-    if (p === 0) throw new EngineError("out of engine memory creating an mm");
+    if (p === 0) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory creating an mm");
     this.ptr = p;
     const machine = machineOf(engine);
     this.id = machine.allocMmId();
@@ -240,7 +240,7 @@ export class MmStruct {
   /** Copies the VMA list into the engine, where the walker reads it. */
   syncVmas(): void {
     const raw = this.engine.raw;
-    if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new EngineError("out of engine memory for the VMA table");
+    if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new OutOfEngineMemoryError("out of engine memory for the VMA table");
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
@@ -276,6 +276,8 @@ export class MmStruct {
         throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
       }
     }
+    // the engine's VMA table must have room for the pieces before anything is split (-ENOMEM)
+    if (!this.engine.raw.vmaReserve(this.ptr, this.vmas.length + 2)) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
     let split = false;
     for (const a of [start, end]) {
       const v = this.vmaLookup(a);
@@ -319,7 +321,7 @@ export class MmStruct {
   /** Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
   entryPtr(addr: number, level: number, alloc: boolean): number {
     const p = this.engine.raw.entryPtr(this.ptr, addr / PAGE, level, alloc ? 1 : 0) >>> 0;
-    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new EngineError("out of engine memory for page tables");
+    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new OutOfEngineMemoryError("out of engine memory for page tables");
     return p;
   }
   /** The leaf entry mapping addr and its level, or level -1 when nothing maps it. */
