@@ -1,7 +1,7 @@
 // hmm_pfns arrays that live in engine memory, with number-only accessors. A PfnArray is the
 // zero-copy way to call hmmRangeFault; plain BigUint64Arrays are copied in and out instead.
 import type { Engine } from "../engine/engine.js";
-import { EngineError, InvalidArgumentError, UseAfterFreeError } from "../engine/errors.js";
+import { InvalidArgumentError, OutOfEngineMemoryError, UseAfterFreeError } from "../engine/errors.js";
 import { HMM_PFN_HI, HMM_PFN_ORDER_MASK } from "../engine/layout.js";
 import { profileInfo, type Profile } from "../engine/profile.js";
 
@@ -21,7 +21,7 @@ export class PfnArray {
     }
     this.bytes = length * 8;
     const p = engine.raw.blockAlloc(this.bytes) >>> 0;
-    if (p === 0) throw new EngineError(`out of engine memory for ${length} hmm_pfns`);
+    if (p === 0) throw new OutOfEngineMemoryError(`out of engine memory for ${length} hmm_pfns`);
     this.ptr = p;
   }
   private check(i: number): number {

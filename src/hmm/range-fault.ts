@@ -1,5 +1,5 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
-import { ArgumentTypeError, ErrnoError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
 import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
 import { callbackError } from "../mm/machine.js";
 import {
@@ -166,8 +166,17 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
   } else {
     let s = scratch.get(mm.engine);
     if (!s || s.length < npages) {
+      let fresh: PfnArray;
+      try {
+        fresh = new PfnArray(mm.engine, Math.max(npages, 512));
+      } catch (e) {
+        // no engine memory for the copy of the caller's array: the walk cannot run (-EFAULT),
+        // and nothing has changed
+        if (e instanceof OutOfEngineMemoryError) return EFAULT;
+        throw e;
+      }
       s?.free();
-      s = new PfnArray(mm.engine, Math.max(npages, 512));
+      s = fresh;
       scratch.set(mm.engine, s);
     }
     buf = s;

@@ -81,16 +81,16 @@ export function callbackError(what: string, e: unknown): Error {
 export function runOp<T>(engine: Engine, f: () => T): T {
   const m = machineOf(engine);
   if (m.opDepth++ === 0) m.callbackErrors = [];
-  let ok = false;
   let r: T;
   try {
     r = f();
-    ok = true;
   } finally {
     if (--m.opDepth === 0) {
       const errs = m.callbackErrors;
       m.callbackErrors = [];
-      if (ok && errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
+      // the callback's exception comes first: an error the operation raised afterwards (a fault
+      // failing because migrateToRam threw) is its consequence
+      if (errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
     }
   }
   return r!;

@@ -37,12 +37,24 @@ export function vmaNeedsCopy(v: Vma): boolean {
  * migration completes both.
  */
 export function fork<T extends MmStruct>(parent: T): T {
+  let made: T | undefined;
+  try {
+    return forkOp(parent, (c) => (made = c));
+  } catch (e) {
+    // a callback threw after the child was complete: the caller never gets the child, so it goes
+    if (made && !made.exited) made.exit();
+    throw e;
+  }
+}
+
+function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
   return runOp(parent.engine, () => {
     if (parent.exited) throw new UseAfterFreeError(`fork: mm ${parent.id} has exited`);
     return parent.withWriteLock(() => {
       // the child is of the parent's class (the public Mm for Mms users created)
       const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
       const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
+      made(child);
       try {
         for (const v of parent.vmas) {
           if (v.flags & VM.DONTCOPY) continue;

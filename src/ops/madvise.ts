@@ -282,10 +282,10 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
   return runOp(mm.engine, () => {
     argOptions("khugepagedScan", "opts", opts);
     mm.checkAlive("khugepagedScan");
-    const maxPages = argBudget("khugepagedScan", "opts.maxPages", opts.maxPages ?? 4096);
-    const maxNone = argInt("khugepagedScan", "opts.maxPtesNone", opts.maxPtesNone ?? 511, 0, 511);
-    const maxSwap = argInt("khugepagedScan", "opts.maxPtesSwap", opts.maxPtesSwap ?? 64, 0, 511);
-    const maxShared = argInt("khugepagedScan", "opts.maxPtesShared", opts.maxPtesShared ?? 256, 0, 512);
+    const maxPages = argBudget("khugepagedScan", "opts.maxPages", opts.maxPages === undefined ? 4096 : opts.maxPages);
+    const maxNone = argInt("khugepagedScan", "opts.maxPtesNone", opts.maxPtesNone === undefined ? 511 : opts.maxPtesNone, 0, 511);
+    const maxSwap = argInt("khugepagedScan", "opts.maxPtesSwap", opts.maxPtesSwap === undefined ? 64 : opts.maxPtesSwap, 0, 511);
+    const maxShared = argInt("khugepagedScan", "opts.maxPtesShared", opts.maxPtesShared === undefined ? 256 : opts.maxPtesShared, 0, 512);
     const res: KhugepagedResult = { collapsed: [], scanned: 0 };
     if (mm.exited || mm.thp === "never") return res;
     return mm.withWriteLock(() => {
