@@ -8,3 +8,6 @@ const walker = (process.env.HMMSIM_WALKER ?? "wasm") as NonNullable<EngineOption
 
 /** Engine options of the running test variant. */
 export const ENGINE_OPTS: Readonly<EngineOptions> = Object.freeze({ build, walker });
+
+/** Sequences the coherence fuzzer test runs per project (HMMSIM_FUZZ_SEQUENCES; default 200). */
+export const FUZZ_SEQUENCES = Number(process.env.HMMSIM_FUZZ_SEQUENCES ?? 200);

@@ -241,6 +241,17 @@ export class World {
         }
         return;
       }
+      case "plant": {
+        // never generated: a deliberate defect (an extra reference) for testing the harness
+        mm.forEachLeaf(0, mm.taskSize, (_a, _l, _p, e) => {
+          const pfn = e.lo & 1 ? Math.floor(e.lo / PAGE) + e.hi * 2 ** 20 : 0;
+          if (pfn && this.engine.hasStructPage(pfn) && this.engine.refcount(pfn) > 0 && s.d === 0) {
+            this.engine.setRefcount(pfn, this.engine.refcount(pfn) + 1);
+            s = { ...s, d: 1 };
+          }
+        });
+        return;
+      }
       default:
         throw new Error(`unknown op ${s.op}`);
     }
