@@ -134,6 +134,9 @@ export class WouldBlockError extends Error {
     );
   }
 }
+// one of the library's typed errors (`instanceof HmmsimError`, docs/errors.md); the brand is set
+// here by its registered symbol so that this module keeps loading without the engine
+(WouldBlockError.prototype as unknown as Record<symbol, unknown>)[Symbol.for("hmmsim.error")] = true;
 
 /** Observer of invalidations; `curSeq` is the global sequence after the phase took effect. */
 export type InvalidateListener = (phase: "start" | "end", range: MmuNotifierRange, curSeq: number) => void;
