@@ -263,3 +263,121 @@ describe("NUMA hinting scans follow v6.1's change_pte_range", () => {
     expect(checkInvariants(engine)).toEqual([]);
   });
 });
+
+import { reclaimPages } from "../src/ops/reclaim.js";
+import { mremap, MREMAP_FIXED, MREMAP_MAYMOVE } from "../src/ops/mremap.js";
+import { MADV_NOHUGEPAGE } from "../src/ops/madvise.js";
+import { FRAME } from "../src/engine/layout.js";
+
+describe("KSM", () => {
+  it("a KSM page freed by reclaim leaves the stable tree: a later merge never maps a free frame", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 8 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, 0x55);
+    expect(ksmMerge(mm, [a, a + PAGE]).merged).toBe(2);
+    expect(reclaimPages(mm, a, 2 * PAGE).swappedOut).toBe(2);
+    expect(engine.framesInUse()).toBe(2);
+    expect(ksmMerge(mm, [a + 2 * PAGE, a + 3 * PAGE]).merged).toBe(2);
+    expect(checkInvariants(engine)).toEqual([]);
+    expect(mm.cpuReadU32(a)).toBe(0x55);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+
+  it("migrate_vma of a KSM page mapped at several addresses migrates it once, for every mapping", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 8 });
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 3; i++) mm.cpuWriteU32(a + i * PAGE, 0x77);
+    expect(ksmMerge(mm, [a, a + PAGE, a + 2 * PAGE]).merged).toBe(3);
+    dev.migrateToDevice(mm, a, a + 3 * PAGE);
+    expect(engine.pendingMigrations.size).toBe(0);
+    expect(checkInvariants(engine)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(0x77);
+    mm.exit();
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+});
+
+describe("migration entries across fork, VMA splits and mremap", () => {
+  it("aborting a migration after fork leaves the page shared read-only in both Mms (no AnonExclusive)", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 1);
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    const child = fork(mm);
+    mig.abort();
+    const pfn = pte.pfnOf(mm.leafOf(a).entry);
+    expect(engine.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE).toBe(0);
+    mm.cpuWriteU32(a, 2); // COW: a copy, the child keeps 1
+    expect(child.cpuReadU32(a)).toBe(1);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+
+  it("a VMA split inside a THP under migration completes the migration and splits the new THP", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    expect(mm.leafOf(a).level).toBe(1);
+    madvise(mm, a + 8 * PAGE, 8 * PAGE, MADV_NOHUGEPAGE);
+    expect(mig.state).toBe("done");
+    expect(mm.leafOf(a).level).toBe(0);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("mremap of a THP under migration to an unaligned address leaves no PMD entry outside the VMA", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    const dst = mm.vmas[mm.vmas.length - 1].end + 3 * PMD + 5 * PAGE;
+    expect(mremap(mm, a, PMD, PMD, MREMAP_MAYMOVE | MREMAP_FIXED, dst)).toBe(dst);
+    expect(mig.state).toBe("done");
+    expect(mm.cpuReadU32(dst)).toBe(1);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+});
+
+describe("device-coherent pages", () => {
+  it("are referenced by fork: after the parent unmaps, the child still reads its own data", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const dev = new Device(engine, { pages: 4, coherent: true });
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 41);
+    expect(dev.migrateToDevice(mm, a, a + PAGE)).toBe(1);
+    const child = fork(mm);
+    const pfn = pte.pfnOf(child.leafOf(a).entry);
+    expect(engine.refcount(pfn)).toBe(2);
+    mm.munmap(a, PAGE);
+    expect(dev.freePages).toBe(3);
+    const other = new Mm(engine);
+    const b = other.mmap({ length: PAGE, prot: RW, flags: ANON });
+    other.cpuWriteU32(b, 99);
+    expect(dev.migrateToDevice(other, b, b + PAGE)).toBe(1);
+    expect(child.cpuReadU32(a)).toBe(41);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
+
+describe("a mirror racing its own device's migration inside its fault", () => {
+  it("a CPU access from betweenFaults migrating a page back retries the fault: no stale device pfn", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 8 });
+    const mirror = new Mirror(mm, { owner: dev.owner });
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 2; i++) mm.cpuWriteU32(a + i * PAGE, i);
+    expect(dev.migrateToDevice(mm, a, a + 2 * PAGE)).toBe(2);
+    let ran = false;
+    mm.hooks.betweenFaults = () => {
+      mm.hooks.betweenFaults = undefined;
+      ran = true;
+      mm.cpuWriteU32(a, 9); // migrate_to_ram of the first page, MIGRATE with the mirror's owner
+    };
+    // pages 2 and 3 need faults: the hook runs before the second, after page 0 was reported
+    expect(mirror.fault(a, a + 4 * PAGE, false)).toBe(0);
+    expect(ran).toBe(true);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+    expect(mirror.verify().ok).toBe(true);
+  });
+});
