@@ -5,7 +5,7 @@
 // so two engines never see each other's ids or pages.
 import type { Engine } from "../engine/engine.js";
 import type { StateHasher } from "../engine/digest.js";
-import { CallbackError, HmmsimError } from "../engine/errors.js";
+import { CallbackError, EngineError, HmmsimError } from "../engine/errors.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "./mm-struct.js";
 import type { MmuNotifierSubscriptions } from "./notifier.js";
@@ -84,6 +84,10 @@ export function runOp<T>(engine: Engine, f: () => T): T {
   let r: T;
   try {
     r = f();
+  } catch (e) {
+    // a trap of the WebAssembly engine never escapes bare: it says which operation it hit
+    if (e instanceof WebAssembly.RuntimeError) throw new EngineError(`WebAssembly engine trapped: ${e.message}`, { cause: e });
+    throw e;
   } finally {
     if (--m.opDepth === 0) {
       const errs = m.callbackErrors;
