@@ -381,3 +381,48 @@ describe("a mirror racing its own device's migration inside its fault", () => {
     expect(mirror.verify().ok).toBe(true);
   });
 });
+
+describe("a deferred folio migration combined with migrate_vma keeps its record and the refcounts", () => {
+  for (const variant of ["plain", "fork", "thp", "finish-first", "abort"] as const) {
+    it(variant, () => {
+      const engine = new Engine(ENGINE_OPTS);
+      const mm = new Mm(engine, { thp: variant === "thp" ? "always" : "never" });
+      const dev = new Device(engine, { pages: 1024 });
+      const len = variant === "thp" ? 2 * PMD : 8 * PAGE;
+      let a = mm.mmap({ length: len, prot: RW, flags: ANON });
+      if (variant === "thp") a = Math.ceil(a / PMD) * PMD;
+      for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, i + 1);
+      const child = variant === "fork" ? fork(mm) : null;
+      const migs = migratePages(mm, a, 4 * PAGE, { defer: true });
+      expect(migs.length).toBe(variant === "thp" ? 1 : 4);
+      if (variant === "finish-first") migs[0].finish();
+      // pages under a folio migration are not collected; a THP's migration completes first
+      expect(dev.migrateToDevice(mm, a, a + 4 * PAGE)).toBe({ plain: 0, fork: 0, thp: 4, "finish-first": 1, abort: 0 }[variant]);
+      expect(checkInvariants(engine)).toEqual([]);
+      for (const m of migs) if (variant === "abort") m.abort(); else m.finish();
+      expect(checkInvariants(engine)).toEqual([]);
+      for (let i = 0; i < 4; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(i + 1);
+      if (child) for (let i = 0; i < 4; i++) expect(child.cpuReadU32(a + i * PAGE)).toBe(i + 1);
+      child?.exit();
+      mm.exit();
+      dev.evictAll();
+      expect(checkTeardown(engine)).toEqual([]);
+    });
+  }
+});
+
+describe("5-level addresses above 2^53", () => {
+  it("madvise, reclaim and migrate accept them", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine, { levels: 5 });
+    const addr = 2 ** 55;
+    expect(mm.mmap({ addr, length: 4 * PAGE, prot: RW, flags: ANON | 0x10 })).toBe(addr);
+    for (let i = 0; i < 4; i++) mm.cpuWriteU32(addr + i * PAGE, i + 3);
+    madvise(mm, addr, PAGE, 4);
+    expect(mm.cpuReadU32(addr)).toBe(0);
+    expect(reclaimPages(mm, addr + PAGE, PAGE).swappedOut).toBe(1);
+    expect(migratePages(mm, addr + 2 * PAGE, PAGE).length).toBe(1);
+    expect([mm.cpuReadU32(addr + PAGE), mm.cpuReadU32(addr + 2 * PAGE)]).toEqual([4, 5]);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
