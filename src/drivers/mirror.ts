@@ -66,9 +66,9 @@ export class Mirror {
     mm.checkAlive(fn);
     this.owner = opts.owner ?? null;
     this.engine = argEnum(fn, "engine", opts.engine ?? "wasm", ["wasm", "reference"] as const);
-    this.maxRetries = argBudget(fn, "maxRetries", opts.maxRetries ?? 1000);
-    const start = argULong(fn, "start", opts.start ?? 0);
-    const length = argULong(fn, "length", opts.length ?? mm.taskSize + PAGE_SIZE - start);
+    this.maxRetries = argBudget(fn, "maxRetries", opts.maxRetries === undefined ? 1000 : opts.maxRetries);
+    const start = argULong(fn, "start", opts.start === undefined ? 0 : opts.start);
+    const length = argULong(fn, "length", opts.length === undefined ? mm.taskSize + PAGE_SIZE - start : opts.length);
     this.notifier = mm.intervalNotifierInsert(start, length, {
       invalidate: (sub, range, curSeq) => this.invalidate(sub, range, curSeq),
     });

@@ -77,6 +77,8 @@ export class LockStateError extends HmmsimError {
  */
 export class CallbackError extends HmmsimError {
   override name = "CallbackError";
+  /** What the completed operation returned (e.g. the migrations of migratePages), if it returned. */
+  result?: unknown;
   constructor(readonly callback: string, cause: unknown) {
     super(`${callback} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }

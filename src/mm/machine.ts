@@ -82,8 +82,10 @@ export function runOp<T>(engine: Engine, f: () => T): T {
   const m = machineOf(engine);
   if (m.opDepth++ === 0) m.callbackErrors = [];
   let r: T;
+  let done = false;
   try {
     r = f();
+    done = true;
   } catch (e) {
     // a trap of the WebAssembly engine never escapes bare: it says which operation it hit
     if (e instanceof WebAssembly.RuntimeError) throw new EngineError(`WebAssembly engine trapped: ${e.message}`, { cause: e });
@@ -94,7 +96,11 @@ export function runOp<T>(engine: Engine, f: () => T): T {
       m.callbackErrors = [];
       // the callback's exception comes first: an error the operation raised afterwards (a fault
       // failing because migrateToRam threw) is its consequence
-      if (errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
+      if (errs.length > 0) {
+        const err = callbackError(errs[0].what, errs[0].error);
+        if (done && err instanceof CallbackError) err.result = r!;
+        throw err;
+      }
     }
   }
   return r!;
