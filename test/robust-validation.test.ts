@@ -240,3 +240,31 @@ describe("lifetimes: use after exit, free, release", () => {
     refused(t.engine, () => t.mm.doMunmap(t.a, PAGE), { cls: LockStateError, msg: /write lock is not held/ });
   });
 });
+
+describe("every deliberate error is an HmmsimError, including the notifier layer's", () => {
+  it("notifier misuse, SimFile, setHugetlbPages, Engine build/walker and PfnArray indexes", () => {
+    const t = machine();
+    const cases: [() => unknown, RegExp][] = [
+      [() => t.mm.intervalNotifierInsert(-PAGE, PAGE, { invalidate: () => true }), /start must be a non-negative integer/],
+      [() => t.mm.intervalNotifierInsert(0, PAGE, {} as never), /ops must have an invalidate/],
+      [() => t.mm.notifiers.invalidateRangeEnd({ start: 0, end: PAGE, event: 1, owner: null, blockable: true, flags: 1 }), /without a matching/],
+      [() => new SimFile("f", -1), /size must be in/],
+      [() => new SimFile("f", PAGE, "ext4" as "shmem"), /kind must be one of/],
+      [() => t.engine.setHugetlbPages(22, 1), /shift must be one of/],
+      [() => new Engine({ ...ENGINE_OPTS, walker: "fast" as "wasm" }), /walker must be one of/],
+      [() => new PfnArray(t.engine, 4).get(4), /index must be an integer in 0..3/],
+    ];
+    for (const [f, msg] of cases) {
+      const before = t.engine.stateDigest();
+      let e: unknown;
+      try {
+        f();
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toBeInstanceOf(HmmsimError);
+      expect((e as Error).message).toMatch(msg);
+      expect(t.engine.stateDigest()).toBe(before);
+    }
+  });
+});

@@ -1,9 +1,9 @@
 // One simulated machine: a WebAssembly instance holding physical-frame metadata and the page tables
 // of every address space created on it, plus the lazily materialised contents of frames.
 import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
-import { EngineError, engineCall } from "./errors.js";
+import { ArgumentTypeError, EngineError, engineCall } from "./errors.js";
 import { type DigestSource, StateHasher } from "./digest.js";
-import { argInt, argOptions } from "./validate.js";
+import { argEnum, argInt, argOptions } from "./validate.js";
 import { type Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
 import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
@@ -98,9 +98,9 @@ export class Engine {
   constructor(options: EngineOptions = {}) {
     const opts = argOptions<EngineOptions>("new Engine", "options", options);
     let build = opts.build ?? defaultBuild();
-    if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${String(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+    argEnum("new Engine", "build", build, WASM_BUILDS);
     const walker = opts.walker ?? "wasm";
-    if (walker !== "wasm" && walker !== "reference") throw new RangeError(`unknown walker ${String(walker)}; expected "wasm" or "reference"`);
+    argEnum("new Engine", "walker", walker, ["wasm", "reference"] as const);
     this.walker = walker;
     let mod: WebAssembly.Module;
     if (opts.wasm !== undefined) {
@@ -246,8 +246,8 @@ export class Engine {
   }
   /** Adds pages to a hugetlb pool (nr_hugepages); shift 21 = 2 MiB, 30 = 1 GiB. */
   setHugetlbPages(shift: number, pages: number): void {
-    if (shift !== 21 && shift !== 30) throw new RangeError(`hugetlb page shift must be 21 or 30, got ${shift}`);
-    if (!Number.isInteger(pages) || pages < 0) throw new RangeError(`hugetlb page count must be a non-negative integer`);
+    argEnum("setHugetlbPages", "shift", shift, [21, 30]);
+    argInt("setHugetlbPages", "pages", pages, 0, 2 ** 20);
     this.hugetlbTotal.set(shift, (this.hugetlbTotal.get(shift) ?? 0) + pages - (this.hugetlbFree.get(shift) ?? 0));
     this.hugetlbFree.set(shift, pages);
   }
@@ -304,7 +304,7 @@ export class Engine {
   }
   /** memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
   registerPgmap(owner: unknown, count: number, coherent = false): { index: number; firstPfn: number } {
-    if (owner === null || owner === undefined) throw new TypeError("a device-private pgmap needs a non-NULL owner");
+    if (owner === null || owner === undefined) throw new ArgumentTypeError("memremap_pages", "owner", "must not be null (a device-private pgmap needs an owner)", owner);
     if (coherent) this.coherentPgmaps.add(this.pgmapCount + 1);
     if (this.pgmapCount + 1 >= MEM.PGMAP_MAX) throw new EngineError("too many device pgmaps");
     const index = ++this.pgmapCount;

@@ -26,7 +26,7 @@ export class PfnArray {
   }
   private check(i: number): number {
     if (this.freed) throw new UseAfterFreeError("PfnArray used after free()");
-    if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new RangeError(`index ${i} outside 0..${this.length - 1}`);
+    if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new InvalidArgumentError("PfnArray", "index", `must be an integer in 0..${this.length - 1}`, i);
     return (this.ptr >>> 2) + i * 2;
   }
   /** High 32 bits of word i (all HMM flag bits live here). */
@@ -94,7 +94,7 @@ export class PfnArray {
   }
   copyFrom(src: BigUint64Array): void {
     this.check(0);
-    if (src.length !== this.length) throw new RangeError(`length ${src.length} != ${this.length}`);
+    if (src.length !== this.length) throw new InvalidArgumentError("PfnArray", "source length", `must be ${this.length}`, src.length);
     this.engine.mem().u32.set(new Uint32Array(src.buffer, src.byteOffset, this.length * 2), this.ptr >>> 2);
   }
   copyTo(dst: BigUint64Array): void {

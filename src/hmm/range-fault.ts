@@ -1,5 +1,5 @@
 // hmm_range_fault(): the retry loop around the walker (spec §4.1) and the hmm.h helpers.
-import { ArgumentTypeError, ErrnoError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, InvalidArgumentError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
 import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
 import { callbackError } from "../mm/machine.js";
 import {
@@ -80,7 +80,7 @@ function hiWord(v: bigint | undefined): number {
   if (v === undefined || v === 0n) return 0;
   let h = hiCache.get(v);
   if (h === undefined) {
-    if (typeof v !== "bigint") throw new TypeError("defaultFlags and pfnFlagsMask must be bigints");
+    if (typeof v !== "bigint") throw new ArgumentTypeError("hmmRangeFault", "defaultFlags and pfnFlagsMask", "must be bigints", v);
     h = Number(BigInt.asUintN(64, v) >> 32n);
     if (hiCache.size < 256) hiCache.set(v, h);
   }
@@ -146,7 +146,7 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
 
 function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): number {
   const { start, end } = range;
-  if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
+  if (typeof start !== "number" || typeof end !== "number") throw new ArgumentTypeError("hmmRangeFault", "range.start and range.end", "must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
   if (mm.exited) return EFAULT;
   // the sequence is checked before walk_page_range() can refuse an empty range
@@ -154,9 +154,9 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
   if (start >= end) return EINVAL;
   const npages = (end - start) / PAGE_SIZE;
   const pfns = range.hmmPfns;
-  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new TypeError("range.hmmPfns must be a BigUint64Array or a PfnArray");
-  if (pfns.length < npages) throw new RangeError(`range.hmmPfns has ${pfns.length} entries, the range needs ${npages}`);
-  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new TypeError("range.hmmPfns belongs to another engine");
+  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must be a BigUint64Array or a PfnArray", pfns);
+  if (pfns.length < npages) throw new InvalidArgumentError("hmmRangeFault", "range.hmmPfns", `must have at least the ${npages} entries of the range`, pfns.length);
+  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must belong to the notifier's engine");
   const defHi = hiWord(range.defaultFlags);
   const maskHi = hiWord(range.pfnFlagsMask);
 

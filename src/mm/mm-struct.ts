@@ -86,7 +86,7 @@ export function liveMms(engine: Engine): MmStruct[] {
 /** The Mm a notifier subscription belongs to. */
 export function mmOfNotifier(sub: MmuIntervalNotifier): MmStruct {
   const mm = sub.subscriptions.owner;
-  if (!(mm instanceof MmStruct)) throw new TypeError("notifier does not belong to any Mm");
+  if (!(mm instanceof MmStruct)) throw new ArgumentTypeError("mmOfNotifier", "sub", "must be a subscription of an Mm", sub);
   return mm;
 }
 
@@ -209,6 +209,7 @@ export class MmStruct {
 
   /** mmu_interval_notifier_insert(): returns the subscription; throws ErrnoError (-EOVERFLOW). */
   intervalNotifierInsert(start: number, length: number, ops: MmuIntervalNotifierOps): MmuIntervalNotifier {
+    this.checkAlive("mmu_interval_notifier_insert");
     const r = this.notifiers.intervalNotifierInsert(start, length, ops);
     if (r.ret !== 0 || !r.sub) throw new ErrnoError(r.ret, `mmu_interval_notifier_insert(${hex(start)}, ${length})`);
     return r.sub;
