@@ -1,7 +1,7 @@
 // Entry point of the WebAssembly engine. Everything exported here is a number-only function or
 // a constant of the layout module; src/wasm.ts describes these exports for the host.
 export * from "./layout";
-export { blockAlloc, blockFree, blocksUsed, heapBytes, memoryInit } from "./memory";
+export { blockAlloc, blockFree, blocksUsed, heapBytes, memoryInit, memorySetLimit } from "./memory";
 export {
   deviceRangeAlloc, frameAlloc, frameFree, framesInit, framesSetRamLimit, framesUsed, metaPtr,
   ramFramesLeft, highestMemmapPfnValue,

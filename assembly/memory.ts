@@ -24,6 +24,8 @@ const SLAB_FIRST: usize = 16 * BLOCK_SIZE;
 const SLAB_MAX: usize = 64 * BLOCK_SIZE;
 
 let heapTop: usize = HEAP_BASE;
+// the most 64 KiB pages linear memory may grow to (the engine's memory cap); MAX_PAGES = 4 GiB
+let pageLimit: i32 = MAX_PAGES;
 let blocksInUse: i64 = 0;
 // free list heads, one per size class, stored in globals as a small static array
 const freeHeads = memory.data(SIZE_CLASSES * 4);
@@ -46,7 +48,7 @@ function ensureMemory(limit: u64): bool {
   let step = have < DOUBLING_LIMIT ? have : max<u64>(have >> 4, GROW_STEP_MIN);
   let want = max<u64>(limit, have + step);
   let pages = <i64>((want + 0xffff) >> 16);
-  if (pages > MAX_PAGES) pages = MAX_PAGES;
+  if (pages > pageLimit) pages = pageLimit;
   if ((<u64>pages << 16) < limit) return false;
   return memory.grow(<i32>(pages - <i64>memory.size())) >= 0;
 }
@@ -77,6 +79,13 @@ function rawAlloc(cls: i32, size: usize): usize {
   let p = heapTop;
   heapTop = <usize>end;
   return p;
+}
+
+/** Caps linear memory at `pages` 64 KiB pages (at least what is in use already); returns the cap. */
+export function memorySetLimit(pages: i32): i32 {
+  let have = <i32>memory.size();
+  pageLimit = pages < have ? have : pages > MAX_PAGES ? MAX_PAGES : pages;
+  return pageLimit;
 }
 
 /** Allocates a zeroed, block-aligned region of at least `bytes`; 0 when memory is exhausted. */

@@ -11,3 +11,5 @@ export const ENGINE_OPTS: Readonly<EngineOptions> = Object.freeze({ build, walke
 
 /** Under CI (CI=true) the browser tests must run: a missing Chromium fails them instead of skipping. */
 export const REQUIRE_BROWSER = process.env.CI === "true";
+/** Sequences the coherence fuzzer test runs per project (HMMSIM_FUZZ_SEQUENCES; default 200). */
+export const FUZZ_SEQUENCES = Number(process.env.HMMSIM_FUZZ_SEQUENCES ?? 200);

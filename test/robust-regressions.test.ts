@@ -263,3 +263,166 @@ describe("NUMA hinting scans follow v6.1's change_pte_range", () => {
     expect(checkInvariants(engine)).toEqual([]);
   });
 });
+
+import { reclaimPages } from "../src/ops/reclaim.js";
+import { mremap, MREMAP_FIXED, MREMAP_MAYMOVE } from "../src/ops/mremap.js";
+import { MADV_NOHUGEPAGE } from "../src/ops/madvise.js";
+import { FRAME } from "../src/engine/layout.js";
+
+describe("KSM", () => {
+  it("a KSM page freed by reclaim leaves the stable tree: a later merge never maps a free frame", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 8 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, 0x55);
+    expect(ksmMerge(mm, [a, a + PAGE]).merged).toBe(2);
+    expect(reclaimPages(mm, a, 2 * PAGE).swappedOut).toBe(2);
+    expect(engine.framesInUse()).toBe(2);
+    expect(ksmMerge(mm, [a + 2 * PAGE, a + 3 * PAGE]).merged).toBe(2);
+    expect(checkInvariants(engine)).toEqual([]);
+    expect(mm.cpuReadU32(a)).toBe(0x55);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+
+  it("migrate_vma of a KSM page mapped at several addresses migrates it once, for every mapping", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 8 });
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 3; i++) mm.cpuWriteU32(a + i * PAGE, 0x77);
+    expect(ksmMerge(mm, [a, a + PAGE, a + 2 * PAGE]).merged).toBe(3);
+    dev.migrateToDevice(mm, a, a + 3 * PAGE);
+    expect(engine.pendingMigrations.size).toBe(0);
+    expect(checkInvariants(engine)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(0x77);
+    mm.exit();
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+});
+
+describe("migration entries across fork, VMA splits and mremap", () => {
+  it("aborting a migration after fork leaves the page shared read-only in both Mms (no AnonExclusive)", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 1);
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    const child = fork(mm);
+    mig.abort();
+    const pfn = pte.pfnOf(mm.leafOf(a).entry);
+    expect(engine.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE).toBe(0);
+    mm.cpuWriteU32(a, 2); // COW: a copy, the child keeps 1
+    expect(child.cpuReadU32(a)).toBe(1);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+
+  it("a VMA split inside a THP under migration completes the migration and splits the new THP", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    expect(mm.leafOf(a).level).toBe(1);
+    madvise(mm, a + 8 * PAGE, 8 * PAGE, MADV_NOHUGEPAGE);
+    expect(mig.state).toBe("done");
+    expect(mm.leafOf(a).level).toBe(0);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+
+  it("mremap of a THP under migration to an unaligned address leaves no PMD entry outside the VMA", () => {
+    const { engine, mm, mirror, a } = thpScene();
+    const [mig] = migratePages(mm, a, PAGE, { defer: true });
+    const dst = mm.vmas[mm.vmas.length - 1].end + 3 * PMD + 5 * PAGE;
+    expect(mremap(mm, a, PMD, PMD, MREMAP_MAYMOVE | MREMAP_FIXED, dst)).toBe(dst);
+    expect(mig.state).toBe("done");
+    expect(mm.cpuReadU32(dst)).toBe(1);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+  });
+});
+
+describe("device-coherent pages", () => {
+  it("are referenced by fork: after the parent unmaps, the child still reads its own data", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const dev = new Device(engine, { pages: 4, coherent: true });
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 41);
+    expect(dev.migrateToDevice(mm, a, a + PAGE)).toBe(1);
+    const child = fork(mm);
+    const pfn = pte.pfnOf(child.leafOf(a).entry);
+    expect(engine.refcount(pfn)).toBe(2);
+    mm.munmap(a, PAGE);
+    expect(dev.freePages).toBe(3);
+    const other = new Mm(engine);
+    const b = other.mmap({ length: PAGE, prot: RW, flags: ANON });
+    other.cpuWriteU32(b, 99);
+    expect(dev.migrateToDevice(other, b, b + PAGE)).toBe(1);
+    expect(child.cpuReadU32(a)).toBe(41);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});
+
+describe("a mirror racing its own device's migration inside its fault", () => {
+  it("a CPU access from betweenFaults migrating a page back retries the fault: no stale device pfn", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const dev = new Device(engine, { pages: 8 });
+    const mirror = new Mirror(mm, { owner: dev.owner });
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 2; i++) mm.cpuWriteU32(a + i * PAGE, i);
+    expect(dev.migrateToDevice(mm, a, a + 2 * PAGE)).toBe(2);
+    let ran = false;
+    mm.hooks.betweenFaults = () => {
+      mm.hooks.betweenFaults = undefined;
+      ran = true;
+      mm.cpuWriteU32(a, 9); // migrate_to_ram of the first page, MIGRATE with the mirror's owner
+    };
+    // pages 2 and 3 need faults: the hook runs before the second, after page 0 was reported
+    expect(mirror.fault(a, a + 4 * PAGE, false)).toBe(0);
+    expect(ran).toBe(true);
+    expect(checkInvariants(engine, { mirrors: [mirror] })).toEqual([]);
+    expect(mirror.verify().ok).toBe(true);
+  });
+});
+
+describe("a deferred folio migration combined with migrate_vma keeps its record and the refcounts", () => {
+  for (const variant of ["plain", "fork", "thp", "finish-first", "abort"] as const) {
+    it(variant, () => {
+      const engine = new Engine(ENGINE_OPTS);
+      const mm = new Mm(engine, { thp: variant === "thp" ? "always" : "never" });
+      const dev = new Device(engine, { pages: 1024 });
+      const len = variant === "thp" ? 2 * PMD : 8 * PAGE;
+      let a = mm.mmap({ length: len, prot: RW, flags: ANON });
+      if (variant === "thp") a = Math.ceil(a / PMD) * PMD;
+      for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, i + 1);
+      const child = variant === "fork" ? fork(mm) : null;
+      const migs = migratePages(mm, a, 4 * PAGE, { defer: true });
+      expect(migs.length).toBe(variant === "thp" ? 1 : 4);
+      if (variant === "finish-first") migs[0].finish();
+      // pages under a folio migration are not collected; a THP's migration completes first
+      expect(dev.migrateToDevice(mm, a, a + 4 * PAGE)).toBe({ plain: 0, fork: 0, thp: 4, "finish-first": 1, abort: 0 }[variant]);
+      expect(checkInvariants(engine)).toEqual([]);
+      for (const m of migs) if (variant === "abort") m.abort(); else m.finish();
+      expect(checkInvariants(engine)).toEqual([]);
+      for (let i = 0; i < 4; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(i + 1);
+      if (child) for (let i = 0; i < 4; i++) expect(child.cpuReadU32(a + i * PAGE)).toBe(i + 1);
+      child?.exit();
+      mm.exit();
+      dev.evictAll();
+      expect(checkTeardown(engine)).toEqual([]);
+    });
+  }
+});
+
+describe("5-level addresses above 2^53", () => {
+  it("madvise, reclaim and migrate accept them", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine, { levels: 5 });
+    const addr = 2 ** 55;
+    expect(mm.mmap({ addr, length: 4 * PAGE, prot: RW, flags: ANON | 0x10 })).toBe(addr);
+    for (let i = 0; i < 4; i++) mm.cpuWriteU32(addr + i * PAGE, i + 3);
+    madvise(mm, addr, PAGE, 4);
+    expect(mm.cpuReadU32(addr)).toBe(0);
+    expect(reclaimPages(mm, addr + PAGE, PAGE).swappedOut).toBe(1);
+    expect(migratePages(mm, addr + 2 * PAGE, PAGE).length).toBe(1);
+    expect([mm.cpuReadU32(addr + PAGE), mm.cpuReadU32(addr + 2 * PAGE)]).toEqual([4, 5]);
+    expect(checkInvariants(engine)).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@
 // ({ op, m, a, b, c, d }: an op name and small integers) decoded against the current state, so
 // any subsequence of a recorded sequence replays (a step whose target is gone does nothing).
 import {
-  Device, Engine, ErrnoError, HmmsimError, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
+  CallbackError, Device, Engine, ErrnoError, HmmsimError, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
   Mirror, Mm, SimFile, brk, clearRefs, collapseHugePage, fork, khugepagedScan, ksmMerge, madvise,
   makeDeviceExclusiveRange, migratePages, mremap, oomReap, punchHole, reclaimPages, truncateFile,
   uffdRegisterWp, uffdWriteprotect, writebackFile, type FolioMigration, type EngineOptions,
@@ -33,6 +33,8 @@ export class World {
   readonly mirrors = new Map<Mm, Mirror[]>();
   readonly files: SimFile[];
   readonly pending: FolioMigration[] = [];
+  /** While set, a subscription of every Mm throws from its invalidate callback (all-or-nothing checks). */
+  throwing = false;
 
   constructor(engineOpts: EngineOptions = {}) {
     this.engine = new Engine({ ramFrames: 1 << 16, ...engineOpts });
@@ -40,6 +42,7 @@ export class World {
     this.devices = [
       new Device(this.engine, { pages: 256, owner: { name: "gpu0" } }),
       new Device(this.engine, { pages: 256, owner: { name: "gpu1" } }),
+      new Device(this.engine, { pages: 128, owner: { name: "cxl2" }, coherent: true }),
     ];
     this.files = [new SimFile("data", 64 * PAGE, "regular"), new SimFile("tmp", 64 * PAGE, "shmem")];
     this.addMm(new Mm(this.engine, { thp: "always" }));
@@ -47,6 +50,13 @@ export class World {
 
   addMm(mm: Mm): void {
     this.mms.push(mm);
+    mm.intervalNotifierInsert(0, mm.taskSize + PAGE, {
+      invalidate: (sub, _r, seq) => {
+        mm.notifiers.setSeq(sub, seq);
+        if (this.throwing) throw new Error("fuzzer's throwing callback");
+        return true;
+      },
+    });
     this.mirrors.set(mm, this.devices.map((d) => new Mirror(mm, { owner: d.owner, maxRetries: 50 })));
   }
 
@@ -77,8 +87,47 @@ export class World {
       this.run(s);
     } catch (e) {
       if (e instanceof ErrnoError) return;
+      // the armed callback's exception comes back once the operation has completed
+      if (this.throwing && e instanceof CallbackError && (e.cause as Error)?.message === "fuzzer's throwing callback") {
+        // the operation completed: keep what it returned (deferred migrations)
+        if (s.op === "migrate" && Array.isArray(e.result)) for (const m of e.result as FolioMigration[]) if (m.state === "pending") this.pending.push(m);
+        return;
+      }
       throw e;
     }
+  }
+
+  /** A call with a bad argument: it must be refused with a typed error and change nothing. */
+  private badCall(mm: Mm, s: Step): void {
+    const a = mm.vmas[0]?.start ?? 0x10000;
+    const bad = [NaN, Infinity, -4096, "3", null, 2 ** 64, 4096.5][s.b % 7] as number;
+    const calls: (() => unknown)[] = [
+      () => mm.mmap({ length: bad, prot: 3, flags: MAP_PRIVATE | MAP_ANONYMOUS }),
+      () => mm.munmap(bad, PAGE),
+      () => mm.mprotect(a, bad, 1),
+      () => madvise(mm, bad, PAGE, 4),
+      () => mremap(mm, a, bad, PAGE),
+      () => brk(mm, bad),
+      () => mm.cpuWriteU32(bad, 1),
+      () => this.mirrors.get(mm)![0].fault(bad, a + PAGE),
+      () => this.devices[0].migrateToDevice(mm, a, bad),
+      () => migratePages(mm, bad, PAGE),
+      () => reclaimPages(mm, a, bad),
+      () => new Mirror(mm, { maxRetries: bad }),
+    ];
+    const before = this.engine.stateDigest();
+    try {
+      calls[s.c % calls.length]();
+    } catch (e) {
+      if (!(e instanceof HmmsimError) || e instanceof ErrnoError || e instanceof CallbackError) {
+        // an ErrnoError is fine too for a well-typed value (a negative prot, a huge but exact address)
+        if (!(e instanceof ErrnoError)) throw e;
+      }
+      const after = this.engine.stateDigest();
+      if (after !== before) throw new Error(`refused call ${s.c % calls.length} with ${String(bad)} changed the state`);
+      return;
+    }
+    throw new Error(`call ${s.c % calls.length} with ${String(bad)} was accepted`);
   }
 
   private run(s: Step): void {
@@ -88,7 +137,7 @@ export class World {
       return;
     }
     const r = this.range(mm, s);
-    const dev = this.devices[s.d % 2];
+    const dev = this.devices[s.d % 3];
     switch (s.op) {
       case "newmm":
         if (this.mms.length < 6) this.addMm(new Mm(this.engine, { thp: s.a % 2 ? "always" : "madvise" }));
@@ -142,14 +191,14 @@ export class World {
         return;
       case "devfault": {
         if (!r) return;
-        const m = this.mirrors.get(mm)![s.d % 2];
+        const m = this.mirrors.get(mm)![s.d % 3];
         const len = Math.min(r.len, 32 * PAGE);
         m.fault(r.start, r.start + len, (s.d >> 1) % 2 === 1);
         return;
       }
       case "snapshot": {
         if (!r) return;
-        this.mirrors.get(mm)![s.d % 2].snapshot(r.start, r.start + Math.min(r.len, 32 * PAGE));
+        this.mirrors.get(mm)![s.d % 3].snapshot(r.start, r.start + Math.min(r.len, 32 * PAGE));
         return;
       }
       case "todevice":
@@ -225,7 +274,7 @@ export class World {
       case "hookfault": {
         // a device fault during which page-lock-only work races with the walk (mm.hooks)
         if (!r) return;
-        const m = this.mirrors.get(mm)![s.d % 2];
+        const m = this.mirrors.get(mm)![s.d % 3];
         const at = r.start;
         mm.hooks.betweenFaults = () => {
           mm.hooks.betweenFaults = undefined;
@@ -240,6 +289,23 @@ export class World {
         }
         return;
       }
+      case "bad":
+        this.badCall(mm, s);
+        return;
+      case "throwing":
+        this.throwing = !this.throwing;
+        return;
+      case "plant": {
+        // never generated: a deliberate defect (an extra reference) for testing the harness
+        mm.forEachLeaf(0, mm.taskSize, (_a, _l, _p, e) => {
+          const pfn = e.lo & 1 ? Math.floor(e.lo / PAGE) + e.hi * 2 ** 20 : 0;
+          if (pfn && this.engine.hasStructPage(pfn) && this.engine.refcount(pfn) > 0 && s.d === 0) {
+            this.engine.setRefcount(pfn, this.engine.refcount(pfn) + 1);
+            s = { ...s, d: 1 };
+          }
+        });
+        return;
+      }
       default:
         throw new Error(`unknown op ${s.op}`);
     }
@@ -247,7 +313,9 @@ export class World {
 
   /** Ends the world: finishes pending migrations and exits every Mm (for the teardown check). */
   teardown(): void {
+    this.throwing = false;
     for (const m of this.pending.splice(0)) if (m.state === "pending") m.finish();
+    for (const m of [...this.engine.pendingMigrations.values()]) m.finish();
     for (const mm of this.mms) if (!mm.exited) mm.exit();
     for (const d of this.devices) d.evictAll();
   }
@@ -259,7 +327,7 @@ export const OPS: readonly [string, number][] = [
   ["read", 5], ["populate", 3], ["devfault", 10], ["snapshot", 2], ["todevice", 6], ["evict", 1],
   ["exclusive", 3], ["migrate", 4], ["finish", 3], ["reclaim", 3], ["ksm", 2], ["numa", 3], ["khugepaged", 2],
   ["collapse", 2], ["fork", 3], ["exit", 1], ["oomreap", 1], ["truncate", 1], ["punch", 1], ["uffdreg", 1],
-  ["uffdwp", 2], ["clearrefs", 1], ["writeback", 1], ["hookfault", 3], ["newmm", 1],
+  ["uffdwp", 2], ["clearrefs", 1], ["writeback", 1], ["hookfault", 3], ["newmm", 1], ["bad", 3], ["throwing", 2],
 ];
 
 /** Whether an exception is a finding (anything but the library's deliberate, typed refusals). */

@@ -1,6 +1,10 @@
 // A device with its own memory (memremap_pages of MEMORY_DEVICE_PRIVATE or _COHERENT): the pgmap
 // callbacks (page_free, migrate_to_ram), a free list of device pages, and the driver-side helpers
 // that move a range to the device and back (docs/semantics.md §6).
+import { reportCallbackError } from "../mm/machine.js";
+import { machineOf } from "../mm/mm-struct.js";
+import { ArgumentTypeError } from "../engine/errors.js";
+import { argBool, argFunction, argInt, argOptions, argULong } from "../engine/validate.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, VM } from "../engine/layout.js";
@@ -14,6 +18,8 @@ import {
 import { mmap } from "../ops/mmap.js";
 
 const PAGE = PAGE_SIZE;
+/** The most pages one Device may have (its free list is a JavaScript array). */
+export const DEVICE_PAGES_MAX = 2 ** 24;
 
 export interface DeviceOptions {
   /** pgmap->owner; defaults to the Device itself. Compared by identity with dev_private_owner. */
@@ -55,11 +61,14 @@ export class Device {
   /** Times migrate_to_ram ran (for tests and tracing). */
   migrateToRamCalls = 0;
 
-  constructor(readonly engine: Engine, opts: DeviceOptions = {}) {
+  constructor(readonly engine: Engine, options: DeviceOptions = {}) {
+    const opts = argOptions<DeviceOptions>("new Device", "options", options);
+    if (typeof engine?.registerPgmap !== "function") throw new ArgumentTypeError("new Device", "engine", "must be an Engine", engine);
     this.owner = opts.owner ?? this;
-    this.npages = opts.pages ?? 1024;
-    if (!Number.isInteger(this.npages) || this.npages <= 0) throw new RangeError(`device pages must be a positive integer`);
-    this.coherent = opts.coherent ?? false;
+    this.npages = argInt("new Device", "pages", opts.pages ?? 1024, 1, DEVICE_PAGES_MAX);
+    this.coherent = argBool("new Device", "coherent", opts.coherent ?? false);
+    if (opts.migrateToRam !== undefined) argFunction("new Device", "migrateToRam", opts.migrateToRam);
+    if (opts.pageFree !== undefined) argFunction("new Device", "pageFree", opts.pageFree);
     const { index, firstPfn } = engine.registerPgmap(this.owner, this.npages, this.coherent);
     this.pgmapIndex = index;
     this.firstPfn = firstPfn;
@@ -112,7 +121,24 @@ export class Device {
     this.freeList.push(pfn);
     this.isFree[pfn - this.firstPfn] = 1;
     this.nfree++;
-    this.userPageFree?.(pfn);
+    if (this.userPageFree) this.driverCallback("pageFree", () => this.userPageFree!(pfn));
+  }
+  /**
+   * Runs a user callback of the driver: the kernel's operation around it continues whatever it
+   * throws (the exception is rethrown when that operation completes), and write-lock operations
+   * or exit from inside it are refused (LockStateError).
+   */
+  private driverCallback<T>(what: string, f: () => T): T | undefined {
+    const machine = machineOf(this.engine);
+    machine.driverCallbackDepth++;
+    try {
+      return f();
+    } catch (e) {
+      reportCallbackError(this.engine, `Device ${what} callback`, e);
+      return undefined;
+    } finally {
+      machine.driverCallbackDepth--;
+    }
   }
   /**
    * alloc_page_vma() for a page coming back from the device: an anonymous system page, exclusive
@@ -124,7 +150,11 @@ export class Device {
   /** dev_pagemap_ops.migrate_to_ram. */
   migrateToRam(vmf: VmFault): number {
     this.migrateToRamCalls++;
-    if (this.userMigrateToRam) return this.userMigrateToRam(vmf, this);
+    if (this.userMigrateToRam) {
+      const r = this.driverCallback("migrateToRam", () => this.userMigrateToRam!(vmf, this));
+      // a callback that threw (or returned something else than VM_FAULT bits) failed the fault
+      return typeof r === "number" && Number.isInteger(r) ? r : VM_FAULT_SIGBUS;
+    }
     return this.defaultMigrateToRam(vmf);
   }
   /** dmirror_devmem_fault() of the seed: migrate just the faulting page back to system memory. */
@@ -145,7 +175,7 @@ export class Device {
       this.engine.copyFrame(spfn, dpfn);
       m.dst[i] = migratePfn(dpfn);
     }
-    this.userOnMigrateToRam?.(m, this);
+    if (this.userOnMigrateToRam) this.driverCallback("onMigrateToRam", () => this.userOnMigrateToRam!(m, this));
     migrateVmaPages(m);
     migrateVmaFinalize(m);
     return 0;
@@ -153,6 +183,9 @@ export class Device {
 
   /** Migrates [start, end) of mm to device memory (dmirror_migrate_to_device). Returns pages moved. */
   migrateToDevice(mm: MmStruct, start: number, end: number): number {
+    argULong("Device.migrateToDevice", "start", start);
+    argULong("Device.migrateToDevice", "end", end);
+    mm.checkAlive("Device.migrateToDevice");
     const m = migrateVmaSetup(mm, { start, end, pgmapOwner: this.owner, flags: MIGRATE_VMA_SELECT_SYSTEM });
     if (typeof m === "number") throw new ErrnoError(m, `migrate_vma_setup(${hex(start)}, ${hex(end)})`);
     let moved = 0;

@@ -1,7 +1,8 @@
 // A device page-table mirror driven exactly like a driver drives HMM (docs/semantics.md §4.3, dmirror):
 // an interval notifier whose invalidate callback tears device entries down, and a fault path that
 // loops readBegin → mmap read lock → hmmRangeFault → driver lock → readRetry → commit.
-import { ErrnoError } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, InvalidArgumentError, UseAfterFreeError } from "../engine/errors.js";
+import { argBool, argBudget, argEnum, argOptions, argULong } from "../engine/validate.js";
 import {
   EBUSY, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
   hmmPfnToMapOrder, hmmPfnToPfn, hmmRangeFault, type WalkEngine,
@@ -11,7 +12,7 @@ import type { MmStruct } from "../mm/mm-struct.js";
 import {
   MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange,
 } from "../mm/notifier.js";
-import { PfnArray } from "../hmm/pfns.js";
+import { PFN_ARRAY_MAX, PfnArray } from "../hmm/pfns.js";
 
 /** dmirror snapshot bytes (lib/test_hmm_uapi.h). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
@@ -58,12 +59,16 @@ export class Mirror {
   private readonly engine: WalkEngine | undefined;
   private readonly maxRetries: number;
 
-  constructor(readonly mm: MmStruct, opts: MirrorOptions = {}) {
+  constructor(readonly mm: MmStruct, options: MirrorOptions = {}) {
+    const fn = "new Mirror";
+    const opts = argOptions<MirrorOptions>(fn, "options", options);
+    if (typeof mm?.intervalNotifierInsert !== "function") throw new ArgumentTypeError(fn, "mm", "must be an Mm", mm);
+    mm.checkAlive(fn);
     this.owner = opts.owner ?? null;
-    this.engine = opts.engine;
-    this.maxRetries = opts.maxRetries ?? 1000;
-    const start = opts.start ?? 0;
-    const length = opts.length ?? mm.taskSize + PAGE_SIZE - start;
+    this.engine = opts.engine === undefined ? undefined : argEnum(fn, "engine", opts.engine, ["wasm", "reference"] as const);
+    this.maxRetries = argBudget(fn, "maxRetries", opts.maxRetries === undefined ? 1000 : opts.maxRetries);
+    const start = argULong(fn, "start", opts.start === undefined ? 0 : opts.start);
+    const length = argULong(fn, "length", opts.length === undefined ? mm.taskSize + PAGE_SIZE - start : opts.length);
     this.notifier = mm.intervalNotifierInsert(start, length, {
       invalidate: (sub, range, curSeq) => this.invalidate(sub, range, curSeq),
     });
@@ -97,6 +102,8 @@ export class Mirror {
    * `write` requests writable mappings (HMM_PFN_REQ_WRITE).
    */
   fault(start: number, end: number, write = false): number {
+    this.checkRange("Mirror.fault", start, end);
+    argBool("Mirror.fault", "write", write);
     const npages = (end - start) / PAGE_SIZE;
     const pfns = new PfnArray(this.mm.engine, npages);
     try {
@@ -139,6 +146,7 @@ export class Mirror {
 
   /** dmirror snapshot: one protection byte per page of [start, end) without faulting. */
   snapshot(start: number, end: number): Uint8Array | number {
+    this.checkRange("Mirror.snapshot", start, end);
     const npages = (end - start) / PAGE_SIZE;
     const pfns = new PfnArray(this.mm.engine, npages);
     try {
@@ -205,7 +213,20 @@ export class Mirror {
 
   /** Removes the subscription. */
   release(): void {
+    if (this.notifier.removed) throw new UseAfterFreeError("Mirror.release: the mirror was already released");
     this.mm.notifiers.intervalNotifierRemove(this.notifier);
     this.entries.clear();
+  }
+
+  /** The checks of a device range: page-aligned integers, start < end, at most PFN_ARRAY_MAX pages, a live mirror. */
+  private checkRange(fn: string, start: number, end: number): void {
+    argULong(fn, "start", start);
+    argULong(fn, "end", end);
+    if (start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0) throw new InvalidArgumentError(fn, "start and end", "must be page aligned", [start, end]);
+    if (end <= start || (end - start) / PAGE_SIZE > PFN_ARRAY_MAX) {
+      throw new InvalidArgumentError(fn, "end", `must be above start by at most ${PFN_ARRAY_MAX} pages`, end);
+    }
+    if (this.notifier.removed) throw new UseAfterFreeError(`${fn}: the mirror was released`);
+    this.mm.checkAlive(fn);
   }
 }

@@ -1,8 +1,9 @@
 // One simulated machine: a WebAssembly instance holding physical-frame metadata and the page tables
 // of every address space created on it, plus the lazily materialised contents of frames.
 import { FRAME, MEM, PAGE_SIZE, PHYS, PMD_ORDER } from "./layout.js";
-import { EngineError, engineCall } from "./errors.js";
+import { ArgumentTypeError, EngineError, engineCall } from "./errors.js";
 import { type DigestSource, StateHasher } from "./digest.js";
+import { argEnum, argInt, argOptions } from "./validate.js";
 import type { Entry } from "./pte.js";
 import { SwapDevice } from "./swap.js";
 import { type WasmBuild, WASM_BUILDS, compiledBuild, defaultBuild, simdSupported } from "./builds.js";
@@ -28,7 +29,15 @@ export interface EngineOptions {
   walker?: WalkEngine;
   /** Frames of system RAM (default: the whole RAM pfn range). Small values simulate OOM. */
   ramFrames?: number;
-  /** Slots of the swap device (default: unbounded). When it is full, reclaim skips anonymous folios. */
+  /**
+   * Cap on the engine's linear memory in bytes (rounded down to 64 KiB pages, at least what the
+   * engine needs at start; default 4 GiB). Page tables, VMA tables and frame metadata live there:
+   * when the cap is reached, faults fail with VM_FAULT_OOM (hmmRangeFault returns -EFAULT, a CPU
+   * access throws ErrnoError -EFAULT), mmap and other VMA changes with -ENOMEM, and the state
+   * stays as it was.
+   */
+  memoryLimit?: number;
+  /** Size of the swap device in pages (default: unlimited). A full device fails reclaim like the kernel's. */
   swapPages?: number;
 }
 
@@ -74,7 +83,7 @@ export class Engine {
   private readonly contents = new Map<number, Uint8Array>();
   private pgmapCount = 0;
   /** The machine's swap device. */
-  readonly swap = new SwapDevice();
+  readonly swap: SwapDevice;
   /** @internal Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
   /** @internal Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
@@ -86,11 +95,12 @@ export class Engine {
   private readonly digestSources: DigestSource[] = [];
   private readonly freeListeners: ((head: number, order: number) => void)[] = [];
 
-  constructor(opts: EngineOptions = {}) {
+  constructor(options: EngineOptions = {}) {
+    const opts = argOptions<EngineOptions>("new Engine", "options", options);
     let build = opts.build ?? defaultBuild();
-    if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${String(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+    argEnum("new Engine", "build", build, WASM_BUILDS);
     const walker = opts.walker ?? "wasm";
-    if (walker !== "wasm" && walker !== "reference") throw new RangeError(`unknown walker ${String(walker)}; expected "wasm" or "reference"`);
+    argEnum("new Engine", "walker", walker, ["wasm", "reference"] as const);
     this.walker = walker;
     let mod: WebAssembly.Module;
     if (opts.wasm !== undefined) {
@@ -100,21 +110,12 @@ export class Engine {
       mod = compiledBuild(build);
     }
     this.build = build;
-    if (opts.swapPages !== undefined) {
-      if (!Number.isInteger(opts.swapPages) || opts.swapPages < 0) {
-        throw new RangeError(`swapPages must be a non-negative integer, got ${opts.swapPages}`);
-      }
-      this.swap = new SwapDevice(0, opts.swapPages);
-    }
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
     if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");
-    if (opts.ramFrames !== undefined) {
-      if (!Number.isInteger(opts.ramFrames) || opts.ramFrames < 0) {
-        throw new RangeError(`ramFrames must be a non-negative integer, got ${opts.ramFrames}`);
-      }
-      this.raw.framesSetRamLimit(opts.ramFrames);
-    }
+    if (opts.ramFrames !== undefined) this.raw.framesSetRamLimit(argInt("new Engine", "ramFrames", opts.ramFrames, 0, PHYS.PFN_LIMIT));
+    if (opts.memoryLimit !== undefined) this.raw.memorySetLimit(Math.floor(argInt("new Engine", "memoryLimit", opts.memoryLimit, 0, 2 ** 32) / 65536));
+    this.swap = new SwapDevice(0, opts.swapPages === undefined ? Number.MAX_SAFE_INTEGER : argInt("new Engine", "swapPages", opts.swapPages));
   }
 
   /**
@@ -251,8 +252,8 @@ export class Engine {
   }
   /** Adds pages to a hugetlb pool (nr_hugepages); shift 21 = 2 MiB, 30 = 1 GiB. */
   setHugetlbPages(shift: number, pages: number): void {
-    if (shift !== 21 && shift !== 30) throw new RangeError(`hugetlb page shift must be 21 or 30, got ${shift}`);
-    if (!Number.isInteger(pages) || pages < 0) throw new RangeError(`hugetlb page count must be a non-negative integer`);
+    argEnum("setHugetlbPages", "shift", shift, [21, 30]);
+    argInt("setHugetlbPages", "pages", pages, 0, 2 ** 20);
     this.hugetlbTotal.set(shift, (this.hugetlbTotal.get(shift) ?? 0) + pages - (this.hugetlbFree.get(shift) ?? 0));
     this.hugetlbFree.set(shift, pages);
   }
@@ -277,6 +278,10 @@ export class Engine {
       this.contents.set(pfn, c);
     }
     c.set(src, offset);
+  }
+  /** The materialised contents of a frame (a view, for copying by the caller), or null when never written. */
+  frameContents(pfn: number): Uint8Array | null {
+    return this.contents.get(pfn) ?? null;
   }
   copyFrame(src: number, dst: number): void {
     const c = this.contents.get(src);
@@ -305,7 +310,7 @@ export class Engine {
   }
   /** @internal memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
   registerPgmap(owner: unknown, count: number, coherent = false): { index: number; firstPfn: number } {
-    if (owner === null || owner === undefined) throw new TypeError("a device-private pgmap needs a non-NULL owner");
+    if (owner === null || owner === undefined) throw new ArgumentTypeError("memremap_pages", "owner", "must not be null (a device-private pgmap needs an owner)", owner);
     if (coherent) this.coherentPgmaps.add(this.pgmapCount + 1);
     if (this.pgmapCount + 1 >= MEM.PGMAP_MAX) throw new EngineError("too many device pgmaps");
     const index = ++this.pgmapCount;

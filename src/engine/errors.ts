@@ -87,6 +87,8 @@ export class LockStateError extends HmmsimError {
  */
 export class CallbackError extends HmmsimError {
   override name = "CallbackError";
+  /** What the completed operation returned (e.g. the migrations of migratePages), if it returned. */
+  result?: unknown;
   constructor(readonly callback: string, cause: unknown) {
     super(`${callback} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
@@ -95,6 +97,15 @@ export class CallbackError extends HmmsimError {
 /** The WebAssembly engine trapped or ran out of linear memory; the message says where. */
 export class EngineError extends HmmsimError {
   override name = "EngineError";
+}
+
+/**
+ * The engine's linear memory is exhausted (its cap, EngineOptions.memoryLimit, or 4 GiB). The
+ * operations that allocate catch it and fail the kernel's way (VM_FAULT_OOM, -ENOMEM) with the
+ * state unchanged; it only escapes from calls that have no errno to give.
+ */
+export class OutOfEngineMemoryError extends EngineError {
+  override name = "OutOfEngineMemoryError";
 }
 
 /** A simulation would block forever (single-threaded): e.g. waiting on a migration nobody finishes. */

@@ -12,6 +12,7 @@ export interface RawExports {
   blockFree(ptr: number, bytes: number): void;
   blocksUsed(): number;
   heapBytes(): number;
+  memorySetLimit(pages: number): number;
   framesInit(): number;
   frameAlloc(order: number, flags: number): number;
   frameFree(pfn: number, order: number): void;
@@ -58,7 +59,7 @@ export const RAW_FUNCTION_ARITY: Readonly<Record<RawFunctionName, number>> = {
   frameFree: 2, framesSetRamLimit: 1, framesUsed: 0, ramFramesLeft: 0, metaPtr: 1, highestMemmapPfnValue: 0,
   deviceRangeAlloc: 2, mmCreate: 1, mmDestroy: 1, mmTables: 1, mmRoot: 1, mmLevels: 1, entryPtr: 4,
   entryPtrStopLevel: 0, installTable: 2, nextPopulated: 3, pruneTables: 3, vmaReserve: 2, vmaSet: 6,
-  vmaSetCount: 2, faultAnonRange: 5, faultAnonFaulted: 0, hmmWalk: 9, zapPtes: 4, protectPtes: 4, copyPtes: 6,
+  vmaSetCount: 2, faultAnonRange: 5, faultAnonFaulted: 0, hmmWalk: 9, zapPtes: 4, protectPtes: 4, copyPtes: 6, memorySetLimit: 1,
 };
 
 /** Instantiates a compiled engine module; the only import is the debug build's abort. */

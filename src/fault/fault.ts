@@ -2,7 +2,8 @@
 // Each path changes the page table the way the kernel does and raises the notifier the kernel
 // raises (CLEAR for a COW break or zero-page upgrade, EXCLUSIVE/CLEAR for exclusive restore, none
 // for faults that only populate).
-import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PTE_LO, SWP, VM, PMD_SIZE, PUD_SIZE } from "../engine/layout.js";
+import { OutOfEngineMemoryError } from "../engine/errors.js";
+import { FRAME, PAGE_SIZE, PHYS, PMD_ORDER, PMD_SHIFT, PMD_SIZE, PTE_LO, PUD_SIZE, SWP, VM } from "../engine/layout.js";
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE } from "../mm/notifier.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
@@ -63,8 +64,14 @@ export function handleMmFault(mm: MmStruct, vma: Vma, addr: number, flags: numbe
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   // sanitize_fault_flags()
   if (write && (!(vma.flags & VM.MAYWRITE) || (!(vma.flags & VM.WRITE) && vma.isShared))) return VM_FAULT_SIGSEGV;
-  if (vma.isHugetlb) return hugetlbFault(mm, vma, addr, write);
-  return handleFault(mm, vma, addr - (addr % PAGE), write, flags);
+  try {
+    if (vma.isHugetlb) return hugetlbFault(mm, vma, addr, write);
+    return handleFault(mm, vma, addr - (addr % PAGE), write, flags);
+  } catch (e) {
+    // no engine memory for a page table: the fault fails like an allocation failure (OOM)
+    if (e instanceof OutOfEngineMemoryError) return VM_FAULT_OOM;
+    throw e;
+  }
 }
 
 function handleFault(mm: MmStruct, vma: Vma, addr: number, write: boolean, flags: number): number {

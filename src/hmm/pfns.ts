@@ -1,7 +1,7 @@
 // hmm_pfns arrays that live in engine memory, with number-only accessors. A PfnArray is the
 // zero-copy way to call hmmRangeFault; plain BigUint64Arrays are copied in and out instead.
 import type { Engine } from "../engine/engine.js";
-import { EngineError, InvalidArgumentError, UseAfterFreeError } from "../engine/errors.js";
+import { InvalidArgumentError, OutOfEngineMemoryError, UseAfterFreeError } from "../engine/errors.js";
 import { HMM_PFN_HI, HMM_PFN_ORDER_MASK } from "../engine/layout.js";
 import { profileInfo, type Profile } from "../engine/profile.js";
 
@@ -33,12 +33,12 @@ export class PfnArray {
     }
     this.bytes = length * 8;
     const p = engine.raw.blockAlloc(this.bytes) >>> 0;
-    if (p === 0) throw new EngineError(`out of engine memory for ${length} hmm_pfns`);
+    if (p === 0) throw new OutOfEngineMemoryError(`out of engine memory for ${length} hmm_pfns`);
     this.ptr = p;
   }
   private check(i: number): number {
     if (this.freed) throw new UseAfterFreeError("PfnArray used after free()");
-    if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new RangeError(`index ${i} outside 0..${this.length - 1}`);
+    if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new InvalidArgumentError("PfnArray", "index", `must be an integer in 0..${this.length - 1}`, i);
     return (this.ptr >>> 2) + i * 2;
   }
   /** High 32 bits of word i (all HMM flag bits live here). */
@@ -106,7 +106,7 @@ export class PfnArray {
   }
   copyFrom(src: BigUint64Array): void {
     this.check(0);
-    if (src.length !== this.length) throw new RangeError(`length ${src.length} != ${this.length}`);
+    if (src.length !== this.length) throw new InvalidArgumentError("PfnArray", "source length", `must be ${this.length}`, src.length);
     this.engine.mem().u32.set(new Uint32Array(src.buffer, src.byteOffset, this.length * 2), this.ptr >>> 2);
   }
   copyTo(dst: BigUint64Array): void {

@@ -1,5 +1,5 @@
 // hmm_range_fault(): the retry loop around the walker (docs/semantics.md §4.1) and the hmm.h helpers.
-import { ArgumentTypeError, EngineError, ErrnoError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import { ArgumentTypeError, EngineError, ErrnoError, InvalidArgumentError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
 import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
 import { callbackError } from "../mm/machine.js";
 import {
@@ -92,7 +92,7 @@ export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, mi
 /** The high 32 bits of a 64-bit flags word (every request bit lives there); once per call. */
 function hiWord(v: bigint | undefined): number {
   if (v === undefined || v === 0n) return 0;
-  if (typeof v !== "bigint") throw new TypeError("defaultFlags and pfnFlagsMask must be bigints");
+  if (typeof v !== "bigint") throw new ArgumentTypeError("hmmRangeFault", "defaultFlags and pfnFlagsMask", "must be bigints", v);
   return Number(BigInt.asUintN(64, v) >> 32n);
 }
 
@@ -176,7 +176,7 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
 /** The checks hmm_range_fault() makes before walking; returns the errno or the walk state. */
 function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats, fine: boolean): HmmRangeFaultResult | RangeFaultWalk {
   const { start, end } = range;
-  if (typeof start !== "number" || typeof end !== "number") throw new TypeError("range.start and range.end must be numbers (byte addresses)");
+  if (typeof start !== "number" || typeof end !== "number") throw new ArgumentTypeError("hmmRangeFault", "range.start and range.end", "must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
   if (mm.exited) return EFAULT;
   // the sequence is checked before walk_page_range() can refuse an empty range
@@ -184,10 +184,10 @@ function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stat
   if (start >= end) return EINVAL;
   const npages = (end - start) / PAGE_SIZE;
   const pfns = range.hmmPfns;
-  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new TypeError("range.hmmPfns must be a BigUint64Array or a PfnArray");
-  if (pfns.length < npages) throw new RangeError(`range.hmmPfns has ${pfns.length} entries, the range needs ${npages}`);
-  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new TypeError("range.hmmPfns belongs to another engine");
-  if (fine && !(pfns instanceof PfnArray)) throw new TypeError("a stepped hmmRangeFault needs range.hmmPfns to be a PfnArray");
+  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must be a BigUint64Array or a PfnArray", pfns);
+  if (pfns.length < npages) throw new InvalidArgumentError("hmmRangeFault", "range.hmmPfns", `must have at least the ${npages} entries of the range`, pfns.length);
+  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must belong to the notifier's engine");
+  if (fine && !(pfns instanceof PfnArray)) throw new ArgumentTypeError("hmmRangeFaultBegin", "range.hmmPfns", "must be a PfnArray for a stepped walk", pfns);
   const defHi = hiWord(range.defaultFlags);
   const maskHi = hiWord(range.pfnFlagsMask);
 
@@ -199,8 +199,17 @@ function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stat
   } else {
     let s = scratch.get(mm.engine);
     if (!s || s.length < npages) {
+      let fresh: PfnArray;
+      try {
+        fresh = new PfnArray(mm.engine, Math.max(npages, 512));
+      } catch (e) {
+        // no engine memory for the copy of the caller's array: the walk cannot run (-EFAULT),
+        // and nothing has changed
+        if (e instanceof OutOfEngineMemoryError) return EFAULT;
+        throw e;
+      }
       s?.free();
-      s = new PfnArray(mm.engine, Math.max(npages, 512));
+      s = fresh;
       scratch.set(mm.engine, s);
     }
     buf = s;

@@ -1,5 +1,7 @@
 // Simulated files and their page cache: regular files (written back, so shared writable mappings
 // are write-notified) and shmem/tmpfs (no write notification; also backs shared anonymous memory).
+import { ArgumentTypeError } from "../engine/errors.js";
+import { argEnum, argInt } from "../engine/validate.js";
 import { PAGE_SIZE } from "../engine/layout.js";
 
 export type FileKind = "regular" | "shmem" | "hugetlbfs";
@@ -20,7 +22,10 @@ export class SimFile {
     /** Initial contents; pages read into the cache copy from here. */
     readonly initial: Uint8Array | null = null,
   ) {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`file size must be a non-negative integer, got ${size}`);
+    if (typeof name !== "string") throw new ArgumentTypeError("new SimFile", "name", "must be a string", name);
+    argInt("new SimFile", "size", size);
+    argEnum("new SimFile", "kind", kind, ["regular", "shmem", "hugetlbfs"] as const);
+    if (initial !== null && !(initial instanceof Uint8Array)) throw new ArgumentTypeError("new SimFile", "initial", "must be a Uint8Array or null", initial);
   }
   get pages(): number {
     return Math.ceil(this.size / PAGE_SIZE);

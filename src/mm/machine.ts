@@ -8,7 +8,7 @@
 // address-space type, and mm-struct.ts's machineOf() gives the MmStruct-typed view of it.
 import type { Engine } from "../engine/engine.js";
 import type { StateHasher } from "../engine/digest.js";
-import { CallbackError, HmmsimError } from "../engine/errors.js";
+import { CallbackError, EngineError, HmmsimError } from "../engine/errors.js";
 import type { Entry } from "../engine/pte.js";
 
 /** What the registries need of an address space (MmStruct has it). */
@@ -87,20 +87,29 @@ export function callbackError(what: string, e: unknown): Error {
 export function runOp<T>(engine: Engine, f: () => T): T {
   const m = machineState(engine);
   if (m.opDepth++ === 0) m.callbackErrors = [];
-  let r: T;
+  let r: T | undefined;
+  let failed = false;
+  let failure: unknown;
   try {
     r = f();
   } catch (e) {
-    // the operation's own exception wins; the callbacks' are dropped with it
-    if (--m.opDepth === 0) m.callbackErrors = [];
-    throw e;
+    failed = true;
+    // a trap of the WebAssembly engine never escapes bare: it says which operation it hit
+    failure = e instanceof WebAssembly.RuntimeError ? new EngineError(`WebAssembly engine trapped: ${e.message}`, { cause: e }) : e;
   }
   if (--m.opDepth === 0) {
     const errs = m.callbackErrors;
     m.callbackErrors = [];
-    if (errs.length > 0) throw callbackError(errs[0].what, errs[0].error);
+    // the callback's exception comes first: an error the operation raised afterwards (a fault
+    // failing because migrateToRam threw) is its consequence
+    if (errs.length > 0) {
+      const err = callbackError(errs[0].what, errs[0].error);
+      if (!failed && err instanceof CallbackError) err.result = r;
+      throw err;
+    }
   }
-  return r;
+  if (failed) throw failure;
+  return r as T;
 }
 
 /** Whether a callback's exception can be deferred (an operation is running); records it if so. */

@@ -1,7 +1,7 @@
 // An address space (struct mm_struct): VMAs, the page table in the engine, the mmap lock, the
 // interval-notifier subscriptions, and the operations that change them.
 import type { Engine } from "../engine/engine.js";
-import { ArgumentTypeError, ErrnoError, EngineError, LockStateError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
+import { ArgumentTypeError, ErrnoError, EngineError, LockStateError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
 import { argBool, argEnum, argOptions, argULong } from "../engine/validate.js";
 import type { SimFile } from "./file.js";
 import { ERRNO, FRAME, MEM, PAGE_SHIFT, PAGE_SIZE, PHYS, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5, PMD_SIZE, PUD_SIZE, PTRS_PER_TABLE, levelSize, levelPages } from "../engine/layout.js";
@@ -95,7 +95,7 @@ export function liveMms(engine: Engine): MmStruct[] {
 /** The Mm a notifier subscription belongs to. */
 export function mmOfNotifier(sub: MmuIntervalNotifier): MmStruct {
   const mm = sub.subscriptions.owner;
-  if (!(mm instanceof MmStruct)) throw new TypeError("notifier does not belong to any Mm");
+  if (!(mm instanceof MmStruct)) throw new ArgumentTypeError("mmOfNotifier", "sub", "must be a subscription of an Mm", sub);
   return mm;
 }
 
@@ -144,7 +144,7 @@ export class MmStruct {
     const levels = this.levels;
     this.taskSize = 2 ** (levels === 5 ? VA_BITS_L5 : VA_BITS_L4) - PAGE;
     const p = engine.raw.mmCreate(levels) >>> 0;
-    if (p === 0) throw new EngineError("out of engine memory creating an mm");
+    if (p === 0) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory creating an mm");
     this.ptr = p;
     const machine = machineOf(engine);
     this.id = machine.allocMmId();
@@ -218,6 +218,7 @@ export class MmStruct {
 
   /** mmu_interval_notifier_insert(): returns the subscription; throws ErrnoError (-EOVERFLOW). */
   intervalNotifierInsert(start: number, length: number, ops: MmuIntervalNotifierOps): MmuIntervalNotifier {
+    this.checkAlive("mmu_interval_notifier_insert");
     const r = this.notifiers.intervalNotifierInsert(start, length, ops);
     if (r.ret !== 0 || !r.sub) throw new ErrnoError(r.ret, `mmu_interval_notifier_insert(${hex(start)}, ${length})`);
     return r.sub;
@@ -249,7 +250,7 @@ export class MmStruct {
   /** @internal Copies the VMA list into the engine, where the walker reads it. */
   syncVmas(): void {
     const raw = this.engine.raw;
-    if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new EngineError("out of engine memory for the VMA table");
+    if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new OutOfEngineMemoryError("out of engine memory for the VMA table");
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
@@ -285,6 +286,8 @@ export class MmStruct {
         throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
       }
     }
+    // the engine's VMA table must have room for the pieces before anything is split (-ENOMEM)
+    if (!this.engine.raw.vmaReserve(this.ptr, this.vmas.length + 2)) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
     let split = false;
     for (const a of [start, end]) {
       const v = this.vmaLookup(a);
@@ -330,7 +333,7 @@ export class MmStruct {
   /** @internal Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
   entryPtr(addr: number, level: number, alloc: boolean): number {
     const p = this.engine.raw.entryPtr(this.ptr, addr / PAGE, level, alloc ? 1 : 0) >>> 0;
-    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new EngineError("out of engine memory for page tables");
+    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new OutOfEngineMemoryError("out of engine memory for page tables");
     return p;
   }
   /** The leaf entry mapping addr and its level, or level -1 when nothing maps it. */

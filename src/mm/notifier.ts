@@ -43,6 +43,15 @@ export const MMU_NOTIFY_EVENT_NAMES: readonly string[] = Object.freeze([
 /** `MMU_NOTIFIER_RANGE_BLOCKABLE` bit of {@link MmuNotifierRange.flags}. */
 export const MMU_NOTIFIER_RANGE_BLOCKABLE = 1;
 
+/**
+ * Marks an error as one of the library's typed errors (`instanceof HmmsimError`, docs/errors.md)
+ * by the registered symbol errors.ts checks, so that this module keeps loading without the engine.
+ */
+function branded<E extends Error>(e: E): E {
+  (e as unknown as Record<symbol, unknown>)[Symbol.for("hmmsim.error")] = true;
+  return e;
+}
+
 // Kept local (not imported from layout.ts) so this module loads without the Wasm engine.
 const TWO_POW_64 = 1n << 64n;
 
@@ -134,26 +143,29 @@ export class WouldBlockError extends Error {
     );
   }
 }
+// one of the library's typed errors (`instanceof HmmsimError`, docs/errors.md); the brand is set
+// here by its registered symbol so that this module keeps loading without the engine
+(WouldBlockError.prototype as unknown as Record<symbol, unknown>)[Symbol.for("hmmsim.error")] = true;
 
 /** Observer of invalidations; `curSeq` is the global sequence after the phase took effect. */
 export type InvalidateListener = (phase: "start" | "end", range: MmuNotifierRange, curSeq: number) => void;
 
 function assertAddress(what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${what} must be a non-negative integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0) throw branded(new RangeError(`${what} must be a non-negative integer, got ${v}`));
 }
 
 function assertRange(range: MmuNotifierRange): void {
   assertAddress("range.start", range.start);
   if (!(range.end === Infinity || (Number.isInteger(range.end) && range.end > range.start))) {
-    throw new RangeError(`range.end must be an integer > start (${range.start}) or Infinity, got ${range.end}`);
+    throw branded(new RangeError(`range.end must be an integer > start (${range.start}) or Infinity, got ${range.end}`));
   }
   if (!Number.isInteger(range.event) || range.event < 0 || range.event >= MMU_NOTIFY_EVENT_NAMES.length) {
-    throw new RangeError(`range.event must be an MMU_NOTIFY_* value (0..7), got ${range.event}`);
+    throw branded(new RangeError(`range.event must be an MMU_NOTIFY_* value (0..7), got ${range.event}`));
   }
   if (range.blockable !== ((range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0)) {
-    throw new RangeError(
+    throw branded(new RangeError(
       `range.blockable (${range.blockable}) disagrees with flags & MMU_NOTIFIER_RANGE_BLOCKABLE (flags ${range.flags})`,
-    );
+    ));
   }
 }
 
@@ -208,7 +220,7 @@ export class MmuNotifierSubscriptions {
     assertAddress("start", start);
     assertAddress("length", length);
     if (typeof ops?.invalidate !== "function") {
-      throw new TypeError("mmu_interval_notifier_insert: ops must have an invalidate(sub, range, curSeq) function");
+      throw branded(new TypeError("mmu_interval_notifier_insert: ops must have an invalidate(sub, range, curSeq) function"));
     }
     if (length === 0 || BigInt(start) + BigInt(length) > TWO_POW_64) return { ret: -EOVERFLOW };
     const sub = new MmuIntervalNotifier(this, start, length, ops);
@@ -239,9 +251,9 @@ export class MmuNotifierSubscriptions {
   intervalNotifierRemove(sub: MmuIntervalNotifier): void {
     this.assertOwn(sub);
     if (this.callbackDepth > 0) {
-      throw new Error("mmu_interval_notifier_remove must not be called from an invalidate callback (it would deadlock)");
+      throw branded(new Error("mmu_interval_notifier_remove must not be called from an invalidate callback (it would deadlock)"));
     }
-    if (sub.removed) throw new Error("mmu_interval_notifier_remove: subscription already removed");
+    if (sub.removed) throw branded(new Error("mmu_interval_notifier_remove: subscription already removed"));
     sub.removed = true;
     if (!sub.inTree) {
       this.deferred.splice(this.deferred.indexOf(sub), 1);
@@ -304,7 +316,7 @@ export class MmuNotifierSubscriptions {
   /** `mmu_notifier_invalidate_range_end`: the last active range to end closes the epoch. */
   invalidateRangeEnd(range: MmuNotifierRange): void {
     if (this.activeInvalidateRanges === 0) {
-      throw new Error("invalidateRangeEnd without a matching invalidateRangeStart (or after it returned -EAGAIN)");
+      throw branded(new Error("invalidateRangeEnd without a matching invalidateRangeStart (or after it returned -EAGAIN)"));
     }
     this.endRange(range);
   }
@@ -442,7 +454,7 @@ export class MmuNotifierSubscriptions {
 
   private assertOwn(sub: MmuIntervalNotifier): void {
     if (!(sub instanceof MmuIntervalNotifier) || sub.subscriptions !== this) {
-      throw new Error("the subscription does not belong to this mm's MmuNotifierSubscriptions");
+      throw branded(new Error("the subscription does not belong to this mm's MmuNotifierSubscriptions"));
     }
   }
 }

@@ -1,5 +1,7 @@
 // CPU access to user memory: what a load or store does through the MMU, faulting through
 // handle_mm_fault() like a user access (docs/semantics.md §5), and mm_populate().
+import { InvalidArgumentError } from "../engine/errors.js";
+import { argBool, argBytes, argInt, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError, SimulationDeadlock } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PTE_LO as PTE_BITS, VM } from "../engine/layout.js";
@@ -9,10 +11,12 @@ import type { MmStruct } from "../mm/mm-struct.js";
 import { hex } from "../mm/vma.js";
 
 const PAGE = PAGE_SIZE;
+/** The most bytes one cpuRead copies out (a JavaScript array of it is allocated). */
+const MAX_ACCESS = 2 ** 30;
 
 /** Makes addr accessible to the CPU (read or write), faulting like a user access would. */
 function cpuFault(mm: MmStruct, addr: number, write: boolean): { pfn: number; offset: number } {
-  mm.checkAlive();
+  mm.checkAlive("CPU access");
   const v = mm.vmaLookup(addr);
   if (!v) throw new ErrnoError(-ERRNO.EFAULT, `SIGSEGV: no mapping at ${hex(addr)}`);
   if (write ? !(v.flags & VM.WRITE) : !(v.flags & (VM.READ | VM.WRITE | VM.EXEC))) {
@@ -31,6 +35,8 @@ function cpuFault(mm: MmStruct, addr: number, write: boolean): { pfn: number; of
 
 /** Reads bytes as the CPU would (faulting pages in). */
 export function cpuRead(mm: MmStruct, addr: number, length: number): Uint8Array {
+  argULong("cpuRead", "addr", addr);
+  argInt("cpuRead", "length", length, 0, MAX_ACCESS);
   return runOp(mm.engine, () => {
     const out = new Uint8Array(length);
     for (let done = 0; done < length;) {
@@ -45,6 +51,8 @@ export function cpuRead(mm: MmStruct, addr: number, length: number): Uint8Array 
 }
 /** Writes bytes as the CPU would (faulting pages in, breaking COW). */
 export function cpuWrite(mm: MmStruct, addr: number, data: Uint8Array): void {
+  argULong("cpuWrite", "addr", addr);
+  argBytes("cpuWrite", "data", data);
   return runOp(mm.engine, () => {
     for (let done = 0; done < data.length;) {
       const a = addr + done;
@@ -68,16 +76,23 @@ export function cpuReadU32(mm: MmStruct, addr: number): number {
   return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
 }
 export function cpuWriteU32(mm: MmStruct, addr: number, value: number): void {
+  argInt("cpuWriteU32", "value", value, -(2 ** 31), 2 ** 32 - 1);
   cpuWrite(mm, addr, new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]));
 }
 /** A data-less CPU access: faults the page in for read or write. */
 export function touch(mm: MmStruct, addr: number, write: boolean): void {
+  argULong("touch", "addr", addr);
+  argBool("touch", "write", write);
   return runOp(mm.engine, () => {
     cpuFault(mm, addr, write);
   });
 }
 /** MAP_POPULATE / mm_populate(). */
 export function populate(mm: MmStruct, addr: number, length: number, write: boolean): void {
+  argULong("populate", "addr", addr);
+  argULong("populate", "length", length);
+  argBool("populate", "write", write);
+  if (length > mm.taskSize) throw new InvalidArgumentError("populate", "length", "must not exceed the address space", length);
   return runOp(mm.engine, () => {
     for (let a = addr; a < addr + length; a += PAGE) touch(mm, a, write);
   });

@@ -1,5 +1,6 @@
 // Shared helpers of the mm operations in src/ops/: range checks and alignment. The folio helpers
 // they use live in src/mm/folio.ts and are re-exported here.
+import { argULong } from "../engine/validate.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PMD_SIZE } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
@@ -13,12 +14,12 @@ export const alignUp = (a: number, s: number): number => Math.ceil(a / s) * s;
 
 /** Validates [addr, addr+len) like the syscalls do; returns the page-aligned end. */
 export function checkedEnd(mm: MmStruct, addr: number, len: number, what: string): number {
-  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len)) throw new ErrnoError(-ERRNO.EINVAL, `${what}: address and length must be integers`);
+  argULong(what, "address", addr);
+  argULong(what, "length", len);
+  mm.checkAlive(what);
   if (addr % PAGE !== 0) throw new ErrnoError(-ERRNO.EINVAL, `${what}: address ${hex(addr)} is not page aligned`);
-  if (len < 0) throw new ErrnoError(-ERRNO.EINVAL, `${what}: negative length`);
   const end = addr + alignUp(len, PAGE);
   if (end > mm.taskSize + PAGE) throw new ErrnoError(-ERRNO.EINVAL, `${what}: range beyond the address space`);
-  if (mm.exited) throw new ErrnoError(-ERRNO.EINVAL, `${what}: the mm has exited`);
   return end;
 }
 

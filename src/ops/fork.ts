@@ -6,8 +6,9 @@
 // * For a copied COW mapping ((flags & (VM_SHARED|VM_MAYWRITE)) == VM_MAYWRITE) the parent gets
 //   MMU_NOTIFY_PROTECTION_PAGE over [vm_start, vm_end), raised even if nothing is populated.
 // * VM_DONTCOPY VMAs are not in the child; VM_WIPEONFORK VMAs are, empty and without anon_vma.
+import { ErrnoError, OutOfEngineMemoryError, UseAfterFreeError } from "../engine/errors.js";
 import { runOp } from "../mm/machine.js";
-import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
+import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmOptions, MmStruct } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_PROTECTION_PAGE } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
@@ -36,24 +37,44 @@ export function vmaNeedsCopy(v: Vma): boolean {
  * migration completes both.
  */
 export function fork<T extends MmStruct>(parent: T): T {
+  let made: T | undefined;
+  try {
+    return forkOp(parent, (c) => (made = c));
+  } catch (e) {
+    // a callback threw after the child was complete: the caller never gets the child, so it goes
+    if (made && !made.exited) made.exit();
+    throw e;
+  }
+}
+
+function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
   return runOp(parent.engine, () => {
-    if (parent.exited) throw new Error("fork of an exited mm");
+    if (parent.exited) throw new UseAfterFreeError(`fork: mm ${parent.id} has exited`);
     return parent.withWriteLock(() => {
       // the child is of the parent's class (the public Mm for Mms users created)
       const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
       const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
-      for (const v of parent.vmas) {
-        if (v.flags & VM.DONTCOPY) continue;
-        const cv = v.clone(v.start, v.end);
-        if (v.flags & VM.WIPEONFORK) cv.anonVma = false;
-        child.vmas.push(cv);
-      }
-      child.syncVmas();
-      for (const v of parent.vmas) {
-        if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
-        const copy = (): void => copyPageRange(parent, child, v);
-        if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
-        else copy();
+      made(child);
+      try {
+        for (const v of parent.vmas) {
+          if (v.flags & VM.DONTCOPY) continue;
+          const cv = v.clone(v.start, v.end);
+          if (v.flags & VM.WIPEONFORK) cv.anonVma = false;
+          child.vmas.push(cv);
+        }
+        child.syncVmas();
+        for (const v of parent.vmas) {
+          if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
+          const copy = (): void => copyPageRange(parent, child, v);
+          if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
+          else copy();
+        }
+      } catch (e) {
+        // dup_mmap() failed (no engine memory): the half-built child is torn down, which drops
+        // every reference it took; fork fails with -ENOMEM (the parent keeps its COW protection)
+        if (!(e instanceof OutOfEngineMemoryError)) throw e;
+        child.exit();
+        throw new ErrnoError(-ERRNO.ENOMEM, "fork: out of engine memory", { cause: e });
       }
       return child;
     });
@@ -103,7 +124,8 @@ function copyLeaf(src: MmStruct, dst: MmStruct, v: Vma, cow: boolean, addr: numb
 
 function copyPresent(mm: MmStruct, v: Vma, cow: boolean, e: Entry): { parentEntry: Entry; childEntry: Entry } {
   const eng = mm.engine;
-  if (isNormalPage(mm, e)) {
+  // a device-coherent page is a normal page to the CPU (vm_normal_page()): it is referenced too
+  if (isNormalPage(mm, e) || (pte.isPresent(e) && !pte.isSpecial(e) && eng.isDeviceCoherent(pte.pfnOf(e)))) {
     const pfn = pte.pfnOf(e);
     eng.getPage(pfn);
     eng.setMapcount(pfn, eng.mapcount(pfn) + 1);

@@ -3,11 +3,12 @@
 //   MADV_DONTNEED(_LOCKED), MADV_FREE, MADV_REMOVE / truncate / hole punch → MMU_NOTIFY_CLEAR
 //   MADV_PAGEOUT → CLEAR per folio (reclaim.ts), MADV_COLLAPSE → CLEAR over the 2 MiB.
 //   MADV_HUGEPAGE / NOHUGEPAGE / DONTFORK / DOFORK / WIPEONFORK / KEEPONFORK → VMA flags only.
+import { argBits, argBudget, argInstance, argInt, argOptions, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { FAULT_FLAG_REMOTE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
-import type { SimFile } from "../mm/file.js";
+import { SimFile } from "../mm/file.js";
 import { ERRNO, FRAME, PHYS, PMD_ORDER, PTE_LO, VM } from "../engine/layout.js";
 import { type MmStruct, liveMms } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
@@ -43,7 +44,8 @@ const EINVAL = -ERRNO.EINVAL;
  */
 export function madvise(mm: MmStruct, addr: number, len: number, advice: number): void {
   return runOp(mm.engine, () => {
-    const end = checkedEnd(mm, addr, len, "madvise");
+    argBits("madvise", "advice", advice);
+  const end = checkedEnd(mm, addr, len, "madvise");
     if (end === addr) return;
     switch (advice) {
       case MADV_DONTNEED:
@@ -193,6 +195,8 @@ function madvCollapse(mm: MmStruct, start: number, end: number): void {
  */
 export function collapseHugePage(mm: MmStruct, haddr: number): number {
   return runOp(mm.engine, () => {
+    argULong("collapseHugePage", "haddr", haddr);
+    mm.checkAlive("collapseHugePage");
     const eng = mm.engine;
     const v = mm.vmaLookup(haddr);
     if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr) return EINVAL;
@@ -278,10 +282,12 @@ export interface KhugepagedResult {
  */
 export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): KhugepagedResult {
   return runOp(mm.engine, () => {
-    const maxPages = opts.maxPages ?? 4096;
-    const maxNone = opts.maxPtesNone ?? HPAGE_PMD_NR - 1;
-    const maxSwap = opts.maxPtesSwap ?? 64;
-    const maxShared = opts.maxPtesShared ?? 256;
+    argOptions("khugepagedScan", "opts", opts);
+    mm.checkAlive("khugepagedScan");
+    const maxPages = argBudget("khugepagedScan", "opts.maxPages", opts.maxPages === undefined ? 4096 : opts.maxPages);
+    const maxNone = argInt("khugepagedScan", "opts.maxPtesNone", opts.maxPtesNone === undefined ? HPAGE_PMD_NR - 1 : opts.maxPtesNone, 0, HPAGE_PMD_NR - 1);
+    const maxSwap = argInt("khugepagedScan", "opts.maxPtesSwap", opts.maxPtesSwap === undefined ? 64 : opts.maxPtesSwap, 0, HPAGE_PMD_NR - 1);
+    const maxShared = argInt("khugepagedScan", "opts.maxPtesShared", opts.maxPtesShared === undefined ? 256 : opts.maxPtesShared, 0, HPAGE_PMD_NR);
     const res: KhugepagedResult = { collapsed: [], scanned: 0 };
     if (mm.exited || mm.thp === "never") return res;
     return mm.withWriteLock(() => {
@@ -367,7 +373,8 @@ function zeroCached(engine: Engine, file: SimFile, from: number, to: number): vo
  */
 export function truncateFile(engine: Engine, file: SimFile, newSize: number): void {
   return runOp(engine, () => {
-    if (!Number.isSafeInteger(newSize) || newSize < 0) throw new ErrnoError(EINVAL, `truncate: bad size ${newSize}`);
+    argInstance("truncateFile", "file", file, SimFile, "a SimFile");
+    argInt("truncateFile", "newSize", newSize);
     if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "truncate of hugetlbfs files is not modelled");
     const old = file.size;
     file.size = newSize;
@@ -388,7 +395,10 @@ export function truncateFile(engine: Engine, file: SimFile, newSize: number): vo
  */
 export function punchHole(engine: Engine, file: SimFile, offset: number, len: number): void {
   return runOp(engine, () => {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || offset < 0 || len <= 0) throw new ErrnoError(EINVAL, "punch hole: bad range");
+    argInstance("punchHole", "file", file, SimFile, "a SimFile");
+    argInt("punchHole", "offset", offset);
+    argInt("punchHole", "len", len);
+    if (len <= 0) throw new ErrnoError(EINVAL, "punch hole: bad range");
     if (file.kind === "hugetlbfs") throw new ErrnoError(EINVAL, "hole punch of hugetlbfs files is not modelled");
     const end = Math.min(offset + len, Math.max(file.size, offset));
     const first = Math.ceil(offset / PAGE);

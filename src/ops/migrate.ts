@@ -13,6 +13,7 @@
 //
 // Reference model: a migration entry counts as a mapping (mapcount) and keeps the reference the
 // PTE held; finish (or abort) drops it, also for entries that were zapped meanwhile.
+import { argBool, argOptions, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError, EngineError } from "../engine/errors.js";
 import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
@@ -65,6 +66,8 @@ export interface MigrateOptions {
  * would fail them. Takes no mmap lock (page-lock only): safe from mm.hooks.
  */
 export function migratePages(mm: MmStruct, addr: number, len: number, opts: MigrateOptions = {}): FolioMigration[] {
+  argOptions("migratePages", "opts", opts);
+  if (opts.defer !== undefined) argBool("migratePages", "opts.defer", opts.defer);
   return runOp(mm.engine, () => {
     const end = checkedEnd(mm, addr, len, "migrate_pages");
     const out: FolioMigration[] = [];
@@ -90,6 +93,8 @@ export function migratePages(mm: MmStruct, addr: number, len: number, opts: Migr
 
 /** Starts the migration of the folio mapped at addr; null when it cannot be migrated. */
 export function startMigration(mm: MmStruct, addr: number): FolioMigration | null {
+  argULong("startMigration", "addr", addr);
+  mm.checkAlive("startMigration");
   return runOp(mm.engine, () => {
     const v = mm.vmaLookup(addr);
     if (!v) throw new ErrnoError(-ERRNO.EFAULT, `migration: no VMA at 0x${addr.toString(16)}`);

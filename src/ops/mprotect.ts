@@ -1,6 +1,8 @@
 // mprotect(2) and change_protection() (mm/mprotect.c), which NUMA hinting scans share:
 // PROTECTION_VMA from the first populated PMD of each PUD chunk (v6.1) or the first populated PUD
 // of each P4D chunk (v6.16), and one event over the whole range for hugetlb. docs/semantics.md §7.
+import { InvalidArgumentError } from "../engine/errors.js";
+import { argBits, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PROT_MODE, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
@@ -24,13 +26,25 @@ function isKsmPage(eng: Engine, pfn: number): boolean {
 
 /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
 export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
-  mm.checkAlive();
+  argULong("mprotect", "address", addr);
+  argULong("mprotect", "length", length);
+  argBits("mprotect", "prot", prot);
+  mm.checkAlive("mprotect");
   mm.withWriteLock(() => doMprotect(mm, addr, length, prot));
 }
 
 /** mprotect() with the mmap write lock already held. */
 export function doMprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
-  mm.checkRange(addr, length, "mprotect");
+  argULong("mprotect", "address", addr);
+  argULong("mprotect", "length", length);
+  argBits("mprotect", "prot", prot);
+  mm.checkAlive("mprotect");
+  mm.assertWriteLocked("mprotect");
+  if (addr % PAGE !== 0) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: address ${hex(addr)} is not page aligned`);
+  // do_mprotect_pkey(): unknown prot bits are -EINVAL, a zero length is success
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
+  if (length === 0) return;
+  if (addr + Math.ceil(length / PAGE) * PAGE > mm.taskSize + PAGE) throw new ErrnoError(-ERRNO.ENOMEM, "mprotect: range beyond the address space");
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
   const end = addr + Math.ceil(length / PAGE) * PAGE;
   // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
@@ -165,7 +179,10 @@ function numaEntry(mm: MmStruct, v: Vma, e: Entry, level: number): Entry {
 /** change_prot_numa(): makes the populated entries of [start, end) protnone (NUMA hinting). */
 export function numaHintingScan(mm: MmStruct, start: number, end: number): void {
   return runOp(mm.engine, () => {
-    mm.checkAlive();
+    argULong("numaHintingScan", "start", start);
+    argULong("numaHintingScan", "end", end);
+    mm.checkAlive("numaHintingScan");
+    if (start % PAGE !== 0 || end % PAGE !== 0) throw new InvalidArgumentError("numaHintingScan", "start and end", "must be page aligned");
     for (const v of mm.vmas) {
       if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
       changeProtection(mm, v, Math.max(start, v.start), Math.min(end, v.end), true);

@@ -7,6 +7,7 @@
 //   split first (CLEAR over the 2 MiB, nested); then the old range is munmapped (UNMAP again)
 //   unless MREMAP_DONTUNMAP, which keeps the old VMA, empty.
 //   brk shrink: UNMAP over [new_brk, old_brk) (page aligned); brk grow: no event.
+import { argBits, argULong } from "../engine/validate.js";
 import { doMmap } from "./mmap.js";
 import { doMunmap } from "./munmap.js";
 import { ErrnoError } from "../engine/errors.js";
@@ -29,6 +30,12 @@ const EINVAL = -ERRNO.EINVAL;
  * write lock (SimulationDeadlock while a walk holds the read lock). hugetlb VMAs are not supported.
  */
 export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: number, flags = 0, newAddr?: number): number {
+  argULong("mremap", "oldAddr", oldAddr);
+  argULong("mremap", "oldLen", oldLen);
+  argULong("mremap", "newLen", newLen);
+  argBits("mremap", "flags", flags);
+  if (newAddr !== undefined) argULong("mremap", "newAddr", newAddr);
+  mm.checkAlive("mremap");
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new ErrnoError(EINVAL, `mremap: bad flags ${flags}`);
   if (oldAddr % PAGE !== 0 || !Number.isSafeInteger(oldAddr)) throw new ErrnoError(EINVAL, "mremap: unaligned old address");
   if ((flags & MREMAP_FIXED || flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_MAYMOVE)) throw new ErrnoError(EINVAL, "mremap: FIXED/DONTUNMAP need MAYMOVE");
@@ -36,6 +43,9 @@ export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: nu
   newLen = alignUp(newLen, PAGE);
   if (newLen <= 0) throw new ErrnoError(EINVAL, "mremap: zero new length");
   if (flags & MREMAP_DONTUNMAP && oldLen !== newLen) throw new ErrnoError(EINVAL, "mremap: DONTUNMAP needs old_len == new_len");
+  // old_len 0 duplicates a shared mapping in the kernel; only with MREMAP_MAYMOVE and VM_SHARED
+  if (oldLen === 0) throw new ErrnoError(EINVAL, "mremap: old_len 0 (duplicating a shared mapping) is not modelled");
+  if (newLen > mm.taskSize || oldAddr + oldLen > mm.taskSize + PAGE) throw new ErrnoError(EINVAL, "mremap: range beyond the address space");
   if (mm.exited) throw new ErrnoError(EINVAL, "mremap: the mm has exited");
   return mm.withWriteLock(() => {
     const v = mm.vmaLookup(oldAddr);
@@ -135,6 +145,7 @@ export const DEFAULT_BRK_BASE = 0x5555_5600_0000;
 
 /** Sets start_brk (page aligned) for mm; the heap is empty. */
 export function brkInit(mm: MmStruct, base = DEFAULT_BRK_BASE): void {
+  argULong("brkInit", "base", base);
   if (base % PAGE !== 0) throw new ErrnoError(EINVAL, "brk base must be page aligned");
   brkState.set(mm, { start: base, brk: base });
 }
@@ -145,13 +156,15 @@ export function brkInit(mm: MmStruct, base = DEFAULT_BRK_BASE): void {
  * [PAGE_ALIGN(newBrk), PAGE_ALIGN(oldBrk)) — MMU_NOTIFY_UNMAP. Takes the mmap write lock.
  */
 export function brk(mm: MmStruct, newBrk?: number): number {
+  if (newBrk !== undefined) argULong("brk", "newBrk", newBrk);
+  mm.checkAlive("brk");
   let st = brkState.get(mm);
   if (!st) {
     brkInit(mm);
     st = brkState.get(mm)!;
   }
   const s = st;
-  if (newBrk === undefined || newBrk < s.start) return s.brk;
+  if (newBrk === undefined || newBrk < s.start || alignUp(newBrk, PAGE) > mm.taskSize) return s.brk;
   return mm.withWriteLock(() => {
     const oldTop = alignUp(s.brk, PAGE);
     const newTop = alignUp(newBrk, PAGE);

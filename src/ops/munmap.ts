@@ -16,6 +16,7 @@ export function munmap(mm: MmStruct, addr: number, length: number): void {
 
 /** munmap() with the mmap write lock already held (length page aligned). */
 export function doMunmap(mm: MmStruct, addr: number, length: number): void {
+  mm.assertWriteLocked("munmap");
   const end = addr + length;
   if (!mm.vmas.some((v) => v.start < end && v.end > addr)) return;
   for (const v of mm.vmas) {

@@ -8,6 +8,8 @@
 // are unmapped from every Mm through the rmap (rmap.ts), a CLEAR in each. Pinned folios
 // (references beyond mappings + page cache) are skipped, as an unsuccessful try_to_unmap would
 // leave them; MADV_PAGEOUT skips shared folios like the kernel does.
+import { ArgumentTypeError } from "../engine/errors.js";
+import { argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
@@ -110,9 +112,8 @@ export function reclaimFolio(mm: MmStruct, v: Vma, f0: FolioView, r: ReclaimResu
         if (anon && !isLazy) {
           let slot = slots.get(m.sub);
           if (slot === undefined) {
-            const data = new Uint8Array(PAGE);
-            eng.readFrame(pfn, 0, data);
-            slot = mm.swap.store(data);
+            // a page never written has no contents: its slot costs no host memory either
+            slot = mm.swap.store(eng.frameContents(pfn));
             slots.set(m.sub, slot);
           } else {
             mm.swap.dup(slot);
@@ -158,6 +159,9 @@ export interface KsmResult {
  * VM_MERGEABLE is not required (the caller chose the pages).
  */
 export function ksmMerge(mm: MmStruct, addrs: number[]): KsmResult {
+  if (!Array.isArray(addrs)) throw new ArgumentTypeError("ksmMerge", "addrs", "must be an array of addresses", addrs);
+  addrs.forEach((a, i) => argULong("ksmMerge", `addrs[${i}]`, a));
+  mm.checkAlive("ksmMerge");
   return runOp(mm.engine, () => {
     const eng = mm.engine;
     const stable = ksmStable(eng);

@@ -2,6 +2,7 @@
 // mirror's point of view: write-protecting raises PROTECTION_VMA over the requested range and makes
 // the PTEs read-only with the uffd-wp bit; a write fault on such a PTE goes to the userfaultfd,
 // which a fault without FAULT_FLAG_ALLOW_RETRY (HMM's) cannot wait for: VM_FAULT_SIGBUS.
+import { argBool } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PTE_LO, VM } from "../engine/layout.js";
@@ -32,6 +33,7 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
  * fault). Raises MMU_NOTIFY_PROTECTION_VMA over the requested range.
  */
 export function uffdWriteprotect(mm: MmStruct, start: number, len: number, protect: boolean): void {
+  argBool("uffdWriteprotect", "protect", protect);
   return runOp(mm.engine, () => {
     mm.checkRange(start, len, "UFFDIO_WRITEPROTECT");
     const end = start + len;

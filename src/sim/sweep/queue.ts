@@ -112,9 +112,11 @@ export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Pro
     if (pending.size === 0) wake();
   };
   const check = async (id: string): Promise<void> => {
-    const job = await queue.getJob(id);
-    if (!job) return;
-    settle(job, id, await job.getState());
+    // the state first, then the job: a job fetched before it failed and asked for its state after
+    // would report "failed" with no failedReason (and so look retryable)
+    const state = await queue.getJobState(id);
+    if (state !== "completed" && state !== "failed") return;
+    settle(await queue.getJob(id), id, state);
   };
 
   try {
