@@ -179,12 +179,13 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   let simTimeNs = 0;
   for (const r of runners) simTimeNs = Math.max(simTimeNs, Math.min(r.state.clock, durationNs));
   metrics.total["sim.steps"] = w.step;
+  // the run ends here: nothing is emitted from now on, so the sink is closed before the teardown
+  // (whose invalidations are neither traced nor counted) and never written after its close
+  w.emit = null;
+  w.stopped = true;
   if (trace) trace.close();
   const lastEvents = w.lastEvents(16);
   const status: SimRunReport["status"] = w.livelock ? "livelock" : w.violations.length > 0 ? "violation" : "ok";
-  // teardown is not part of the run: its invalidations are neither traced nor counted
-  w.emit = null;
-  w.stopped = true;
   for (const p of w.procs.values()) {
     for (const c of p.children) if (!c.exited) c.exit();
     if (!p.mm.exited) p.mm.exit();

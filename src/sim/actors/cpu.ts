@@ -10,7 +10,7 @@ import { MREMAP_FIXED, MREMAP_MAYMOVE, mremap } from "../../ops/mremap.js";
 import type { CpuActorSpec, CpuOpSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
-import { type ActorState, type MappingState, PAGE, type ProcessState, type Wait, type World, protOf } from "./world.js";
+import { type ActorState, type MappingState, PAGE, type ProcessState, type Wait, type World, protOf, resetShadowAfterMap } from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
 
@@ -98,14 +98,17 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
     switch (op.op) {
       case "munmap": {
         mm.munmap(addr, len);
-        for (let p = first; p < first + pages; p++) st!.shadow.delete(p);
+        // a shared file mapping's data lives on in the file (a remap reads it back); the rest is gone
+        if (st!.spec.kind !== "file-shared") {
+          for (let p = first; p < first + pages; p++) { st!.shadow.delete(p); st!.unknown.delete(p); }
+        }
         if (pages === st!.spec.pages) st!.mapped = false;
         a.clock += costs["cpu.tlbFlushPageNs"] * Math.min(pages, 33);
         break;
       }
       case "remap":
         w.mapMapping(ps, st!, st!.addr !== 0);
-        st!.shadow.clear();
+        resetShadowAfterMap(st!);
         break;
       case "mprotect": {
         mm.mprotect(addr, len, protOf(op.prot));

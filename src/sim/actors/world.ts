@@ -371,6 +371,20 @@ export class World {
   }
 }
 
+/**
+ * The shadow of a mapping just mmap()ed again over its old range (remap: munmap + mmap or
+ * MAP_FIXED): what a fresh mapping of its kind reads. Anonymous, hugetlb and device memory is new
+ * and reads zero; a private file mapping reads the file, which private writes never reached (its
+ * initial contents); a shared file mapping reads the file, which holds every store made through
+ * the old mapping, so its shadow stands. Pages whose contents were undefined (MADV_FREE) are new.
+ */
+export function resetShadowAfterMap(st: MappingState): void {
+  st.unknown.clear();
+  if (st.spec.kind === "file-shared") return;
+  st.shadow.clear();
+  if (st.spec.kind === "file-private" && st.spec.init === "index") for (let p = 0; p < st.spec.pages; p++) st.shadow.set(p, p);
+}
+
 export function protOf(p: "none" | "r" | "rw"): number {
   return p === "none" ? PROT_NONE : p === "r" ? PROT_READ : PROT_READ | PROT_WRITE;
 }

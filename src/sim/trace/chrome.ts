@@ -35,6 +35,7 @@ export class ChromeTraceWriter {
   dropped = 0;
   private readonly cap: number;
   private first = true;
+  private closed = false;
   private readonly tids = new Map<string, number>();
 
   constructor(private readonly sink: TraceSink, title: string, actors: readonly string[]) {
@@ -68,6 +69,8 @@ export class ChromeTraceWriter {
   }
 
   event(e: SimEvent): void {
+    // the JSON array is ended once the sink is closed: a late event would corrupt the file
+    if (this.closed) return;
     switch (e.type) {
       case "slice":
         this.put({ ph: "X", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), dur: durUs(e.ts, e.dur), ...(e.args ? { args: e.args } : {}) });
@@ -92,6 +95,8 @@ export class ChromeTraceWriter {
 
   /** Ends the JSON array (with a note of dropped events) and closes the sink. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.dropped > 0) this.raw({ ph: "M", pid: PID, tid: 0, name: "hmmsim_dropped_events", args: { dropped: this.dropped } });
     this.sink.write("\n]\n");
     this.sink.close?.();
