@@ -103,7 +103,9 @@ metrics: [hmm.calls, retries.external, device.accesses]
     const localCsv = readFileSync(join(dir, "local", "results.csv"), "utf8");
     expect(localCsv.split("\n")[0]).toBe(`point,seed,${PATHS.pages},devices[0].driver.refreshSeqOnBusy,status,simTimeNs,hmm.calls,retries.external,device.accesses`);
 
-    const fast = ["--lock-duration", "1000", "--stalled-interval", "500", "--json"];
+    // short locks so the killed worker's job comes back quickly; a few stalls tolerated, since on a
+    // loaded machine a live worker can miss a lock renewal too
+    const fast = ["--lock-duration", "2000", "--stalled-interval", "1000", "--max-stalled", "5", "--json"];
     const a = hmmsimProc(["worker", "--queue", url, ...fast]);
     const b = hmmsimProc(["worker", "--queue", url, ...fast]);
     workers.push(a, b);
