@@ -41,7 +41,7 @@ export {
 export { type Profile, PROFILES, profileInfo } from "./engine/profile.js";
 export {
   HmmsimError, ErrnoError, InvalidArgumentError, ArgumentTypeError, UseAfterFreeError, LockStateError, CallbackError,
-  EngineError, SimulationDeadlock, errnoName,
+  EngineError, OutOfEngineMemoryError, SimulationDeadlock, errnoName,
 } from "./engine/errors.js";
 export * as pte from "./engine/pte.js";
 export { createReferenceWalker } from "./hmm/reference-walk.js";

@@ -2,7 +2,8 @@
 // the argument, and leaves the simulated state exactly as it was (engine.stateDigest() unchanged).
 import { describe, expect, it } from "vitest";
 import {
-  ArgumentTypeError, Device, Engine, ErrnoError, HmmsimError, InvalidArgumentError, LockStateError, Mirror, Mm,
+  ArgumentTypeError, clearRefs, collapseHugePage, exitMm, insertPfn, makeDeviceExclusiveRange,
+  migrateDeviceRange, migrateVmaSetup, oomReap, startMigration, uffdRegisterWp, writebackFile, checkInvariants, Device, Engine, ErrnoError, HmmsimError, InvalidArgumentError, LockStateError, Mirror, Mm,
   PfnArray, SimFile, UseAfterFreeError, brk, fork, hmmRangeFault, khugepagedScan, ksmMerge, madvise, migratePages,
   mremap, punchHole, reclaimPages, truncateFile, uffdWriteprotect, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE,
   PROT_READ, PROT_WRITE,
@@ -266,5 +267,81 @@ describe("every deliberate error is an HmmsimError, including the notifier layer
       expect((e as Error).message).toMatch(msg);
       expect(t.engine.stateDigest()).toBe(before);
     }
+  });
+});
+
+
+describe("hostile calls: every public entry point with undefined, null, NaN, -1, a string, {}, [], 2^64, 1.5, a function, a bigint", () => {
+  it("throws only typed errors (HmmsimError), and a refused call changes nothing", () => {
+    const bads: unknown[] = [undefined, null, NaN, -1, "x", {}, [], 2 ** 64, 1.5, () => 0, 10n];
+  const fns: [string, (x: unknown, e: InstanceType<typeof Engine>, mm: InstanceType<typeof Mm>) => unknown][] = [];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const add = (n: string, f: (x: any, e: any, mm: any) => unknown): number => fns.push([n, f]);
+  add("new Engine", (x) => new Engine(x === undefined ? ENGINE_OPTS : x));
+  add("new Mm", (x, e) => new Mm(e, x));
+  add("new Mm engine", (x) => new Mm(x));
+  add("mmap", (x, e, mm) => mm.mmap(x));
+  add("mmap.flags", (x, e, mm) => mm.mmap({ length: 4096, prot: 3, flags: x }));
+  add("munmap", (x, e, mm) => mm.munmap(x, x));
+  add("mprotect", (x, e, mm) => mm.mprotect(0x10000, 4096, x));
+  add("cpuRead", (x, e, mm) => mm.cpuRead(x, x));
+  add("cpuWrite", (x, e, mm) => mm.cpuWrite(0x10000, x));
+  add("cpuWriteU32", (x, e, mm) => mm.cpuWriteU32(0x10000, x));
+  add("touch", (x, e, mm) => mm.touch(x, x));
+  add("populate", (x, e, mm) => mm.populate(0x10000, 4096, x));
+  add("numa", (x, e, mm) => mm.numaHintingScan(x, x));
+  add("hmmRangeFault", (x) => hmmRangeFault(x));
+  add("hmmRangeFault.opts", (x, e, mm) => { const s = mm.intervalNotifierInsert(0, 4096, { invalidate: () => true }); return mm.withReadLock(() => hmmRangeFault({ notifier: s, notifierSeq: mm.notifiers.readBegin(s), start: 0, end: 4096, hmmPfns: new BigUint64Array(1) }, x)); });
+  add("PfnArray", (x, e) => new PfnArray(e, x));
+  add("Device", (x, e) => new Device(e, x));
+  add("Device.pages", (x, e) => new Device(e, { pages: x }));
+  add("Mirror", (x, e, mm) => new Mirror(mm, x));
+  add("Mirror.fault", (x, e, mm) => new Mirror(mm).fault(x, x));
+  add("Mirror.snapshot", (x, e, mm) => new Mirror(mm).snapshot(0, x));
+  add("fork", (x) => fork(x));
+  add("madvise", (x, e, mm) => madvise(mm, 0x10000, 4096, x));
+  add("mremap", (x, e, mm) => mremap(mm, 0x10000, 4096, 8192, x, x));
+  add("brk", (x, e, mm) => brk(mm, x));
+  add("migratePages", (x, e, mm) => migratePages(mm, 0x10000, 4096, x));
+  add("startMigration", (x, e, mm) => startMigration(mm, x));
+  add("reclaimPages", (x, e, mm) => reclaimPages(mm, x, 4096));
+  add("ksmMerge", (x, e, mm) => ksmMerge(mm, x));
+  add("khugepagedScan", (x, e, mm) => khugepagedScan(mm, x));
+  add("collapseHugePage", (x, e, mm) => collapseHugePage(mm, x));
+  add("truncateFile", (x, e) => truncateFile(e, x, 0));
+  add("punchHole", (x, e) => punchHole(e, new SimFile("f", 4096), x, x));
+  add("uffdRegisterWp", (x, e, mm) => uffdRegisterWp(mm, x, 4096));
+  add("uffdWriteprotect", (x, e, mm) => uffdWriteprotect(mm, 0x10000, 4096, x));
+  add("clearRefs", (x, e, mm) => clearRefs(mm, x));
+  add("writebackFile", (x, e) => writebackFile(e, x));
+  add("exitMm", (x) => exitMm(x));
+  add("oomReap", (x) => oomReap(x));
+  add("SimFile", (x) => new SimFile(x, x));
+  add("setHugetlbPages", (x, e) => e.setHugetlbPages(21, x));
+  add("makeDeviceExclusiveRange", (x, e, mm) => makeDeviceExclusiveRange(mm, x, x, {}));
+  add("migrateVmaSetup", (x, e, mm) => migrateVmaSetup(mm, x));
+  add("migrateDeviceRange", (x, e) => migrateDeviceRange(e, x, x));
+  add("intervalNotifierInsert", (x, e, mm) => mm.intervalNotifierInsert(x, x, x));
+  add("checkInvariants", (x, e) => checkInvariants(e, x));
+  add("insertPfn", (x, e, mm) => insertPfn(mm, x, x));
+    let calls = 0;
+    for (const [name, f] of fns) {
+      for (const x of bads) {
+        const e = new Engine(ENGINE_OPTS);
+        const mm = new Mm(e);
+        mm.mmap({ addr: 0x10000, length: 8 * PAGE, prot: RW, flags: ANON | MAP_FIXED });
+        const before = e.stateDigest();
+        calls++;
+        try {
+          f(x, e, mm);
+        } catch (err) {
+          expect(err, `${name}(${String(x)})`).toBeInstanceOf(HmmsimError);
+          // (these cases build a subscription or a Mirror before the refused call)
+          const setup = ["hmmRangeFault.opts", "Mirror.fault", "Mirror.snapshot", "punchHole"].includes(name);
+          if (!setup) expect(e.stateDigest(), `${name}(${String(x)})`).toBe(before);
+        }
+      }
+    }
+    expect(calls).toBe(fns.length * bads.length);
   });
 });

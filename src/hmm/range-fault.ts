@@ -104,6 +104,7 @@ const scratch = new WeakMap<object, PfnArray>();
 /** Validates what a caller passes to hmmRangeFault (types, lifetimes, budgets) before anything runs. */
 function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
   const fn = "hmmRangeFault";
+  if (typeof range !== "object" || range === null) throw new ArgumentTypeError(fn, "range", "must be an HmmRange object", range);
   argOptions(fn, "range", range);
   argOptions(fn, "opts", opts);
   if (!(range.notifier instanceof MmuIntervalNotifier)) throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);

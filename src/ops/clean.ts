@@ -4,10 +4,11 @@
 //   /proc/pid/clear_refs = 4 (soft-dirty clear)    → MMU_NOTIFY_SOFT_DIRTY [0, ∞) (the kernel's [0, -1UL))
 // Neither changes which page is mapped: the next write faults (do_wp_page) and makes the entry
 // writable again in place without a notifier.
+import { argInstance } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { ErrnoError } from "../engine/errors.js";
-import type { SimFile } from "../mm/file.js";
+import { SimFile } from "../mm/file.js";
 import { ERRNO, PTE_LO, SWP, VM } from "../engine/layout.js";
 import { type MmStruct, liveMms } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_PROTECTION_PAGE, MMU_NOTIFY_SOFT_DIRTY } from "../mm/notifier.js";
@@ -31,6 +32,7 @@ export interface WritebackResult {
  * mmap lock (writeback runs with the folio locked only), so it may run from mm.hooks.
  */
 export function writebackFile(engine: Engine, file: SimFile): WritebackResult {
+  argInstance("writebackFile", "file", file, SimFile, "a SimFile");
   return runOp(engine, () => {
     const res: WritebackResult = { cleaned: 0, invalidations: 0 };
     const mms = liveMms(engine);

@@ -1,9 +1,10 @@
 // Shared helpers of the mm operations in src/ops/: range checks and alignment. The folio helpers
 // they use live in src/mm/folio.ts and are re-exported here.
+import { ArgumentTypeError } from "../engine/errors.js";
 import { argULong } from "../engine/validate.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PMD_SIZE } from "../engine/layout.js";
-import type { MmStruct } from "../mm/mm-struct.js";
+import { MmStruct } from "../mm/mm-struct.js";
 import { type Vma, hex } from "../mm/vma.js";
 
 export const PAGE = PAGE_SIZE;
@@ -21,6 +22,13 @@ export function checkedEnd(mm: MmStruct, addr: number, len: number, what: string
   const end = addr + alignUp(len, PAGE);
   if (end > mm.taskSize + PAGE) throw new ErrnoError(-ERRNO.EINVAL, `${what}: range beyond the address space`);
   return end;
+}
+
+/** An Mm argument: an MmStruct (ArgumentTypeError otherwise), alive (UseAfterFreeError otherwise). */
+export function argMm(fn: string, mm: unknown, alive = true): MmStruct {
+  if (!(mm instanceof MmStruct)) throw new ArgumentTypeError(fn, "mm", "must be an Mm", mm);
+  if (alive) mm.checkAlive(fn);
+  return mm;
 }
 
 /** The VMAs intersecting [start, end), and whether some page of the range is not mapped. */

@@ -3,6 +3,7 @@
 //   MMU_NOTIFY_UNMAP [0, ∞) (blockable) while every VMA is zapped.
 //   OOM reaper: per reapable VMA, a NON-blockable MMU_NOTIFY_UNMAP [vm_start, vm_end); a callback
 //   returning false makes invalidateRangeStart return -EAGAIN and the reaper skips that VMA.
+import { argMm } from "./common.js";
 import { VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
@@ -10,7 +11,7 @@ import type { Vma } from "../mm/vma.js";
 
 /** exit_mmap(): see Mm.exit(). */
 export function exitMm(mm: MmStruct): void {
-  mm.exit();
+  argMm("exit_mmap", mm, false).exit();
 }
 
 export interface OomReapResult {
@@ -27,6 +28,7 @@ export interface OomReapResult {
  * stay (the mm is torn down by exit later); their pages and swap slots are freed.
  */
 export function oomReap(mm: MmStruct): OomReapResult {
+  argMm("oomReap", mm, false);
   const res: OomReapResult = { complete: true, reaped: [], skipped: [] };
   if (mm.exited) return res;
   mm.withReadLock(() => {

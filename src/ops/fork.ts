@@ -14,7 +14,7 @@ import { MMU_NOTIFY_PROTECTION_PAGE } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
-import { addMigrationLoc, isNormalPage, migrationLocs } from "./common.js";
+import { addMigrationLoc, argMm, isNormalPage, migrationLocs } from "./common.js";
 
 const PRESENT_BITS = PTE_LO.PRESENT | PTE_LO.USER;
 
@@ -37,6 +37,7 @@ export function vmaNeedsCopy(v: Vma): boolean {
  * migration completes both.
  */
 export function fork<T extends MmStruct>(parent: T): T {
+  argMm("fork", parent);
   let made: T | undefined;
   try {
     return forkOp(parent, (c) => (made = c));

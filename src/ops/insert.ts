@@ -5,9 +5,18 @@ import { ERRNO, PTE_LO, VM } from "../engine/layout.js";
 import * as pte from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { hex } from "../mm/vma.js";
+import { argInt, argULong } from "../engine/validate.js";
+
+/** An address and a pfn (below the pfn space's end), on a live mm. */
+function checkInsertArgs(fn: string, mm: MmStruct, addr: number, pfn: number): void {
+  argULong(fn, "addr", addr);
+  argInt(fn, "pfn", pfn, 0, 2 ** 40 - 1);
+  mm.checkAlive(fn);
+}
 
 /** vmf_insert_pfn() / vmf_insert_mixed(): a special PTE for a raw pfn (no struct page used). */
 export function insertPfn(mm: MmStruct, addr: number, pfn: number, write = false): void {
+  checkInsertArgs("insertPfn", mm, addr, pfn);
   const vma = mm.vmaLookup(addr);
   if (!vma || !(vma.flags & (VM.PFNMAP | VM.MIXEDMAP))) throw new ErrnoError(-ERRNO.EINVAL, `insert_pfn at ${hex(addr)}: not a PFNMAP/MIXEDMAP VMA`);
   const p = mm.entryPtr(addr, 0, true);
@@ -19,6 +28,7 @@ export function insertPfn(mm: MmStruct, addr: number, pfn: number, write = false
  * marks the VMA VM_MIXEDMAP if it is not yet (a VM_PFNMAP VMA is refused: -EINVAL).
  */
 export function insertPage(mm: MmStruct, addr: number, pfn: number): void {
+  checkInsertArgs("insertPage", mm, addr, pfn);
   const vma = mm.vmaLookup(addr);
   if (!vma) throw new ErrnoError(-ERRNO.EFAULT, `vm_insert_page at ${hex(addr)}: no VMA`);
   if (vma.flags & VM.PFNMAP) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: a VM_PFNMAP VMA takes no pages`);

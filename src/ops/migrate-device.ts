@@ -1,6 +1,8 @@
 // Moving pages between system and device memory (mm/migrate_device.c): migrate_vma_setup /
 // migrate_vma_pages / migrate_vma_finalize (docs/semantics.md §6.2), make_device_exclusive_range
 // (§6.3) and migrate_device_range, the eviction path a driver uses on release.
+import { ArgumentTypeError } from "../engine/errors.js";
+import { argBits, argInt, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import type { Engine } from "../engine/engine.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
@@ -81,6 +83,11 @@ export interface MigrateVma {
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
 export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | number {
+  if (typeof a !== "object" || a === null) throw new ArgumentTypeError("migrateVmaSetup", "args", "must be a MigrateVmaArgs object", a);
+  argULong("migrateVmaSetup", "args.start", a.start);
+  argULong("migrateVmaSetup", "args.end", a.end);
+  argBits("migrateVmaSetup", "args.flags", a.flags);
+  mm.checkAlive("migrateVmaSetup");
   return runOp(mm.engine, () => {
     const vma = mm.vmaLookup(a.start);
     const EINVAL = -ERRNO.EINVAL;
@@ -313,6 +320,9 @@ export interface DeviceExclusiveResult {
  * callers have nothing to unlock or put.
  */
 export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: number, owner: unknown): DeviceExclusiveResult {
+  argULong("makeDeviceExclusiveRange", "start", start);
+  argULong("makeDeviceExclusiveRange", "end", end);
+  mm.checkAlive("makeDeviceExclusiveRange");
   return runOp(mm.engine, () => {
     const eng = mm.engine;
     const pages: number[] = [];
@@ -356,6 +366,8 @@ export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: 
  * every Mm that maps it. Returns the number of device pages evicted, or -ENOMEM.
  */
 export function migrateDeviceRange(engine: Engine, startPfn: number, npages: number): number {
+  argInt("migrateDeviceRange", "startPfn", startPfn, 0, PHYS.PFN_LIMIT);
+  argInt("migrateDeviceRange", "npages", npages, 0, PHYS.PFN_LIMIT - startPfn);
   return runOp(engine, () => {
     let evicted = 0;
     for (let pfn = startPfn; pfn < startPfn + npages; pfn++) {

@@ -22,6 +22,7 @@ import { machineOf } from "../../mm/mm-struct.js";
 import { type MmStruct, liveMms } from "../../mm/mm-struct.js";
 import type { SimFile } from "../../mm/file.js";
 import { hex } from "../../mm/vma.js";
+import { argOptions } from "../../engine/validate.js";
 
 /** One broken invariant: `kind` is a stable identifier, `message` says what and where. */
 export interface InvariantViolation {
@@ -76,7 +77,8 @@ const bump = (m: Map<number, number>, k: number, by = 1): void => void m.set(k, 
  * Checks every invariant of the machine `engine` simulates; returns [] when all hold. Run it
  * between operations: inside one (from a notifier callback or hook) state is legitimately in flux.
  */
-export function checkInvariants(engine: Engine, opts: CheckOptions = {}): InvariantViolation[] {
+export function checkInvariants(engine: Engine, options: CheckOptions = {}): InvariantViolation[] {
+  const opts = argOptions<CheckOptions>("checkInvariants", "opts", options);
   const r = new Report(opts.limit ?? 50);
   const mms = liveMms(engine);
   const exp: Expected = { refs: new Map(), maps: new Map(), swap: new Map(), writableAnon: [] };
