@@ -24,7 +24,7 @@ export const MachineSchema = z.strictObject({
   /** Swap slots (default: unbounded). */
   swapPages: nonNegInt.optional(),
   /** Reserved hugetlb pools, in huge pages of each size (not 4 KiB pages). */
-  hugetlb: z.strictObject({ /** 2 MiB pages. */ pages2M: nonNegInt.default(0), /** 1 GiB pages. */ pages1G: nonNegInt.default(0) }).default({ pages2M: 0, pages1G: 0 }),
+  hugetlb: z.strictObject({ pages2M: nonNegInt.default(0), pages1G: nonNegInt.default(0) }).default({ pages2M: 0, pages1G: 0 }),
   /** A built-in cost profile name or an inline profile. */
   costProfile: z.union([z.string(), CostProfileSchema]).default("generic-x86-pcie4"),
   /** Page-walk implementation: the WASM walker (default) or the TypeScript reference walker. */
@@ -97,12 +97,12 @@ const stride = z.number().int().positive().refine((v) => v % PAGE === 0, { messa
 
 /** Access pattern of a device actor, chosen by `kind` (sequential, strided, random, zipf, hot-set, replay). */
 export const PatternSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("sequential") }),
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("strided"), /** Bytes between two accesses (a multiple of 4096). */ stride }),
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("random") }),
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("zipf"), /** Zipf skew. */ theta: z.number().positive().max(5).default(0.99) }),
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("hot-set"), /** Pages in the hot set. */ hotPages: posInt, /** Probability (0..1) an access goes to the hot set. */ hotProbability: ratio.default(0.9) }),
-  z.strictObject({ /** Pattern kind. */ kind: z.literal("replay"), /** Page indexes to access, in order (repeated). */ pages: z.array(nonNegInt).min(1) }),
+  z.strictObject({ kind: z.literal("sequential") }),
+  z.strictObject({ kind: z.literal("strided"), stride }),
+  z.strictObject({ kind: z.literal("random") }),
+  z.strictObject({ kind: z.literal("zipf"), theta: z.number().positive().max(5).default(0.99) }),
+  z.strictObject({ kind: z.literal("hot-set"), hotPages: posInt, hotProbability: ratio.default(0.9) }),
+  z.strictObject({ kind: z.literal("replay"), pages: z.array(nonNegInt).min(1) }),
 ]);
 
 const runLength = {
@@ -117,7 +117,7 @@ const runLength = {
 /** A device actor: a stream of device accesses faulted in through hmm_range_fault() by the device's driver. */
 export const DeviceActorSchema = z.strictObject({
   /** Discriminator: a device actor. */
-  /** Pattern kind. */ kind: z.literal("device"),
+  kind: z.literal("device"),
   /** Name that other entries of the scenario refer to this one by (letters, digits, '_', '.', '-'). */
   name,
   /** Name of the device (from `devices`). */
@@ -148,18 +148,18 @@ const opTarget = {
 
 /** One operation of a CPU actor, chosen by `op`: an access, munmap, remap, mprotect, madvise, mremap, fork or exit. */
 export const CpuOpSchema = z.discriminatedUnion("op", [
-  z.strictObject({ /** Operation. */ op: z.literal("read"), ...opTarget, /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("write"), ...opTarget, /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("munmap"), ...opTarget, /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("remap"), mapping: name, /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("mprotect"), ...opTarget, /** New protection. */ prot: z.enum(["none", "r", "rw"]), /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("read"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("write"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("munmap"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("remap"), mapping: name, weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("mprotect"), ...opTarget, prot: z.enum(["none", "r", "rw"]), weight: ns.default(1), atNs: ns.optional() }),
   z.strictObject({
-    /** Operation. */ op: z.literal("madvise"), ...opTarget,
-    /** madvise() advice. */ advice: z.enum(["dontneed", "free", "pageout", "hugepage", "nohugepage", "collapse"]), /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional(),
+    op: z.literal("madvise"), ...opTarget,
+    advice: z.enum(["dontneed", "free", "pageout", "hugepage", "nohugepage", "collapse"]), weight: ns.default(1), atNs: ns.optional(),
   }),
-  z.strictObject({ /** Operation. */ op: z.literal("mremap"), mapping: name, /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("fork"), /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
-  z.strictObject({ /** Operation. */ op: z.literal("exit"), /** Relative weight in "random" mode. */ weight: ns.default(1), /** Run once at this simulated time instead of in turn. */ atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("mremap"), mapping: name, weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("fork"), weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({ op: z.literal("exit"), weight: ns.default(1), atNs: ns.optional() }),
 ]);
 
 /** A CPU actor: a thread of the process running memory operations. */
