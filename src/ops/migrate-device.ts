@@ -75,7 +75,7 @@ export interface MigrateVma {
   done: boolean;
   /** The MIGRATE_VMA_SELECT_* flags of the setup. */
   flags: number;
-  /** v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
+  /** @internal v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
   compound?: CompoundState;
 }
 
