@@ -19,7 +19,7 @@ export const VM_FAULT_SIGBUS = 0x000002;
 export const VM_FAULT_MAJOR = 0x000004;
 /** VM_FAULT_HWPOISON: the page is poisoned (memory failure). */
 export const VM_FAULT_HWPOISON = 0x000010;
-/** VM_FAULT_HWPOISON: the page is poisoned (memory failure). */
+/** VM_FAULT_HWPOISON_LARGE: a poisoned huge page. */
 export const VM_FAULT_HWPOISON_LARGE = 0x000020;
 /** VM_FAULT_SIGSEGV: no valid mapping for the access. */
 export const VM_FAULT_SIGSEGV = 0x000040;

@@ -38,7 +38,7 @@ export const MADV_WIPEONFORK = 18;
 export const MADV_KEEPONFORK = 19;
 /** MADV_PAGEOUT: reclaim the range now (anonymous pages to swap). */
 export const MADV_PAGEOUT = 21;
-/** MADV_DONTNEED: zap the range now (anonymous memory reads back as zeros). */
+/** MADV_DONTNEED_LOCKED: MADV_DONTNEED that also applies to VM_LOCKED ranges. */
 export const MADV_DONTNEED_LOCKED = 24;
 /** MADV_COLLAPSE: collapse the range into THPs synchronously (needs the mmap write lock). */
 export const MADV_COLLAPSE = 25;
