@@ -2,8 +2,10 @@
 // are write-notified) and shmem/tmpfs (no write notification; also backs shared anonymous memory).
 import { PAGE_SIZE } from "../engine/layout.js";
 
+/** What filesystem a SimFile lives on: a regular file (page cache, writeback), shmem/tmpfs, or hugetlbfs. */
 export type FileKind = "regular" | "shmem" | "hugetlbfs";
 
+/** A file that can be mapped (struct file + inode + its page cache): size in bytes, contents, page-cache pages. */
 export class SimFile {
   /** Page index -> pfn of the page-cache page. */
   readonly pageCache = new Map<number, number>();
@@ -13,15 +15,18 @@ export class SimFile {
    */
   internal = false;
   constructor(
+    /** Name, for messages and reports. */
     readonly name: string,
     /** Size in bytes (i_size); faults beyond it raise SIGBUS. */
     public size: number,
+    /** The filesystem it lives on. */
     readonly kind: FileKind = "regular",
     /** Initial contents; pages read into the cache copy from here. */
     readonly initial: Uint8Array | null = null,
   ) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`file size must be a non-negative integer, got ${size}`);
   }
+  /** Size in 4 KiB pages, rounded up. */
   get pages(): number {
     return Math.ceil(this.size / PAGE_SIZE);
   }
