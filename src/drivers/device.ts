@@ -21,6 +21,7 @@ const PAGE = PAGE_SIZE;
 /** The most pages one Device may have (its free list is a JavaScript array). */
 export const DEVICE_PAGES_MAX = 2 ** 24;
 
+/** Options of `new Device()`: pgmap owner, size, memory type and driver callbacks. */
 export interface DeviceOptions {
   /** pgmap->owner; defaults to the Device itself. Compared by identity with dev_private_owner. */
   owner?: unknown;
@@ -44,12 +45,32 @@ export interface DeviceOptions {
   pageFree?: (pfn: number) => void;
 }
 
-/** A device with device-private memory (MEMORY_DEVICE_PRIVATE). */
+/**
+ * A device with its own memory: memremap_pages() of MEMORY_DEVICE_PRIVATE (default) or
+ * MEMORY_DEVICE_COHERENT, with the dev_pagemap_ops callbacks and dmirror-like helpers that move
+ * ranges to the device and back (docs/semantics.md §6). Page counts are 4 KiB pages; pfns are numbers.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine();
+ * const mm = new Mm(engine);
+ * const dev = new Device(engine, { pages: 256 });
+ * const addr = mm.mmap({ length: 4 * 4096, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+ * mm.cpuWriteU32(addr, 7);
+ * dev.migrateToDevice(mm, addr, addr + 4 * 4096);   // 4: pages now device-private
+ * mm.cpuReadU32(addr);                               // 7: the CPU fault ran migrate_to_ram
+ * ```
+ */
 export class Device {
+  /** pgmap->owner: compared by identity with HmmRange.devPrivateOwner and MigrateVmaArgs.pgmapOwner. */
   readonly owner: unknown;
+  /** Index of the device's dev_pagemap in the engine's pgmap table. */
   readonly pgmapIndex: number;
+  /** First pfn of the device's memory; its pages are firstPfn .. firstPfn + npages - 1. */
   readonly firstPfn: number;
+  /** Device memory size, in 4 KiB pages. */
   readonly npages: number;
+  /** MEMORY_DEVICE_COHERENT (the CPU maps the pages directly) rather than MEMORY_DEVICE_PRIVATE. */
   readonly coherent: boolean;
   private readonly freeList: number[] = [];
   /** isFree[pfn - firstPfn]: whether the page is free (the free list is only the order of reuse). */
@@ -61,6 +82,12 @@ export class Device {
   /** Times migrate_to_ram ran (for tests and tracing). */
   migrateToRamCalls = 0;
 
+  /**
+   * memremap_pages(): registers `opts.pages` device pages with the engine.
+   * Throws RangeError unless pages is a positive integer, EngineError when no pfn range is left.
+   *
+   * @param engine The machine the device is plugged into.
+   */
   constructor(readonly engine: Engine, options: DeviceOptions = {}) {
     const opts = argOptions<DeviceOptions>("new Device", "options", options);
     if (typeof engine?.registerPgmap !== "function") throw new ArgumentTypeError("new Device", "engine", "must be an Engine", engine);
@@ -112,6 +139,7 @@ export class Device {
     }
     return 0;
   }
+  /** Device pages not allocated, in 4 KiB pages. */
   get freePages(): number {
     return this.nfree;
   }

@@ -16,22 +16,34 @@ import { PFN_ARRAY_MAX, PfnArray } from "../hmm/pfns.js";
 
 /** dmirror snapshot bytes (lib/test_hmm_uapi.h). */
 export const HMM_DMIRROR_PROT_ERROR = 0xff;
+/** Snapshot byte: nothing mapped. */
 export const HMM_DMIRROR_PROT_NONE = 0x00;
+/** Snapshot bit: mapped readable. */
 export const HMM_DMIRROR_PROT_READ = 0x01;
+/** Snapshot bit: mapped writable. */
 export const HMM_DMIRROR_PROT_WRITE = 0x02;
+/** Snapshot bit: mapped by a PMD-sized (2 MiB) CPU mapping. */
 export const HMM_DMIRROR_PROT_PMD = 0x04;
+/** Snapshot bit: mapped by a PUD-sized (1 GiB) CPU mapping. */
 export const HMM_DMIRROR_PROT_PUD = 0x08;
+/** Snapshot bit: the page is the (huge) zero page. */
 export const HMM_DMIRROR_PROT_ZERO = 0x10;
+/** Snapshot value: device-private page of this mirror's device. */
 export const HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL = 0x20;
+/** Snapshot value: device-private page of another device. */
 export const HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE = 0x30;
+/** Snapshot value: device-coherent page of this mirror's device. */
 export const HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL = 0x40;
+/** Snapshot value: device-coherent page of another device. */
 export const HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE = 0x50;
 
+/** Options of `new Mirror()`: pgmap owner, mirrored interval, walker and retry budget. */
 export interface MirrorOptions {
   /** dev_private_owner of this mirror's walks (its device's pgmap owner); default none. */
   owner?: unknown;
   /** Interval to subscribe to (default: the whole user address space). */
   start?: number;
+  /** Length of the interval in bytes (with `start`). */
   length?: number;
   /** Walker to use (default: the engine's `walker` option). */
   engine?: WalkEngine;
@@ -39,19 +51,41 @@ export interface MirrorOptions {
   maxRetries?: number;
 }
 
+/** Counters of a Mirror since it was created. */
 export interface MirrorStats {
+  /** fault() calls. */
   faults: number;
+  /** hmmRangeFault() calls repeated after -EBUSY. */
   retries: number;
+  /** Invalidation callbacks received. */
   invalidations: number;
+  /** Pages committed to the device page table. */
   committedPages: number;
 }
 
-/** A mirrored device page table: page address -> hmm output word (only VALID entries are kept). */
+/**
+ * A mirrored device page table in the style of lib/test_hmm.c's dmirror: page address -> hmm
+ * output word (only VALID entries are kept), kept coherent by an mmu interval notifier and filled
+ * by hmmRangeFault() with the retry protocol of docs/semantics.md §4.3.
+ *
+ * @example
+ * ```ts
+ * const mirror = new Mirror(mm, { owner: dev.owner });     // subscribes to the whole address space
+ * const ret = mirror.fault(addr, addr + 16 * 4096, true);  // 0, or a negative errno (EFAULT, EBUSY...)
+ * mirror.entries.get(addr / 4096);                         // the committed HMM word of the first page
+ * mm.munmap(addr, 16 * 4096);                              // the notifier drops the device entries
+ * mirror.verify().ok;                                      // true
+ * mirror.release();
+ * ```
+ */
 export class Mirror {
+  /** The mmu interval notifier subscription the mirror holds. */
   readonly notifier: MmuIntervalNotifier;
+  /** dev_private_owner of its walks (device-private pages of this owner are reported, not faulted). */
   readonly owner: unknown;
   /** Device page table: page number -> committed HMM word. */
   readonly entries = new Map<number, bigint>();
+  /** Counters (faults, retries, invalidations, committed pages). */
   readonly stats: MirrorStats = { faults: 0, retries: 0, invalidations: 0, committedPages: 0 };
   /** Every invalidation the device saw, in order. */
   readonly log: MmuNotifierRange[] = [];
@@ -59,6 +93,7 @@ export class Mirror {
   private readonly engine: WalkEngine | undefined;
   private readonly maxRetries: number;
 
+  /** @param mm The address space to mirror; the interval notifier is inserted into it. */
   constructor(readonly mm: MmStruct, options: MirrorOptions = {}) {
     const fn = "new Mirror";
     const opts = argOptions<MirrorOptions>(fn, "options", options);

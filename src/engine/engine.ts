@@ -12,6 +12,7 @@ import { instantiateModule, MemoryViews, type RawExports } from "./wasm.js";
 /** Which walker hmmRangeFault runs: the WebAssembly one or the TypeScript reference. */
 export type WalkEngine = "wasm" | "reference";
 
+/** Options of `new Engine()` and {@link Engine.create}: which WebAssembly build to run, the default walker, RAM and swap sizes. */
 export interface EngineOptions {
   /**
    * Which embedded build to run: "simd" (the default where the host validates SIMD, else
@@ -75,6 +76,7 @@ export interface PgmapRecord {
 export class Engine {
   /** @internal The raw exports of the engine's instance (numbers only). */
   readonly raw: RawExports;
+  /** Which WebAssembly build this engine runs ("release", "simd" or "debug"). */
   readonly build: WasmBuild;
   /** The walker hmmRangeFault uses when a call does not name one. */
   readonly walker: WalkEngine;
@@ -175,9 +177,11 @@ export class Engine {
     if (p === 0) throw new EngineError(`pfn ${pfn} has no struct page`);
     return p;
   }
+  /** pfn_to_page() succeeds: true when the frame has a struct page (RAM or registered device memory). */
   hasStructPage(pfn: number): boolean {
     return (this.raw.metaPtr(pfn) >>> 0) !== 0;
   }
+  /** page_ref_count(): the frame's reference count. Throws EngineError when pfn has no struct page. */
   refcount(pfn: number): number {
     return this.views.fresh().u32[this.meta(pfn) >>> 2];
   }
@@ -185,6 +189,7 @@ export class Engine {
   setRefcount(pfn: number, v: number): void {
     this.views.fresh().u32[this.meta(pfn) >>> 2] = v;
   }
+  /** page_mapcount(): how many page-table entries map the frame. Throws EngineError when pfn has no struct page. */
   mapcount(pfn: number): number {
     const p = this.meta(pfn) + PHYS.META_OFF_MAPCOUNT;
     const u8 = this.views.fresh().u8;
@@ -197,6 +202,7 @@ export class Engine {
     u8[p] = v & 0xff;
     u8[p + 1] = (v >>> 8) & 0xff;
   }
+  /** The frame's FRAME.* flag bits (page flags). Throws EngineError when pfn has no struct page. */
   frameFlags(pfn: number): number {
     return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_FLAGS];
   }
@@ -257,20 +263,24 @@ export class Engine {
     this.hugetlbTotal.set(shift, (this.hugetlbTotal.get(shift) ?? 0) + pages - (this.hugetlbFree.get(shift) ?? 0));
     this.hugetlbFree.set(shift, pages);
   }
+  /** Frames (4 KiB pages, RAM and page tables) currently allocated from the engine's allocator. */
   framesInUse(): number {
     return this.raw.framesUsed();
   }
+  /** Free frames of system RAM (4 KiB pages) left before allocations fail (VM_FAULT_OOM / -ENOMEM). */
   ramFramesLeft(): number {
     return this.raw.ramFramesLeft();
   }
 
   // ---- contents (materialised only when written) ----------------------------------------
 
+  /** Copies dst.length bytes of the frame's contents from byte `offset` into dst; a never-written frame reads as zeros. */
   readFrame(pfn: number, offset: number, dst: Uint8Array): void {
     const c = this.contents.get(pfn);
     if (c) dst.set(c.subarray(offset, offset + dst.length));
     else dst.fill(0);
   }
+  /** Writes src into the frame's contents at byte `offset` (the contents are materialised on first write). */
   writeFrame(pfn: number, offset: number, src: Uint8Array): void {
     let c = this.contents.get(pfn);
     if (!c) {
@@ -283,11 +293,13 @@ export class Engine {
   frameContents(pfn: number): Uint8Array | null {
     return this.contents.get(pfn) ?? null;
   }
+  /** copy_highpage(): the contents of frame dst become a copy of frame src's. */
   copyFrame(src: number, dst: number): void {
     const c = this.contents.get(src);
     if (c) this.contents.set(dst, c.slice());
     else this.contents.delete(dst);
   }
+  /** clear_highpage(): the frame's contents become zeros. */
   clearFrame(pfn: number): void {
     this.contents.delete(pfn);
   }
@@ -431,6 +443,7 @@ export class Engine {
   memoryBytes(): number {
     return this.raw.memory.buffer.byteLength;
   }
+  /** Blocks of the WASM block allocator (page-table pages and per-frame metadata) in use; a leak check for tests. */
   blocksInUse(): number {
     return this.raw.blocksUsed();
   }

@@ -21,12 +21,12 @@ const BRAND = Symbol.for("hmmsim.error");
 
 /** The base of every error the library throws on purpose (see docs/errors.md). */
 export class HmmsimError extends Error {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "HmmsimError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
-  // `instanceof HmmsimError` also holds for the typed errors that must extend RangeError or
-  // TypeError (a class has one base): they carry the brand instead of the prototype chain
+  /** `instanceof HmmsimError` holds for every library error, including InvalidArgumentError and ArgumentTypeError (which extend RangeError / TypeError); subclasses test their own prototype chain. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about
     if (this === HmmsimError) return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
@@ -38,7 +38,9 @@ export class HmmsimError extends Error {
 
 /** An operation failed the way the kernel would fail it: `errno` is negative (e.g. -EINVAL). */
 export class ErrnoError extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "ErrnoError";
+  /** @param errno The negative errno, e.g. -EINVAL (ERRNO.EINVAL is the positive value). */
   constructor(readonly errno: number, message: string, options?: { cause?: unknown }) {
     super(`${errnoName(errno)}: ${message}`, options);
   }
@@ -49,7 +51,14 @@ export class ErrnoError extends HmmsimError {
  * the kernel defines no errno for it. Extends RangeError; `argument` names it, `rule` states the rule.
  */
 export class InvalidArgumentError extends RangeError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "InvalidArgumentError";
+  /**
+   * @param fn The call that rejected the argument, e.g. "Mm.mmap".
+   * @param argument The argument's name (a dotted path for an option, e.g. "options.length").
+   * @param rule The rule it breaks, e.g. "must be a multiple of 4096".
+   * @param value The value received (shown in the message); omitted, the message has no "got".
+   */
   constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
     super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
     this.value = value[0];
@@ -61,7 +70,14 @@ export class InvalidArgumentError extends RangeError {
 
 /** An argument of the wrong JavaScript type (a string or null for a number, a missing callback). Extends TypeError. */
 export class ArgumentTypeError extends TypeError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "ArgumentTypeError";
+  /**
+   * @param fn The call that rejected the argument, e.g. "Mm.mmap".
+   * @param argument The argument's name (a dotted path for an option, e.g. "options.length").
+   * @param rule The rule it breaks, e.g. "must be a multiple of 4096".
+   * @param value The value received (shown in the message); omitted, the message has no "got".
+   */
   constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
     super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
     this.value = value[0];
@@ -73,11 +89,13 @@ export class ArgumentTypeError extends TypeError {
 
 /** An object used after the end of its life: an exited Mm, a freed PfnArray, a released Mirror, a removed notifier. */
 export class UseAfterFreeError extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "UseAfterFreeError";
 }
 
 /** A lock is not in the state the call needs (an unlock without the lock, a call the kernel forbids from a callback). */
 export class LockStateError extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "LockStateError";
 }
 
@@ -86,7 +104,9 @@ export class LockStateError extends HmmsimError {
  * operation around it was completed consistently first; `cause` is what the callback threw.
  */
 export class CallbackError extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "CallbackError";
+  /** @param callback Which callback threw, e.g. "mmu interval notifier invalidate". */
   /** What the completed operation returned (e.g. the migrations of migratePages), if it returned. */
   result?: unknown;
   constructor(readonly callback: string, cause: unknown) {
@@ -96,6 +116,7 @@ export class CallbackError extends HmmsimError {
 
 /** The WebAssembly engine trapped or ran out of linear memory; the message says where. */
 export class EngineError extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "EngineError";
 }
 
@@ -110,6 +131,7 @@ export class OutOfEngineMemoryError extends EngineError {
 
 /** A simulation would block forever (single-threaded): e.g. waiting on a migration nobody finishes. */
 export class SimulationDeadlock extends HmmsimError {
+  /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "SimulationDeadlock";
 }
 

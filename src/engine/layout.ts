@@ -32,7 +32,9 @@ function b(name: string): bigint {
 }
 const hi = (v: bigint): number => Number(v >> 32n);
 
+/** PAGE_SHIFT: log2 of the base page size (12). */
 export const PAGE_SHIFT = s("PAGE_SHIFT");
+/** PAGE_SIZE: bytes in a base page (4096). Addresses and lengths in the API are in bytes; "pages" counts are in these. */
 export const PAGE_SIZE = s("PAGE_SIZE");
 export const PMD_SHIFT = s("PMD_SHIFT");
 export const PUD_SHIFT = s("PUD_SHIFT");
@@ -84,20 +86,33 @@ export const SWP = {
   MARKER_UFFD_WP: s("PTE_MARKER_UFFD_WP"), MARKER_SWAPIN_ERROR: s("PTE_MARKER_SWAPIN_ERROR"),
 } as const;
 
-/** hmm.h flag words (identical in both profiles) and both profiles' order layouts. */
+// hmm.h flag words (identical in both profiles) and both profiles' order layouts.
+/** HMM_PFN_VALID (bigint, bit 63): output: the pfn field is valid and the page is mapped (docs/semantics.md §1.2). */
 export const HMM_PFN_VALID = b("HMM_PFN_VALID");
+/** HMM_PFN_WRITE (bigint): output: the CPU mapping is writable. */
 export const HMM_PFN_WRITE = b("HMM_PFN_WRITE");
+/** HMM_PFN_ERROR (bigint): output: the page cannot be accessed (docs/semantics.md §1.3). */
 export const HMM_PFN_ERROR = b("HMM_PFN_ERROR");
+/** HMM_PFN_REQ_FAULT (bigint): input: fault the page in if it is not present (same bit as HMM_PFN_VALID). */
 export const HMM_PFN_REQ_FAULT = b("HMM_PFN_REQ_FAULT");
+/** HMM_PFN_REQ_WRITE (bigint): input: fault it in writable (same bit as HMM_PFN_WRITE). */
 export const HMM_PFN_REQ_WRITE = b("HMM_PFN_REQ_WRITE");
+/** HMM_PFN_DMA_MAPPED (bigint, "v6.16" layout): input/output bit kept for the driver's DMA state; never set by the walk. */
 export const HMM_PFN_DMA_MAPPED = b("HMM_PFN_DMA_MAPPED");
+/** HMM_PFN_P2PDMA (bigint, "v6.16" layout): driver-owned peer-to-peer DMA bit, kept by the walk. */
 export const HMM_PFN_P2PDMA = b("HMM_PFN_P2PDMA");
+/** HMM_PFN_P2PDMA_BUS (bigint, "v6.16" layout): driver-owned bus-address bit, kept by the walk. */
 export const HMM_PFN_P2PDMA_BUS = b("HMM_PFN_P2PDMA_BUS");
 export const HMM_PFN_ORDER_MASK = s("HMM_PFN_ORDER_MASK");
+/** Bit position of the map-order field in the "v6.1" layout. */
 export const HMM_PFN_ORDER_SHIFT_SEED = s("HMM_PFN_ORDER_SHIFT_SEED");
+/** Bit position of the map-order field in the "v6.16" layout. */
 export const HMM_PFN_ORDER_SHIFT_LATE = s("HMM_PFN_ORDER_SHIFT_LATE");
+/** HMM_PFN_FLAGS (bigint) in the "v6.1" layout: every bit that is not the pfn. */
 export const HMM_PFN_FLAGS_SEED = b("HMM_PFN_FLAGS_SEED");
+/** HMM_PFN_FLAGS (bigint) in the "v6.16" layout. */
 export const HMM_PFN_FLAGS_LATE = b("HMM_PFN_FLAGS_LATE");
+/** HMM_PFN_INOUT_FLAGS (bigint, "v6.16"): bits the walk preserves from input to output. */
 export const HMM_PFN_INOUT_FLAGS_LATE = b("HMM_PFN_INOUT_FLAGS_LATE");
 /** High halves of the flag words, for number-only callers. */
 export const HMM_PFN_HI = {
@@ -112,6 +127,36 @@ export const PROFILE_LATE_LAYOUT = s("PROFILE_LATE_LAYOUT");
 export const PROFILE_DEVICE_THP = s("PROFILE_DEVICE_THP");
 export const PROFILE_NO_DEVMAP = s("PROFILE_NO_DEVMAP");
 
+/**
+ * vm_flags bits of a VMA (Vma.flags), as in include/linux/mm.h (x86-64 values).
+ *
+ * @property READ VM_READ: readable.
+ * @property WRITE VM_WRITE: writable.
+ * @property EXEC VM_EXEC: executable.
+ * @property SHARED VM_SHARED: shared mapping (writes reach the object, no COW).
+ * @property MAYREAD VM_MAYREAD: mprotect() may add VM_READ.
+ * @property MAYWRITE VM_MAYWRITE: mprotect() may add VM_WRITE.
+ * @property MAYEXEC VM_MAYEXEC: mprotect() may add VM_EXEC.
+ * @property MAYSHARE VM_MAYSHARE: MAP_SHARED was asked for.
+ * @property GROWSDOWN VM_GROWSDOWN: a stack that grows down.
+ * @property PFNMAP VM_PFNMAP: raw pfns without struct pages (hmmRangeFault fails with -EFAULT).
+ * @property UFFD_WP VM_UFFD_WP: userfaultfd write-protect registered.
+ * @property LOCKED VM_LOCKED: mlock()ed.
+ * @property IO VM_IO: memory-mapped I/O (not walked by hmmRangeFault).
+ * @property DONTCOPY VM_DONTCOPY: not copied on fork (MADV_DONTFORK).
+ * @property DONTEXPAND VM_DONTEXPAND: mremap() cannot grow it.
+ * @property ACCOUNT VM_ACCOUNT: committed memory is accounted.
+ * @property NORESERVE VM_NORESERVE: no swap reservation.
+ * @property HUGETLB VM_HUGETLB: a hugetlb mapping.
+ * @property WIPEONFORK VM_WIPEONFORK: the child of fork gets zero-filled memory.
+ * @property DONTDUMP VM_DONTDUMP: excluded from core dumps.
+ * @property SOFTDIRTY VM_SOFTDIRTY: soft-dirty tracking state of the VMA.
+ * @property MIXEDMAP VM_MIXEDMAP: pages and raw pfns mixed (vm_insert_page / vmf_insert_pfn).
+ * @property HUGEPAGE VM_HUGEPAGE: MADV_HUGEPAGE was applied.
+ * @property NOHUGEPAGE VM_NOHUGEPAGE: MADV_NOHUGEPAGE was applied.
+ * @property MERGEABLE VM_MERGEABLE: KSM may merge its pages (MADV_MERGEABLE).
+ * @namespace
+ */
 export const VM = {
   READ: n("VM_READ"), WRITE: n("VM_WRITE"), EXEC: n("VM_EXEC"), SHARED: n("VM_SHARED"),
   MAYREAD: n("VM_MAYREAD"), MAYWRITE: n("VM_MAYWRITE"), MAYEXEC: n("VM_MAYEXEC"),
@@ -123,6 +168,24 @@ export const VM = {
   NOHUGEPAGE: n("VM_NOHUGEPAGE"), MERGEABLE: n("VM_MERGEABLE"),
 } as const;
 
+/**
+ * Linux errno values (positive, as in errno.h); hmmRangeFault and the syscalls return their
+ * negatives, ErrnoError.errno carries the negative. Values are the x86-64 ones.
+ *
+ * @property EPERM Operation not permitted (1): e.g. a device-exclusive or protection conflict.
+ * @property EACCES Permission denied (13).
+ * @property ENOENT No such entry (2).
+ * @property EINTR Interrupted (4).
+ * @property EAGAIN Try again (11).
+ * @property ENOMEM Out of memory (12).
+ * @property EFAULT Bad address (14): e.g. no VMA or an unwalkable mapping under hmmRangeFault.
+ * @property EBUSY Busy (16): the notifier sequence changed; retry from mmu_interval_read_begin().
+ * @property EEXIST Already exists (17): e.g. MAP_FIXED_NOREPLACE over a mapping.
+ * @property EINVAL Invalid argument (22).
+ * @property ENOSPC No space left (28).
+ * @property EOVERFLOW Value too large (75).
+ * @namespace
+ */
 export const ERRNO = {
   EPERM: s("EPERM"), EACCES: s("EACCES"), ENOENT: s("ENOENT"), EINTR: s("EINTR"), EAGAIN: s("EAGAIN"),
   ENOMEM: s("ENOMEM"), EFAULT: s("EFAULT"), EBUSY: s("EBUSY"), EEXIST: s("EEXIST"),
@@ -138,6 +201,19 @@ export const PHYS = {
 } as const;
 /** Frames per 4 KiB chunk of frame metadata (the metadata directory is indexed by pfn / this). */
 export const META_CHUNK_FRAMES = PAGE_SIZE / PHYS.META_BYTES;
+/**
+ * Per-frame flag bits of the engine's struct page model (Engine.frameFlags()).
+ *
+ * @property ANON PageAnon(): the frame holds anonymous memory.
+ * @property ANON_EXCLUSIVE PageAnonExclusive(): the anonymous page is exclusive to one mm (no COW needed).
+ * @property HEAD PageHead(): first frame of a compound folio (its order is kept with it).
+ * @property TAIL PageTail(): a later frame of a compound folio.
+ * @property HUGETLB a hugetlb page.
+ * @property FILE page-cache page of a SimFile.
+ * @property DEVICE_PRIVATE is_device_private_page(): device memory the CPU cannot map.
+ * @property RESERVED PageReserved(): never freed (the zero pages).
+ * @namespace
+ */
 export const FRAME = {
   ANON: n("FRAME_ANON"), ANON_EXCLUSIVE: n("FRAME_ANON_EXCLUSIVE"), HEAD: n("FRAME_HEAD"),
   TAIL: n("FRAME_TAIL"), HUGETLB: n("FRAME_HUGETLB"), FILE: n("FRAME_FILE"),

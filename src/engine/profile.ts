@@ -7,10 +7,14 @@ import {
   PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP,
 } from "./layout.js";
 
+/** A kernel whose behaviour an Mm reproduces: "v6.1" (the seed, default), "v6.16", "v6.19" (docs/semantics.md §9). */
 export type Profile = "v6.1" | "v6.16" | "v6.19";
+/** Every supported profile, oldest first. */
 export const PROFILES: readonly Profile[] = ["v6.1", "v6.16", "v6.19"];
 
+/** What a profile changes: the hmm_pfns layout and the behaviour switches (docs/semantics.md §9.1). */
 export interface ProfileInfo {
+  /** The profile. */
   name: Profile;
   /** Bits passed to the walker. */
   walkerBits: number;
@@ -45,6 +49,7 @@ const INFO: Record<Profile, ProfileInfo> = {
   },
 };
 
+/** The layout and switches of a profile. Throws InvalidArgumentError for an unknown profile name. */
 export function profileInfo(p: Profile): ProfileInfo {
   const i = INFO[p];
   if (!i) throw new RangeError(`unknown profile ${JSON.stringify(p)}; expected one of ${PROFILES.join(", ")}`);

@@ -5,7 +5,9 @@ import { PAGE_SHIFT, PTE, PTE_HI, PTE_LO, SWP } from "./layout.js";
 
 /** A 64-bit entry as two unsigned 32-bit halves. */
 export interface Entry {
+  /** Low 32 bits of the 64-bit entry (the x86-64 flag bits and the low pfn bits). */
   lo: number;
+  /** High 32 bits of the entry (the high pfn bits, NX). */
   hi: number;
 }
 
@@ -16,6 +18,7 @@ const TWO32 = 2 ** 32;
 const PFN_HI_MASK = Number(PTE.PFN_MASK >> 32n);
 /** The flag bits of each half of a present entry (everything but the pfn field). */
 export const FLAGS_LO = (2 ** PAGE_SHIFT - 1) >>> 0;
+/** Bits of the high word that are flags, not pfn (NX and the software bits). */
 export const FLAGS_HI = ~PFN_HI_MASK >>> 0;
 /** The bits of a swap entry's low half below its offset (SWP_EXCLUSIVE, soft-dirty, uffd-wp). */
 export const SWP_FLAGS_LO = 2 ** SWP.OFFSET_FIRST_BIT - 1;
@@ -23,8 +26,10 @@ const SWP_OFF_HI_MASK = (1 << (SWP.TYPE_SHIFT - 32)) - 1; // entry bits 32..58
 const SWP_TYPE_HI_SHIFT = SWP.TYPE_SHIFT - 32;
 const PFN_LO_SHIFT = PAGE_SHIFT;
 
+/** pte_none(): the empty entry. */
 export const NONE: Entry = Object.freeze({ lo: 0, hi: 0 });
 
+/** pte_none(): the entry is empty. */
 export function isNone(e: Entry): boolean {
   return e.lo === 0 && e.hi === 0;
 }
@@ -32,15 +37,19 @@ export function isNone(e: Entry): boolean {
 export function isPresent(e: Entry): boolean {
   return (e.lo & (PTE_LO.PRESENT | PTE_LO.PROTNONE)) !== 0;
 }
+/** pte_protnone(): a NUMA-hinting entry (present in hardware terms but not accessible). */
 export function isProtnone(e: Entry): boolean {
   return (e.lo & (PTE_LO.PRESENT | PTE_LO.PROTNONE)) === PTE_LO.PROTNONE;
 }
+/** pte_write(): the RW bit is set. */
 export function isWrite(e: Entry): boolean {
   return (e.lo & PTE_LO.RW) !== 0;
 }
+/** pte_special(): a mapping without a normal struct page (zero page, PFNMAP). */
 export function isSpecial(e: Entry): boolean {
   return (e.lo & PTE_LO.SPECIAL) !== 0;
 }
+/** pte_devmap(): maps ZONE_DEVICE memory (profiles before pte_devmap's removal). */
 export function isDevmap(e: Entry): boolean {
   return (e.hi & PTE_HI.DEVMAP) !== 0;
 }
@@ -87,35 +96,43 @@ export function mkSwapEntry(type: number, offset: number, bitsLo = 0): Entry {
   const hi = ((~oh & SWP_OFF_HI_MASK) | (type << SWP_TYPE_HI_SHIFT)) >>> 0;
   return { lo, hi };
 }
+/** swp_type(): the swap type field of a non-present entry. */
 export function swapType(e: Entry): number {
   return e.hi >>> SWP_TYPE_HI_SHIFT;
 }
+/** swp_offset(): the offset field of a non-present entry (the pfn for migration and device entries). */
 export function swapOffset(e: Entry): number {
   const lo = (~e.lo >>> SWP.OFFSET_FIRST_BIT) & (TWO23 - 1);
   const hi = ~e.hi & SWP_OFF_HI_MASK;
   return lo + hi * TWO23;
 }
+/** is_migration_entry(): the page is being migrated; faults and walks wait. */
 export function isMigration(e: Entry): boolean {
   if (!isSwapLike(e)) return false;
   const t = swapType(e);
   return t >= SWP.MIGRATION_READ && t <= SWP.MIGRATION_WRITE;
 }
+/** is_device_private_entry(): the page lives in device-private memory. */
 export function isDevicePrivate(e: Entry): boolean {
   if (!isSwapLike(e)) return false;
   const t = swapType(e);
   return t === SWP.DEVICE_WRITE || t === SWP.DEVICE_READ;
 }
+/** is_device_exclusive_entry(): a device holds exclusive access (make_device_exclusive_range). */
 export function isDeviceExclusive(e: Entry): boolean {
   if (!isSwapLike(e)) return false;
   const t = swapType(e);
   return t === SWP.DEVICE_EXCLUSIVE_WRITE || t === SWP.DEVICE_EXCLUSIVE_READ;
 }
+/** non_swap_entry() is false: the page is in the swap device. */
 export function isRegularSwap(e: Entry): boolean {
   return isSwapLike(e) && swapType(e) < SWP.MAX_SWAPFILES;
 }
+/** is_hwpoison_entry(): a poisoned page. */
 export function isHwpoison(e: Entry): boolean {
   return isSwapLike(e) && swapType(e) === SWP.HWPOISON;
 }
+/** is_pte_marker(): a PTE marker (uffd-wp, swap-in error). */
 export function isMarker(e: Entry): boolean {
   return isSwapLike(e) && swapType(e) === SWP.PTE_MARKER;
 }
@@ -146,22 +163,28 @@ export const mk = {
     return mkPfnEntry(pfn, PTE_LO.PROTNONE | PTE_LO.USER | PTE_LO.ACCESSED |
       (savedWrite ? PTE_LO.RW : 0) | extraLo);
   },
+  /** swp_entry() as a PTE: a page in the swap device (offset = slot). */
   swap(type: number, offset: number, exclusive = false): Entry {
     return mkSwapEntry(type, offset, exclusive ? Number(SWP.EXCLUSIVE) : 0);
   },
+  /** make_migration_entry(): a migration entry for pfn (readable, writable or exclusive). */
   migration(pfn: number, write: boolean, exclusive = false): Entry {
     const t = write ? SWP.MIGRATION_WRITE : exclusive ? SWP.MIGRATION_READ_EXCLUSIVE : SWP.MIGRATION_READ;
     return mkSwapEntry(t, pfn);
   },
+  /** make_device_private_entry(): a non-present entry for a device-private page. */
   devicePrivate(pfn: number, write: boolean): Entry {
     return mkSwapEntry(write ? SWP.DEVICE_WRITE : SWP.DEVICE_READ, pfn);
   },
+  /** make_device_exclusive_entry(): a non-present entry for a page the device holds exclusively. */
   deviceExclusive(pfn: number, write: boolean): Entry {
     return mkSwapEntry(write ? SWP.DEVICE_EXCLUSIVE_WRITE : SWP.DEVICE_EXCLUSIVE_READ, pfn);
   },
+  /** make_hwpoison_entry(): a poisoned page. */
   hwpoison(pfn: number): Entry {
     return mkSwapEntry(SWP.HWPOISON, pfn);
   },
+  /** make_pte_marker(): a PTE marker with the given marker bits. */
   marker(bits: number): Entry {
     return mkSwapEntry(SWP.PTE_MARKER, bits);
   },
@@ -171,6 +194,7 @@ export const mk = {
 export function toBigInt(e: Entry): bigint {
   return (BigInt(e.hi) << 32n) | BigInt(e.lo);
 }
+/** An Entry from its 64-bit value. */
 export function fromBigInt(v: bigint): Entry {
   const u = BigInt.asUintN(64, v);
   return { lo: Number(u & 0xffffffffn), hi: Number(u >> 32n) };

@@ -9,6 +9,25 @@ const TWO32 = 2 ** 32;
 /** The longest PfnArray: 2^26 words (512 MiB of engine memory, a 256 GiB range); its byte size fits a u32. */
 export const PFN_ARRAY_MAX = 2 ** 26;
 
+/**
+ * An hmm_pfns array in engine memory: one 64-bit word per 4 KiB page, requests (HMM_PFN_REQ_*)
+ * in, results (HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, the map order and the pfn) out
+ * (docs/semantics.md §1.2, §1.3). Passing one as `hmmPfns` makes hmmRangeFault() zero-copy; the
+ * number accessors (hi(), lo(), pfn(), isValid()...) avoid a BigInt per page. Call free() when
+ * done: the words live in the engine's block allocator, not on the JS heap.
+ *
+ * @example
+ * ```ts
+ * const pfns = new PfnArray(mm, 256);          // 256 pages; decoded with mm's profile
+ * pfns.fill(HMM_PFN_REQ_FAULT);                // ask for every page to be faulted in (read)
+ * const seq = mm.notifiers.readBegin(sub);
+ * mm.mmapReadLock();
+ * const ret = hmmRangeFault({ notifier: sub, notifierSeq: seq, start: addr, end: addr + 256 * 4096, hmmPfns: pfns });
+ * mm.mmapReadUnlock();
+ * if (ret === 0 && !mm.notifiers.readRetry(sub, seq)) console.log(pfns.pfn(0), pfns.isWrite(0));
+ * pfns.free();
+ * ```
+ */
 export class PfnArray {
   /** Byte address in engine memory (internal). */
   readonly ptr: number;
@@ -17,11 +36,18 @@ export class PfnArray {
    * that filled the array (an Mm passed instead of an engine sets it from the start).
    */
   profile: Profile;
+  /** The engine whose memory holds the words. */
   readonly engine: Engine;
   private freed = false;
   private readonly bytes: number;
 
-  /** `owner`: the engine, or the Mm whose walks will fill the array (its profile decodes them). */
+  /**
+   * `owner`: the engine, or the Mm whose walks will fill the array (its profile decodes them).
+   * Throws InvalidArgumentError unless length is an integer in [1, PFN_ARRAY_MAX], EngineError
+   * when engine memory is exhausted.
+   *
+   * @param length Number of words, one per 4 KiB page of the range.
+   */
   constructor(owner: Engine | { readonly engine: Engine; readonly profile: Profile }, readonly length: number, profile?: Profile) {
     const isMm = "profile" in owner && "engine" in owner;
     const engine = isMm ? owner.engine : (owner as Engine);
@@ -45,14 +71,17 @@ export class PfnArray {
   hi(i: number): number {
     return this.engine.mem().u32[this.check(i) + 1];
   }
+  /** Low 32 bits of word i (the low bits of the pfn). Throws RangeError outside 0..length-1, UseAfterFreeError after free(). */
   lo(i: number): number {
     return this.engine.mem().u32[this.check(i)];
   }
+  /** Word i as an unsigned 64-bit bigint. Throws RangeError outside 0..length-1, UseAfterFreeError after free(). */
   get(i: number): bigint {
     const k = this.check(i);
     const u32 = this.engine.mem().u32;
     return (BigInt(u32[k + 1]) << 32n) | BigInt(u32[k]);
   }
+  /** Sets word i (v is truncated to 64 bits), e.g. per-page HMM_PFN_REQ_* requests before a call. */
   set(i: number, v: bigint): void {
     const k = this.check(i);
     const u = BigInt.asUintN(64, v);
@@ -79,12 +108,15 @@ export class PfnArray {
       u32[k + 1] = hi;
     }
   }
+  /** HMM_PFN_VALID is set in word i: the page is mapped and its pfn field is meaningful. */
   isValid(i: number): boolean {
     return (this.hi(i) & HMM_PFN_HI.VALID) !== 0;
   }
+  /** HMM_PFN_WRITE is set in word i: the CPU mapping is writable. */
   isWrite(i: number): boolean {
     return (this.hi(i) & HMM_PFN_HI.WRITE) !== 0;
   }
+  /** HMM_PFN_ERROR is set in word i: the page cannot be accessed (docs/semantics.md §1.3). */
   isError(i: number): boolean {
     return (this.hi(i) & HMM_PFN_HI.ERROR) !== 0;
   }
@@ -104,11 +136,13 @@ export class PfnArray {
     new Uint32Array(out.buffer).set(this.engine.mem().u32.subarray(this.ptr >>> 2, (this.ptr >>> 2) + this.length * 2));
     return out;
   }
+  /** Copies src (exactly `length` words) into the array. Throws RangeError on another length. */
   copyFrom(src: BigUint64Array): void {
     this.check(0);
     if (src.length !== this.length) throw new InvalidArgumentError("PfnArray", "source length", `must be ${this.length}`, src.length);
     this.engine.mem().u32.set(new Uint32Array(src.buffer, src.byteOffset, this.length * 2), this.ptr >>> 2);
   }
+  /** Copies the words into dst (at least `length` words long). */
   copyTo(dst: BigUint64Array): void {
     this.check(0);
     new Uint32Array(dst.buffer, dst.byteOffset, this.length * 2).set(
@@ -118,6 +152,7 @@ export class PfnArray {
   get isFreed(): boolean {
     return this.freed;
   }
+  /** Returns the words to the engine's allocator; later accesses throw UseAfterFreeError. Idempotent. */
   free(): void {
     if (!this.freed) this.engine.raw.blockFree(this.ptr, this.bytes);
     this.freed = true;

@@ -52,9 +52,13 @@ export type WalkFn = RawExports["hmmWalk"];
 
 /** struct hmm_range. Addresses are byte addresses (numbers; page aligned). */
 export interface HmmRange {
+  /** The interval notifier subscription covering [start, end); its Mm is the one walked. */
   notifier: MmuIntervalNotifier;
+  /** The sequence from mmu_interval_read_begin() (mm.notifiers.readBegin()); a changed sequence makes the call return EBUSY. */
   notifierSeq: number;
+  /** First byte address of the range (page-aligned). */
   start: number;
+  /** End byte address, exclusive (page-aligned, greater than start). */
   end: number;
   /** One word per page: inputs (requests) in, outputs out. */
   hmmPfns: BigUint64Array | PfnArray;
@@ -66,6 +70,7 @@ export interface HmmRange {
   devPrivateOwner?: unknown;
 }
 
+/** Options of one hmmRangeFault() call (simulator knobs; the kernel has no equivalent). */
 export interface HmmRangeFaultOptions {
   /** Walker to use (default: the engine's `walker` option, itself "wasm" by default). */
   engine?: WalkEngine;
@@ -77,8 +82,11 @@ export interface HmmRangeFaultOptions {
 
 /** What one hmmRangeFault call did (for tests and tracing). */
 export interface HmmRangeFaultStats {
+  /** Walk passes run (each pass starts with the sequence check). */
   passes: number;
+  /** Pages handle_mm_fault() was called for. */
   faultedPages: number;
+  /** Times the walk waited on a migration entry (migration_entry_wait()). */
   migrationWaits: number;
 }
 
@@ -137,6 +145,30 @@ function isPageAligned(a: number): boolean {
  * hmm_range_fault(): fills range.hmmPfns for [start, end) of the notifier's mm, faulting pages in
  * as requested. Returns 0, EBUSY (the notifier sequence changed: retry from readBegin), EFAULT,
  * EPERM or EINVAL. The caller must hold the mmap lock (read or write).
+ * Return codes: docs/semantics.md §8; the retry protocol: §4. Throws InvalidArgumentError /
+ * ArgumentTypeError for malformed arguments, LockStateError without the mmap lock,
+ * SimulationDeadlock when the retry loop makes no progress (opts.maxStalls).
+ *
+ * @example
+ * ```ts
+ * // the driver protocol of Documentation/mm/hmm.rst (docs/semantics.md §4.3)
+ * const sub = mm.intervalNotifierInsert(addr, 1 << 20, {
+ *   invalidate(sub, range, curSeq) { mm.notifiers.setSeq(sub, curSeq); return true; },
+ * });
+ * const pfns = new PfnArray(mm, 256);
+ * for (;;) {
+ *   const seq = mm.notifiers.readBegin(sub);
+ *   mm.mmapReadLock();
+ *   const ret = hmmRangeFault({
+ *     notifier: sub, notifierSeq: seq, start: addr, end: addr + 256 * 4096, hmmPfns: pfns,
+ *     defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+ *   });
+ *   mm.mmapReadUnlock();
+ *   if (ret === EBUSY) continue;
+ *   checkHmm(ret);                                  // throws ErrnoError on EFAULT / EPERM / EINVAL
+ *   if (!mm.notifiers.readRetry(sub, seq)) break;   // else an invalidation raced: retry
+ * }
+ * ```
  */
 export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}): HmmRangeFaultResult {
   checkHmmRangeArgs(range, opts);
@@ -408,6 +440,7 @@ export interface HmmRangeFaultStepper {
   readonly walkedPages: number;
   /** The page address the next step faults (fine mode), or -1 when the next step walks. */
   readonly nextFaultAddr: number;
+  /** Whether the faults of the current chunk are write faults (FAULT_FLAG_WRITE). */
   readonly writeFault: boolean;
 }
 
@@ -470,9 +503,13 @@ export function hmmPfnToPfn(hmmPfn: bigint, profile: ProfileOf): number {
 
 /** Number-only helpers on the high 32 bits of a word (PfnArray.hi(i)). */
 export const hmmPfnHi = {
+  /** HMM_PFN_VALID is set in the high word. */
   isValid: (hi: number): boolean => (hi & HMM_PFN_HI.VALID) !== 0,
+  /** HMM_PFN_WRITE is set in the high word. */
   isWrite: (hi: number): boolean => (hi & HMM_PFN_HI.WRITE) !== 0,
+  /** HMM_PFN_ERROR is set in the high word. */
   isError: (hi: number): boolean => (hi & HMM_PFN_HI.ERROR) !== 0,
+  /** hmm_pfn_to_map_order() on the high word, under the profile's layout. */
   order: (hi: number, profile: ProfileOf): number => (hi >>> (profileInfo(layoutOf(profile)).orderShift - 32)) & HMM_PFN_ORDER_MASK,
 };
 

@@ -4,8 +4,10 @@ import { ArgumentTypeError } from "../engine/errors.js";
 import { argEnum, argInt } from "../engine/validate.js";
 import { PAGE_SIZE } from "../engine/layout.js";
 
+/** What filesystem a SimFile lives on: a regular file (page cache, writeback), shmem/tmpfs, or hugetlbfs. */
 export type FileKind = "regular" | "shmem" | "hugetlbfs";
 
+/** A file that can be mapped (struct file + inode + its page cache): size in bytes, contents, page-cache pages. */
 export class SimFile {
   /** Page index -> pfn of the page-cache page. */
   readonly pageCache = new Map<number, number>();
@@ -15,9 +17,11 @@ export class SimFile {
    */
   internal = false;
   constructor(
+    /** Name, for messages and reports. */
     readonly name: string,
     /** Size in bytes (i_size); faults beyond it raise SIGBUS. */
     public size: number,
+    /** The filesystem it lives on. */
     readonly kind: FileKind = "regular",
     /** Initial contents; pages read into the cache copy from here. */
     readonly initial: Uint8Array | null = null,
@@ -27,6 +31,7 @@ export class SimFile {
     argEnum("new SimFile", "kind", kind, ["regular", "shmem", "hugetlbfs"] as const);
     if (initial !== null && !(initial instanceof Uint8Array)) throw new ArgumentTypeError("new SimFile", "initial", "must be a Uint8Array or null", initial);
   }
+  /** Size in 4 KiB pages, rounded up. */
   get pages(): number {
     return Math.ceil(this.size / PAGE_SIZE);
   }

@@ -27,9 +27,13 @@ export function isNormalPage(mm: MmStruct, e: Entry): boolean {
 
 /** One mapping of a page of a folio in one mm: the entry at `ptr` (PTE level 0 or PMD level 1). */
 export interface FolioMapping {
+  /** Virtual byte address of the mapped page (or of the PMD's first page). */
   addr: number;
+  /** 0: mapped by a PTE, 1: mapped by a PMD. */
   level: number;
+  /** Byte address of the entry in engine memory (internal to the page-table engine). */
   ptr: number;
+  /** The entry's value. */
   entry: Entry;
   /** Index of the mapped page within the folio (0 for a PMD mapping). */
   sub: number;
@@ -37,12 +41,15 @@ export interface FolioMapping {
 
 /** A folio as seen through one VMA: its head, order, the VA span it covers and its mappings there. */
 export interface FolioView {
+  /** Head pfn of the folio. */
   head: number;
+  /** Folio order: log2 of its 4 KiB pages (0 or 9, 18 for 1 GiB hugetlb). */
   order: number;
   /** VA of the folio's first page in this VMA (vma_address of the head). */
   addr: number;
   /** min(vm_end, addr + folio size): the end of try_to_unmap_one's notifier range. */
   end: number;
+  /** Its mappings through this VMA. */
   mappings: FolioMapping[];
   /** Mapcount summed over the folio's pages (all mms). */
   mapcount: number;
@@ -129,6 +136,7 @@ export function addMigrationLoc(engine: Engine, pfn: number, loc: MigrationLoc):
 export interface TakenLoc {
   loc: MigrationLoc;
   live: boolean;
+  /** Byte address of the entry in engine memory (internal to the page-table engine). */
   ptr: number;
   cur: Entry;
 }

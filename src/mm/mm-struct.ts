@@ -18,6 +18,7 @@ import { type MachineState, deferCallbackError, machineState, runOp } from "./ma
 import { StateHasher } from "../engine/digest.js";
 import type { SimFile as SimFileT } from "./file.js";
 
+/** Options of `new Mm()`: paging levels, kernel profile, THP policy, huge zero page, NUMA balancing. */
 export interface MmOptions {
   /** Paging levels: 4 (48-bit, default) or 5 (57-bit). */
   levels?: 4 | 5;
@@ -34,12 +35,17 @@ export interface MmOptions {
   numaMigrateOnFault?: boolean;
 }
 
+/** Arguments of mmap(2) (Mm.mmap): address hint, length in bytes, PROT_* and MAP_* bits, file and offset. */
 export interface MmapOptions {
   /** Hint or, with MAP_FIXED, the exact address. */
   addr?: number;
+  /** Length in bytes (rounded up to whole 4 KiB pages; 0 fails with -EINVAL). */
   length: number;
+  /** PROT_* bits (PROT_READ | PROT_WRITE | PROT_EXEC, or PROT_NONE). */
   prot: number;
+  /** MAP_* bits: exactly one of MAP_PRIVATE / MAP_SHARED, plus MAP_ANONYMOUS, MAP_FIXED, MAP_POPULATE, MAP_HUGETLB... */
   flags: number;
+  /** The file to map (omit with MAP_ANONYMOUS). */
   file?: SimFile;
   /** Byte offset into the file (page aligned). */
   offset?: number;
@@ -69,6 +75,7 @@ export interface MmHooks {
 
 /** A migration in flight: a page whose PTEs are migration entries until `finish` runs. */
 export interface PendingMigration {
+  /** migrate_folio_done(): completes the migration and replaces the migration entries. */
   finish(): void;
 }
 
@@ -108,19 +115,29 @@ const PAGE = PAGE_SIZE;
  * (src/api/mm.ts) adds them as methods.
  */
 export class MmStruct {
+  /** Id of this address space, unique within its engine (reports and invariant violations name it). */
   readonly id: number;
   /** @internal */
   readonly ptr: number;
+  /** Paging levels: 4 (48-bit addresses) or 5 (57-bit). */
   readonly levels: 4 | 5;
+  /** Kernel behaviour this Mm follows ("v6.1" by default; docs/semantics.md §9). */
   readonly profile: Profile;
   /** @internal */
   readonly profileBits: number;
+  /** TASK_SIZE: the end of the user address space, in bytes. */
   readonly taskSize: number;
+  /** Transparent-huge-page policy for anonymous memory ("never", "madvise", "always"). */
   thp: ThpPolicy;
+  /** Read faults on THP-eligible ranges map the huge zero page. */
   hugeZeroPage: boolean;
+  /** A NUMA hinting fault moves the page to a new frame (see MmOptions.numaMigrateOnFault). */
   numaMigrateOnFault: boolean;
+  /** The VMAs, sorted by address and non-overlapping (read-only for users: change them through the syscalls). */
   readonly vmas: Vma[] = [];
+  /** struct mmu_notifier_subscriptions: the interval notifiers of this mm and their sequence counts (docs/semantics.md §4.2). */
   readonly notifiers = new MmuNotifierSubscriptions();
+  /** Simulation hooks run inside hmmRangeFault (see MmHooks). */
   readonly hooks: MmHooks = {};
   /** @internal Migrations whose entries a fault or walk may have to wait for, by old pfn. */
   readonly pendingMigrations = new Map<number, PendingMigration>();
@@ -132,6 +149,11 @@ export class MmStruct {
   /** What the most recent hmmRangeFault call on this Mm did. */
   readonly hmmStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
+  /**
+   * @param engine The simulated machine whose memory holds this mm's page table.
+   * @param options See MmOptions. Throws ArgumentTypeError / InvalidArgumentError on bad options,
+   *   EngineError when engine memory is exhausted.
+   */
   constructor(readonly engine: Engine, options: MmOptions = {}) {
     const opts = argOptions<MmOptions>("new Mm", "options", options);
     if (typeof engine?.raw?.mmCreate !== "function") throw new ArgumentTypeError("new Mm", "engine", "must be an Engine", engine);
@@ -153,20 +175,24 @@ export class MmStruct {
     machine.mms.add(this);
   }
 
+  /** The engine's swap device, where reclaim writes this mm's anonymous pages. */
   get swap(): SwapDevice {
     return this.engine.swap;
   }
 
   // ---- mmap lock ---------------------------------------------------------------------------
 
+  /** mmap_read_lock(). Throws SimulationDeadlock while the write lock is held (a single-threaded simulation would block forever). */
   mmapReadLock(): void {
     if (this.writer) throw new SimulationDeadlock("mmap_read_lock while the mmap write lock is held");
     this.readers++;
   }
+  /** mmap_read_unlock(). Throws LockStateError without the read lock. */
   mmapReadUnlock(): void {
     if (this.readers <= 0) throw new LockStateError("mmap_read_unlock without the read lock");
     this.readers--;
   }
+  /** mmap_write_lock(). Throws SimulationDeadlock while any mmap lock is held or from inside a notifier callback. */
   mmapWriteLock(): void {
     this.checkNotInCallback("mmap_write_lock");
     if (this.writer || this.readers > 0) {
@@ -174,6 +200,7 @@ export class MmStruct {
     }
     this.writer = true;
   }
+  /** mmap_write_unlock(). Throws LockStateError without the write lock. */
   mmapWriteUnlock(): void {
     if (!this.writer) throw new LockStateError("mmap_write_unlock without the write lock");
     this.writer = false;
@@ -186,6 +213,7 @@ export class MmStruct {
   assertWriteLocked(what: string): void {
     if (!this.writer) throw new LockStateError(`${what}: the mmap write lock is not held`);
   }
+  /** Whether the mmap lock is held (read or write). */
   get isLocked(): boolean {
     return this.writer || this.readers > 0;
   }
@@ -198,6 +226,7 @@ export class MmStruct {
       this.mmapWriteUnlock();
     }
   }
+  /** Runs f under the mmap read lock (what a driver does around hmmRangeFault), as one kernel operation (runOp). */
   withReadLock<T>(f: () => T): T {
     this.mmapReadLock();
     try {
@@ -634,6 +663,7 @@ export class MmStruct {
   checkAlive(what = "mm"): void {
     if (this.dead) throw new UseAfterFreeError(`${what}: mm ${this.id} has exited`);
   }
+  /** Whether exit_mmap() ran: the mm is torn down and every further use throws. */
   get exited(): boolean {
     return this.dead;
   }

@@ -66,11 +66,17 @@ const TWO_POW_64 = 1n << 64n;
  * `owner` is only meaningful for MIGRATE and EXCLUSIVE; use `null` otherwise.
  */
 export interface MmuNotifierRange {
+  /** First byte address of the invalidated range. */
   start: number;
+  /** End byte address, exclusive. */
   end: number;
+  /** Why the range is invalidated (MMU_NOTIFY_*; docs/semantics.md §7). */
   event: MmuNotifierEvent;
+  /** For MMU_NOTIFY_MIGRATE / EXCLUSIVE: the pgmap owner that started it (a driver skips its own). */
   owner: unknown;
+  /** mmu_notifier_range_blockable(): the callback may sleep (false: return false to ask for a retry). */
   blockable: boolean;
+  /** MMU_NOTIFIER_RANGE_BLOCKABLE when blockable. */
   flags: number;
 }
 
@@ -113,9 +119,13 @@ export class MmuIntervalNotifier {
 
   /** @internal use {@link MmuNotifierSubscriptions.intervalNotifierInsert}. */
   constructor(
+    /** The mm's notifier subscriptions this interval belongs to. */
     readonly subscriptions: MmuNotifierSubscriptions,
+    /** First byte address of the interval. */
     readonly start: number,
+    /** Length of the interval in bytes. */
     readonly length: number,
+    /** The driver's callbacks (invalidate). */
     readonly ops: MmuIntervalNotifierOps,
   ) {}
 
@@ -131,9 +141,12 @@ export class MmuIntervalNotifier {
  * simulation nothing can end it while the caller waits. Use `readBeginAsync`, or end the epoch first.
  */
 export class WouldBlockError extends Error {
+  /** The class name, as Error.prototype.name. */
   override name = "WouldBlockError";
   constructor(
+    /** The subscription whose read would block. */
     readonly sub: MmuIntervalNotifier,
+    /** The running epoch's sequence number. */
     readonly seq: number,
   ) {
     super(

@@ -18,20 +18,27 @@ import { type FolioView, folioAt, isNormalPage } from "./folio.js";
 
 /** The part of a folio mapped by one VMA of one Mm. */
 export interface RmapHit {
+  /** The address space. */
   mm: MmStruct;
+  /** The VMA mapping (part of) the folio. */
   vma: Vma;
+  /** The folio as seen through that VMA, with its mappings. */
   view: FolioView;
 }
 
+/** rmap_walk() of one folio: every VMA of every Mm that maps it (anon_vma or i_mmap in the kernel). */
 export interface Rmap {
+  /** Head pfn of the folio. */
   head: number;
+  /** Folio order: log2 of its 4 KiB pages. */
   order: number;
+  /** One hit per VMA mapping the folio. */
   hits: RmapHit[];
   /** Present mappings over all hits. */
   mappings: number;
   /** Some mapping is a migration or device-exclusive entry (the folio is locked elsewhere). */
   busy: boolean;
-  /** For a page-cache folio: its file and index; null for anonymous folios. */
+  /** For a page-cache folio: its file and index (in 4 KiB pages); null for anonymous folios. */
   file: { file: NonNullable<Vma["file"]>; index: number } | null;
 }
 

@@ -15,6 +15,7 @@ import { MMU_NOTIFY_PROTECTION_PAGE, MMU_NOTIFY_SOFT_DIRTY } from "../mm/notifie
 import * as pte from "../engine/pte.js";
 import { PAGE } from "./common.js";
 
+/** What writeback (e.g. msync(MS_SYNC) / writeFile) did. */
 export interface WritebackResult {
   /** Dirty page-cache pages that were cleaned (written back). */
   cleaned: number;
@@ -67,10 +68,15 @@ export function writebackFile(engine: Engine, file: SimFile): WritebackResult {
   });
 }
 
+/** /proc/PID/clear_refs value 1: clear the referenced bits of every page. */
 export const CLEAR_REFS_ALL = 1;
+/** clear_refs value 2: anonymous pages only. */
 export const CLEAR_REFS_ANON = 2;
+/** clear_refs value 3: file-mapped pages only. */
 export const CLEAR_REFS_MAPPED = 3;
+/** clear_refs value 4: clear soft-dirty bits (write-protects PTEs: MMU_NOTIFY_SOFT_DIRTY). */
 export const CLEAR_REFS_SOFT_DIRTY = 4;
+/** clear_refs value 5: reset the peak RSS. */
 export const CLEAR_REFS_MM_HIWATER_RSS = 5;
 
 /**

@@ -14,9 +14,11 @@ export function exitMm(mm: MmStruct): void {
   argMm("exit_mmap", mm, false).exit();
 }
 
+/** What one __oom_reap_task_mm() pass did. */
 export interface OomReapResult {
   /** True when every reapable VMA was reaped (__oom_reap_task_mm's return). */
   complete: boolean;
+  /** The VMAs whose pages were unmapped. */
   reaped: Vma[];
   /** VMAs skipped because a notifier callback refused the non-blockable invalidation. */
   skipped: Vma[];

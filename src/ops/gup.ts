@@ -13,14 +13,20 @@ const PAGE = PAGE_SIZE;
 
 /** gup_flags (include/linux/mm.h of the seed kernel). */
 export const FOLL_WRITE = 0x01;
+/** FOLL_GET: take a page reference (get_user_pages). */
 export const FOLL_GET = 0x04;
+/** FOLL_FORCE: ignore missing VM_WRITE/VM_READ permission where ptrace could (COW-breaks a private mapping). */
 export const FOLL_FORCE = 0x10;
+/** FOLL_LONGTERM: a long-term pin (migrates pages out of movable / device memory first). */
 export const FOLL_LONGTERM = 0x10000;
+/** FOLL_PIN: pin_user_pages() semantics (counted as a pin, not a plain reference). */
 export const FOLL_PIN = 0x40000;
 
 /** What a GUP call returns: pages taken (or a negative errno when the first one fails) and their pfns. */
 export interface GupResult {
+  /** Pages taken, or a negative errno when the first page fails. */
   ret: number;
+  /** The pfns of the pages taken, one per page. */
   pages: number[];
 }
 

@@ -17,18 +17,31 @@ import { type Vma, hex } from "../mm/vma.js";
 import { PAGE, PMD_SIZE, alignDown, alignUp, checkedEnd, isNormalPage, lazyFreeSet, vmasIn } from "./common.js";
 import { type ReclaimResult, reclaimVmaRange } from "./reclaim.js";
 
+/** MADV_NORMAL: no special treatment. */
 export const MADV_NORMAL = 0;
+/** MADV_DONTNEED: zap the range now (anonymous memory reads back as zeros). */
 export const MADV_DONTNEED = 4;
+/** MADV_FREE: lazy free: clean anonymous pages may be dropped under reclaim. */
 export const MADV_FREE = 8;
+/** MADV_REMOVE: punch a hole in the shared file behind the range. */
 export const MADV_REMOVE = 9;
+/** MADV_DONTFORK: sets VM_DONTCOPY (the child of fork does not get the range). */
 export const MADV_DONTFORK = 10;
+/** MADV_DOFORK: clears VM_DONTCOPY. */
 export const MADV_DOFORK = 11;
+/** MADV_HUGEPAGE: sets VM_HUGEPAGE (THP under the "madvise" policy). */
 export const MADV_HUGEPAGE = 14;
+/** MADV_NOHUGEPAGE: sets VM_NOHUGEPAGE (no THP). */
 export const MADV_NOHUGEPAGE = 15;
+/** MADV_WIPEONFORK: sets VM_WIPEONFORK (the child gets zero-filled memory). */
 export const MADV_WIPEONFORK = 18;
+/** MADV_KEEPONFORK: clears VM_WIPEONFORK. */
 export const MADV_KEEPONFORK = 19;
+/** MADV_PAGEOUT: reclaim the range now (anonymous pages to swap). */
 export const MADV_PAGEOUT = 21;
+/** MADV_DONTNEED_LOCKED: MADV_DONTNEED that also applies to VM_LOCKED ranges. */
 export const MADV_DONTNEED_LOCKED = 24;
+/** MADV_COLLAPSE: collapse the range into THPs synchronously (needs the mmap write lock). */
 export const MADV_COLLAPSE = 25;
 
 /** Pages in a PMD-mapped THP (HPAGE_PMD_NR). */
@@ -252,6 +265,7 @@ export function collapseHugePage(mm: MmStruct, haddr: number): number {
   });
 }
 
+/** Options of one khugepaged scan pass (the /sys/kernel/mm/transparent_hugepage/khugepaged knobs). */
 export interface KhugepagedOptions {
   /** khugepaged/pages_to_scan: pages examined in this pass (default 4096 = 8 PMD ranges). */
   maxPages?: number;
@@ -263,6 +277,7 @@ export interface KhugepagedOptions {
   maxPtesShared?: number;
 }
 
+/** What one khugepaged pass did. */
 export interface KhugepagedResult {
   /** haddr of each 2 MiB range collapsed into a THP (each raised CLEAR [haddr, haddr + 2 MiB)). */
   collapsed: number[];

@@ -13,7 +13,9 @@ import { type MmStruct, liveMms } from "../mm/mm-struct.js";
 import { MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
 import type { Vma } from "../mm/vma.js";
 
+/** MIGRATE_PFN_COMPOUND ("v6.19" device THP): the entry stands for a whole PMD-sized folio. */
 export const MIGRATE_PFN_COMPOUND = 1 << 4;
+/** MIGRATE_VMA_SELECT_COMPOUND ("v6.19"): migrate PMD-mapped folios as one compound entry instead of splitting them. */
 export const MIGRATE_VMA_SELECT_COMPOUND = 1 << 3;
 const SELECT_SYSTEM = 1 << 0;
 const SELECT_DEVICE_PRIVATE = 1 << 1;

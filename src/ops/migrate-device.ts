@@ -19,12 +19,19 @@ import {
 
 export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-device-thp.js";
 
+/** MIGRATE_PFN_VALID: the entry holds a pfn (migrate_pfn numbers are pfn * 2^MIGRATE_PFN_SHIFT + flags). */
 export const MIGRATE_PFN_VALID = 1 << 0;
+/** MIGRATE_PFN_MIGRATE: the page can be (src) or was (after migrate_vma_pages) migrated. */
 export const MIGRATE_PFN_MIGRATE = 1 << 1;
+/** MIGRATE_PFN_WRITE: the page was mapped writable. */
 export const MIGRATE_PFN_WRITE = 1 << 3;
+/** MIGRATE_PFN_SHIFT: bits below the pfn in a migrate_pfn number. */
 export const MIGRATE_PFN_SHIFT = 6;
+/** MIGRATE_VMA_SELECT_SYSTEM: collect system-memory pages (migration to the device). */
 export const MIGRATE_VMA_SELECT_SYSTEM = 1 << 0;
+/** MIGRATE_VMA_SELECT_DEVICE_PRIVATE: collect device-private pages of pgmapOwner (migration back to RAM). */
 export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1;
+/** MIGRATE_VMA_SELECT_DEVICE_COHERENT: collect device-coherent pages of pgmapOwner. */
 export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 
 // migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
@@ -52,10 +59,15 @@ const PAGE = PAGE_SIZE;
 
 // ---- migrate_vma ------------------------------------------------------------------------------
 
+/** The arguments of migrate_vma_setup() (the input half of struct migrate_vma; docs/semantics.md §6.2). */
 export interface MigrateVmaArgs {
+  /** First byte address of the range (page-aligned, inside one VMA). */
   start: number;
+  /** End byte address, exclusive (page-aligned). */
   end: number;
+  /** The device's pgmap owner: selects which device pages are collected and skips the walk's invalidation for them. */
   pgmapOwner: unknown;
+  /** MIGRATE_VMA_SELECT_* bits: which pages to collect. */
   flags: number;
   /** The device-private page that faulted (for migrate_to_ram). */
   faultPage?: number;
@@ -63,21 +75,31 @@ export interface MigrateVmaArgs {
 
 /** struct migrate_vma after setup: src/dst are migrate_pfn numbers, one per page. */
 export interface MigrateVma {
+  /** The address space the range belongs to. */
   mm: MmStruct;
+  /** The VMA containing [start, end). */
   vma: Vma;
+  /** First byte address of the range (page-aligned, inside one VMA). */
   start: number;
+  /** End byte address, exclusive (page-aligned). */
   end: number;
+  /** Pages in the range: (end - start) / 4096. */
   npages: number;
+  /** Pages collected (entries with MIGRATE_PFN_MIGRATE after setup). */
   cpages: number;
+  /** migrate_pfn numbers of the source pages, one per page. */
   src: number[];
+  /** migrate_pfn numbers of the destination pages, filled by the driver before migrate_vma_pages(). */
   dst: number[];
+  /** The device's pgmap owner: selects which device pages are collected and skips the walk's invalidation for them. */
   pgmapOwner: unknown;
   /** Entries that were replaced by migration entries: index -> original entry. */
   readonly saved: Map<number, pte.Entry>;
+  /** Whether migrate_vma_finalize() ran (a second finalize or pages call throws). */
   done: boolean;
   /** The MIGRATE_VMA_SELECT_* flags of the setup. */
   flags: number;
-  /** v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
+  /** @internal v6.19: set when the range migrates as one compound (PMD) entry; see migrate-device-thp.ts. */
   compound?: CompoundState;
 }
 

@@ -27,18 +27,23 @@ import { type Rmap, rmapWalk } from "../mm/rmap.js";
 
 /** One folio being migrated. */
 export interface FolioMigration extends PendingMigration {
+  /** The Mm whose migration call started it. */
   readonly mm: MmStruct;
+  /** The VMA in that Mm mapping the folio. */
   readonly vma: Vma;
   /** Head pfn of the source folio. */
   readonly src: number;
+  /** Folio order: log2 of its 4 KiB pages. */
   readonly order: number;
   /** VA span of the CLEAR that was raised in `mm`. */
   readonly start: number;
+  /** End of that span, exclusive. */
   readonly end: number;
   /** Every CLEAR that was raised (one per VMA mapping the folio, in every Mm). */
   readonly hits: readonly MigrationHit[];
   /** Head pfn of the destination once finished (0 before, or when the migration was undone). */
   dst: number;
+  /** pending until finish() (done) or an undo (aborted). */
   state: "pending" | "done" | "aborted";
   /** Completes the migration (remove_migration_ptes(src, dst)). Idempotent. */
   finish(): void;
@@ -48,11 +53,15 @@ export interface FolioMigration extends PendingMigration {
 
 /** One try_to_migrate_one() invalidation. */
 export interface MigrationHit {
+  /** The Mm the CLEAR was raised in. */
   mm: MmStruct;
+  /** First byte address of the invalidated span. */
   start: number;
+  /** End byte address, exclusive. */
   end: number;
 }
 
+/** Options of migratePages() / startMigration(). */
 export interface MigrateOptions {
   /** Leave the migrations pending instead of finishing them at once (default false). */
   defer?: boolean;

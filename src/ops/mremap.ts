@@ -19,8 +19,11 @@ import type { Entry } from "../engine/pte.js";
 import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma, hex } from "../mm/vma.js";
 import { PAGE, PMD_SIZE, alignUp, migrationLocs } from "./common.js";
 
+/** MREMAP_MAYMOVE: the mapping may move to a new address. */
 export const MREMAP_MAYMOVE = 1;
+/** MREMAP_FIXED: move to exactly new_address (needs MREMAP_MAYMOVE). */
 export const MREMAP_FIXED = 2;
+/** MREMAP_DONTUNMAP: move the pages but keep the old VMA mapped (empty). */
 export const MREMAP_DONTUNMAP = 4;
 
 const EINVAL = -ERRNO.EINVAL;

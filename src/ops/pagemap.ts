@@ -6,11 +6,17 @@ import { PAGE_SIZE, PMD_SHIFT } from "../engine/layout.js";
 import * as pte from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 
+/** /proc/PID/pagemap bit 55 (bigint): the PTE is soft-dirty. */
 export const PM_SOFT_DIRTY = 1n << 55n;
+/** pagemap bit 56 (bigint): the page is mapped by this mm only. */
 export const PM_MMAP_EXCLUSIVE = 1n << 56n;
+/** pagemap bit 61 (bigint): a file page or shared anonymous page. */
 export const PM_FILE = 1n << 61n;
+/** pagemap bit 62 (bigint): the page is swapped (the low bits hold type and offset). */
 export const PM_SWAP = 1n << 62n;
+/** pagemap bit 63 (bigint): the page is present (the low bits hold the pfn). */
 export const PM_PRESENT = 1n << 63n;
+/** pagemap bits 0-54 (bigint): the pfn, or the swap type and offset. */
 export const PM_PFRAME_MASK = (1n << 55n) - 1n;
 const SWAP_TYPE_BITS = 5n;
 

@@ -22,6 +22,7 @@ import {
 } from "./common.js";
 import { rmapOfFolio, rmapWalk } from "../mm/rmap.js";
 
+/** What a reclaim pass (shrink_folio_list over the range) did. */
 export interface ReclaimResult {
   /** Pages whose mapping was replaced by a swap entry. */
   swappedOut: number;
@@ -142,6 +143,7 @@ export function reclaimFolio(mm: MmStruct, v: Vma, f0: FolioView, r: ReclaimResu
 
 // ---- KSM -----------------------------------------------------------------------------------------
 
+/** What one KSM merge pass did. */
 export interface KsmResult {
   /** Pages now mapping a KSM page (including the ones that became KSM pages). */
   merged: number;

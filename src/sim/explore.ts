@@ -7,7 +7,15 @@ import { type RunOptions, type SimRunReport, runOnce } from "./run.js";
 /**
  * Runs a scenario: synchronously, a pure function of (scenario, seed, strategy) apart from
  * wallMs. With strategy "dfs" it enumerates schedules depth first (at most run.dfsMaxRuns) and
- * returns the first that fails, or the last one with `explored` set.
+ * returns the first that fails, or the last one with `explored` set. Throws ScheduleReplayError
+ * for a replay string that does not fit the scenario.
+ *
+ * @example
+ * ```ts
+ * const report = runScenario(defaultScenario(), { seed: 1, check: "end" });
+ * if (!report.ok) console.log(report.violations[0]?.message, "replay with", report.schedule);
+ * const again = runScenario(defaultScenario(), { replay: report.schedule });  // the same run
+ * ```
  */
 export function runScenario(s: Scenario, opts: RunOptions = {}): SimRunReport {
   const strategy = opts.strategy ?? s.run.strategy;

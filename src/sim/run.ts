@@ -17,11 +17,13 @@ import { type ActorState, type LivelockReport, type SimViolation, type Wait, Wor
 
 export type { LivelockReport, SimViolation } from "./actors/world.js";
 
+/** Options of runScenario(): overrides of the scenario's `run` section, trace and event sinks, engine options. */
 export interface RunOptions {
   /** Overrides run.seed. */
   seed?: number;
   /** Overrides run.strategy. */
   strategy?: Strategy;
+  /** Overrides run.pctDepth (PCT bug depth). */
   pctDepth?: number;
   /** A schedule string of an earlier run to reproduce. */
   replay?: string;
@@ -39,32 +41,43 @@ export interface RunOptions {
   dfsMaxRuns?: number;
 }
 
+/** What runScenario() returns: outcome, schedule for replay, metrics, latencies, violations. */
 export interface SimRunReport {
   /** "ok", "violation" (an invariant, data or deadlock problem stopped the run) or "livelock". */
   status: "ok" | "violation" | "livelock";
+  /** status === "ok". */
   ok: boolean;
+  /** The scenario's name. */
   scenario: string;
+  /** The seed the run used. */
   seed: number;
+  /** The scheduling strategy the run used. */
   strategy: Strategy;
   /** The scheduling choices of this run; RunOptions.replay reproduces it. */
   schedule: string;
   /** Scheduling steps taken, and why the run ended. */
   steps: number;
+  /** Why the run ended: every actor done, run.durationNs reached, run.maxSteps reached, a violation, or a livelock. */
   endReason: "done" | "duration" | "maxSteps" | "violation" | "livelock";
   /** Simulated time at the end (the latest actor clock, ns). */
   simTimeNs: number;
   /** Host time the run took, and of that the scheduling loop alone (no setup, final check, teardown): not deterministic. */
   wallMs: number;
+  /** Host milliseconds of the scheduling loop alone (see wallMs). */
   loopMs: number;
+  /** Event counts (e.g. hmm calls, EBUSY retries, faults), machine-wide and per actor. */
   metrics: { total: Record<string, number>; perActor: Record<string, Record<string, number>> };
   /** Simulated-time latency percentiles (ns): device.access, device.faultBatch. */
   latency: Record<string, LatencySummary>;
+  /** Invariant violations found, each with the schedule that reproduces it and the last events before it. */
   violations: (SimViolation & { schedule: string; lastEvents: string[] })[];
+  /** The livelock detected, if any, with its schedule and last events. */
   livelock?: LivelockReport & { schedule: string; lastEvents: string[] };
   /** The cost profile the run charged. */
   costProfile: string;
   /** dfs: how many schedules were run. */
   explored?: number;
+  /** Trace events written and dropped (when RunOptions.trace was given). */
   trace?: { events: number; dropped: number };
 }
 

@@ -18,11 +18,17 @@ export interface DmirrorHooks {
 }
 
 export interface DmirrorContext extends DmirrorPageUser {
+  /** Simulation hooks run between the driver's chunks and walks. */
   readonly hooks: DmirrorHooks;
+  /** The mirrored address space (the mm the file was opened for). */
   readonly mm: MmStruct;
+  /** The dmirror device (minor) the file belongs to. */
   readonly device: DmirrorDevice;
+  /** The device page table: page number to device pfn and access tag. */
   readonly pt: DevicePageTable;
+  /** The file's interval notifier over the whole address space. */
   readonly notifier: MmuIntervalNotifier;
+  /** The test_hmm.c revision the driver follows (chosen by the profile). */
   readonly revision: DmirrorRevision;
   /** Tries a range fault or snapshot makes before -EBUSY (the driver's deadline). */
   readonly retryBudget: number;

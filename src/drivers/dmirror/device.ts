@@ -28,6 +28,7 @@ export interface DmirrorPageUser {
   erase(addr: number): void;
 }
 
+/** Options of a dmirror device: chunk size and count. */
 export interface DmirrorDeviceOptions {
   /** Pages per chunk (default DEVMEM_CHUNK_PAGES). */
   chunkPages?: number;
@@ -37,8 +38,11 @@ export interface DmirrorDeviceOptions {
 
 /** A dmirror device: the `mdevice` every file of it uses as owner (pgmap->owner, dev_private_owner). */
 export class DmirrorDevice {
+  /** The device-memory chunks allocated so far (dmirror_allocate_chunk), each a Device. */
   readonly chunks: Device[] = [];
+  /** Pages per chunk, in 4 KiB pages (test_hmm.c: 256 MiB). */
   readonly chunkPages: number;
+  /** Most chunks the device may allocate. */
   readonly maxChunks: number;
   /** The file that migrated each in-use device page (rpage->zone_device_data). */
   private readonly users = new Map<number, DmirrorPageUser>();
@@ -48,11 +52,13 @@ export class DmirrorDevice {
   readonly stats = { allocated: 0, freed: 0, migratedToRam: 0 };
 
   constructor(
+    /** The machine the device is plugged into. */
     readonly engine: Engine,
     /** Device number 0..3 (the node hmm_dmirror<N>). */
     readonly minor: number,
     /** HMM_DMIRROR_MEMORY_DEVICE_PRIVATE or _COHERENT. */
     readonly zoneDeviceType: number,
+    /** Kernel profile: selects the test_hmm.c revision. */
     readonly profile: Profile,
     opts: DmirrorDeviceOptions = {},
   ) {
@@ -70,6 +76,7 @@ export class DmirrorDevice {
     return this;
   }
 
+  /** MEMORY_DEVICE_COHERENT rather than MEMORY_DEVICE_PRIVATE. */
   get coherent(): boolean {
     return this.zoneDeviceType === HMM_DMIRROR_MEMORY_DEVICE_COHERENT;
   }

@@ -24,6 +24,7 @@ import {
 const PAGE = PAGE_SIZE;
 const U64 = 2n ** 64n;
 
+/** Options of one opened dmirror file. */
 export interface DmirrorFileOptions {
   /** Tries before a range fault or snapshot gives up with -EBUSY (default 1000). */
   retryBudget?: number;
@@ -31,8 +32,11 @@ export interface DmirrorFileOptions {
 
 /** An open dmirror file: `ioctl(HMM_DMIRROR_*, cmd)` returns 0 or a negative errno. */
 export class DmirrorFile implements DmirrorContext {
+  /** The device page table: page number to device pfn and access tag. */
   readonly pt = new DevicePageTable();
+  /** The file's interval notifier over the whole address space. */
   readonly notifier: MmuIntervalNotifier;
+  /** The test_hmm.c revision the driver follows (chosen by the profile). */
   readonly revision: DmirrorRevision;
   readonly retryBudget: number;
   /** Every invalidation the file's notifier acted on (not the ignored own migrations), in order. */
@@ -42,6 +46,12 @@ export class DmirrorFile implements DmirrorContext {
   private held = false;
   private closed = false;
 
+  /**
+   * dmirror_fops_open(): a file of `device` mirroring `mm` (DmirrorDriver.open() is the usual way).
+   *
+   * @param device The dmirror device (minor) the file belongs to.
+   * @param mm The address space to mirror.
+   */
   constructor(readonly device: DmirrorDevice, readonly mm: MmStruct, opts: DmirrorFileOptions = {}) {
     this.revision = dmirrorRevision(device.profile);
     this.retryBudget = opts.retryBudget ?? DMIRROR_RETRY_BUDGET;

@@ -16,6 +16,7 @@ export { DmirrorFile, type DmirrorFileOptions } from "./file.js";
 export type { DmirrorHooks } from "./context.js";
 export { DevicePageTable, DPT_TAG_READ, DPT_TAG_WRITE, DPT_TAG_ATOMIC, type DptEntry } from "./pt.js";
 
+/** Options of DmirrorDriver: the profile, device memory type, chunking and retry budget. */
 export interface DmirrorDriverOptions extends DmirrorDeviceOptions, DmirrorFileOptions {
   /** The kernel whose lib/test_hmm.c is modelled (default "v6.1"); only Mms of it can open. */
   profile?: Profile;
@@ -26,12 +27,32 @@ export interface DmirrorDriverOptions extends DmirrorDeviceOptions, DmirrorFileO
   coherent?: boolean;
 }
 
-/** The loaded module: devices hmm_dmirror0..3 (0, 1 device-private; 2, 3 device-coherent). */
+/**
+ * The test_hmm.c module, loaded: devices hmm_dmirror0..3 (0, 1 device-private; 2, 3
+ * device-coherent). open() gives a DmirrorFile whose ioctl() takes the HMM_DMIRROR_* commands
+ * the kernel selftests (tools/testing/selftests/mm/hmm-tests.c) use, with the same return codes.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine();
+ * const mm = new Mm(engine);
+ * const driver = new DmirrorDriver(engine);
+ * const fd = driver.open(0, mm);                  // hmm_dmirror0; throws ErrnoError(-ENODEV) for a bad minor
+ * const addr = mm.mmap({ length: 4 * 4096, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+ * const buf = new Uint8Array(4 * 4096);
+ * const cmd: HmmDmirrorCmd = { addr, ptr: buf, npages: 4, cpages: 0, faults: 0 };
+ * fd.ioctl(dmirror.HMM_DMIRROR_READ, cmd);       // 0; cmd.cpages === 4, buf holds the pages' bytes
+ * fd.close();
+ * ```
+ */
 export class DmirrorDriver {
+  /** The driver's devices, by minor number. */
   readonly devices: DmirrorDevice[] = [];
+  /** Kernel profile the driver follows (test_hmm.c revision). */
   readonly profile: Profile;
   private readonly fileOpts: DmirrorFileOptions;
 
+  /** @param engine The machine the driver's devices are plugged into. */
   constructor(readonly engine: Engine, opts: DmirrorDriverOptions = {}) {
     this.profile = opts.profile ?? "v6.1";
     profileInfo(this.profile);

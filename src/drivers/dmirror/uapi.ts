@@ -5,11 +5,17 @@ import type { Profile } from "../../engine/profile.js";
 
 /** The ioctl commands, by their kernel names (the request's number byte, _IOWR('H', n, ...)). */
 export const HMM_DMIRROR_READ = 0x00;
+/** HMM_DMIRROR_WRITE: fault the range in writable on the device and write `ptr` into it. */
 export const HMM_DMIRROR_WRITE = 0x01;
+/** HMM_DMIRROR_MIGRATE_TO_DEV: migrate the range to device memory (migrate_vma_*). */
 export const HMM_DMIRROR_MIGRATE_TO_DEV = 0x02;
+/** HMM_DMIRROR_MIGRATE_TO_SYS: migrate the range's device pages back to system memory. */
 export const HMM_DMIRROR_MIGRATE_TO_SYS = 0x03;
+/** HMM_DMIRROR_SNAPSHOT: one HMM_DMIRROR_PROT_* byte per page into `ptr`, without faulting. */
 export const HMM_DMIRROR_SNAPSHOT = 0x04;
+/** HMM_DMIRROR_EXCLUSIVE: take exclusive (atomic) device access to the range (make_device_exclusive_range). */
 export const HMM_DMIRROR_EXCLUSIVE = 0x05;
+/** HMM_DMIRROR_CHECK_EXCLUSIVE: -EPERM unless every page of the range is still device-exclusive. */
 export const HMM_DMIRROR_CHECK_EXCLUSIVE = 0x06;
 /** v6.2+: evict all device memory back to system memory. */
 export const HMM_DMIRROR_RELEASE = 0x07;
@@ -20,10 +26,12 @@ export const HMM_DMIRROR_FLAG_FAIL_ALLOC = 1;
 
 /** errnos the driver returns that the page-table engine has no use for (Linux values). */
 export const EBADF = 9;
+/** ENODEV (19): no such device (open() of a minor the driver does not have). */
 export const ENODEV = 19;
 
 /** Which kind of device memory a dmirror device has (its zone_device_type). */
 export const HMM_DMIRROR_MEMORY_DEVICE_PRIVATE = 1;
+/** Device memory type: MEMORY_DEVICE_COHERENT. */
 export const HMM_DMIRROR_MEMORY_DEVICE_COHERENT = 2;
 
 export {
@@ -39,10 +47,15 @@ export {
  * `addr` and `npages` may be bigints to express the kernel's u64 arithmetic (overflow checks).
  */
 export interface HmmDmirrorCmd {
+  /** User byte address the device accesses (page-aligned). */
   addr: number | bigint;
+  /** The user buffer (data, or the snapshot bytes). */
   ptr: Uint8Array | null;
+  /** Pages in the range (for HMM_DMIRROR_FLAGS: the flag bits). */
   npages: number | bigint;
+  /** Out: pages the command handled (copied, migrated, snapshotted). */
   cpages: number;
+  /** Out: device faults the command took. */
   faults: number;
 }
 

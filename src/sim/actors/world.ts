@@ -125,25 +125,37 @@ export interface DeviceState {
 
 /** An actor that made no progress for run.livelockNs, and why. */
 export interface LivelockReport {
+  /** Name of the actor that stopped making progress. */
   actor: string;
   /** Its last progress, and when the livelock was declared (simulated ns). */
   sinceNs: number;
+  /** When the livelock was declared, in simulated nanoseconds. */
   detectedNs: number;
+  /** hmmRangeFault calls it repeated after -EBUSY since its last progress. */
   retries: number;
   /** Retries that failed against an invalidation an earlier retry had already failed against. */
   staleRetries: number;
   /** The explanation, naming the invalidation(s) that keep it retrying. */
   cause: string;
-  /** The invalidations its retries were attributed to (the cycle), with the retries each caused. */
+  /**
+   * The invalidations its retries were attributed to (the cycle), with the retries each caused:
+   * notifier event id and name, invalidated byte range [start, end), the actor that caused it
+   * (`by`), its simulated time `ts` (ns) and the retries it caused.
+   */
   cycle: { id: number; event: string; start: number; end: number; by: string; ts: number; retries: number }[];
 }
 
 /** A problem found during a run. */
 export interface SimViolation {
+  /** Data mismatch (device vs CPU view), broken invariant, simulated deadlock, or an unexpected error. */
   kind: "data" | "invariant" | "deadlock" | "error";
+  /** What was found. */
   message: string;
+  /** The actor that was running, if any. */
   actor?: string;
+  /** Simulated time it was found, in nanoseconds. */
   timeNs: number;
+  /** Scheduling step it was found at. */
   step: number;
 }
 

@@ -26,13 +26,19 @@ import { argOptions } from "../../engine/validate.js";
 
 /** One broken invariant: `kind` is a stable identifier, `message` says what and where. */
 export interface InvariantViolation {
+  /** Which invariant broke (a short identifier, e.g. "mapcount"). */
   kind: string;
+  /** What was found. */
   message: string;
+  /** Id of the Mm concerned (Mm.id), if any. */
   mmId?: number;
+  /** Virtual byte address concerned, if any. */
   addr?: number;
+  /** Frame concerned, if any. */
   pfn?: number;
 }
 
+/** Options of checkInvariants() / checkTeardown(). */
 export interface CheckOptions {
   /** Device mirrors to check against the CPU page tables (mirror ⊆ CPU). */
   mirrors?: readonly Mirror[];

@@ -11,6 +11,7 @@ import { PfnArray } from "../../hmm/pfns.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../../mm/vma.js";
 import { type CostProfile, resolveCostProfile } from "./index.js";
 
+/** Options of calibrate(): the base profile, the result's name, the measurement size and repetitions. */
 export interface CalibrateOptions {
   /** Profile whose other entries the result keeps (default "generic-x86-pcie4"). */
   base?: string | CostProfile;
@@ -18,7 +19,9 @@ export interface CalibrateOptions {
   name?: string;
   /** Pages per measured call (default 512) and calls per measurement (default 200). */
   pages?: number;
+  /** Calls per measurement (default 200). */
   reps?: number;
+  /** Options of the engine the measurements run on. */
   engine?: EngineOptions;
   /** The clock (default performance.now). */
   now?: () => number;

@@ -20,6 +20,10 @@ export function validateCostProfile(obj: unknown): CostProfile {
 /** The numbers of a profile, flattened for the hot path. */
 export type Costs = Record<CostKey, number>;
 
+/**
+ * A profile by built-in name (see BUILTIN_COST_PROFILES) or as given, with its numbers flattened
+ * into Costs. Throws RangeError for an unknown name.
+ */
 export function resolveCostProfile(p: string | CostProfile): { profile: CostProfile; costs: Costs } {
   const profile = typeof p === "string" ? BUILTIN_COST_PROFILES[p] : p;
   if (!profile) throw new RangeError(`unknown cost profile "${String(p)}" (built-in: ${Object.keys(BUILTIN_COST_PROFILES).join(", ")})`);

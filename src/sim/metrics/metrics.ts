@@ -1,10 +1,15 @@
 // Run metrics: flat counters with stable dotted names (documented in docs/scenarios.md), kept in
 // total and per actor, and latency samples summarised as percentiles of simulated time.
 
+/** Percentiles of one latency distribution, in simulated nanoseconds. */
 export interface LatencySummary {
+  /** Median. */
   p50: number;
+  /** 90th percentile. */
   p90: number;
+  /** 99th percentile. */
   p99: number;
+  /** Samples. */
   count: number;
 }
 

@@ -5,22 +5,31 @@ import { type Document, LineCounter, isMap, isSeq, parseDocument } from "yaml";
 import type { ZodError } from "zod";
 import { type Scenario, ScenarioSchema } from "./schema.js";
 
+/** One problem found in a scenario. */
 export interface ScenarioIssue {
   /** The field, e.g. `actors[1].pattern.stride`. */
   path: string;
+  /** What is wrong. */
   message: string;
+  /** 1-based line in the text, when parsed from text. */
   line?: number;
+  /** 1-based column in the text, when parsed from text. */
   col?: number;
 }
 
 /** A scenario that failed to parse or validate; `issues` lists every problem found. */
 export class ScenarioError extends Error {
+  /**
+   * @param issues Every problem found.
+   * @param source Name of the text (file name), prefixed to the message.
+   */
   constructor(readonly issues: ScenarioIssue[], source?: string) {
     super((source ? `${source}: ` : "") + issues.map(formatIssue).join("\n"));
     this.name = "ScenarioError";
   }
 }
 
+/** One issue as a line: `path: message (line L, col C)`. */
 export function formatIssue(i: ScenarioIssue): string {
   const at = i.line !== undefined ? ` (line ${i.line}, col ${i.col})` : "";
   return `${i.path || "(root)"}: ${i.message}${at}`;
@@ -28,13 +37,25 @@ export function formatIssue(i: ScenarioIssue): string {
 
 type Seg = string | number;
 
+/** A field path as written in docs and sweeps: `actors[1].pattern.stride`. */
 export function formatPath(path: readonly Seg[]): string {
   let out = "";
   for (const s of path) out += typeof s === "number" ? `[${s}]` : out ? `.${s}` : s;
   return out;
 }
 
-/** Parses and validates a YAML or JSON scenario. Throws ScenarioError. */
+/**
+ * Parses and validates a YAML or JSON scenario (docs/scenarios.md), filling in every default.
+ * Throws ScenarioError listing every issue with its path, line and column; TypeError when text
+ * is not a string.
+ *
+ * @example
+ * ```ts
+ * const scenario = parseScenario(yamlText, { source: "my.yaml" });
+ * const report = runScenario(scenario, { seed: 7 });
+ * console.log(report.status, report.schedule);      // "ok" and the schedule string, or a violation
+ * ```
+ */
 export function parseScenario(text: string, opts: { source?: string } = {}): Scenario {
   if (typeof text !== "string") throw new TypeError("parseScenario takes the scenario text");
   const lc = new LineCounter();

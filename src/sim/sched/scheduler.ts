@@ -4,6 +4,7 @@
 // is recorded; the schedule string replays it.
 import type { Rng } from "./rng.js";
 
+/** Scheduling strategy: uniform random choice, PCT (probabilistic concurrency testing), or bounded depth-first enumeration. */
 export type Strategy = "random" | "pct" | "dfs";
 
 /** A replayed schedule that asks for an actor which is not runnable at that point. */
@@ -28,6 +29,7 @@ export function encodeSchedule(choices: readonly number[]): string {
   return out;
 }
 
+/** The inverse of encodeSchedule(): actor indices from a schedule string. Throws ScheduleReplayError on a malformed string. */
 export function decodeSchedule(s: string): number[] {
   const out: number[] = [];
   const re = /([a-zA-Z])(\d*)/gy;

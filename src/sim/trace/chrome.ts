@@ -5,6 +5,7 @@ import type { SimEvent } from "../events.js";
 
 /** Where a trace goes: text chunks in order (a file stream, an array, a socket). */
 export interface TraceSink {
+  /** Receives the next piece of the trace text, in order. */
   write(chunk: string): void;
   /** Called once after the last chunk. */
   close?(): void;
@@ -16,9 +17,11 @@ export interface TraceSink {
 export class StringTraceSink implements TraceSink {
   private readonly parts: string[] = [];
   constructor(readonly maxEvents?: number) {}
+  /** Keeps the chunk. */
   write(chunk: string): void {
     this.parts.push(chunk);
   }
+  /** The whole trace text written so far. */
   get text(): string {
     return this.parts.join("");
   }
@@ -31,7 +34,9 @@ const durUs = (ts: number, dur: number) => (Math.round(ts + dur) - Math.round(ts
 
 /** Writes SimEvents as Chrome trace-event JSON (a JSON array, one event per line). */
 export class ChromeTraceWriter {
+  /** Trace events written. */
   written = 0;
+  /** Events dropped once the event cap was reached. */
   dropped = 0;
   private readonly cap: number;
   private first = true;
@@ -68,6 +73,7 @@ export class ChromeTraceWriter {
     this.raw(o);
   }
 
+  /** Writes one SimEvent as trace events (timestamps converted from ns to the format's microseconds). */
   event(e: SimEvent): void {
     // the JSON array is ended once the sink is closed: a late event would corrupt the file
     if (this.closed) return;

@@ -1,6 +1,7 @@
 // The built-in default scenario (what `hmmsim run` runs without a file): the default simulation
 // as a scenario file. docs/scenarios.md walks through it field by field.
 
+/** The built-in default scenario's YAML text (defaultScenario() parses it). */
 export const DEFAULT_SCENARIO_YAML = `# hmmsim default scenario: a GPU-like device mirrors a process's 16 MiB heap through HMM while
 # a CPU thread writes, reads, write-protects, unmaps and remaps it, and the driver migrates the
 # pages the device writes to device memory (evicting to RAM when its 4 MiB are full).
