@@ -61,19 +61,10 @@ export async function runInChromium(code: string, modes: ("main" | "worker")[]):
   const main = `${CAPTURE}\n${code}`;
   const worker = `${CAPTURE}\ntry { await import("/main.js"); postMessage({ lines: globalThis.__lines }); }
 catch (e) { postMessage({ lines: globalThis.__lines, error: String(e && e.stack || e) }); }`;
-  const files: Record<string, [string, string]> = {
+  const files: Served = {
     "/": ["text/html", PAGE], "/main.js": ["text/javascript", main], "/worker.js": ["text/javascript", worker],
   };
-  const server: Server = createServer((req, res) => {
-    const f = files[(req.url ?? "/").split("?")[0]];
-    if (!f) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { "content-type": f[0] }).end(f[1]);
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address() as AddressInfo;
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  return withBrowser(files, async (browser, port) => {
     const out: Record<string, BrowserRun> = {};
     for (const mode of modes) {
       const page = await browser.newPage();
@@ -87,10 +78,7 @@ catch (e) { postMessage({ lines: globalThis.__lines, error: String(e && e.stack 
       await page.close();
     }
     return out;
-  } finally {
-    await browser?.close();
-    await new Promise<void>((ok) => server.close(() => ok()));
-  }
+  });
 }
 
 /** A file served to the browser: its content type and text. */
@@ -101,16 +89,7 @@ export type Served = Record<string, [contentType: string, body: string]>;
  * reads "running…", and returns its text with the console errors of the page.
  */
 export async function runPage(files: Served, page: string): Promise<{ text: string; consoleErrors: string[] }> {
-  const server: Server = createServer((req, res) => {
-    const f = files[(req.url ?? "/").split("?")[0]];
-    if (!f) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { "content-type": f[0] }).end(f[1]);
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address() as AddressInfo;
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  return withBrowser(files, async (browser, port) => {
     const tab = await browser.newPage();
     const consoleErrors: string[] = [];
     tab.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
@@ -119,6 +98,22 @@ export async function runPage(files: Served, page: string): Promise<{ text: stri
     await tab.waitForFunction(() => document.getElementById("out")?.textContent !== "running…", null, { timeout: 30_000 });
     const text = await tab.evaluate(() => document.getElementById("out")?.textContent ?? "");
     return { text, consoleErrors };
+  });
+}
+
+/** Serves `files` on a free port of 127.0.0.1, runs `f` with a launched Chromium, then stops both. */
+async function withBrowser<T>(files: Served, f: (browser: Browser, port: number) => Promise<T>): Promise<T> {
+  const server: Server = createServer((req, res) => {
+    const file = files[(req.url ?? "/").split("?")[0]];
+    if (!file) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": file[0] }).end(file[1]);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    return await f(browser, port);
   } finally {
     await browser?.close();
     await new Promise<void>((ok) => server.close(() => ok()));
