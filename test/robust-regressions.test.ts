@@ -300,6 +300,72 @@ describe("KSM", () => {
   });
 });
 
+describe("KSM pages are copied on every write fault (do_wp_page never reuses PageKsm)", () => {
+  it("a device write fault through a KSM page's last mapping copies it; a later merge maps it read-only again", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
+    for (let i = 0; i < 3; i++) mm.cpuWriteU32(a + i * PAGE, 0x42);
+    expect(ksmMerge(mm, [a, a + PAGE]).merged).toBe(2);
+    const ksm = pte.pfnOf(mm.leafOf(a).entry);
+    expect(pte.pfnOf(mm.leafOf(a + PAGE).entry)).toBe(ksm);
+    const mirror = new Mirror(mm);
+    // the first write copies (two mappings); the second reaches the KSM page's last mapping,
+    // whose reference count is 1: it must still copy, not make the KSM page writable
+    expect(mirror.fault(a, a + 2 * PAGE, true)).toBe(0);
+    for (const at of [a, a + PAGE]) {
+      const e = mm.leafOf(at).entry;
+      expect(pte.isWrite(e)).toBe(true);
+      expect(pte.pfnOf(e)).not.toBe(ksm);
+    }
+    expect(engine.mapcount(ksm)).toBe(0);
+    // the contents did not change: the next pass merges all three pages again, every one read-only
+    expect(ksmMerge(mm, [a, a + PAGE, a + 2 * PAGE]).merged).toBe(3);
+    const merged = pte.pfnOf(mm.leafOf(a).entry);
+    for (let i = 0; i < 3; i++) {
+      const e = mm.leafOf(a + i * PAGE).entry;
+      expect(pte.pfnOf(e)).toBe(merged);
+      expect(pte.isWrite(e)).toBe(false);
+    }
+    expect(checkInvariants(engine)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(0x42);
+    mm.exit();
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+});
+
+import { migrateVmaFinalize, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma } from "../src/ops/migrate-device.js";
+
+describe("a failed migrate_vma restores each page as its migration entry says", () => {
+  it("mprotect then fork during migrate_vma: finalize without a destination leaves the page read-only in both Mms", () => {
+    const engine = new Engine(ENGINE_OPTS);
+    const mm = new Mm(engine);
+    const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
+    mm.cpuWriteU32(a, 0x11);
+    const pfn = pte.pfnOf(mm.leafOf(a).entry);
+    const m = migrateVmaSetup(mm, { start: a, end: a + PAGE, pgmapOwner: null, flags: MIGRATE_VMA_SELECT_SYSTEM }) as MigrateVma;
+    expect(typeof m).toBe("object");
+    mm.mprotect(a, PAGE, PROT_READ | PROT_WRITE); // the writable migration entry becomes readable
+    const child = fork(mm);
+    migrateVmaFinalize(m); // no destination: the old page comes back in both Mms
+    for (const x of [mm, child]) {
+      const e = x.leafOf(a).entry;
+      expect(pte.pfnOf(e)).toBe(pfn);
+      expect(pte.isWrite(e)).toBe(false);
+    }
+    expect(engine.frameFlags(pfn) & FRAME.ANON_EXCLUSIVE).toBe(0);
+    expect(checkInvariants(engine)).toEqual([]);
+    // the parent's write now breaks COW: the child keeps the old contents
+    mm.cpuWriteU32(a, 0x22);
+    expect(pte.pfnOf(mm.leafOf(a).entry)).not.toBe(pfn);
+    expect([mm.cpuReadU32(a), child.cpuReadU32(a)]).toEqual([0x22, 0x11]);
+    expect(checkInvariants(engine)).toEqual([]);
+    child.exit();
+    mm.exit();
+    expect(checkTeardown(engine)).toEqual([]);
+  });
+});
+
 describe("migration entries across fork, VMA splits and mremap", () => {
   it("aborting a migration after fork leaves the page shared read-only in both Mms (no AnonExclusive)", () => {
     const engine = new Engine(ENGINE_OPTS);

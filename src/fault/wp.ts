@@ -4,6 +4,7 @@ import { PAGE_SIZE, FRAME, PHYS, PTE_LO, VM } from "../engine/layout.js";
 import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { isKsmPage } from "../mm/folio.js";
 import type { Vma } from "../mm/vma.js";
 import { VM_FAULT_OOM } from "./codes.js";
 
@@ -14,6 +15,9 @@ export function isReusable(mm: MmStruct, pfn: number): boolean {
   const f = eng.frameFlags(pfn);
   if (!(f & FRAME.ANON)) return false;
   if (f & FRAME.ANON_EXCLUSIVE) return true;
+  // a KSM page is shared by content, not by reference count: its last mapping must copy too,
+  // or a writable PTE would map a stable-tree page that later merges map again (§5.4)
+  if (isKsmPage(eng, pfn)) return false;
   const { head } = eng.folioOf(pfn);
   return eng.refcount(head) === 1;
 }

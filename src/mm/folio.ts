@@ -104,6 +104,18 @@ export function ksmStable(engine: Engine): Map<string, number> {
   return machineOf(engine).ksmStable;
 }
 
+/**
+ * PageKsm(): the page is a KSM stable-tree page. A stable entry whose page was freed and whose
+ * pfn was reused for other contents is stale (ksmMerge drops such entries lazily), so the entry
+ * must still name this pfn under the page's current contents.
+ */
+export function isKsmPage(engine: Engine, pfn: number): boolean {
+  const stable = machineOf(engine).ksmStable;
+  let listed = false;
+  for (const k of stable.values()) if (k === pfn) { listed = true; break; }
+  return listed && stable.get(contentsKey(engine, pfn)) === pfn;
+}
+
 /** The contents of a frame as a comparable key. */
 export function contentsKey(engine: Engine, pfn: number): string {
   const b = new Uint8Array(PAGE);

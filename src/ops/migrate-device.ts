@@ -13,6 +13,7 @@ import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
+import type { Entry } from "../engine/pte.js";
 import {
   type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound, splitDeviceFolioMappings,
 } from "./migrate-device-thp.js";
@@ -286,11 +287,15 @@ export function migrateVmaFinalize(m: MigrateVma): void {
       } else {
         for (const t of live) {
           const local = t.loc.mm === m.mm && t.loc.addr === addr;
-          if (local) { eng.writeEntry(t.ptr, old); continue; }
+          // remove_migration_pte(): writable only if the migration entry still is (an mprotect or
+          // a fork since setup made it readable, and a fork shares the page with the child)
+          if (local) { eng.writeEntry(t.ptr, pte.isWritableSwapLike(t.cur) ? old : readOnlyEntry(old)); continue; }
           const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
           const e0 = t.loc.entry0;
           eng.writeEntry(t.ptr, pte.mkPfnEntry(spfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) | (w ? PTE_LO.RW : 0)));
         }
+        // a page mapped again by several Mms (a fork during the migration) is exclusive to none
+        if (live.length > 1 && !fromDevice) eng.setFrameFlags(spfn, eng.frameFlags(spfn) & ~FRAME.ANON_EXCLUSIVE);
         // entries zapped meanwhile dropped their mapcount, not the reference they carried
         for (const t of taken) if (!t.live) putOld();
         if (dpfn && toDevice) eng.devicePagePut(dpfn);
@@ -298,6 +303,12 @@ export function migrateVmaFinalize(m: MigrateVma): void {
       }
     }
   });
+}
+
+/** The entry saved at setup, made read-only (a present PTE, or a readable device-private entry). */
+function readOnlyEntry(e: Entry): Entry {
+  if (pte.isDevicePrivate(e)) return pte.mkSwapEntry(SWP.DEVICE_READ, pte.swapOffset(e), e.lo & pte.SWP_FLAGS_LO);
+  return { lo: (e.lo & ~PTE_LO.RW) >>> 0, hi: e.hi };
 }
 
 // ---- device-exclusive access ------------------------------------------------------------------
