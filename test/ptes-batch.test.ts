@@ -15,22 +15,11 @@ import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault } from "../src/hmm/
 import type { MmuIntervalNotifier } from "../src/mm/notifier.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 import { ENGINE_OPTS } from "./env.js";
+import { Rng } from "../src/sim/sched/rng.js";
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
 
-function rng(seed: number): () => number {
-  // small seeds would start xorshift with a run of tiny values: mix them first
-  let s = (Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** An engine whose batched PTE loops leave every entry to the host. */
 function unbatched(e: Engine): Engine {
@@ -44,7 +33,9 @@ function unbatched(e: Engine): Engine {
 
 /** A random life of a few address spaces: faults, writes, THPs, swap, mprotect, fork, unmap, exit. */
 function scenario(eng: Engine, seed: number): string[] {
-  const r = rng(seed);
+  // the project's seeded generator (pure-rand), as the simulation layer draws from it
+  const g = Rng.seeded(seed);
+  const r = (): number => g.float();
   const events: string[] = [];
   const mms: Mm[] = [];
   const spaces: { mm: Mm; start: number; len: number; sub?: MmuIntervalNotifier }[] = [];
