@@ -3,28 +3,21 @@
 // teardown check must find everything returned. A failing sequence is shrunk by deleting steps
 // (chunks, then single steps) while it still fails, and printed as JSON that `--replay` runs.
 import { checkInvariants, checkTeardown, formatViolations, type EngineOptions } from "../../src/index.js";
+import { Rng } from "../../src/sim/sched/rng.js";
 import { OPS, type Step, World, isFinding } from "./world.js";
-
-/** mulberry32: a small seeded PRNG (the same sequence in every host). */
-export function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const TOTAL = OPS.reduce((n, [, w]) => n + w, 0);
 
-/** The sequence of `steps` steps of seed `seed`. */
+/**
+ * The sequence of `steps` steps of seed `seed`, drawn from the simulator's seeded generator
+ * (pure-rand, the same sequence in every host).
+ */
 export function generate(seed: number, steps: number): Step[] {
-  const r = rng(seed);
-  const int = (): number => Math.floor(r() * 2 ** 31);
+  const r = Rng.seeded(seed);
+  const int = (): number => r.int(2 ** 31);
   const out: Step[] = [];
   for (let i = 0; i < steps; i++) {
-    let x = r() * TOTAL;
+    let x = r.float() * TOTAL;
     let op = OPS[0][0];
     for (const [name, w] of OPS) {
       if ((x -= w) < 0) {
