@@ -4,37 +4,51 @@
 //   npm run fuzz:coherence -- --sequences 100000 --steps 60 --seed 1
 //   npx tsx fuzz/coherence/main.ts --replay failure.json
 //
-// Options: --sequences N (default 100000), --steps N per sequence (default 60), --seed S (first
-// seed; sequence i uses seed S + i), --progress N (default 1000), --build release|simd|debug,
-// --walker wasm|reference, --replay FILE (runs one recorded sequence and prints its failure).
+// Options (--help lists them): --sequences N (default 100000), --steps N per sequence (default 60),
+// --seed S (first seed; sequence i uses seed S + i), --progress N (default 1000), --build
+// release|simd|debug, --walker wasm|reference, --replay FILE (runs one recorded sequence).
 // Exit status 0 when no sequence failed, 1 otherwise (the shrunk sequence is printed).
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { EngineOptions } from "../../src/index.js";
 import { formatSequence, generate, runSequence, shrink } from "./runner.js";
 import type { Step } from "./world.js";
 
-const args = process.argv.slice(2);
-function opt(name: string, def: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-}
-const engineOpts: EngineOptions = {
-  build: opt("build", "release") as EngineOptions["build"],
-  walker: opt("walker", "wasm") as EngineOptions["walker"],
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("needs a positive integer");
+  return n;
 };
+const seedArg = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("needs a non-negative integer");
+  return n;
+};
+const program = new Command("fuzz:coherence")
+  .description("random sequences of mm operations with every invariant checked after every step")
+  .option("--sequences <n>", "sequences to run", positiveInt, 100000)
+  .option("--steps <n>", "steps per sequence", positiveInt, 60)
+  .option("--seed <s>", "first seed; sequence i uses seed s + i (default: from the clock, printed at the end)", seedArg)
+  .option("--progress <n>", "print a progress line every n sequences", positiveInt, 1000)
+  .addOption(new Option("--build <build>", "engine build").choices(["release", "simd", "debug"]).default("release"))
+  .addOption(new Option("--walker <walker>", "page walker").choices(["wasm", "reference"]).default("wasm"))
+  .option("--replay <file>", "run one recorded sequence (JSON) and print its failure")
+  .showHelpAfterError()
+  .parse();
+const o = program.opts<{ sequences: number; steps: number; seed?: number; progress: number; build: string; walker: string; replay?: string }>();
+const engineOpts: EngineOptions = { build: o.build as EngineOptions["build"], walker: o.walker as EngineOptions["walker"] };
 
-const replay = opt("replay", "");
-if (replay) {
-  const steps = JSON.parse(readFileSync(replay, "utf8")) as Step[];
+if (o.replay) {
+  const steps = JSON.parse(readFileSync(o.replay, "utf8")) as Step[];
   const f = runSequence(steps, engineOpts);
   console.log(f ? `FAIL at step ${f.index}: ${f.what}` : "ok: no failure");
   process.exit(f ? 1 : 0);
 }
 
-const sequences = Number(opt("sequences", "100000"));
-const stepsPer = Number(opt("steps", "60"));
-const seed0 = Number(opt("seed", String(Date.now() % 1e9)));
-const progress = Number(opt("progress", "1000"));
+const sequences = o.sequences;
+const stepsPer = o.steps;
+const seed0 = o.seed ?? Date.now() % 1e9;
+const progress = o.progress;
 const t0 = Date.now();
 let failures = 0;
 const seen = new Set<string>();
