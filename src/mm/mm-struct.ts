@@ -12,13 +12,12 @@ import {
 } from "./notifier.js";
 import { PROFILES, type Profile, profileBits } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
-import type { Entry } from "../engine/pte.js";
 import type { SwapDevice } from "../engine/swap.js";
 import { type ThpPolicy, type Vma, hex } from "./vma.js";
 import { type MachineState, deferCallbackError, machineState, runOp } from "./machine.js";
 import { StateHasher } from "../engine/digest.js";
 import type { SimFile } from "./file.js";
-import type { MmHooks, MmOptions, PendingMigration } from "./mm-types.js";
+import type { EngineVmaRow, HmmStats, LeafRef, MmHooks, MmOptions, MmStats, PendingMigration, Translation } from "./mm-types.js";
 import { type LeafVisitor, forEachLeafBatched } from "./leaf-walk.js";
 import { zapPageRange } from "./zap.js";
 
@@ -88,10 +87,10 @@ export class MmStruct {
   private readers = 0;
   private writer = false;
   protected dead = false;
-  /** Cumulative statistics of this address space: pages faulted by hmmRangeFault, walk passes. */
-  readonly stats = { faults: 0, walkPasses: 0 };
+  /** Cumulative statistics of this address space: page faults, hmmRangeFault walk passes (see MmStats). */
+  readonly stats: MmStats = { faults: 0, walkPasses: 0 };
   /** What the most recent hmmRangeFault call on this Mm did. */
-  readonly hmmStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
+  readonly hmmStats: HmmStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
   /**
    * @param engine The simulated machine whose memory holds this mm's page table.
@@ -228,11 +227,11 @@ export class MmStruct {
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
   /** The engine's copy of the VMA table (what the walker reads), for consistency checks. */
-  engineVmaTable(): { start: number; end: number; flags: number; hugeShift: number }[] {
+  engineVmaTable(): EngineVmaRow[] {
     const { u32 } = this.engine.mem();
     const base = u32[(this.ptr + MEM.MM_VMAS) >>> 2];
     const count = u32[(this.ptr + MEM.MM_VMA_COUNT) >>> 2] | 0;
-    const out: { start: number; end: number; flags: number; hugeShift: number }[] = [];
+    const out: EngineVmaRow[] = [];
     for (let i = 0; i < count && base !== 0; i++) {
       const w = (base + i * MEM.VMA_BYTES) >>> 2;
       const at = (off: number): number => u32[w + off / 4] + u32[w + off / 4 + 1] * 2 ** 32;
@@ -249,7 +248,7 @@ export class MmStruct {
     return p;
   }
   /** The leaf entry mapping addr and its level, or level -1 when nothing maps it. */
-  leafOf(addr: number): { level: number; ptr: number; entry: Entry } {
+  leafOf(addr: number): LeafRef {
     const raw = this.engine.raw;
     const p = raw.entryPtr(this.ptr, addr / PAGE, 0, 0) >>> 0;
     if (p !== 0) return { level: 0, ptr: p, entry: this.engine.readEntry(p) };
@@ -271,7 +270,7 @@ export class MmStruct {
   // ---- CPU translation -------------------------------------------------------------------
 
   /** The frame and offset behind addr if the CPU could access it now without a fault. */
-  translate(addr: number, write: boolean): { pfn: number; offset: number } | null {
+  translate(addr: number, write: boolean): Translation | null {
     const leaf = this.leafOf(addr);
     if (leaf.level < 0) return null;
     const e = leaf.entry;

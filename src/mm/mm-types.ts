@@ -1,5 +1,7 @@
-// The vocabulary of an address space: the options of `new Mm()` and mmap(2), the simulation hooks
-// and pending migrations. Types only, so every layer can name them without importing the class.
+// The vocabulary of an address space: the options of `new Mm()` and mmap(2), the simulation hooks,
+// and the named shapes MmStruct's members return. Types only, so every layer can name them
+// without importing the class.
+import type { Entry } from "../engine/pte.js";
 import type { Profile } from "../engine/profile.js";
 import type { SimFile } from "./file.js";
 import type { ThpPolicy, VmaDevice } from "./vma.js";
@@ -63,4 +65,56 @@ export interface MmHooks {
 export interface PendingMigration {
   /** migrate_folio_done(): completes the migration and replaces the migration entries. */
   finish(): void;
+}
+
+/** A leaf of the page table (MmStruct.leafOf): the entry that maps an address, and where it is. */
+export interface LeafRef {
+  /** Level of the entry: 0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD; -1 when nothing maps the address. */
+  level: number;
+  /** Address of the entry in engine memory (with level -1: the empty entry the lookup stopped at). */
+  ptr: number;
+  /** The entry itself (pte.NONE-like when level is -1). */
+  entry: Entry;
+}
+
+/** Where a CPU access lands (MmStruct.translate): a frame and the byte offset in it. */
+export interface Translation {
+  /** The 4 KiB frame behind the address (the subpage of a huge leaf). */
+  pfn: number;
+  /** Byte offset of the address within that frame. */
+  offset: number;
+}
+
+/** One row of the engine's copy of the VMA table (MmStruct.engineVmaTable), as the walker reads it. */
+export interface EngineVmaRow {
+  /** First byte of the VMA. */
+  start: number;
+  /** First byte after the VMA. */
+  end: number;
+  /** The VMA's vm_flags (VM.*). */
+  flags: number;
+  /** log2 of the hugetlb page size (21 or 30), 0 when not hugetlb. */
+  hugeShift: number;
+}
+
+/** What the most recent hmmRangeFault call on an Mm did (MmStruct.hmmStats). */
+export interface HmmStats {
+  /** Walk passes run (each pass starts with the sequence check). */
+  passes: number;
+  /** Pages handle_mm_fault() was called for. */
+  faultedPages: number;
+  /** Times the walk waited on a migration entry (migration_entry_wait()). */
+  migrationWaits: number;
+}
+
+/** Cumulative statistics of an address space since it was created (MmStruct.stats). */
+export interface MmStats {
+  /**
+   * Page faults on this Mm: every handle_mm_fault() call (CPU accesses, hmmRangeFault, GUP) plus
+   * the pages hmmRangeFault faults in the engine's batch or counts without running (the rest of a
+   * PMD that became a huge leaf).
+   */
+  faults: number;
+  /** Walk passes hmmRangeFault ran on this Mm. */
+  walkPasses: number;
 }
