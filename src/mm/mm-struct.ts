@@ -239,7 +239,8 @@ export class MmStruct {
     }
     return out;
   }
-  // ---- page-table access -------------------------------------------------------------------
+
+  // ---- page-table access, CPU translation, migration entries --------------------------------
 
   /** @internal Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
   entryPtr(addr: number, level: number, alloc: boolean): number {
@@ -267,8 +268,6 @@ export class MmStruct {
     return this.engine.raw.mmTables(this.ptr);
   }
 
-  // ---- CPU translation -------------------------------------------------------------------
-
   /** The frame and offset behind addr if the CPU could access it now without a fault. */
   translate(addr: number, write: boolean): Translation | null {
     const leaf = this.leafOf(addr);
@@ -280,8 +279,6 @@ export class MmStruct {
     const inLeaf = addr % span;
     return { pfn: pte.pfnOf(e) + Math.floor(inLeaf / PAGE), offset: addr % PAGE };
   }
-
-  // ---- migration entries ---------------------------------------------------------------------
 
   /** migration_entry_wait(): completes the migration of the page behind a migration entry. */
   waitMigration(addr: number): void {
