@@ -18,7 +18,7 @@ import { type MachineState, deferCallbackError, machineState, runOp } from "./ma
 import { StateHasher } from "../engine/digest.js";
 import type { SimFile } from "./file.js";
 import type { EngineVmaRow, HmmStats, LeafRef, MmHooks, MmOptions, MmStats, PendingMigration, Translation } from "./mm-types.js";
-import { type LeafVisitor, forEachLeafBatched } from "./leaf-walk.js";
+import { type LeafVisitor, forEachLeaf } from "./leaf-walk.js";
 import { zapPageRange } from "./zap.js";
 
 /**
@@ -261,7 +261,7 @@ export class MmStruct {
   }
   /** @internal Calls f for every non-none leaf entry in [start, end) (PTEs, huge leaves, swap-like entries), in address order. */
   forEachLeaf(start: number, end: number, f: LeafVisitor): void {
-    forEachLeafBatched(this, start, end, (page) => page, f);
+    forEachLeaf(this, start, end, f);
   }
   /** Number of page-table pages this mm owns. */
   get pageTables(): number {
