@@ -61,6 +61,7 @@ export type { ProfileInfo } from "./engine/profile.js";
 export type { HmmStepResult } from "./hmm/range-fault.js";
 export type { HmmWalkFn } from "./hmm/reference-walk.js";
 export type { VmaDevice } from "./mm/vma.js";
+export type { LeafRef, Translation, EngineVmaRow, HmmStats, MmStats } from "./mm/mm-types.js";
 export type { FolioView, FolioMapping } from "./mm/folio.js";
 export type { MigrationHit } from "./ops/migrate.js";
 export type { MirrorStats } from "./drivers/mirror.js";

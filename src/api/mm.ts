@@ -2,14 +2,17 @@
 // src/ops/ as methods, so that a user writes `mm.mmap(...)`, `mm.cpuWrite(...)`. Every method is a
 // thin call into the function that models the kernel path; the mechanism stays in the layers below.
 import type { Engine } from "../engine/engine.js";
-import { type MmOptions, type MmapOptions, MmStruct } from "../mm/mm-struct.js";
+import { MmStruct } from "../mm/mm-struct.js";
+import type { MmOptions, MmapOptions } from "../mm/mm-types.js";
 import type { Vma } from "../mm/vma.js";
 
-export { type MmOptions, type MmapOptions, type MmHooks, type PendingMigration, mmOfNotifier, liveMms } from "../mm/mm-struct.js";
+export { mmOfNotifier, liveMms } from "../mm/mm-struct.js";
+export type { MmOptions, MmapOptions, MmHooks, PendingMigration } from "../mm/mm-types.js";
 import { cpuRead, cpuReadU32, cpuWrite, cpuWriteU32, populate, touch } from "../ops/access.js";
 import { doMmap, mmap } from "../ops/mmap.js";
 import { changeProtection, doMprotect, mprotect, numaHintingScan } from "../ops/mprotect.js";
 import { doMunmap, munmap } from "../ops/munmap.js";
+import { splitHugePmd, splitHugePmdAddress, splitHugePud } from "../mm/huge-split.js";
 
 /**
  * A simulated process address space (struct mm_struct) on an {@link Engine}.
@@ -83,5 +86,17 @@ export class Mm extends MmStruct {
   /** MAP_POPULATE / mm_populate(). */
   populate(addr: number, length: number, write: boolean): void {
     populate(this, addr, length, write);
+  }
+  /** __split_huge_pmd(): the THP PMD leaf mapping addr in v becomes 512 PTEs, inside MMU_NOTIFY_CLEAR over 2 MiB. */
+  splitHugePmd(v: Vma, addr: number): void {
+    splitHugePmd(this, v, addr);
+  }
+  /** __split_huge_pud(): the PUD leaf mapping addr is zapped inside MMU_NOTIFY_CLEAR over 1 GiB. */
+  splitHugePud(addr: number): void {
+    splitHugePud(this, addr);
+  }
+  /** split_huge_pmd_address(): splits the huge PMD or PUD leaf addr falls strictly inside (what a VMA split at addr does). */
+  splitHugeAt(addr: number): void {
+    splitHugePmdAddress(this, addr);
   }
 }

@@ -4,6 +4,7 @@ import * as pte from "../engine/pte.js";
 import { FRAME, PHYS, PMD_ORDER, PMD_SIZE, PTE_LO, VM } from "../engine/layout.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { splitHugePmd } from "../mm/huge-split.js";
 import type { Vma } from "../mm/vma.js";
 import { VM_FAULT_FALLBACK } from "./codes.js";
 import { isReusable } from "./wp.js";
@@ -38,6 +39,6 @@ export function wpHugePmd(mm: MmStruct, vma: Vma, addr: number, pmdp: number, pm
     eng.writeEntry(pmdp, pte.mkPfnEntry(pfn, pmd.lo | PTE_LO.RW | PTE_LO.DIRTY, pmd.hi));
     return 0;
   }
-  mm.splitHugePmd(vma, addr);
+  splitHugePmd(mm, vma, addr);
   return VM_FAULT_FALLBACK;
 }

@@ -9,6 +9,7 @@ import {
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { type MmStruct, mmOfNotifier } from "../mm/mm-struct.js";
+import { splitHugePud } from "../mm/huge-split.js";
 import { MmuIntervalNotifier } from "../mm/notifier.js";
 import { PfnArray } from "./pfns.js";
 import { type Profile, profileInfo } from "../engine/profile.js";
@@ -354,7 +355,7 @@ class RangeFaultWalk {
       return HMM_STEP_PASS;
     }
     if (action === CTX.ACTION_SPLIT_PUD) {
-      mm.splitHugePud(this.lastPage * PAGE_SIZE);
+      splitHugePud(mm, this.lastPage * PAGE_SIZE);
       this.resume = true;
       return HMM_STEP_PASS;
     }

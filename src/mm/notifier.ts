@@ -105,6 +105,14 @@ export interface MmuIntervalNotifierOps {
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean;
 }
 
+/** What {@link MmuNotifierSubscriptions.intervalNotifierInsert} returns: the return code and, on success, the subscription. */
+export interface IntervalNotifierInsertResult {
+  /** 0 on success, -EOVERFLOW (-75) for an empty range or one reaching beyond 2^64 - 1. */
+  ret: number;
+  /** The new subscription (only when ret is 0). */
+  sub?: MmuIntervalNotifier;
+}
+
 /**
  * `struct mmu_interval_notifier`: one driver subscription to `[start, start + length)`.
  * Created by {@link MmuNotifierSubscriptions.intervalNotifierInsert}, not by callers.
@@ -229,7 +237,7 @@ export class MmuNotifierSubscriptions {
     start: number,
     length: number,
     ops: MmuIntervalNotifierOps,
-  ): { ret: number; sub?: MmuIntervalNotifier } {
+  ): IntervalNotifierInsertResult {
     assertAddress("start", start);
     assertAddress("length", length);
     if (typeof ops?.invalidate !== "function") {

@@ -14,6 +14,7 @@ import { FRAME, PAGE_SIZE, VM } from "../engine/layout.js";
 import { type MmStruct, liveMms } from "./mm-struct.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "./vma.js";
+import type { SimFile } from "./file.js";
 import { type FolioView, folioAt, isNormalPage } from "./folio.js";
 
 /** The part of a folio mapped by one VMA of one Mm. */
@@ -39,7 +40,15 @@ export interface Rmap {
   /** Some mapping is a migration or device-exclusive entry (the folio is locked elsewhere). */
   busy: boolean;
   /** For a page-cache folio: its file and index (in 4 KiB pages); null for anonymous folios. */
-  file: { file: NonNullable<Vma["file"]>; index: number } | null;
+  file: RmapFile | null;
+}
+
+/** Where a page-cache folio lives in its file (Rmap.file): what i_mmap is searched by. */
+export interface RmapFile {
+  /** The file whose page cache holds the folio. */
+  file: SimFile;
+  /** The folio's first page in the file, in 4 KiB pages. */
+  index: number;
 }
 
 const PAGE = PAGE_SIZE;

@@ -24,6 +24,23 @@ export function checkedEnd(mm: MmStruct, addr: number, len: number, what: string
   return end;
 }
 
+/**
+ * access_ok() and the alignment checks of a syscall taking [addr, addr+length): returns nothing;
+ * throws ArgumentTypeError / InvalidArgumentError for a non-integer argument, UseAfterFreeError
+ * once the mm has exited, ErrnoError -EINVAL for an unaligned address or a length that is not
+ * positive or reaches beyond TASK_SIZE (length is taken as given: the caller rounds it).
+ */
+export function checkRange(mm: MmStruct, addr: number, length: number, what: string): void {
+  // 5-level addresses reach 2^56: page-aligned values above 2^53 are still exact integers
+  argULong(what, "address", addr);
+  argULong(what, "length", length);
+  mm.checkAlive(what);
+  if (addr % PAGE !== 0) throw new ErrnoError(-ERRNO.EINVAL, `${what}: address ${hex(addr)} is not page aligned`);
+  if (length <= 0 || addr + length > mm.taskSize + PAGE) {
+    throw new ErrnoError(-ERRNO.EINVAL, `${what}: bad length ${length} at ${hex(addr)}`);
+  }
+}
+
 /** An Mm argument: an MmStruct (ArgumentTypeError otherwise), alive (UseAfterFreeError otherwise). */
 export function argMm(fn: string, mm: unknown, alive = true): MmStruct {
   if (!(mm instanceof MmStruct)) throw new ArgumentTypeError(fn, "mm", "must be an Mm", mm);

@@ -6,6 +6,7 @@
 import { argMm } from "./common.js";
 import { VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { zapPageRange } from "../mm/zap.js";
 import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
 import type { Vma } from "../mm/vma.js";
 
@@ -38,7 +39,7 @@ export function oomReap(mm: MmStruct): OomReapResult {
       if (v.flags & (VM.HUGETLB | VM.PFNMAP)) continue;
       if (!v.isAnonymous && v.isShared) continue;
       const ret = mm.notifiers.invalidate(v.start, v.end, MMU_NOTIFY_UNMAP, null, { blockable: false },
-        () => mm.zapRange(v, v.start, v.end));
+        () => zapPageRange(mm, v, v.start, v.end));
       if (ret !== 0) {
         res.complete = false;
         res.skipped.push(v);

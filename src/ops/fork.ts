@@ -9,7 +9,9 @@
 import { ErrnoError, OutOfEngineMemoryError, UseAfterFreeError } from "../engine/errors.js";
 import { runOp } from "../mm/machine.js";
 import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
-import type { MmOptions, MmStruct } from "../mm/mm-struct.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import type { MmOptions } from "../mm/mm-types.js";
+import { forEachLeafBatched } from "../mm/leaf-walk.js";
 import { MMU_NOTIFY_PROTECTION_PAGE } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
@@ -89,7 +91,7 @@ function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
 function copyPageRange(src: MmStruct, dst: MmStruct, v: Vma): void {
   const raw = src.engine.raw;
   const cow = isCowMapping(v.flags);
-  src.forEachLeafBatched(v.start, v.end, (page, endPage) => {
+  forEachLeafBatched(src, v.start, v.end, (page, endPage) => {
     return raw.copyPtes(src.ptr, dst.ptr, page, endPage, cow ? 1 : 0, v.isShared ? 1 : 0);
   }, (addr, level, ptr) => copyLeaf(src, dst, v, cow, addr, level, ptr));
 }

@@ -11,6 +11,9 @@ import { FAULT_FLAG_REMOTE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault
 import { SimFile } from "../mm/file.js";
 import { ERRNO, FRAME, PHYS, PMD_ORDER, PTE_LO, VM } from "../engine/layout.js";
 import { type MmStruct, liveMms } from "../mm/mm-struct.js";
+import { splitHugePmdAddress } from "../mm/huge-split.js";
+import { splitVma } from "../mm/vma-list.js";
+import { zapLeafEntry, zapPageRange } from "../mm/zap.js";
 import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import { type Vma, hex } from "../mm/vma.js";
@@ -109,8 +112,8 @@ function setFlags(mm: MmStruct, start: number, end: number, set: number, clear: 
   mm.withWriteLock(() => {
     const { hole } = vmasIn(mm, start, end);
     for (const v of vmasIn(mm, start, end).vmas) if (ok && !ok(v)) throw new ErrnoError(EINVAL, `madvise on ${v}`);
-    // hugetlb VMAs can only be split at huge-page boundaries (splitAt throws EINVAL otherwise)
-    const vmas = mm.splitAt(start, end);
+    // hugetlb VMAs can only be split at huge-page boundaries (splitVma throws EINVAL otherwise)
+    const vmas = splitVma(mm, start, end);
     for (const v of vmas) v.flags = ((v.flags | set) & ~clear) >>> 0;
     mm.syncVmas();
     if (hole) throw new ErrnoError(-ERRNO.ENOMEM, `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
@@ -121,18 +124,18 @@ function setFlags(mm: MmStruct, start: number, end: number, set: number, clear: 
 export function zapPageRangeSingle(mm: MmStruct, v: Vma, s: number, e: number, keepAnon = false): void {
   mm.invalidate(s, e, MMU_NOTIFY_CLEAR, null, () => {
     if (!v.isHugetlb) {
-      mm.splitHugeAt(s);
-      mm.splitHugeAt(e);
+      splitHugePmdAddress(mm, s);
+      splitHugePmdAddress(mm, e);
     }
     if (!keepAnon) {
-      mm.zapRange(v, s, e);
+      zapPageRange(mm, v, s, e);
       return;
     }
     // unmap_mapping_range(even_cows = 0): private COW copies (anon pages, swap entries) survive
     mm.forEachLeaf(s, e, (a, level, ptr, en) => {
       if (pte.isRegularSwap(en)) return;
       if (isNormalPage(mm, en) && (mm.engine.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) return;
-      mm.releaseEntry(v, a, level, en);
+      zapLeafEntry(mm, v, a, level, en);
       mm.engine.writeEntry(ptr, pte.NONE);
     });
   });
@@ -155,8 +158,8 @@ function madvFree(mm: MmStruct, v: Vma, s: number, e: number): void {
   const lazy = lazyFreeSet(eng);
   mm.invalidate(s, e, MMU_NOTIFY_CLEAR, null, () => {
     // madvise_free_huge_pmd(): a THP not fully covered is split
-    mm.splitHugeAt(s);
-    mm.splitHugeAt(e);
+    splitHugePmdAddress(mm, s);
+    splitHugePmdAddress(mm, e);
     mm.forEachLeaf(s, e, (_a, level, ptr, en) => {
       if (pte.isRegularSwap(en)) {
         mm.swap.free(pte.swapOffset(en));

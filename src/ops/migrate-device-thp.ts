@@ -10,6 +10,7 @@ import { FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, VM } from "../engine/layout.
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import { type MmStruct, liveMms } from "../mm/mm-struct.js";
+import { splitHugePmd } from "../mm/huge-split.js";
 import { MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
 import type { Vma } from "../mm/vma.js";
 
@@ -153,6 +154,6 @@ export function splitDeviceFolioMappings(eng: MmStruct["engine"], head: number):
         if (level === 1 && pte.isDevicePrivate(e) && pte.swapOffset(e) === head) found.push(addr);
       });
     }
-    for (const a of found) mm.splitHugePmd(mm.vmaLookup(a)!, a);
+    for (const a of found) splitHugePmd(mm, mm.vmaLookup(a)!, a);
   }
 }

@@ -8,6 +8,7 @@ import type { Engine } from "../engine/engine.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { pmdMigrationEntryWait, splitHugePmd } from "../mm/huge-split.js";
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
 import { addMigrationLoc, takeMigrationLocs } from "../mm/folio.js";
 import { deviceRmap, rmapOfFolio } from "../mm/rmap.js";
@@ -132,9 +133,9 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
     const shared: number[] = [];
     // huge PMDs in the range are split first (migrate_vma_collect_pmd), device-private ones too
     for (let x = a.start - (a.start % 2 ** PMD_SHIFT); x < a.end; x += 2 ** PMD_SHIFT) {
-      mm.settlePmdMigration(Math.max(x, a.start));
+      pmdMigrationEntryWait(mm, Math.max(x, a.start));
       const leaf = mm.leafOf(Math.max(x, a.start));
-      if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) mm.splitHugePmd(vma, Math.max(x, a.start));
+      if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) splitHugePmd(mm, vma, Math.max(x, a.start));
       else if (leaf.level === 1 && pte.isDevicePrivate(leaf.entry)) splitDeviceFolioMappings(eng, pte.swapOffset(leaf.entry));
     }
     // the page at index i becomes a migration entry and its source word records it
@@ -321,8 +322,8 @@ function readOnlyEntry(e: Entry): Entry {
 export function migrateVmaSplitCompound(m: MigrateVma): MigrateVma | number {
   m.done = true;
   const c = m.compound;
-  if (c && c.kind !== "hole") m.mm.splitHugePmd(m.vma, m.start);
-  if (c && c.kind === "hole" && pte.isHugeLeaf(c.entry)) m.mm.splitHugePmd(m.vma, m.start);
+  if (c && c.kind !== "hole") splitHugePmd(m.mm, m.vma, m.start);
+  if (c && c.kind === "hole" && pte.isHugeLeaf(c.entry)) splitHugePmd(m.mm, m.vma, m.start);
   return migrateVmaSetup(m.mm, { start: m.start, end: m.end, pgmapOwner: m.pgmapOwner, flags: m.flags & ~MIGRATE_VMA_SELECT_COMPOUND_BIT });
 }
 const MIGRATE_VMA_SELECT_COMPOUND_BIT = 1 << 3;
@@ -366,7 +367,7 @@ export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: 
       // FOLL_SPLIT_PMD: a THP's PMD is split before the write GUP; a hugetlb page is never split
       // (page_make_device_exclusive() refuses its tail pages and its non-anonymous pages below)
       const leaf0 = mm.leafOf(addr);
-      if (!vma.isHugetlb && leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) mm.splitHugePmd(vma, addr);
+      if (!vma.isHugetlb && leaf0.level === 1 && pte.isHugeLeaf(leaf0.entry)) splitHugePmd(mm, vma, addr);
       const r = handleMmFault(mm, vma, addr, FAULT_FLAG_WRITE);
       if (r & VM_FAULT_ERROR) return { ret: n || -ERRNO.EFAULT, pages };
       const leaf = mm.leafOf(addr);

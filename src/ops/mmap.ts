@@ -4,7 +4,9 @@ import { ArgumentTypeError, ErrnoError, InvalidArgumentError } from "../engine/e
 import { argBits, argOptions, argULong } from "../engine/validate.js";
 import { ERRNO, PAGE_SIZE, PMD_SHIFT, PMD_SIZE, PUD_SHIFT } from "../engine/layout.js";
 import { SimFile as File } from "../mm/file.js";
-import type { MmapOptions, MmStruct } from "../mm/mm-struct.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import type { MmapOptions } from "../mm/mm-types.js";
+import { getUnmappedArea, vmaLink } from "../mm/vma-list.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_HUGETLB, MAP_HUGE_SHIFT, MAP_POPULATE, MAP_PRIVATE,
   MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, hex, vmFlagsFor,
@@ -71,7 +73,7 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
     if (clash && flags & MAP_FIXED_NOREPLACE) throw new ErrnoError(-ERRNO.EEXIST, "mmap: MAP_FIXED_NOREPLACE over a mapping");
     if (clash) doMunmap(mm, addr, length);
   } else {
-    addr = mm.getUnmappedArea(length, hugetlb ? align : length >= PMD_SIZE && anon ? PMD_SIZE : PAGE);
+    addr = getUnmappedArea(mm, length, hugetlb ? align : length >= PMD_SIZE && anon ? PMD_SIZE : PAGE);
   }
   let file = o.file ?? null;
   if (anon && flags & MAP_SHARED) {
@@ -82,7 +84,7 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
   if (!anon && hugetlb && file && file.kind !== "hugetlbfs") throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
   const vmFlags = (vmFlagsFor(prot, flags) | (o.vmFlags ?? 0)) >>> 0;
   const vma = new Vma(addr, addr + length, vmFlags, offset / PAGE, file, o.device ?? null, hugeShift);
-  mm.insertVma(vma);
+  vmaLink(mm, vma);
   try {
     mm.syncVmas();
   } catch (e) {

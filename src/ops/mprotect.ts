@@ -13,6 +13,9 @@ import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { changePmdRangeSplit, splitHugePmdAddress } from "../mm/huge-split.js";
+import { splitVma } from "../mm/vma-list.js";
+import { forEachLeafBatched } from "../mm/leaf-walk.js";
 import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
 
@@ -56,9 +59,9 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
     cur = v.end;
   }
   if (cur < end) throw new ErrnoError(-ERRNO.ENOMEM, `mprotect: ${hex(cur)} is not mapped`);
-  mm.splitHugeAt(addr);
-  mm.splitHugeAt(end);
-  const vmas = mm.splitAt(addr, end);
+  splitHugePmdAddress(mm, addr);
+  splitHugePmdAddress(mm, end);
+  const vmas = splitVma(mm, addr, end);
   const newBits = protToVmFlags(prot);
   for (const v of vmas) {
     v.flags = ((v.flags & ~(VM.READ | VM.WRITE | VM.EXEC)) | newBits) >>> 0;
@@ -94,8 +97,8 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
         // change_pmd_range(): a THP the range covers only partly is split first (its own CLEAR
         // over 2 MiB, nested), so that only the covered PTEs change; then present PTEs in the
         // engine (change_pte_range), everything else entry by entry here
-        mm.splitPartialThps(first, chunkEnd);
-        mm.forEachLeafBatched(first, chunkEnd, batch, (addr, level, ptr, e) => {
+        changePmdRangeSplit(mm, first, chunkEnd);
+        forEachLeafBatched(mm, first, chunkEnd, batch, (addr, level, ptr, e) => {
           const ne = numa ? numaEntry(mm, v, e, level) : protectEntry(mm, v, addr, level, e);
           if (ne.lo !== e.lo || ne.hi !== e.hi) mm.engine.writeEntry(ptr, ne);
         });

@@ -13,11 +13,13 @@ import { doMunmap } from "./munmap.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { pmdMigrationEntryWait, splitHugePmd, splitHugePmdAddress } from "../mm/huge-split.js";
+import { getUnmappedArea, splitVma, vmaLink } from "../mm/vma-list.js";
 import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
 import { MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma, hex } from "../mm/vma.js";
-import { PAGE, PMD_SIZE, alignUp, migrationLocs } from "./common.js";
+import { PAGE, PMD_SIZE, alignUp, checkRange, migrationLocs } from "./common.js";
 
 /** MREMAP_MAYMOVE: the mapping may move to a new address. */
 export const MREMAP_MAYMOVE = 1;
@@ -59,7 +61,7 @@ export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: nu
       const na = newAddr ?? -1;
       if (na % PAGE !== 0 || na < 0) throw new ErrnoError(EINVAL, "mremap: bad new address");
       if (na < oldAddr + oldLen && na + newLen > oldAddr) throw new ErrnoError(EINVAL, "mremap: new range overlaps the old one");
-      mm.checkRange(na, newLen, "mremap");
+      checkRange(mm, na, newLen, "mremap");
       doMunmap(mm, na, newLen);
       if (oldLen > newLen) {
         doMunmap(mm, oldAddr + newLen, oldLen - newLen);
@@ -84,7 +86,7 @@ export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: nu
       }
     }
     if (!(flags & MREMAP_MAYMOVE)) throw new ErrnoError(-ERRNO.ENOMEM, "mremap: cannot grow in place");
-    const na = mm.getUnmappedArea(newLen, v.isAnonymous && newLen >= PMD_SIZE ? PMD_SIZE : PAGE);
+    const na = getUnmappedArea(mm, newLen, v.isAnonymous && newLen >= PMD_SIZE ? PMD_SIZE : PAGE);
     moveVma(mm, oldAddr, oldLen, na, newLen, (flags & MREMAP_DONTUNMAP) !== 0);
     return na;
   });
@@ -95,19 +97,19 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
   const eng = mm.engine;
   const oldEnd = oldAddr + oldLen;
   // vma_adjust() splits THPs straddling the edges of the old range (CLEAR 2 MiB each)
-  mm.splitHugeAt(oldAddr);
-  mm.splitHugeAt(oldEnd);
+  splitHugePmdAddress(mm, oldAddr);
+  splitHugePmdAddress(mm, oldEnd);
   // a THP under migration whose destination is not PMD aligned is completed first, so that it
   // can be split below like any THP (a PMD migration entry cannot land at an unaligned address)
   if ((newAddr - oldAddr) % PMD_SIZE !== 0) {
     const migrating: number[] = [];
     mm.forEachLeaf(oldAddr, oldEnd, (a, level, _p, e) => void (level === 1 && pte.isMigration(e) && migrating.push(a)));
-    for (const a of migrating) mm.settlePmdMigration(a);
+    for (const a of migrating) pmdMigrationEntryWait(mm, a);
   }
-  const [old] = mm.splitAt(oldAddr, oldEnd);
+  const [old] = splitVma(mm, oldAddr, oldEnd);
   const nv = new Vma(newAddr, newAddr + newLen, old.flags, old.pgoff, old.file, old.device, old.hugeShift);
   nv.anonVma = old.anonVma;
-  mm.insertVma(nv);
+  vmaLink(mm, nv);
   mm.syncVmas();
   mm.invalidate(oldAddr, oldEnd, MMU_NOTIFY_UNMAP, null, () => {
     // a THP whose destination is not PMD aligned is split (CLEAR over its 2 MiB)
@@ -116,7 +118,7 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
       // (v6.19: a device-private PMD too)
       if (level === 1 && (pte.isHugeLeaf(e) || pte.isDevicePrivate(e)) && (newAddr + (a - oldAddr)) % PMD_SIZE !== 0) huge.push(a);
     });
-    for (const a of huge) mm.splitHugePmd(old, a);
+    for (const a of huge) splitHugePmd(mm, old, a);
     const leaves: { a: number; level: number; ptr: number; e: Entry }[] = [];
     mm.forEachLeaf(oldAddr, oldEnd, (a, level, ptr, e) => leaves.push({ a, level, ptr, e }));
     for (const { a, level, ptr, e } of leaves) {

@@ -3,14 +3,18 @@
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { splitHugePmdAddress } from "../mm/huge-split.js";
+import { splitVma } from "../mm/vma-list.js";
+import { zapPageRange } from "../mm/zap.js";
 import { MMU_NOTIFY_UNMAP } from "../mm/notifier.js";
+import { checkRange } from "./common.js";
 
 const PAGE = PAGE_SIZE;
 
 /** munmap(): raises MMU_NOTIFY_UNMAP over [addr, addr+length) even where nothing is mapped. */
 export function munmap(mm: MmStruct, addr: number, length: number): void {
   mm.checkAlive();
-  mm.checkRange(addr, length, "munmap");
+  checkRange(mm, addr, length, "munmap");
   mm.withWriteLock(() => doMunmap(mm, addr, Math.ceil(length / PAGE) * PAGE));
 }
 
@@ -28,11 +32,11 @@ export function doMunmap(mm: MmStruct, addr: number, length: number): void {
     }
   }
   // partial THPs at the edges are split before the VMAs are (split_huge_pmd on vma_adjust)
-  mm.splitHugeAt(addr);
-  mm.splitHugeAt(end);
-  const gone = mm.splitAt(addr, end);
+  splitHugePmdAddress(mm, addr);
+  splitHugePmdAddress(mm, end);
+  const gone = splitVma(mm, addr, end);
   mm.invalidate(addr, end, MMU_NOTIFY_UNMAP, null, () => {
-    for (const v of gone) mm.zapRange(v, v.start, v.end);
+    for (const v of gone) zapPageRange(mm, v, v.start, v.end);
   });
   for (const v of gone) mm.vmas.splice(mm.vmas.indexOf(v), 1);
   mm.syncVmas();

@@ -13,6 +13,7 @@ import { argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { splitHugePmd } from "../mm/huge-split.js";
 import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
@@ -91,7 +92,7 @@ export function reclaimFolio(mm: MmStruct, v: Vma, f0: FolioView, r: ReclaimResu
   // TTU_SPLIT_HUGE_PMD: PMD mappings are split first (CLEAR over the 2 MiB, in their Mm)
   const pmdHits = rm.hits.filter((h) => h.view.mappings.some((m) => m.level === 1));
   if (pmdHits.length > 0) {
-    for (const h of pmdHits) h.mm.splitHugePmd(h.vma, h.view.addr);
+    for (const h of pmdHits) splitHugePmd(h.mm, h.vma, h.view.addr);
     rm = rmapOfFolio(eng, head, rm.order, rm.file);
     if (rm.hits.length === 0) { r.skipped++; return false; }
   }

@@ -7,13 +7,16 @@ import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, PAGE_SIZE, PTE_LO, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
+import { changePmdRangeSplit } from "../mm/huge-split.js";
+import { splitVma } from "../mm/vma-list.js";
 import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
+import { checkRange } from "./common.js";
 import * as pte from "../engine/pte.js";
 
 /** UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP: marks the VMAs of [start, start+len) VM_UFFD_WP. */
 export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
   mm.withWriteLock(() => {
-    mm.checkRange(start, len, "UFFDIO_REGISTER");
+    checkRange(mm, start, len, "UFFDIO_REGISTER");
     const end = start + len;
     // every VMA is checked before the first split (userfaultfd_register validates, then splits)
     for (const v of mm.vmas) {
@@ -22,7 +25,7 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
         throw new ErrnoError(-ERRNO.EINVAL, "UFFDIO_REGISTER_MODE_WP: anonymous, shmem or hugetlb memory only");
       }
     }
-    for (const v of mm.splitAt(start, end)) v.flags = (v.flags | VM.UFFD_WP) >>> 0;
+    for (const v of splitVma(mm, start, end)) v.flags = (v.flags | VM.UFFD_WP) >>> 0;
     mm.syncVmas();
   });
 }
@@ -35,7 +38,7 @@ export function uffdRegisterWp(mm: MmStruct, start: number, len: number): void {
 export function uffdWriteprotect(mm: MmStruct, start: number, len: number, protect: boolean): void {
   argBool("uffdWriteprotect", "protect", protect);
   return runOp(mm.engine, () => {
-    mm.checkRange(start, len, "UFFDIO_WRITEPROTECT");
+    checkRange(mm, start, len, "UFFDIO_WRITEPROTECT");
     const end = start + len;
     for (let a = start; a < end; a += PAGE_SIZE) {
       const v = mm.vmaLookup(a);
@@ -48,7 +51,7 @@ export function uffdWriteprotect(mm: MmStruct, start: number, len: number, prote
     }
     mm.invalidate(start, end, MMU_NOTIFY_PROTECTION_VMA, null, () => {
       // change_protection(): a THP covered only partly is split first (nested CLEAR)
-      mm.splitPartialThps(start, end);
+      changePmdRangeSplit(mm, start, end);
       mm.forEachLeaf(start, end, (_addr, _level, ptr, e) => {
         if (!pte.isPresent(e)) return;
         const lo = protect ? (e.lo & ~PTE_LO.RW) | PTE_LO.UFFD_WP : e.lo & ~PTE_LO.UFFD_WP;

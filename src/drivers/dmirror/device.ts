@@ -5,6 +5,7 @@ import type { Engine } from "../../engine/engine.js";
 import { ERRNO, FRAME, PAGE_SIZE } from "../../engine/layout.js";
 import * as pte from "../../engine/pte.js";
 import { type MmStruct, liveMms } from "../../mm/mm-struct.js";
+import { splitHugePmd } from "../../mm/huge-split.js";
 import { MMU_NOTIFY_CLEAR } from "../../mm/notifier.js";
 import type { Profile } from "../../engine/profile.js";
 import {
@@ -221,7 +222,7 @@ export class DmirrorDevice {
           if (level === 1 && pte.isDevicePrivate(e) && eng.pgmapOwnerId(pte.swapOffset(e)) === mine) found.push(addr);
         });
       }
-      for (const addr of found) mm.splitHugePmd(mm.vmaLookup(addr)!, addr);
+      for (const addr of found) splitHugePmd(mm, mm.vmaLookup(addr)!, addr);
     }
   }
 

@@ -2,6 +2,7 @@
 // (munmap, mprotect, madvise, mremap, fork, exit, remap), at a rate or at given times. Operations
 // that take the mmap write lock queue as a waiting writer until no walk holds the read lock.
 import { ErrnoError, errnoName } from "../../engine/errors.js";
+import { getUnmappedArea } from "../../mm/vma-list.js";
 import {
   MADV_COLLAPSE, MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, madvise,
 } from "../../ops/madvise.js";
@@ -130,7 +131,7 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
       case "mremap": {
         if (!st!.mapped) break;
         const len = st!.spec.pages * PAGE;
-        const to = mm.getUnmappedArea(len, 2 ** 21);
+        const to = getUnmappedArea(mm, len, 2 ** 21);
         st!.addr = mremap(mm, st!.addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
         break;
       }
