@@ -5,7 +5,9 @@ import { DEFAULT_SCENARIO_YAML } from "./scenario/builtin/default.js";
 import { parseScenario } from "./scenario/parse.js";
 import type { Scenario } from "./scenario/schema.js";
 
-export { parseScenario, validateScenario, ScenarioError, formatIssue, formatPath, type ScenarioIssue } from "./scenario/parse.js";
+export {
+  parseScenario, validateScenario, ScenarioError, formatIssue, formatPath, type ScenarioIssue, type PathSegment,
+} from "./scenario/parse.js";
 export {
   ScenarioSchema, type Scenario, type ScenarioInput, type MachineSpec, type ProcessSpec, type MappingSpec, type DeviceSpec,
   type DriverSpec, type ActorSpec, type DeviceActorSpec, type CpuActorSpec, type DaemonActorSpec, type CpuOpSpec, type PatternSpec,
