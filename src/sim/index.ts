@@ -21,7 +21,7 @@ export type { LatencySummary } from "./metrics/metrics.js";
 export { encodeSchedule, decodeSchedule, ScheduleReplayError, type Strategy } from "./sched/scheduler.js";
 export {
   BUILTIN_COST_PROFILES, COST_KEYS, CostProfileSchema, validateCostProfile, resolveCostProfile, transferNs,
-  type CostKey, type CostEntry, type CostProfile, type Costs,
+  type CostKey, type CostEntry, type CostProfile, type CostProfileInput, type CostTable, type Costs, type ResolvedCostProfile,
 } from "./cost/index.js";
 
 /** The built-in default scenario, parsed. */
