@@ -14,8 +14,11 @@ export {
 } from "./scenario/schema.js";
 export { DEFAULT_SCENARIO_YAML } from "./scenario/builtin/default.js";
 export { runScenario } from "./explore.js";
-export type { RunOptions, SimRunReport, LivelockReport, SimViolation } from "./run.js";
-export type { SimEvent, SimSliceEvent, SimInstantEvent, SimFlowEvent, SimCounterEvent } from "./events.js";
+export type {
+  RunOptions, SimRunReport, LivelockReport, SimViolation, SimRunMetrics, SimReproduction, SimViolationReport, LivelockRunReport,
+  SimTraceStats, LivelockCause,
+} from "./run.js";
+export type { SimEvent, SimSliceEvent, SimInstantEvent, SimFlowEvent, SimFlowEnd, SimCounterEvent } from "./events.js";
 export { type TraceSink, StringTraceSink, ChromeTraceWriter } from "./trace/chrome.js";
 export type { LatencySummary } from "./metrics/metrics.js";
 export { encodeSchedule, decodeSchedule, ScheduleReplayError, type Strategy } from "./sched/scheduler.js";
