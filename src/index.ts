@@ -56,14 +56,14 @@ export * as dmirror from "./drivers/dmirror/index.js";
 export { DmirrorDriver, DmirrorFile, type HmmDmirrorCmd } from "./drivers/dmirror/index.js";
 // Types users meet in the signatures above (type-only: the API reference documents them, no runtime change).
 export type { WasmBuild } from "./engine/builds.js";
-export type { WasmSource } from "./engine/engine.js";
+export type { WasmSource, FolioRef } from "./engine/engine.js";
 export type { ProfileInfo } from "./engine/profile.js";
 export type { HmmStepResult } from "./hmm/range-fault.js";
 export type { HmmWalkFn } from "./hmm/reference-walk.js";
 export type { VmaDevice } from "./mm/vma.js";
 export type { FolioView, FolioMapping } from "./mm/folio.js";
 export type { MigrationHit } from "./ops/migrate.js";
-export type { MirrorStats } from "./drivers/mirror.js";
+export type { MirrorStats, MirrorVerifyResult } from "./drivers/mirror.js";
 export type { DmirrorContext } from "./drivers/dmirror/context.js";
 export type { CostEntrySchema } from "./sim/cost/schema.js";
 export type {
