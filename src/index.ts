@@ -1,5 +1,10 @@
-// hmmsim public API: a simulated machine (Engine), address spaces (Mm), mmu interval notifiers,
-// hmmRangeFault() and the device-memory model. Names follow the kernel's, in camelCase.
+/**
+ * hmmsim public API: a simulated machine (Engine), address spaces (Mm), mmu interval notifiers,
+ * hmmRangeFault() and the device-memory model. Names follow the kernel's, in camelCase.
+ * Runs in any JavaScript host; the batch simulation layer (scenarios, runScenario) is here too.
+ *
+ * @module hmmsim
+ */
 export { Engine, type EngineOptions } from "./engine/engine.js";
 export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./api/mm.js";
 export { MmStruct } from "./mm/mm-struct.js";
