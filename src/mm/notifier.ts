@@ -160,14 +160,6 @@ export class WouldBlockError extends Error {
 // here by its registered symbol so that this module keeps loading without the engine
 (WouldBlockError.prototype as unknown as Record<symbol, unknown>)[Symbol.for("hmmsim.error")] = true;
 
-/** What MmuNotifierSubscriptions.intervalNotifierInsert returns. */
-export interface IntervalNotifierInsertResult {
-  /** 0, or -EOVERFLOW (-75) for an empty range or one past 2^64 - 1. */
-  ret: number;
-  /** The new subscription (when ret is 0). */
-  sub?: MmuIntervalNotifier;
-}
-
 /** Observer of invalidations; `curSeq` is the global sequence after the phase took effect. */
 export type InvalidateListener = (phase: "start" | "end", range: MmuNotifierRange, curSeq: number) => void;
 
@@ -237,7 +229,7 @@ export class MmuNotifierSubscriptions {
     start: number,
     length: number,
     ops: MmuIntervalNotifierOps,
-  ): IntervalNotifierInsertResult {
+  ): { ret: number; sub?: MmuIntervalNotifier } {
     assertAddress("start", start);
     assertAddress("length", length);
     if (typeof ops?.invalidate !== "function") {

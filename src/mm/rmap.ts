@@ -26,14 +26,6 @@ export interface RmapHit {
   view: FolioView;
 }
 
-/** Where a page-cache folio lives in its file (Rmap.file). */
-export interface RmapFile {
-  /** The file (the VMA's backing file). */
-  file: NonNullable<Vma["file"]>;
-  /** Index of the folio's first page in the file, in 4 KiB pages. */
-  index: number;
-}
-
 /** rmap_walk() of one folio: every VMA of every Mm that maps it (anon_vma or i_mmap in the kernel). */
 export interface Rmap {
   /** Head pfn of the folio. */
@@ -47,7 +39,7 @@ export interface Rmap {
   /** Some mapping is a migration or device-exclusive entry (the folio is locked elsewhere). */
   busy: boolean;
   /** For a page-cache folio: its file and index (in 4 KiB pages); null for anonymous folios. */
-  file: RmapFile | null;
+  file: { file: NonNullable<Vma["file"]>; index: number } | null;
 }
 
 const PAGE = PAGE_SIZE;

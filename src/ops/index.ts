@@ -19,7 +19,7 @@ export {
   writebackFile, clearRefs, type WritebackResult, CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_MAPPED,
   CLEAR_REFS_SOFT_DIRTY, CLEAR_REFS_MM_HIWATER_RSS,
 } from "./clean.js";
-export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit, type RmapFile } from "../mm/rmap.js";
+export { rmapWalk, rmapOfFolio, type Rmap, type RmapHit } from "../mm/rmap.js";
 export { uffdRegisterWp, uffdWriteprotect } from "./uffd.js";
 export {
   getUserPages, pinUserPages, putUserPages, unpinUserPages, FOLL_WRITE, FOLL_GET, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN,
