@@ -333,22 +333,25 @@ export const ScenarioSchema = z.strictObject({
   run: RunSchema.default(RunSchema.parse({})),
 });
 
-/** A validated scenario with every default filled in (what parseScenario() returns). */
-export type Scenario = z.output<typeof ScenarioSchema>;
+/**
+ * A validated scenario with every default filled in (what parseScenario() returns). An interface
+ * rather than an alias so that signatures name it instead of spelling out its whole type.
+ */
+export interface Scenario extends z.output<typeof ScenarioSchema> {}
 /** A scenario as written (defaults optional), what validateScenario() accepts. */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 /** The `machine` section of a validated scenario. */
-export type MachineSpec = Scenario["machine"];
+export type MachineSpec = z.output<typeof MachineSchema>;
 /** One entry of `processes`. */
-export type ProcessSpec = Scenario["processes"][number];
+export type ProcessSpec = z.output<typeof ProcessSchema>;
 /** One entry of a process's `mappings`. */
-export type MappingSpec = ProcessSpec["mappings"][number];
+export type MappingSpec = z.output<typeof MappingSchema>;
 /** One entry of `devices`. */
-export type DeviceSpec = Scenario["devices"][number];
+export type DeviceSpec = z.output<typeof DeviceSchema>;
 /** A device's `driver` section. */
-export type DriverSpec = DeviceSpec["driver"];
+export type DriverSpec = z.output<typeof DriverSchema>;
 /** One entry of `actors` (device, CPU or daemon). */
-export type ActorSpec = Scenario["actors"][number];
+export type ActorSpec = z.output<typeof ActorSchema>;
 /** A device actor. */
 export type DeviceActorSpec = z.output<typeof DeviceActorSchema>;
 /** A CPU actor. */
