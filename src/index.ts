@@ -1,5 +1,10 @@
-// hmmsim public API: a simulated machine (Engine), address spaces (Mm), mmu interval notifiers,
-// hmmRangeFault() and the device-memory model. Names follow the kernel's, in camelCase.
+/**
+ * hmmsim public API: a simulated machine (Engine), address spaces (Mm), mmu interval notifiers,
+ * hmmRangeFault() and the device-memory model. Names follow the kernel's, in camelCase.
+ * Runs in any JavaScript host; the batch simulation layer (scenarios, runScenario) is here too.
+ *
+ * @module hmmsim
+ */
 export { Engine, type EngineOptions } from "./engine/engine.js";
 export { Mm, type MmOptions, type MmapOptions, type MmHooks, mmOfNotifier } from "./api/mm.js";
 export { MmStruct } from "./mm/mm-struct.js";
@@ -56,7 +61,7 @@ export * as dmirror from "./drivers/dmirror/index.js";
 export { DmirrorDriver, DmirrorFile, type HmmDmirrorCmd } from "./drivers/dmirror/index.js";
 // Types users meet in the signatures above (type-only: the API reference documents them, no runtime change).
 export type { WasmBuild } from "./engine/builds.js";
-export type { WasmSource } from "./engine/engine.js";
+export type { WasmSource, FolioRef } from "./engine/engine.js";
 export type { ProfileInfo } from "./engine/profile.js";
 export type { HmmStepResult } from "./hmm/range-fault.js";
 export type { HmmWalkFn } from "./hmm/reference-walk.js";
@@ -64,7 +69,7 @@ export type { VmaDevice } from "./mm/vma.js";
 export type { LeafRef, Translation, EngineVmaRow, HmmStats, MmStats } from "./mm/mm-types.js";
 export type { FolioView, FolioMapping } from "./mm/folio.js";
 export type { MigrationHit } from "./ops/migrate.js";
-export type { MirrorStats } from "./drivers/mirror.js";
+export type { MirrorStats, MirrorVerifyResult } from "./drivers/mirror.js";
 export type { DmirrorContext } from "./drivers/dmirror/context.js";
 export type { CostEntrySchema } from "./sim/cost/schema.js";
 export type {

@@ -51,6 +51,14 @@ export interface MirrorOptions {
   maxRetries?: number;
 }
 
+/** What Mirror.verify() returns. */
+export interface MirrorVerifyResult {
+  /** Every committed device entry matches the CPU page table (mismatches === 0). */
+  ok: boolean;
+  /** Committed entries whose pfn or flags differ from a fresh walk, or that keep WRITE the CPU entry lost. */
+  mismatches: number;
+}
+
 /** Counters of a Mirror since it was created. */
 export interface MirrorStats {
   /** fault() calls. */
@@ -230,7 +238,7 @@ export class Mirror {
    * Whether every committed device entry matches what a fresh walk of the CPU table reports: the
    * same pfn and flags, and WRITE only where the CPU entry is writable.
    */
-  verify(): { ok: boolean; mismatches: number } {
+  verify(): MirrorVerifyResult {
     let mismatches = 0;
     for (const [page, word] of this.entries) {
       const a = page * PAGE_SIZE;

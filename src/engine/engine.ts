@@ -56,6 +56,14 @@ export interface PgmapOps {
   migrateToRam?(vmf: object): number;
 }
 
+/** A folio named by its head frame (what Engine.folioOf returns). */
+export interface FolioRef {
+  /** Pfn of the folio's head frame (the pfn itself for an order-0 page). */
+  head: number;
+  /** Folio order: log2 of its 4 KiB pages (0, 9 for a 2 MiB THP, 18 for a 1 GiB hugetlb page). */
+  order: number;
+}
+
 /** A device-private memory region (struct dev_pagemap), see drivers/device.ts. */
 export interface PgmapRecord {
   index: number;
@@ -215,7 +223,7 @@ export class Engine {
     return this.views.fresh().u8[this.meta(pfn) + PHYS.META_OFF_AUX];
   }
   /** The head of the folio containing pfn, and its order. */
-  folioOf(pfn: number): { head: number; order: number } {
+  folioOf(pfn: number): FolioRef {
     const f = this.frameFlags(pfn);
     if ((f & FRAME.TAIL) === 0) return { head: pfn, order: (f & FRAME.HEAD) !== 0 ? this.frameAux(pfn) : 0 };
     // tails of order-9 folios are the only compound tails besides hugetlb 1 GiB pages

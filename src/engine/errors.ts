@@ -106,9 +106,12 @@ export class LockStateError extends HmmsimError {
 export class CallbackError extends HmmsimError {
   /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "CallbackError";
-  /** @param callback Which callback threw, e.g. "mmu interval notifier invalidate". */
   /** What the completed operation returned (e.g. the migrations of migratePages), if it returned. */
   result?: unknown;
+  /**
+   * @param callback Which callback threw, e.g. "mmu interval notifier invalidate".
+   * @param cause What it threw.
+   */
   constructor(readonly callback: string, cause: unknown) {
     super(`${callback} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }

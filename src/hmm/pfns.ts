@@ -19,12 +19,17 @@ export const PFN_ARRAY_MAX = 2 ** 26;
  * @example
  * ```ts
  * const pfns = new PfnArray(mm, 256);          // 256 pages; decoded with mm's profile
- * pfns.fill(HMM_PFN_REQ_FAULT);                // ask for every page to be faulted in (read)
+ * pfns.fill(HMM_PFN_REQ_FAULT);                // per-page requests: fault every page in (read)
  * const seq = mm.notifiers.readBegin(sub);
  * mm.mmapReadLock();
- * const ret = hmmRangeFault({ notifier: sub, notifierSeq: seq, start: addr, end: addr + 256 * 4096, hmmPfns: pfns });
+ * const ret = hmmRangeFault({
+ *   notifier: sub, notifierSeq: seq, start: addr, end: addr + 256 * 4096, hmmPfns: pfns,
+ *   pfnFlagsMask: HMM_PFN_REQ_FAULT,           // without it the per-page requests are ignored
+ * });
  * mm.mmapReadUnlock();
- * if (ret === 0 && !mm.notifiers.readRetry(sub, seq)) console.log(pfns.pfn(0), pfns.isWrite(0));
+ * if (ret === 0 && !mm.notifiers.readRetry(sub, seq)) {
+ *   console.log(pfns.isValid(0), pfns.isWrite(0), pfns.pfn(0) === ZERO_PFN); // true false true: a read maps the zero page
+ * }
  * pfns.free();
  * ```
  */

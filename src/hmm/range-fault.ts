@@ -487,7 +487,10 @@ function canBatchAnonFaults(mm: MmStruct, vma: Vma): boolean {
 }
 
 /** A profile, or anything that has one (an Mm): the layout an output word is decoded with. */
-export type ProfileOf = Profile | { readonly profile: Profile };
+export type ProfileOf = Profile | {
+  /** The kernel profile its words were produced under (e.g. an Mm's). */
+  readonly profile: Profile;
+};
 const layoutOf = (p: ProfileOf): Profile => (typeof p === "string" ? p : p?.profile);
 
 /**

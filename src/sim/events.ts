@@ -42,9 +42,16 @@ export interface SimFlowEvent {
   /** What links the two ends. */
   name: string;
   /** The cause: actor and simulated time (ns). */
-  from: { actor: string; ts: number };
+  from: SimFlowEnd;
   /** The effect: actor and simulated time (ns). */
-  to: { actor: string; ts: number };
+  to: SimFlowEnd;
+}
+/** One end of a SimFlowEvent. */
+export interface SimFlowEnd {
+  /** Name of the actor. */
+  actor: string;
+  /** Simulated time, in nanoseconds. */
+  ts: number;
 }
 /** A machine-wide value over time (pages resident in a device's memory). */
 export interface SimCounterEvent {

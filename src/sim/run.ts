@@ -15,7 +15,7 @@ import { daemonActor } from "./actors/daemon.js";
 import { type DeviceRetryLog, deviceActor } from "./actors/device.js";
 import { type ActorState, type LivelockReport, type SimViolation, type Wait, World, mirrorViews } from "./actors/world.js";
 
-export type { LivelockReport, SimViolation } from "./actors/world.js";
+export type { LivelockReport, LivelockCause, SimViolation } from "./actors/world.js";
 
 /** Options of runScenario(): overrides of the scenario's `run` section, trace and event sinks, engine options. */
 export interface RunOptions {
@@ -39,6 +39,36 @@ export interface RunOptions {
   engine?: EngineOptions;
   /** dfs only: at most this many runs (overrides run.dfsMaxRuns). */
   dfsMaxRuns?: number;
+}
+
+/** Event counts of a run (SimRunReport.metrics), by counter name such as "hmm.calls" or "faults.anon". */
+export interface SimRunMetrics {
+  /** Machine-wide counts: every actor's, added up, plus machine counters such as "sim.steps". */
+  total: Record<string, number>;
+  /** Each actor's own counts, by actor name. */
+  perActor: Record<string, Record<string, number>>;
+}
+
+/** How to reproduce a finding of a run: the schedule up to it and what happened last before it. */
+export interface SimReproduction {
+  /** The scheduling choices up to the finding; RunOptions.replay reproduces it. */
+  schedule: string;
+  /** The last events before the finding, oldest first, one line each. */
+  lastEvents: string[];
+}
+
+/** An invariant violation of a run (SimRunReport.violations), with how to reproduce it. */
+export interface SimViolationReport extends SimViolation, SimReproduction {}
+
+/** The livelock of a run (SimRunReport.livelock), with how to reproduce it. */
+export interface LivelockRunReport extends LivelockReport, SimReproduction {}
+
+/** Trace output of a run (SimRunReport.trace), when RunOptions.trace was given. */
+export interface SimTraceStats {
+  /** Trace events written to the sink. */
+  events: number;
+  /** Events not written (the trace's event limit was reached). */
+  dropped: number;
 }
 
 /** What runScenario() returns: outcome, schedule for replay, metrics, latencies, violations. */
@@ -66,19 +96,19 @@ export interface SimRunReport {
   /** Host milliseconds of the scheduling loop alone (see wallMs). */
   loopMs: number;
   /** Event counts (e.g. hmm calls, EBUSY retries, faults), machine-wide and per actor. */
-  metrics: { total: Record<string, number>; perActor: Record<string, Record<string, number>> };
+  metrics: SimRunMetrics;
   /** Simulated-time latency percentiles (ns): device.access, device.faultBatch. */
   latency: Record<string, LatencySummary>;
   /** Invariant violations found, each with the schedule that reproduces it and the last events before it. */
-  violations: (SimViolation & { schedule: string; lastEvents: string[] })[];
+  violations: SimViolationReport[];
   /** The livelock detected, if any, with its schedule and last events. */
-  livelock?: LivelockReport & { schedule: string; lastEvents: string[] };
+  livelock?: LivelockRunReport;
   /** The cost profile the run charged. */
   costProfile: string;
   /** dfs: how many schedules were run. */
   explored?: number;
   /** Trace events written and dropped (when RunOptions.trace was given). */
-  trace?: { events: number; dropped: number };
+  trace?: SimTraceStats;
 }
 
 interface Runner {

@@ -37,6 +37,16 @@ export interface DmirrorDeviceOptions {
   maxChunks?: number;
 }
 
+/** Counters of a DmirrorDevice's pages (DmirrorDevice.stats), in 4 KiB pages. */
+export interface DmirrorDeviceStats {
+  /** Device pages allocated (a THP migration counts 512). */
+  allocated: number;
+  /** Device pages freed (their last reference went away). */
+  freed: number;
+  /** Device pages migrated back to system RAM by a CPU fault (a THP counts 512). */
+  migratedToRam: number;
+}
+
 /** A dmirror device: the `mdevice` every file of it uses as owner (pgmap->owner, dev_private_owner). */
 export class DmirrorDevice {
   /** The device-memory chunks allocated so far (dmirror_allocate_chunk), each a Device. */
@@ -50,7 +60,7 @@ export class DmirrorDevice {
   /** Set by FLAGS(FAIL_ALLOC): the next allocation of a migration fails once. */
   failNextAlloc = false;
   /** Pages this device ever allocated and freed (counters of the kernel's debugfs-less driver, for tests). */
-  readonly stats = { allocated: 0, freed: 0, migratedToRam: 0 };
+  readonly stats: DmirrorDeviceStats = { allocated: 0, freed: 0, migratedToRam: 0 };
 
   constructor(
     /** The machine the device is plugged into. */

@@ -137,12 +137,26 @@ export interface LivelockReport {
   staleRetries: number;
   /** The explanation, naming the invalidation(s) that keep it retrying. */
   cause: string;
-  /**
-   * The invalidations its retries were attributed to (the cycle), with the retries each caused:
-   * notifier event id and name, invalidated byte range [start, end), the actor that caused it
-   * (`by`), its simulated time `ts` (ns) and the retries it caused.
-   */
-  cycle: { id: number; event: string; start: number; end: number; by: string; ts: number; retries: number }[];
+  /** The invalidations its retries were attributed to (the cycle), with the retries each caused. */
+  cycle: LivelockCause[];
+}
+
+/** One invalidation a livelocked actor's retries were attributed to (an entry of LivelockReport.cycle). */
+export interface LivelockCause {
+  /** Id of the notifier event. */
+  id: number;
+  /** The invalidation's event name (e.g. "MMU_NOTIFY_CLEAR"). */
+  event: string;
+  /** First byte of the invalidated range. */
+  start: number;
+  /** End of the invalidated range (exclusive). */
+  end: number;
+  /** The actor whose operation raised it ("" for the scenario's setup). */
+  by: string;
+  /** When it was raised, in simulated nanoseconds. */
+  ts: number;
+  /** The retries it caused. */
+  retries: number;
 }
 
 /** A problem found during a run. */

@@ -35,10 +35,11 @@ export function formatIssue(i: ScenarioIssue): string {
   return `${i.path || "(root)"}: ${i.message}${at}`;
 }
 
-type Seg = string | number;
+/** One step of a path into a scenario: a key, or an index into a list (formatPath() writes them as `a.b[0].c`). */
+export type PathSegment = string | number;
 
 /** A field path as written in docs and sweeps: `actors[1].pattern.stride`. */
-export function formatPath(path: readonly Seg[]): string {
+export function formatPath(path: readonly PathSegment[]): string {
   let out = "";
   for (const s of path) out += typeof s === "number" ? `[${s}]` : out ? `.${s}` : s;
   return out;
@@ -89,7 +90,7 @@ function check(obj: unknown): CheckResult {
   return { ok: true, value: r.data };
 }
 
-type Located = { issue: ScenarioIssue; segs: Seg[]; atKey?: boolean };
+type Located = { issue: ScenarioIssue; segs: PathSegment[]; atKey?: boolean };
 
 type ZodIssue = ZodError["issues"][number];
 
@@ -97,10 +98,10 @@ function zodIssues(err: ZodError): Located[] {
   return flatten(err.issues, []);
 }
 
-function flatten(issues: readonly ZodIssue[], prefix: Seg[]): Located[] {
+function flatten(issues: readonly ZodIssue[], prefix: PathSegment[]): Located[] {
   const out: Located[] = [];
   for (const i of issues) {
-    const segs = [...prefix, ...i.path.filter((s): s is Seg => typeof s !== "symbol")];
+    const segs = [...prefix, ...i.path.filter((s): s is PathSegment => typeof s !== "symbol")];
     // a union (a profile name or an inline profile): the branch that got furthest explains best
     if (i.code === "invalid_union" && i.errors.length > 0 && !("discriminator" in i && i.discriminator)) {
       const depth = (b: readonly ZodIssue[]) => Math.max(...b.map((x) => x.path.length));
@@ -135,7 +136,7 @@ function describe(v: unknown): string {
 }
 
 /** The source position of the deepest node of `segs` that exists (a key for unknown keys). */
-function position(doc: Document, lc: LineCounter, segs: Seg[], atKey: boolean): { line?: number; col?: number } {
+function position(doc: Document, lc: LineCounter, segs: PathSegment[], atKey: boolean): { line?: number; col?: number } {
   let node: unknown = doc.contents;
   let offset: number | undefined = rangeStart(node);
   for (const s of segs) {
@@ -176,9 +177,9 @@ function rangeStart(n: unknown): number | undefined {
 }
 
 /** The checks between sections: every name an actor, device or mapping uses must exist. */
-function crossReferences(s: Scenario): [Seg[], string][] {
-  const out: [Seg[], string][] = [];
-  const dup = (list: { name: string }[], where: Seg[], what: string) => {
+function crossReferences(s: Scenario): [PathSegment[], string][] {
+  const out: [PathSegment[], string][] = [];
+  const dup = (list: { name: string }[], where: PathSegment[], what: string) => {
     const seen = new Set<string>();
     list.forEach((x, i) => {
       if (seen.has(x.name)) out.push([[...where, i, "name"], `duplicate ${what} name "${x.name}"`]);
@@ -193,7 +194,7 @@ function crossReferences(s: Scenario): [Seg[], string][] {
   s.processes.forEach((p, pi) => {
     dup(p.mappings, ["processes", pi, "mappings"], "mapping");
     p.mappings.forEach((m, mi) => {
-      const at: Seg[] = ["processes", pi, "mappings", mi];
+      const at: PathSegment[] = ["processes", pi, "mappings", mi];
       if (m.kind === "device" && !m.device) out.push([[...at, "device"], `a "device" mapping names its device`]);
       if (m.device !== undefined && !devices.has(m.device)) out.push([[...at, "device"], `no device named "${m.device}"`]);
       if (m.kind === "hugetlb" && m.hugeSize === "1G" && m.pages % 262144 !== 0) out.push([[...at, "pages"], "expected a multiple of 262144 for 1 GiB hugetlb pages"]);
@@ -204,11 +205,11 @@ function crossReferences(s: Scenario): [Seg[], string][] {
     if (d.owner !== undefined && (!devices.has(d.owner) || d.owner === d.name)) out.push([["devices", di, "owner"], `no other device named "${d.owner}"`]);
   });
   s.actors.forEach((a, ai) => {
-    const at: Seg[] = ["actors", ai];
+    const at: PathSegment[] = ["actors", ai];
     const p = procs.get(a.process);
     if (!p) { out.push([[...at, "process"], `no process named "${a.process}"`]); return; }
     const maps = new Map(p.mappings.map((m) => [m.name, m]));
-    const needMap = (segs: Seg[], m: string | undefined) => {
+    const needMap = (segs: PathSegment[], m: string | undefined) => {
       if (m !== undefined && !maps.has(m)) out.push([segs, `process "${p.name}" has no mapping named "${m}"`]);
     };
     if (a.count === undefined && a.durationNs === undefined && s.run.durationNs === undefined) {

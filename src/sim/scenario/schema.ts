@@ -24,7 +24,12 @@ export const MachineSchema = z.strictObject({
   /** Swap slots (default: unbounded). */
   swapPages: nonNegInt.optional(),
   /** Reserved hugetlb pools, in huge pages of each size (not 4 KiB pages). */
-  hugetlb: z.strictObject({ pages2M: nonNegInt.default(0), pages1G: nonNegInt.default(0) }).default({ pages2M: 0, pages1G: 0 }),
+  hugetlb: z.strictObject({
+    /** 2 MiB huge pages reserved for MAP_HUGETLB mappings (default 0). */
+    pages2M: nonNegInt.default(0),
+    /** 1 GiB huge pages reserved for MAP_HUGETLB | MAP_HUGE_1GB mappings (default 0). */
+    pages1G: nonNegInt.default(0),
+  }).default({ pages2M: 0, pages1G: 0 }),
   /** A built-in cost profile name or an inline profile. */
   costProfile: z.union([z.string(), CostProfileSchema]).default("generic-x86-pcie4"),
   /** Page-walk implementation: the WASM walker (default) or the TypeScript reference walker. */
@@ -97,12 +102,40 @@ const stride = z.number().int().positive().refine((v) => v % PAGE === 0, { messa
 
 /** Access pattern of a device actor, chosen by `kind` (sequential, strided, random, zipf, hot-set, replay). */
 export const PatternSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("sequential") }),
-  z.strictObject({ kind: z.literal("strided"), stride }),
-  z.strictObject({ kind: z.literal("random") }),
-  z.strictObject({ kind: z.literal("zipf"), theta: z.number().positive().max(5).default(0.99) }),
-  z.strictObject({ kind: z.literal("hot-set"), hotPages: posInt, hotProbability: ratio.default(0.9) }),
-  z.strictObject({ kind: z.literal("replay"), pages: z.array(nonNegInt).min(1) }),
+  z.strictObject({
+    /** Pages in order, from the first page of the mapping, wrapping at its end. */
+    kind: z.literal("sequential"),
+  }),
+  z.strictObject({
+    /** Every `stride` bytes, shifted by one page at each wrap. */
+    kind: z.literal("strided"),
+    /** Distance between two accesses in bytes (a positive multiple of 4096). */
+    stride,
+  }),
+  z.strictObject({
+    /** Uniformly random pages of the mapping. */
+    kind: z.literal("random"),
+  }),
+  z.strictObject({
+    /** Zipf-distributed pages: page r has weight 1/(r+1)^theta. */
+    kind: z.literal("zipf"),
+    /** Skew of the distribution (0 < theta <= 5, default 0.99). */
+    theta: z.number().positive().max(5).default(0.99),
+  }),
+  z.strictObject({
+    /** With probability `hotProbability` one of the first `hotPages` pages, else any page of the mapping. */
+    kind: z.literal("hot-set"),
+    /** Pages in the hot set. */
+    hotPages: posInt,
+    /** Probability (0..1) that an access goes to the hot set (default 0.9). */
+    hotProbability: ratio.default(0.9),
+  }),
+  z.strictObject({
+    /** The listed page indices, in order, repeated. */
+    kind: z.literal("replay"),
+    /** Page indices (within the mapping) to access, at least one. */
+    pages: z.array(nonNegInt).min(1),
+  }),
 ]);
 
 const runLength = {
@@ -146,20 +179,73 @@ const opTarget = {
   at: z.enum(["fixed", "random"]).default("fixed"),
 };
 
+const opSchedule = {
+  /** Relative weight of the op when the actor's mode is "random" (default 1). */
+  weight: ns.default(1),
+  /** Run the op no earlier than this simulated time; in mode "sequence" such an op runs once instead of repeating. */
+  atNs: ns.optional(),
+};
+
 /** One operation of a CPU actor, chosen by `op`: an access, munmap, remap, mprotect, madvise, mremap, fork or exit. */
 export const CpuOpSchema = z.discriminatedUnion("op", [
-  z.strictObject({ op: z.literal("read"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("write"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("munmap"), ...opTarget, weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("remap"), mapping: name, weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("mprotect"), ...opTarget, prot: z.enum(["none", "r", "rw"]), weight: ns.default(1), atNs: ns.optional() }),
   z.strictObject({
-    op: z.literal("madvise"), ...opTarget,
-    advice: z.enum(["dontneed", "free", "pageout", "hugepage", "nohugepage", "collapse"]), weight: ns.default(1), atNs: ns.optional(),
+    /** Load the first word of each page of the range through the MMU (checked against the last store). */
+    op: z.literal("read"),
+    ...opTarget,
+    ...opSchedule,
   }),
-  z.strictObject({ op: z.literal("mremap"), mapping: name, weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("fork"), weight: ns.default(1), atNs: ns.optional() }),
-  z.strictObject({ op: z.literal("exit"), weight: ns.default(1), atNs: ns.optional() }),
+  z.strictObject({
+    /** Store to the first word of each page of the range through the MMU. */
+    op: z.literal("write"),
+    ...opTarget,
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** munmap(2) of the range (the whole mapping by default; `remap` maps it again). */
+    op: z.literal("munmap"),
+    ...opTarget,
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** Map the whole mapping again at its address (MAP_FIXED), as it was first mapped. */
+    op: z.literal("remap"),
+    /** Name of the mapping (of the process) to map again. */
+    mapping: name,
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** mprotect(2) of the range. */
+    op: z.literal("mprotect"),
+    ...opTarget,
+    /** The new protection: PROT_NONE, PROT_READ, or PROT_READ|PROT_WRITE. */
+    prot: z.enum(["none", "r", "rw"]),
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** madvise(2) of the range. */
+    op: z.literal("madvise"),
+    ...opTarget,
+    /** The advice: MADV_DONTNEED, MADV_FREE, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE or MADV_COLLAPSE. */
+    advice: z.enum(["dontneed", "free", "pageout", "hugepage", "nohugepage", "collapse"]),
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** Move the whole mapping to a new 2 MiB-aligned address (MREMAP_MAYMOVE | MREMAP_FIXED). */
+    op: z.literal("mremap"),
+    /** Name of the mapping (of the process) to move. */
+    mapping: name,
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** fork(2): a child address space sharing the pages copy-on-write (it exits at the end of the run). */
+    op: z.literal("fork"),
+    ...opSchedule,
+  }),
+  z.strictObject({
+    /** The process exits; its actors end. */
+    op: z.literal("exit"),
+    ...opSchedule,
+  }),
 ]);
 
 /** A CPU actor: a thread of the process running memory operations. */
@@ -247,22 +333,25 @@ export const ScenarioSchema = z.strictObject({
   run: RunSchema.default(RunSchema.parse({})),
 });
 
-/** A validated scenario with every default filled in (what parseScenario() returns). */
-export type Scenario = z.output<typeof ScenarioSchema>;
+/**
+ * A validated scenario with every default filled in (what parseScenario() returns). An interface
+ * rather than an alias so that signatures name it instead of spelling out its whole type.
+ */
+export interface Scenario extends z.output<typeof ScenarioSchema> {}
 /** A scenario as written (defaults optional), what validateScenario() accepts. */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 /** The `machine` section of a validated scenario. */
-export type MachineSpec = Scenario["machine"];
+export type MachineSpec = z.output<typeof MachineSchema>;
 /** One entry of `processes`. */
-export type ProcessSpec = Scenario["processes"][number];
+export type ProcessSpec = z.output<typeof ProcessSchema>;
 /** One entry of a process's `mappings`. */
-export type MappingSpec = ProcessSpec["mappings"][number];
+export type MappingSpec = z.output<typeof MappingSchema>;
 /** One entry of `devices`. */
-export type DeviceSpec = Scenario["devices"][number];
+export type DeviceSpec = z.output<typeof DeviceSchema>;
 /** A device's `driver` section. */
-export type DriverSpec = DeviceSpec["driver"];
+export type DriverSpec = z.output<typeof DriverSchema>;
 /** One entry of `actors` (device, CPU or daemon). */
-export type ActorSpec = Scenario["actors"][number];
+export type ActorSpec = z.output<typeof ActorSchema>;
 /** A device actor. */
 export type DeviceActorSpec = z.output<typeof DeviceActorSchema>;
 /** A CPU actor. */

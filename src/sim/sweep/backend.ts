@@ -3,13 +3,15 @@
 // `hmmsim run` knobs that parametrise the built-in default scenario.
 import {
   defaultScenario, parseScenario, runScenario, ScenarioError, validateScenario,
-  type RunOptions, type Scenario, type SimRunReport, type TraceSink,
+  type RunOptions, type Scenario, type SimRunMetrics, type SimRunReport, type TraceSink,
 } from "../index.js";
 
 export { ScenarioError as ScenarioInputError } from "../index.js";
 export type { ScenarioIssue } from "../index.js";
 
+/** A scheduling strategy (scenario run.strategy): seeded random, PCT, or bounded DFS. */
 export type Strategy = "random" | "pct" | "dfs";
+/** When invariants are checked (scenario run.check): after every step, at the end only, or never. */
 export type CheckMode = "every-step" | "end" | "off";
 
 export interface BackendRunOptions {
@@ -24,14 +26,22 @@ export interface BackendRunOptions {
 
 /** What the command line and sweeps read from a run. */
 export interface BackendReport {
+  /** "ok", "violation" or "livelock" (SimRunReport.status). */
   status: SimRunReport["status"];
+  /** status === "ok". */
   ok: boolean;
+  /** The seed the run used. */
   seed: number;
+  /** The scheduling strategy the run used. */
   strategy: string;
+  /** The run's scheduling choices; replaying them reproduces it. */
   schedule: string;
+  /** Simulated time at the end (ns). */
   simTimeNs: number;
+  /** Host time the run took (ms): not deterministic. */
   wallMs: number;
-  metrics: { total: Record<string, number> };
+  /** The run's machine-wide event counts (SimRunReport.metrics.total). */
+  metrics: Pick<SimRunMetrics, "total">;
   /** The simulation layer's full report. */
   raw: SimRunReport;
 }

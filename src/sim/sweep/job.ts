@@ -5,9 +5,13 @@ import type { SweepJob } from "./plan.js";
 
 /** What comes back from a job. Everything but `wallMs` is a function of the job's input. */
 export interface JobResult {
+  /** The job's id (SweepJob.id). */
   id: string;
+  /** "ok", "violation" or "livelock". */
   status: BackendReport["status"];
+  /** The run's scheduling choices: `hmmsim run SCENARIO --seed S --replay SCHEDULE` reproduces it. */
   schedule: string;
+  /** Simulated time at the end of the run (ns). */
   simTimeNs: number;
   /** Requested metric → value (null when the report has no such metric). */
   metrics: Record<string, number | null>;
@@ -17,6 +21,7 @@ export interface JobResult {
 
 /** A job whose input can never run (a bad scenario): retrying cannot help. */
 export class PermanentJobError extends Error {
+  /** The class name, as Error.prototype.name. */
   override name = "PermanentJobError";
 }
 

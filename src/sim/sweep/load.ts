@@ -7,7 +7,17 @@ import { planSweep, type SweepPlan } from "./plan.js";
 import { parseSweep, SweepError, type Sweep } from "./schema.js";
 import { hmmsimVersion } from "./version.js";
 
-export interface LoadedSweep { sweep: Sweep; base: Record<string, unknown>; plan: SweepPlan; source: string }
+/** A sweep file read, validated and planned (what loadSweepFile() and loadSweep() return). */
+export interface LoadedSweep {
+  /** The validated sweep file. */
+  sweep: Sweep;
+  /** The base scenario it names, validated, as a plain object. */
+  base: Record<string, unknown>;
+  /** Its points and jobs. */
+  plan: SweepPlan;
+  /** Where the sweep came from (the file's path, or the name given), for messages and results.json. */
+  source: string;
+}
 
 /** Reads a file for the command line; a missing or unreadable file is an input error naming it. */
 export function readInput(path: string, what: string): string {

@@ -6,7 +6,15 @@ import { resultsCsv, resultsJson } from "./results.js";
 import type { SweepOutcome } from "./outcome.js";
 import { hmmsimVersion } from "./version.js";
 
-export interface SweepFiles { csv: string; json: string; html: string }
+/** The paths writeSweepOutputs() wrote. */
+export interface SweepFiles {
+  /** results.csv: one row per job, reproducible byte for byte. */
+  csv: string;
+  /** results.json: the rows with job ids, schedules, failures and timings. */
+  json: string;
+  /** report.html: the offline charts and table. */
+  html: string;
+}
 
 /** Writes the three result files into `dir` (created if missing); each file appears whole or not at all. */
 export function writeSweepOutputs(o: SweepOutcome, dir: string, extra: { source?: string } = {}): SweepFiles {

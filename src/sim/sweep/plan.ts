@@ -12,6 +12,7 @@ import { ScenarioInputError, validateScenarioObject, type CheckMode, type Strate
 
 /** One point of the sweep: the swept parameters' values and the scenario they give. */
 export interface SweepPoint {
+  /** Position of the point in the plan (0-based; SweepPlan.points[index]). */
   index: number;
   /** Swept parameter path → value, in the plan's `params` order. */
   values: Record<string, unknown>;
@@ -23,12 +24,17 @@ export interface SweepPoint {
 export interface SweepJob {
   /** "j" + SHA-256 of the job's canonical JSON without the id: the same work always has the same id. */
   id: string;
+  /** Index of the job's point in SweepPlan.points. */
   point: number;
+  /** The run's seed (scenario run.seed). */
   seed: number;
+  /** The point's scenario as canonical JSON. */
   scenario: string;
-  /** Overrides the scenario's run.strategy / run.pctDepth / run.check when set. */
+  /** Overrides the scenario's run.strategy when set. */
   strategy?: Strategy;
+  /** Overrides the scenario's run.pctDepth when set. */
   pctDepth?: number;
+  /** Overrides the scenario's run.check when set. */
   check?: CheckMode;
   /** Metric names to return; null = every total metric. */
   metrics: string[] | null;
@@ -36,12 +42,17 @@ export interface SweepJob {
   version: string;
 }
 
+/** What planSweep() returns: the sweep's points and its jobs (point × seed), in a fixed order. */
 export interface SweepPlan {
+  /** The sweep's name (its `name`, default "sweep"). */
   name: string;
   /** Swept parameter paths, in file order (grid, then zip groups, then random). */
   params: string[];
+  /** Metric names each job returns; null = every total metric. */
   metrics: string[] | null;
+  /** The seeds every point runs with, in order. */
   seeds: number[];
+  /** The points, in plan order. */
   points: SweepPoint[];
   /** Point-major, seed-minor: jobs[p * seeds.length + s]. */
   jobs: SweepJob[];

@@ -10,9 +10,11 @@ import type { SweepPlan } from "./plan.js";
 import type { JobFailure, ProgressFn, SweepOutcome } from "./outcome.js";
 import type { TaskOutcome } from "./pool-worker.js";
 
+/** Options of runSweepLocal() (and runSweepInline(), which ignores `workers`). */
 export interface LocalRunOptions {
   /** Worker threads (default: the number of cores). */
   workers?: number;
+  /** Called as jobs finish. */
   onProgress?: ProgressFn;
   /** Aborting stops handing out jobs; running ones finish, and every finished result is kept. */
   signal?: AbortSignal;

@@ -56,13 +56,17 @@ function connection(url: string) {
   return { url: checkQueueUrl(url), maxRetriesPerRequest: null };
 }
 
+/** Options of runSweepQueue(): where the queue is, retries, progress. */
 export interface QueueRunOptions {
+  /** The Redis server, e.g. "redis://host:6379/0". */
   url: string;
+  /** The queue's name (default DEFAULT_QUEUE_NAME). */
   name?: string;
   /** Tries per job before it counts as failed (default 3); a permanent failure is never retried. */
   attempts?: number;
   /** First retry back-off in ms, doubling each try (default 1000). */
   backoffMs?: number;
+  /** Called as jobs finish. */
   onProgress?: ProgressFn;
   /** Aborting stops waiting (jobs stay queued for a later resubmission); finished results are kept. */
   signal?: AbortSignal;
@@ -152,8 +156,11 @@ export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Pro
   };
 }
 
+/** Options of startQueueWorker(): the queue, concurrency and the stalled-job settings. */
 export interface QueueWorkerOptions {
+  /** The Redis server, e.g. "redis://host:6379/0". */
   url: string;
+  /** The queue's name (default DEFAULT_QUEUE_NAME). */
   name?: string;
   /** Jobs run at once, each on its own thread (default 1). */
   concurrency?: number;
@@ -172,7 +179,12 @@ export interface QueueWorkerOptions {
 }
 
 /** A running queue worker; close() lets running jobs finish, then disconnects. */
-export interface QueueWorkerHandle { close(): Promise<void>; ready: Promise<void> }
+export interface QueueWorkerHandle {
+  /** Lets the running jobs finish, then disconnects and stops the threads. */
+  close(): Promise<void>;
+  /** Settles when the worker is connected and taking jobs. */
+  ready: Promise<void>;
+}
 
 /** Starts a worker that pulls sweep jobs from the queue until closed. */
 export function startQueueWorker(opts: QueueWorkerOptions): QueueWorkerHandle {

@@ -7,15 +7,29 @@ import { canonicalJson } from "./canonical.js";
 import { metricColumns, resultRows, type ResultRow } from "./results.js";
 import type { SweepOutcome } from "./outcome.js";
 
+/** The uPlot chart library's script and stylesheet, as text to inline into a page. */
+export interface UplotAssets {
+  /** uPlot's script (the IIFE build that defines the global uPlot). */
+  js: string;
+  /** uPlot's stylesheet. */
+  css: string;
+}
+
 /** One chart: a metric against a parameter, aggregated per distinct parameter value. */
 export interface ChartSeries {
+  /** The metric on the y axis (or "simTimeNs"). */
   metric: string;
+  /** The swept parameter on the x axis (or "seed" when none is swept). */
   param: string;
   /** Category labels when the parameter is not numeric (x is then 0..n-1). */
   labels: string[] | null;
+  /** The distinct parameter values (or their category indices), ascending. */
   x: number[];
+  /** Mean of the metric over the rows at each x (null: no row had a value). */
   mean: (number | null)[];
+  /** Minimum at each x. */
   min: (number | null)[];
+  /** Maximum at each x. */
   max: (number | null)[];
   /** Rows behind each x (seeds × other parameters). */
   n: number[];
@@ -76,7 +90,7 @@ function assets(): { js: string; css: string } {
 }
 
 /** The inlined uPlot script and stylesheet, for other offline reports (the bench's). */
-export function uplotInline(): { js: string; css: string } {
+export function uplotInline(): UplotAssets {
   return assets();
 }
 

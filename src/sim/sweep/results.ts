@@ -7,16 +7,25 @@ import { stringify } from "csv-stringify/sync";
 import { canonicalJson } from "./canonical.js";
 import type { SweepOutcome } from "./outcome.js";
 
+/** One row of results.csv / results.json: a job's point, seed, parameter values and outcome. */
 export interface ResultRow {
+  /** Index of the job's point. */
   point: number;
+  /** The job's seed. */
   seed: number;
+  /** The job's id (SweepJob.id). */
   jobId: string;
+  /** Swept parameter path → value at this point. */
   values: Record<string, unknown>;
   /** "ok" | "violation" | "livelock" from the simulation, or "error" when the job produced no result. */
   status: string;
+  /** Simulated time at the end of the run (ns); null when the job failed. */
   simTimeNs: number | null;
+  /** Metric name → value (null: the report has no such metric, or the job failed). */
   metrics: Record<string, number | null>;
+  /** The run's schedule string (for --replay); null when the job failed. */
   schedule: string | null;
+  /** Why the job failed (status "error"). */
   error?: string;
 }
 

@@ -10,11 +10,25 @@ import { parsePath, type PathError } from "./paths.js";
 export const SWEEP_FORMAT_VERSION = 1;
 
 /** One problem in a sweep file. */
-export interface SweepIssue { path: string; message: string; line?: number; col?: number }
+export interface SweepIssue {
+  /** Where: the field's path, e.g. "parameters.grid" ("" for a syntax error). */
+  path: string;
+  /** What is wrong. */
+  message: string;
+  /** Line in the text (1-based), when the sweep was parsed from text and the place is known. */
+  line?: number;
+  /** Column in the text (1-based), with `line`. */
+  col?: number;
+}
 
 /** A sweep file that does not parse or validate; `issues` lists every problem found. */
 export class SweepError extends Error {
+  /** Every problem found. */
   readonly issues: SweepIssue[];
+  /**
+   * @param issues Every problem found.
+   * @param source The file's name, put before the message.
+   */
   constructor(issues: SweepIssue[], source?: string) {
     const where = source ? `${source}: ` : "";
     super(where + issues.map(formatIssue).join("\n" + " ".repeat(where.length)));
@@ -39,10 +53,15 @@ const range = (what: string) => z.tuple([z.number(), z.number()]).refine(([a, b]
 
 /** How a random parameter is drawn; exactly one of int, uniform, logUniform, choice. */
 const distribution = z.object({
+  /** A uniform integer in [low, high], both bounds included. */
   int: range("int").refine(([a, b]) => Number.isSafeInteger(a) && Number.isSafeInteger(b), "int: expected two integers").optional(),
+  /** A uniform real number in [low, high]. */
   uniform: range("uniform").optional(),
+  /** A real number in [low, high] whose logarithm is uniform (bounds positive). */
   logUniform: range("logUniform").refine(([a]) => a > 0, "logUniform: expected positive bounds").optional(),
+  /** One of the listed values, each equally likely. */
   choice: values.optional(),
+  /** Round a uniform or logUniform draw to the nearest integer. */
   round: z.boolean().optional(),
 }).strict().superRefine((d, ctx) => {
   const kinds = (["int", "uniform", "logUniform", "choice"] as const).filter((k) => d[k] !== undefined);
@@ -54,17 +73,27 @@ const distribution = z.object({
   }
 });
 
+/** The sweep file's schema (format version 1); parseSweep() and validateSweep() check input against it. */
 export const sweepSchema = z.object({
+  /** Sweep-file format version; only 1 exists (the default). */
   version: z.literal(SWEEP_FORMAT_VERSION).default(SWEEP_FORMAT_VERSION),
+  /** Name used in the report's title (default "sweep"). */
   name: z.string().min(1).optional(),
   /** The base scenario: "default" (the built-in one), a file path relative to the sweep file, or inline. */
   scenario: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default("default"),
+  /** The scenario fields to vary, by path (e.g. `devices[0].driver.faultChunk`); the points are the product of the axes, in file order. */
   parameters: z.object({
+    /** Each parameter is one axis over its listed values (every combination; the first varies slowest). */
     grid: z.record(pathKey, values).optional(),
+    /** Each group is one axis whose lists (of one length) advance together. */
     zip: z.array(z.record(pathKey, values)).optional(),
+    /** One axis of random draws; each draw sets every parameter listed. */
     random: z.object({
+      /** Number of draws (points on this axis). */
       samples: z.number().int().positive().max(1_000_000),
+      /** The sampler's own seed (default 1): the same file gives the same points. */
       seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(1),
+      /** How each parameter is drawn, by path. */
       params: z.record(pathKey, distribution),
     }).strict().optional(),
   }).strict().default({}),
@@ -75,7 +104,9 @@ export const sweepSchema = z.object({
   ]).default(1),
   /** Scheduler strategy and invariant checks for every run; default: the scenario's run.strategy / run.check. */
   strategy: z.enum(["random", "pct", "dfs"]).optional(),
+  /** PCT depth for every run (strategy pct only); default: the scenario's run.pctDepth. */
   pctDepth: z.number().int().positive().max(64).optional(),
+  /** Invariant checks for every run: every-step, end or off; default: the scenario's run.check. */
   check: z.enum(["every-step", "end", "off"]).optional(),
   /** Metrics to collect, by name (see docs/sweeps.md); default: every total metric of the report. */
   metrics: z.array(z.string().min(1)).min(1).refine((a) => new Set(a).size === a.length, "metrics must be distinct").optional(),
