@@ -155,13 +155,25 @@ function firstPopulated(mm: MmStruct, a: number, b: number, level: number): numb
   return -1;
 }
 
+/**
+ * change_pte_range() / change_huge_pmd() on a writable migration entry: it loses write, and an
+ * anonymous page (PageAnon) keeps its exclusivity as MIGRATION_READ_EXCLUSIVE, so that the
+ * migration's end (remove_migration_ptes) gives the new page AnonExclusive back; any other page
+ * gets MIGRATION_READ (docs/semantics.md §7, the mprotect row).
+ */
+function readableMigrationType(mm: MmStruct, pfn: number): number {
+  const eng = mm.engine;
+  if (!eng.hasStructPage(pfn)) return SWP.MIGRATION_READ;
+  return (eng.frameFlags(eng.folioOf(pfn).head) & FRAME.ANON) !== 0 ? SWP.MIGRATION_READ_EXCLUSIVE : SWP.MIGRATION_READ;
+}
+
 function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: Entry): Entry {
   if (pte.isSwapLike(e)) {
     // writable migration / device-private / device-exclusive entries become readable
     if (!pte.isWritableSwapLike(e)) return e;
     const t = pte.swapType(e);
     const off = pte.swapOffset(e);
-    const rt = t === SWP.MIGRATION_WRITE ? SWP.MIGRATION_READ : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
+    const rt = t === SWP.MIGRATION_WRITE ? readableMigrationType(mm, off) : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
     return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
   }
   if (!pte.isPresent(e)) return e;
