@@ -6,8 +6,7 @@ import { argBits, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PMD_SIZE, PROT_MODE, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
-import type { Engine } from "../engine/engine.js";
-import { ksmStable } from "../mm/folio.js";
+import { isKsmPage } from "../mm/folio.js";
 import { isCowMapping } from "./fork.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
@@ -17,12 +16,6 @@ import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
 
 const PAGE = PAGE_SIZE;
-
-/** PageKsm(): the page is a KSM stable-tree page. */
-function isKsmPage(eng: Engine, pfn: number): boolean {
-  for (const k of ksmStable(eng).values()) if (k === pfn) return true;
-  return false;
-}
 
 /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
 export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
