@@ -122,7 +122,9 @@ const PFN_FIELD: u64 = (<u64>1 << 40) - 1;
  * protectEntry(): the pfn, bits 52..63 and PROT_KEEP stay; PROT_MODE_NONE makes the entry protnone
  * (pfn stored inverted); otherwise it is P|U, plus RW in PROT_MODE_PRIVATE_WRITE when the entry is
  * not uffd-wp protected and maps an exclusive anonymous page (not special, with a struct page).
- * Non-present entries (swap-like, protnone) and entries above PTE level are left to the host.
+ * Non-present entries (swap-like, protnone) and entries above PTE level are left to the host: a
+ * writable migration entry's readable type depends on the page (PageAnon keeps it exclusive),
+ * which the host's protectEntry() decides, so both paths follow one rule.
  */
 export function protectPtes(mm: usize, startPage: f64, endPage: f64, mode: i32): f64 {
   let va = <u64>startPage << PAGE_SHIFT;

@@ -31,6 +31,7 @@ export function checkTargets(r: Report): TargetCheck[] {
   const w8limits: Record<string, number> = { munmap: 5, mprotect: 3, fork: 10, exit: 5 };
   for (const id of ["W8", "W8-large"]) {
     for (const [op, limit] of Object.entries(w8limits)) abs(`W8 ${op}, ${size(id)}`, id, op, limit);
+    abs(`W8 fork-reused (child tables in memory already touched), ${size(id)}`, id, "fork-reused", w8limits.fork);
   }
   for (const m of r.memory) {
     if (!/^(64|256) GiB/.test(m.label)) continue;

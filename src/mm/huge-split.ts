@@ -53,13 +53,19 @@ export function splitHugePmdAddress(mm: MmStruct, addr: number): void {
  * Returns nothing; throws like splitHugePmd().
  */
 export function changePmdRangeSplit(mm: MmStruct, start: number, end: number): void {
+  if (start >= end) return;
   const partial: number[] = [];
   for (const a of [start, end]) if (a % PMD_SIZE !== 0 && !mm.vmaLookup(a)?.isHugetlb) pmdMigrationEntryWait(mm, a);
-  mm.forEachLeaf(start, end, (addr, level, _ptr, e) => {
-    if (level !== 1 || !pte.isHugeLeaf(e)) return;
-    const h = addr - (addr % PMD_SIZE);
+  // only the PMDs holding start and end - 1 can be covered partly: looking at those two (start
+  // first, as a scan of the range would meet them) instead of visiting every leaf from the host
+  // keeps mprotect and uffd-wp at the cost of their batched engine loops
+  const lastPmd = end - 1 - ((end - 1) % PMD_SIZE);
+  for (const a of lastPmd > start ? [start, lastPmd] : [start]) {
+    const leaf = mm.leafOf(a);
+    if (leaf.level !== 1 || !pte.isHugeLeaf(leaf.entry)) continue;
+    const h = a - (a % PMD_SIZE);
     if (h < start || h + PMD_SIZE > end) partial.push(h);
-  });
+  }
   for (const h of partial) {
     const v = mm.vmaLookup(h);
     if (v && !v.isHugetlb) splitHugePmd(mm, v, h);

@@ -6,8 +6,7 @@ import { argBits, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
 import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PROT_MODE, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
-import type { Engine } from "../engine/engine.js";
-import { ksmStable } from "../mm/folio.js";
+import { isKsmPage } from "../mm/folio.js";
 import { isCowMapping } from "./fork.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
@@ -20,12 +19,6 @@ import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
 
 const PAGE = PAGE_SIZE;
-
-/** PageKsm(): the page is a KSM stable-tree page. */
-function isKsmPage(eng: Engine, pfn: number): boolean {
-  for (const k of ksmStable(eng).values()) if (k === pfn) return true;
-  return false;
-}
 
 /** mprotect(): PROTECTION_VMA from the first populated PMD of each PUD chunk. */
 export function mprotect(mm: MmStruct, addr: number, length: number, prot: number): void {
@@ -135,13 +128,25 @@ function firstPopulated(mm: MmStruct, a: number, b: number, level: number): numb
   return -1;
 }
 
+/**
+ * change_pte_range() / change_huge_pmd() on a writable migration entry: it loses write, and an
+ * anonymous page (PageAnon) keeps its exclusivity as MIGRATION_READ_EXCLUSIVE, so that the
+ * migration's end (remove_migration_ptes) gives the new page AnonExclusive back; any other page
+ * gets MIGRATION_READ (docs/semantics.md §7, the mprotect row).
+ */
+function readableMigrationType(mm: MmStruct, pfn: number): number {
+  const eng = mm.engine;
+  if (!eng.hasStructPage(pfn)) return SWP.MIGRATION_READ;
+  return (eng.frameFlags(eng.folioOf(pfn).head) & FRAME.ANON) !== 0 ? SWP.MIGRATION_READ_EXCLUSIVE : SWP.MIGRATION_READ;
+}
+
 function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: Entry): Entry {
   if (pte.isSwapLike(e)) {
     // writable migration / device-private / device-exclusive entries become readable
     if (!pte.isWritableSwapLike(e)) return e;
     const t = pte.swapType(e);
     const off = pte.swapOffset(e);
-    const rt = t === SWP.MIGRATION_WRITE ? SWP.MIGRATION_READ : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
+    const rt = t === SWP.MIGRATION_WRITE ? readableMigrationType(mm, off) : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
     return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
   }
   if (!pte.isPresent(e)) return e;
