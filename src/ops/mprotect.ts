@@ -52,13 +52,32 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
     cur = v.end;
   }
   if (cur < end) throw new ErrnoError(-ERRNO.ENOMEM, `mprotect: ${hex(cur)} is not mapped`);
-  splitHugePmdAddress(mm, addr);
-  splitHugePmdAddress(mm, end);
-  const vmas = splitVma(mm, addr, end);
   const newBits = protToVmFlags(prot);
-  for (const v of vmas) {
-    v.flags = ((v.flags & ~(VM.READ | VM.WRITE | VM.EXEC)) | newBits) >>> 0;
-    changeProtection(mm, v, v.start, v.end);
+  const newFlags = (v: Vma): number => ((v.flags & ~(VM.READ | VM.WRITE | VM.EXEC)) | newBits) >>> 0;
+  // mprotect_fixup(), VMA by VMA in address order: a VMA whose flags would not change is left
+  // alone (no split, no THP split at its edges, no event); the others are split at the range's
+  // edges and changed before the next VMA is looked at, so events come in the kernel's order
+  const pieces: [number, number][] = [];
+  for (const v of mm.vmas) {
+    if (v.end <= addr || v.start >= end || newFlags(v) === v.flags) continue;
+    pieces.push([Math.max(addr, v.start), Math.min(end, v.end)]);
+  }
+  // what splitVma() could refuse is checked before the first piece changes: a hugetlb page cut
+  // by the range (-EINVAL) and room for the two rows the edges add to the engine's table (-ENOMEM)
+  for (const a of [addr, end]) {
+    const v = mm.vmaLookup(a);
+    if (v && v.start < a && v.isHugetlb && newFlags(v) !== v.flags && a % 2 ** v.hugeShift !== 0) {
+      throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
+    }
+  }
+  if (pieces.length && !mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2)) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+  for (const [s, e] of pieces) {
+    splitHugePmdAddress(mm, s);
+    splitHugePmdAddress(mm, e);
+    for (const v of splitVma(mm, s, e)) {
+      v.flags = newFlags(v);
+      changeProtection(mm, v, v.start, v.end);
+    }
   }
   mm.syncVmas();
 }
