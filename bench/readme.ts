@@ -46,7 +46,8 @@ if (r.firstTouchNsPer4KiB !== undefined) {
   lines.push("");
   lines.push(`W5 on a fresh engine is dominated by the operating system's first touch of freshly grown linear memory: ` +
     `${fmt(r.firstTouchNsPer4KiB / 1000)} µs per 4 KiB page in this run (the bench's probe: a WebAssembly memory grown by 64 MiB, one byte ` +
-    `written per page), and every faulted page needs 16 bytes of it${w5w ? `; the same faults in memory already grown and touched (W5w) cost ${fmt(w5w.value)} ns per page` : ""}.`);
+    `written per page), and every faulted page writes ${fmt(r.workloads.find((x) => x.id === "W5")?.touchedBytesPerPage ?? 24)} bytes of it ` +
+    `(frame metadata, PTE, hmm_pfns word)${w5w ? `; the same faults in memory already grown and touched (W5w) cost ${fmt(w5w.value)} ns per page` : ""}.`);
 }
 const w8 = r.workloads.filter((x) => x.id.startsWith("W8"));
 if (w8.length) {

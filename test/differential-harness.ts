@@ -44,10 +44,18 @@ export interface World {
   zeroBlockPfn: number; // a zeroed 4 KiB block of linear memory, used as a shared "table"
   highest: number; // highest_memmap_pfn once everything is allocated
   /**
-   * Called by applyCase before it writes the upper-level entry (level >= 1) of `page` at `ptr`. A
-   * LockstepPair frees the tables the entry would orphan; the fresh engines of a vitest case need not.
+   * Set by a LockstepPair: applyCase looks entries up through it (it records the page tables the
+   * lookups allocate) and tells it every slot it writes. The fresh engines of a vitest case need none.
    */
-  beforeUpperWrite?: (ptr: number, level: number, page: number) => void;
+  ledger?: TableLedger;
+}
+
+/** What a LockstepPair learns about a case while applyCase builds it (see LockstepPair). */
+export interface TableLedger {
+  /** entryPtr(mm, page, level, alloc = 1) of the world's engine. */
+  entryPtr(page: number, level: number): number;
+  /** applyCase is about to write the entry at `ptr`. */
+  beforeWrite(ptr: number): void;
 }
 
 export function buildWorld(build: Build, levels: number, pgmaps: number): World {
@@ -504,14 +512,14 @@ export function applyCase(c: Case, w: World): void {
         ptr += 8;
       } else {
         try {
-          ptr = e.raw.entryPtr(mm, page, s.level, 1) >>> 0;
+          ptr = (w.ledger ? w.ledger.entryPtr(page, s.level) : e.raw.entryPtr(mm, page, s.level, 1)) >>> 0;
         } catch (err) {
           if (!(err instanceof WebAssembly.RuntimeError)) throw err;
           ptr = 0; // the path goes through a table pointer beyond memory
         }
       }
       if (ptr === 0) continue; // an upper entry is a leaf (or the path traps)
-      if (s.level > 0) w.beforeUpperWrite?.(ptr, s.level, page);
+      w.ledger?.beforeWrite(ptr);
       const entry = makeEntry(s, i, w);
       const u32 = e.mem().u32;
       u32[ptr >>> 2] = entry.lo;
@@ -721,68 +729,105 @@ export function wordClass([lo, hi]: number[]): string {
 // Long runs: one pair of engines for many cases
 // ================================================================================================
 
-/**
- * The page table an entry with low half `lo` points to, if mmDestroy()'s freeTree() would follow it
- * (isTableEntry()) into a real table of this mm: 0 for leaves, for the shared zero block and for
- * pointers outside the heap (the cases point every table-like entry they write there, see
- * makeEntry), -1 for those last two.
- */
-function tableTarget(w: World, lo: number, heapTop: number): number {
-  if ((lo & PTE_LO.PRESENT) === 0 || (lo & PTE_LO.PSE) !== 0) return 0; // not isTableEntry()
-  const t = (lo & PFN_MASK_LO) >>> 0; // tableOf(): usize is 32 bits, the high half is dropped
-  return t === w.zeroBlockPfn * MEM.BLOCK_SIZE || t < MEM.HEAP_BASE || t + MEM.BLOCK_SIZE > heapTop ? -1 : t;
-}
+const TABLE_BYTES = MEM.BLOCK_SIZE;
+const blockOf = (ptr: number): number => (ptr - (ptr % TABLE_BYTES)) >>> 0;
 
 /**
- * Visits the tables below table `t` like freeTree(t, level) (level 1 is a table of PTEs, which is
- * not looked into): entries pointing to foreign blocks are cleared; with `free`, the tables are
- * returned to the allocator (children first, then `t`).
+ * The page tables the mm of one case allocated, recorded as the engine allocates them (entryPtr()
+ * counts each table it adds in the mm's MM_TABLES), and an undo log of every write the case made
+ * anywhere else.
+ *
+ * A LockstepPair frees exactly these tables after the case; it never follows the entries of the
+ * case's tables to find them (what mmDestroy()'s freeTree() does). A case writes arbitrary PTE
+ * values, and through the shared zero block (a table of several levels at once) such a PTE is read
+ * as a table pointer: an entry of the case's tables can then point at any block of linear memory,
+ * a live one included (another table, a frame-metadata chunk, a free-list block), and nothing in
+ * memory tells a table from any other heap block (the table arena is cut from the same heap).
+ * Following the entries freed live blocks: the engines' allocators then handed out blocks twice and
+ * the pair fell out of step ("heaps diverged", "linear memory differs", traps in blockAlloc).
+ *
+ * Writes through such a pointer land outside the mm's root, its recorded tables and the zero block
+ * (`foreign`, a few cases in a hundred): the old values are logged and written back after the case.
+ * That restores the pair unless the engine read a foreign value back while allocating during the
+ * case: a write into the static data below the walk context (the allocators' free-list heads), into
+ * the first word of a heap block (a free block's link) or into the case's mm struct makes the case
+ * `unrestorable`, and the pair is retired after it. Writes beyond linear memory write nothing.
  */
-function visitTables(w: World, t: number, level: number, heapTop: number, free: boolean): void {
-  if (level > 1) {
-    const u32 = w.e.mem().u32;
-    for (let i = 0, k = t >>> 2; i < 512; i++, k += 2) {
-      const child = tableTarget(w, u32[k], heapTop);
-      if (child === -1) {
-        u32[k] = 0;
-        u32[k + 1] = 0;
-      } else if (child !== 0) {
-        visitTables(w, child, level - 1, heapTop, free);
-      }
+class CaseLedger implements TableLedger {
+  readonly tables = new Set<number>();
+  /** [ptr, lo, hi] before each foreign write, in write order. */
+  readonly undo: [number, number, number][] = [];
+  unrestorable = false;
+  constructor(private readonly w: World, private readonly root: number) {}
+
+  get foreign(): boolean {
+    return this.undo.length > 0 || this.unrestorable;
+  }
+
+  private own(ptr: number): boolean {
+    const b = blockOf(ptr);
+    return b === this.root || b === this.w.zeroBlockPfn * MEM.BLOCK_SIZE || this.tables.has(b);
+  }
+
+  /** Logs the value at `ptr` before a write outside the case's own tables. */
+  private foreignWrite(ptr: number, lo: number, hi: number): void {
+    const heapLink = ptr >= MEM.HEAP_BASE && ptr % TABLE_BYTES < 8; // a free block's link word
+    if (ptr < MEM.WALK_CTX || heapLink || blockOf(ptr) === blockOf(this.w.mm)) this.unrestorable = true;
+    this.undo.push([ptr, lo, hi]);
+  }
+
+  entryPtr(page: number, level: number): number {
+    const { raw } = this.w.e;
+    const mm = this.w.mm;
+    const before = raw.mmTables(mm);
+    let ptr: number;
+    try {
+      ptr = raw.entryPtr(mm, page, level, 1) >>> 0;
+    } catch (err) {
+      // a trap reading a table pointer beyond memory comes before any allocation on the path
+      if (raw.mmTables(mm) !== before) this.unrestorable = true;
+      throw err;
+    }
+    const added = raw.mmTables(mm) - before;
+    if (added === 0) return ptr;
+    // the tables on the path from the root, as entryPtr() followed them; once it allocated one, every
+    // table below it on the path is new too, so the last `added` tables are this lookup's
+    const u32 = this.w.e.mem().u32;
+    const path: { slot: number; table: number }[] = [];
+    let t = this.root;
+    for (let lv = this.w.levels - 1; lv > level; lv--) {
+      const slot = t + (Math.floor(page / 2 ** (9 * lv)) % 512) * 8;
+      t = (u32[slot >>> 2] & PFN_MASK_LO) >>> 0; // tableOf(): usize is 32 bits
+      path.push({ slot, table: t });
+    }
+    if (ptr === 0 || added > path.length || blockOf(ptr) !== t) {
+      this.unrestorable = true; // out of memory half-way, or a path the ledger cannot retrace
+      return ptr;
+    }
+    const first = path.length - added;
+    // the first new table hangs off an entry that was empty (entryPtr() allocates only there)
+    if (!this.own(path[first].slot)) this.foreignWrite(path[first].slot, 0, 0);
+    for (let i = first; i < path.length; i++) this.tables.add(path[i].table);
+    return ptr;
+  }
+
+  beforeWrite(ptr: number): void {
+    const u32 = this.w.e.mem().u32;
+    // a slot beyond linear memory (entryPtr() returns the slot of a table pointer beyond memory
+    // without reading it): the typed-array store writes nothing
+    if (this.own(ptr) || ptr + 8 > u32.length * 4) return;
+    this.foreignWrite(ptr, u32[ptr >>> 2], u32[(ptr >>> 2) + 1]);
+  }
+
+  /** Writes the logged values back, the last write first. */
+  restore(): void {
+    const u32 = this.w.e.mem().u32;
+    for (let i = this.undo.length - 1; i >= 0; i--) {
+      const [ptr, lo, hi] = this.undo[i];
+      u32[ptr >>> 2] = lo;
+      u32[(ptr >>> 2) + 1] = hi;
     }
   }
-  if (free) w.e.raw.blockFree(t, MEM.BLOCK_SIZE);
-}
-
-/**
- * Prepares w.mm for mmDestroy(): clears every entry whose target freeTree() would wrongly free
- * (the zero block) or trap on (beyond memory). Both engines of a pair hold the same tables, so both
- * clear the same entries.
- */
-function detachForeignTables(w: World): void {
-  const u32 = w.e.mem().u32;
-  visitTables(w, u32[(w.mm + MEM.MM_ROOT) >>> 2], u32[(w.mm + MEM.MM_LEVELS) >>> 2], w.e.raw.heapBytes(), false);
-}
-
-/**
- * beforeUpperWrite of a LockstepPair: frees the subtree the entry of `page` at `level` (at `ptr`) is
- * about to orphan. Only along a path of real tables from the root: below the zero block (which a
- * case may use as a table of several levels at once) the level of a table is ambiguous, and what
- * looks like a table pointer may be a PTE; tables allocated there are left to leak.
- */
-function freeOrphanedTables(w: World, ptr: number, level: number, page: number): void {
-  const u32 = w.e.mem().u32;
-  const top = w.e.raw.heapBytes();
-  const slotOf = (t: number, lv: number): number => t + (Math.floor(page / 2 ** (9 * lv)) % 512) * 8;
-  let t = u32[(w.mm + MEM.MM_ROOT) >>> 2];
-  for (let lv = u32[(w.mm + MEM.MM_LEVELS) >>> 2] - 1; lv > level; lv--) {
-    t = tableTarget(w, u32[slotOf(t, lv) >>> 2], top);
-    if (t <= 0) return;
-  }
-  if (slotOf(t, level) !== ptr) return;
-  const child = tableTarget(w, u32[ptr >>> 2], top);
-  // the entry at `level` points to a table of level-1 entries: freeTree() level `level`
-  if (child > 0) visitTables(w, child, level, top, true);
 }
 
 /**
@@ -791,69 +836,97 @@ function freeOrphanedTables(w: World, ptr: number, level: number, page: number):
  * long as the walkers agree (checkCaseIn compares all of linear memory after every case).
  *
  * Per case: a fresh mm (mmCreate with the case's paging levels) and hmm_pfns array, both freed
- * afterwards (mmDestroy, blockFree), and the walk context restored to its state in a fresh engine.
- * The frames, the pgmaps (the case's `pgmaps` count of them: a pair serves one count) and the zero
- * block are set up once, exactly as buildWorld does, so every pfn a case resolves is the one it
- * resolves in two fresh engines. Page tables a case orphans (an upper entry written over a table
- * pointer) are freed when applyCase writes that entry (beforeUpperWrite); tables allocated through
- * the zero block leak (a few per hundred cases): heapGrowth() tells when to replace the pair.
+ * afterwards, and the walk context restored to its state in a fresh engine. The frames, the pgmaps
+ * (the case's `pgmaps` count of them: a pair serves one count) and the zero block are set up once,
+ * exactly as buildWorld does, so every pfn a case resolves is the one it resolves in two fresh
+ * engines. The tables the case's lookups allocated are recorded (CaseLedger) and freed by address
+ * afterwards: the root's entries are cleared first, so mmDestroy() frees the root, the VMA table
+ * and the mm without following any entry; what the case wrote outside its own tables is written
+ * back. Every case must leave blocksUsed() where the pair started.
  *
- * After a case throws, the pair is no longer in lockstep (`broken`) and must be replaced.
+ * After a case whose foreign writes cannot be undone (see CaseLedger) the pair is `retired` (the
+ * case itself was still checked) and must be replaced. After a case throws, the pair is no longer
+ * in lockstep (`broken`) and must be replaced too.
  */
 export class LockstepPair {
   readonly worlds: readonly [World, World];
   private readonly ctx: Uint8Array;
   private readonly heapAtStart: number;
+  private readonly blocksAtStart: number;
   cases = 0;
   broken = false;
+  retired = false;
+  /** The last case wrote outside its own tables (through an entry read as a table pointer). */
+  lastCaseForeign = false;
 
   constructor(readonly build: Build, readonly pgmaps: number) {
     const make = (): World => {
       const w = buildWorld(build, 4, pgmaps);
       w.e.raw.mmDestroy(w.mm);
       w.mm = 0;
-      w.beforeUpperWrite = (ptr, level, page) => freeOrphanedTables(w, ptr, level, page);
       return w;
     };
     this.worlds = [make(), make()];
     const m = this.worlds[0].e.mem();
     this.ctx = m.u8.slice(MEM.WALK_CTX, MEM.WALK_CTX + 256);
     this.heapAtStart = this.worlds[0].e.raw.heapBytes();
+    this.blocksAtStart = this.worlds[0].e.raw.blocksUsed();
   }
 
   /** Checks one case (see checkCaseIn); throws on a disagreement or a broken invariant. */
   run(c: Case): CaseResult {
-    if (this.broken) throw new Error("LockstepPair: the engines are no longer in lockstep");
+    if (this.broken || this.retired) throw new Error(`LockstepPair: the pair is ${this.broken ? "out of lockstep" : "retired"}; replace it`);
     this.broken = true;
-    for (const w of this.worlds) {
+    const ledgers = this.worlds.map((w) => {
       w.mm = w.e.raw.mmCreate(c.levels) >>> 0;
       if (w.mm === 0) throw new Error("LockstepPair: mmCreate failed");
       w.levels = c.levels;
       w.e.mem().u8.set(this.ctx, MEM.WALK_CTX);
-    }
+      const ledger = new CaseLedger(w, w.e.raw.mmRoot(w.mm) >>> 0);
+      w.ledger = ledger;
+      return ledger;
+    });
     const result = checkCaseIn(c, this.worlds);
-    const pfns = result.pfns;
+    for (const w of this.worlds) w.ledger = undefined;
+    const [la, lb] = ledgers;
+    if (la.unrestorable !== lb.unrestorable || la.undo.length !== lb.undo.length || la.tables.size !== lb.tables.size) {
+      throw new Error("LockstepPair: the engines allocated different page tables for the case");
+    }
+    this.lastCaseForeign = la.foreign;
+    if (la.unrestorable) {
+      this.broken = false;
+      this.retired = true;
+      this.cases++;
+      return result;
+    }
     const bytes = (Math.max(c.len, 1) + 2) * 8;
-    for (const w of this.worlds) {
-      detachForeignTables(w);
-      w.e.raw.mmDestroy(w.mm);
-      w.e.raw.blockFree(pfns - 8, bytes);
-      w.mm = 0;
-      // applyCase allocates tables through the zero block when a case's table-like entry points
-      // there (a fresh engine's zero block is zero for every case): they leak, the block is zeroed
+    for (const [k, w] of this.worlds.entries()) {
+      const { raw } = w.e;
+      const root = raw.mmRoot(w.mm) >>> 0;
       const zb = w.zeroBlockPfn * MEM.BLOCK_SIZE;
-      w.e.mem().u8.fill(0, zb, zb + MEM.BLOCK_SIZE);
+      ledgers[k].restore();
+      const u8 = w.e.mem().u8;
+      u8.fill(0, root, root + TABLE_BYTES);
+      // a fresh engine's zero block is zero for every case
+      u8.fill(0, zb, zb + MEM.BLOCK_SIZE);
+      for (const t of ledgers[k].tables) raw.blockFree(t, TABLE_BYTES);
+      raw.mmDestroy(w.mm);
+      raw.blockFree(result.pfns - 8, bytes);
+      w.mm = 0;
     }
     const [a, b] = this.worlds.map((w) => w.e.raw);
     if (a.heapBytes() !== b.heapBytes() || a.blocksUsed() !== b.blocksUsed()) {
       throw new Error("LockstepPair: the engines' heaps diverged while freeing a case");
+    }
+    if (a.blocksUsed() !== this.blocksAtStart) {
+      throw new Error(`LockstepPair: ${a.blocksUsed()} blocks in use after freeing a case, ${this.blocksAtStart} before it`);
     }
     this.broken = false;
     this.cases++;
     return result;
   }
 
-  /** Bytes the heap has grown by since the pair was built (leaked tables, free-list slack). */
+  /** Bytes the heap has grown by since the pair was built (free-list slack). */
   heapGrowth(): number {
     return this.worlds[0].e.raw.heapBytes() - this.heapAtStart;
   }

@@ -28,6 +28,8 @@ export interface Workload {
   /** Output digests (FNV-1a of hmm_pfns) per contender: equal across walkers and across commits. */
   digests?: Record<string, string>;
   notes: string[];
+  /** W5/W5t: bytes of fresh linear memory the operation writes per faulted page. */
+  touchedBytesPerPage?: number;
 }
 
 export interface MemoryFigure {
@@ -70,6 +72,8 @@ export interface Report {
   targets: TargetCheck[];
   /** ns per 4 KiB page for the first touch of fresh WebAssembly memory (W5 runs only). */
   firstTouchNsPer4KiB?: number;
+  /** The whole first-touch probe (W5 runs only): see bench/workloads/faults.ts firstTouchProbe. */
+  firstTouch?: { firstNs: number; firstCpuNs: number; secondNs: number; againNs: number; growSmallUs: number; growBigUs: number };
   notes: string[];
   seconds: number;
 }

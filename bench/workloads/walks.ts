@@ -64,7 +64,7 @@ export function snapshot(c: Ctx, id: string, title: string, bytes: number, kind:
  * The driver protocol of one range (dmirror_range_fault): readBegin, lock, walk, unlock, readRetry.
  * The hmm_range is one object literal per attempt, as a driver fills its struct on the stack.
  */
-function driverRangeFault(s: Scene, start: number, end: number, hmmPfns: PfnArray, walker: WalkEngine): void {
+export function driverRangeFault(s: Scene, start: number, end: number, hmmPfns: PfnArray, walker: WalkEngine): void {
   const opts = { engine: walker };
   for (;;) {
     const seq = s.mm.notifiers.readBegin(s.sub);

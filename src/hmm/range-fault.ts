@@ -98,9 +98,16 @@ export interface HmmRangeFaultStats {
  */
 export const lastHmmStats: HmmRangeFaultStats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
 
+/** The request values drivers pass on every call, and their high words (no BigInt arithmetic for them). */
+const REQ_FAULT_HI = Number(HMM_PFN_REQ_FAULT >> 32n);
+const REQ_WRITE_FAULT = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+const REQ_WRITE_FAULT_HI = Number(REQ_WRITE_FAULT >> 32n);
+
 /** The high 32 bits of a 64-bit flags word (every request bit lives there); once per call. */
 function hiWord(v: bigint | undefined): number {
   if (v === undefined || v === 0n) return 0;
+  if (v === HMM_PFN_REQ_FAULT) return REQ_FAULT_HI;
+  if (v === REQ_WRITE_FAULT) return REQ_WRITE_FAULT_HI;
   if (typeof v !== "bigint") throw new ArgumentTypeError("hmmRangeFault", "defaultFlags and pfnFlagsMask", "must be bigints", v);
   return Number(BigInt.asUintN(64, v) >> 32n);
 }
@@ -121,13 +128,14 @@ function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
   argInt(fn, "range.notifierSeq", range.notifierSeq, -(2 ** 53), Number.MAX_SAFE_INTEGER);
   argULong(fn, "range.start", range.start);
   argULong(fn, "range.end", range.end);
-  for (const k of ["defaultFlags", "pfnFlagsMask"] as const) {
-    if (range[k] !== undefined && typeof range[k] !== "bigint") throw new ArgumentTypeError(fn, `range.${k}`, "must be a bigint", range[k]);
-  }
+  // written out (no array of keys, no template string per call): this runs on every call
+  if (range.defaultFlags !== undefined && typeof range.defaultFlags !== "bigint") throw new ArgumentTypeError(fn, "range.defaultFlags", "must be a bigint", range.defaultFlags);
+  if (range.pfnFlagsMask !== undefined && typeof range.pfnFlagsMask !== "bigint") throw new ArgumentTypeError(fn, "range.pfnFlagsMask", "must be a bigint", range.pfnFlagsMask);
   if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed) throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
   if (opts.maxStalls !== undefined) argBudget(fn, "opts.maxStalls", opts.maxStalls);
-  if (opts.engine !== undefined) argEnum(fn, "opts.engine", opts.engine, ["wasm", "reference"] as const);
+  if (opts.engine !== undefined && opts.engine !== "wasm") argEnum(fn, "opts.engine", opts.engine, WALK_ENGINES);
 }
+const WALK_ENGINES = ["wasm", "reference"] as const;
 
 /** Runs a user hook; an exception it throws surfaces as CallbackError (the library's own typed errors as they are). */
 function callHook<T>(hook: (info: T) => void, what: string, info: T): void {
@@ -185,9 +193,15 @@ export function hmmRangeFault(range: HmmRange, opts: HmmRangeFaultOptions = {}):
     // rethrown once the call has returned its pages consistently
     return mm.runOp(() => rangeFault(mm, range, opts, stats));
   } finally {
-    if (opts.stats) Object.assign(opts.stats, stats);
-    Object.assign(lastHmmStats, stats);
+    if (opts.stats) copyStats(opts.stats, stats);
+    copyStats(lastHmmStats, stats);
   }
+}
+
+function copyStats(to: HmmRangeFaultStats, from: HmmRangeFaultStats): void {
+  to.passes = from.passes;
+  to.faultedPages = from.faultedPages;
+  to.migrationWaits = from.migrationWaits;
 }
 
 function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): HmmRangeFaultResult {

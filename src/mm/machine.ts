@@ -86,7 +86,8 @@ export function callbackError(what: string, e: unknown): Error {
  */
 export function runOp<T>(engine: Engine, f: () => T): T {
   const m = machineState(engine);
-  if (m.opDepth++ === 0) m.callbackErrors = [];
+  // an outermost operation starts with no deferred errors (the array is only replaced when used)
+  if (m.opDepth++ === 0 && m.callbackErrors.length !== 0) m.callbackErrors = [];
   let r: T | undefined;
   let failed = false;
   let failure: unknown;
@@ -99,10 +100,10 @@ export function runOp<T>(engine: Engine, f: () => T): T {
   }
   if (--m.opDepth === 0) {
     const errs = m.callbackErrors;
-    m.callbackErrors = [];
     // the callback's exception comes first: an error the operation raised afterwards (a fault
     // failing because migrateToRam threw) is its consequence
     if (errs.length > 0) {
+      m.callbackErrors = [];
       const err = callbackError(errs[0].what, errs[0].error);
       if (!failed && err instanceof CallbackError) err.result = r;
       throw err;
