@@ -53,7 +53,7 @@ export class SwapDevice {
     h.num(this.slots.size);
     for (const [slot, s] of [...this.slots].sort((a, b) => a[0] - b[0])) {
       h.num(slot).num(s.refs);
-      if (s.data && s.data.some((x) => x !== 0)) h.bytes(s.data);
+      if (s.data?.some((x) => x !== 0)) h.bytes(s.data);
       else h.u32(0);
     }
     for (const b of [...this.badSlots].sort((a, b2) => a - b2)) h.num(b);

@@ -173,7 +173,7 @@ export function ksmMerge(mm: MmStruct, addrs: number[]): KsmResult {
     const isKsm = new Set(stable.values());
     for (const a of addrs) {
       const v = mm.vmaLookup(a);
-      if (!v || !v.isAnonymous || v.isShared) continue;
+      if (!v?.isAnonymous || v.isShared) continue;
       const leaf = mm.leafOf(a);
       if (leaf.level !== 0 || !isNormalPage(mm, leaf.entry)) continue;
       const pfn = pte.pfnOf(leaf.entry);

@@ -167,7 +167,7 @@ metrics: [hmm.calls, retries.external, device.accesses]
     b.child.kill("SIGTERM");
     const end = await b.exited;
     expect(end.code).toBe(0);
-    const last = b.lines.slice(b.lines.findIndex((l) => l === "{")).join("\n");
+    const last = b.lines.slice(b.lines.indexOf("{")).join("\n");
     const doc = JSON.parse(last) as { command: string; result: { completed: number; failed: number } };
     expect(doc.command).toBe("worker");
     expect(doc.result.completed).toBe(b.events().filter((e) => e.event === "completed").length);

@@ -17,7 +17,7 @@ export function classifyFault(mm: MmStruct, addr: number, write: boolean): Fault
   const e = leaf.entry;
   if (leaf.level < 0 || pte.isNone(e)) {
     const v = mm.vmaLookup(addr);
-    return v && v.isAnonymous && !v.isShared ? "anon" : "file";
+    return v?.isAnonymous && !v.isShared ? "anon" : "file";
   }
   if (pte.isPresent(e)) {
     if (pte.isProtnone(e)) return "numa";
