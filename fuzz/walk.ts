@@ -1,5 +1,5 @@
 // Long differential fuzz of the two walkers of one hmm_range_fault() walk pass: the WASM `hmmWalk`
-// (assembly/walk.ts) against the TypeScript reference (src/reference/walk.ts), with the generators,
+// (assembly/walk.ts) against the TypeScript reference (src/hmm/reference-walk.ts), with the generators,
 // comparisons and invariants of test/differential.test.ts (shared in test/differential-harness.ts).
 //
 // The vitest properties build every case in two fresh engines (~5-20 ms a case, mostly WebAssembly
@@ -9,7 +9,7 @@
 // retired: see LockstepPair), and after any failure. A failing case is re-run in two fresh
 // engines (the vitest harness) before it counts, and fast-check shrinks it the same way.
 //
-//   npx tsx scripts/fuzz.ts --cases 1000000 --build release
+//   npm run fuzz -- --build release,simd      (or: npx tsx fuzz/walk.ts --cases 1000000 --build simd)
 //
 // Options:
 //   --cases N        cases per build, split evenly over the properties (default: $HMMSIM_FUZZ_RUNS
@@ -125,7 +125,7 @@ class Pairs {
 /**
  * How the walks of a case in a pair (`pair`) differ from its walks in two fresh engines (`fresh`).
  * Two things legitimately differ: both walkers keep walk->vma from their previous call, which a walk
- * failing with -EINVAL before looking at a VMA reports (src/reference/walk.ts) and which stays in the
+ * failing with -EINVAL before looking at a VMA reports (src/hmm/reference-walk.ts) and which stays in the
  * walk context after a trap (the previous case's, in a pair), and the pfn of a
  * word can be the address of a page table (a hugetlb VMA over a PMD that points to a PTE table: the
  * walk reads the table pointer as a huge entry), and tables sit elsewhere in a pair's heap. Words
@@ -212,7 +212,7 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
         if (!fresh(c)) fc.pre(false);
         harnessProblem ??= String(err instanceof Error ? err.stack ?? err.message : err);
         throw new Error(`${LOCKSTEP_MARK} on this case but two fresh engines agree (a problem of ` +
-          `scripts/fuzz.ts or of the engine's allocator, not a walker disagreement):\n${String(err)}`);
+          `fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${String(err)}`);
       }
       if (opts.crosscheck > 0 && ++sinceCrosscheck >= opts.crosscheck) {
         sinceCrosscheck = 0;
@@ -226,7 +226,7 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
         if (why.problem && pair.lastCaseForeign) crosscheckForeign++;
         else if (why.problem) {
           throw new Error(`${LOCKSTEP_MARK} the cross-check: two fresh engines agree on this case, but on other outcomes ` +
-            `(a problem of scripts/fuzz.ts or of the engine's allocator, not a walker disagreement):\n${why.problem}`);
+            `(a problem of fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${why.problem}`);
         }
       }
     }
@@ -268,7 +268,7 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
     const own = err instanceof Error && (err.message.includes("\n") || err.message.includes(LOCKSTEP_MARK));
     console.log(`\nerror:\n${err instanceof Error ? (own ? err.message : err.stack ?? err.message) : String(err)}`);
     if (harnessProblem) console.log(`\nfirst lockstep-pair error:\n${harnessProblem}`);
-    console.log(`\nreplay: npx tsx scripts/fuzz.ts --build ${build} --property ${property} --seed ${details.seed}` +
+    console.log(`\nreplay: npx tsx fuzz/walk.ts --build ${build} --property ${property} --seed ${details.seed}` +
       ` --path ${details.counterexamplePath ?? "?"} --cases ${numRuns}`);
     return { build, property, cases: passed, seconds, failed: harness ? "harness" : "disagreement" };
   }

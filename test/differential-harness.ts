@@ -1,11 +1,11 @@
 // The harness of the differential test of the two walkers of one hmm_range_fault() walk pass:
-// assembly/walk.ts `hmmWalk` (WebAssembly) and src/reference/walk.ts (the TypeScript oracle).
+// assembly/walk.ts `hmmWalk` (WebAssembly) and src/hmm/reference-walk.ts (the TypeScript oracle).
 // Shared by test/differential.test.ts (short runs in CI, two fresh engines per case) and
-// scripts/fuzz.ts (long runs: one pair of engines reused for many cases, see LockstepPair).
+// fuzz/walk.ts (long runs: one pair of engines reused for many cases, see LockstepPair).
 //
 // It holds the random case generators (caseArb, denseCaseArb), the code that builds a case in an
 // engine, the comparison of the two walkers' outcomes and the walker-independent invariants.
-// It must not import vitest (scripts/fuzz.ts runs outside of it).
+// It must not import vitest (fuzz/walk.ts runs outside of it).
 import * as fc from "fast-check";
 import { Engine } from "../src/engine/engine.js";
 import { CTX, ERRNO, HMM_PFN_HI, MEM, PROFILE_LATE_LAYOUT, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PTE, PTE_HI, PTE_LO, PUD_SHIFT, SWP, VM } from "../src/engine/layout.js";

@@ -1,5 +1,5 @@
 // Differential test of the two implementations of one hmm_range_fault() walk pass:
-// assembly/walk.ts `hmmWalk` (WebAssembly: release, debug and SIMD builds) and src/reference/walk.ts
+// assembly/walk.ts `hmmWalk` (WebAssembly: release, debug and SIMD builds) and src/hmm/reference-walk.ts
 // (plain TypeScript, the readable oracle), plus fixed cases whose expected words are computed by
 // hand from the decision table of docs/semantics.md §3, not from either walker.
 //
@@ -13,7 +13,7 @@
 // Runs: HMMSIM_FUZZ_RUNS=<n> sets the number of cases per property and build (default 200);
 // HMMSIM_FUZZ_SEED=<seed> replays the seed printed by a failure; HMMSIM_DIFF_STATS=1 prints what
 // the random cases exercised. The generators and the comparison live in differential-harness.ts;
-// long runs (a million cases, one reused pair of engines) are scripts/fuzz.ts (`npm run fuzz`).
+// long runs (a million cases, one reused pair of engines) are fuzz/walk.ts (`npm run fuzz`).
 import { describe, expect, it } from "vitest";
 import * as fc from "fast-check";
 import {
@@ -48,7 +48,7 @@ const SEED = process.env.HMMSIM_FUZZ_SEED !== undefined ? Number(process.env.HMM
 /**
  * checkCase, except that a case which corrupts its own engine while being built (a WebAssembly trap
  * outside the walks, which catch theirs: an entry that applyCase later follows as a table pointer
- * can point into the allocator's data) is discarded, as scripts/fuzz.ts does, instead of failing.
+ * can point into the allocator's data) is discarded, as fuzz/walk.ts does, instead of failing.
  */
 function checkOrDiscard(c: Parameters<typeof checkCase>[0], build: Parameters<typeof checkCase>[1]): void {
   try {

@@ -7,7 +7,7 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma
 import { ENGINE_OPTS } from "./env.js";
 
 // the suite runs per build and walker (test/env.ts)
-// The reference walker (src/reference/walk.ts) is not registered with hmm.ts yet: these tests walk
+// The reference walker (src/hmm/reference-walk.ts) is not registered with hmm.ts yet: these tests walk
 // with the WebAssembly walker in every variant.
 export const WALKER = "wasm" as const;
 
