@@ -18,16 +18,21 @@ const bytes = Number(process.argv[3] ?? 8) * GiB;
 const side = (name: string, build: "release" | "simd", wasm?: Uint8Array): Contender & { out: PfnArray } => {
   const s = newScene(new Engine({ build, ...(wasm ? { wasm } : {}) }), bytes);
   const step = (16 * GiB) / PMD_SIZE;
-  for (let t = 0; t < bytes / PMD_SIZE; t += step) writePteTables(s, s.start + t * PMD_SIZE, Math.min(step, bytes / PMD_SIZE - t));
+  for (let t = 0; t < bytes / PMD_SIZE; t += step)
+    writePteTables(s, s.start + t * PMD_SIZE, Math.min(step, bytes / PMD_SIZE - t));
   const out = new PfnArray(s.eng, bytes / PAGE);
   return { name, out, op: () => s.mm.withReadLock(() => walkOnce(s, out, 0n, "wasm")) };
 };
 const file = (b: string): Uint8Array => readFileSync(join(resolve(dir), `${b}.wasm`));
 const sides = [
-  side("A simd", "simd", file("simd")), side("B simd", "simd"),
-  side("A scalar", "release", file("release")), side("B scalar", "release"),
+  side("A simd", "simd", file("simd")),
+  side("B simd", "simd"),
+  side("A scalar", "release", file("release")),
+  side("B scalar", "release"),
 ];
-console.log(`W4 A/B over ${bytes / GiB} GiB: A = ${dir}, B = the embedded builds; 7 interleaved rounds of ~300 ms batches`);
+console.log(
+  `W4 A/B over ${bytes / GiB} GiB: A = ${dir}, B = the embedded builds; 7 interleaved rounds of ~300 ms batches`,
+);
 const r = interleaved(sides, 7, 300);
 for (const x of sides) {
   const t = r.get(x.name)!;

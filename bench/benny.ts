@@ -22,7 +22,12 @@ const CASES: Case[] = [
   { name: "TS reference", build: "release", walker: "reference" },
 ];
 
-async function walkSuite(id: string, title: string, bytes: number, fill: (s: ReturnType<typeof newScene>) => void): Promise<void> {
+async function walkSuite(
+  id: string,
+  title: string,
+  bytes: number,
+  fill: (s: ReturnType<typeof newScene>) => void,
+): Promise<void> {
   const benches = CASES.map((c) => {
     const s = newScene(new Engine({ build: c.build }), bytes);
     fill(s);
@@ -36,8 +41,18 @@ async function walkSuite(id: string, title: string, bytes: number, fill: (s: Ret
       }
     });
   });
-  const summary = await suite(title, ...benches, cycle(), complete(), save({ file: `benny-${id}`, folder: out, format: "json" }));
-  writeBarChart(join(out, `benny-${id}.html`), title, summary.results.map((r) => ({ name: r.name, opsPerSec: r.ops, marginPct: r.margin })));
+  const summary = await suite(
+    title,
+    ...benches,
+    cycle(),
+    complete(),
+    save({ file: `benny-${id}`, folder: out, format: "json" }),
+  );
+  writeBarChart(
+    join(out, `benny-${id}.html`),
+    title,
+    summary.results.map((r) => ({ name: r.name, opsPerSec: r.ops, marginPct: r.margin })),
+  );
 }
 
 const bytes = quick ? 64 * MiB : GiB;

@@ -4,16 +4,27 @@
 import { writeFileSync } from "node:fs";
 import { uplotInline } from "../src/sim/sweep/index.js";
 
-export interface BarFigure { name: string; opsPerSec: number; marginPct: number }
+export interface BarFigure {
+  name: string;
+  opsPerSec: number;
+  marginPct: number;
+}
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /** Writes `file`: a bar chart of ops/s per case (with the ± margin as a whisker) and a table. */
 export function writeBarChart(file: string, title: string, figures: BarFigure[]): void {
   const { js, css } = uplotInline();
   const data = JSON.stringify({ title, figures }).replace(/</g, "\\u003c");
-  const rows = figures.map((f) => `<tr><td>${esc(f.name)}</td><td>${f.opsPerSec.toFixed(2)}</td><td>±${f.marginPct.toFixed(2)}%</td></tr>`).join("");
-  writeFileSync(file, `<!doctype html>
+  const rows = figures
+    .map(
+      (f) => `<tr><td>${esc(f.name)}</td><td>${f.opsPerSec.toFixed(2)}</td><td>±${f.marginPct.toFixed(2)}%</td></tr>`,
+    )
+    .join("");
+  writeFileSync(
+    file,
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>${css}</style>
 <style>body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; } table { border-collapse: collapse; margin-top: 1rem; }
@@ -43,5 +54,6 @@ td, th { border: 1px solid #d0d7de; padding: .2rem .6rem; text-align: right; } t
 })();
 </script>
 </body></html>
-`);
+`,
+  );
 }

@@ -45,10 +45,15 @@ const program = new Command("bench:profile")
     if (!w) throw new InvalidArgumentError(`one of ${WORKLOADS.join(", ")}`);
     return w;
   })
-  .option("--build <b>", "scalar | simd", (v: string) => {
-    if (v !== "scalar" && v !== "simd") throw new InvalidArgumentError("scalar or simd");
-    return v;
-  }, "simd")
+  .option(
+    "--build <b>",
+    "scalar | simd",
+    (v: string) => {
+      if (v !== "scalar" && v !== "simd") throw new InvalidArgumentError("scalar or simd");
+      return v;
+    },
+    "simd",
+  )
   .option("--seconds <n>", "seconds of profiled operations", positive, 5)
   .option("--interval <us>", "sampling interval in µs", positive, 100)
   .option("--top <n>", "rows printed", positive, 25)
@@ -58,15 +63,28 @@ const program = new Command("bench:profile")
   .showHelpAfterError()
   .parse();
 const id = program.processedArgs[0] as WorkloadId;
-const opts = program.opts<{ build: "scalar" | "simd"; seconds: number; interval: number; top: number; quick: boolean; wasmDir?: string; cpuprofile?: string }>();
+const opts = program.opts<{
+  build: "scalar" | "simd";
+  seconds: number;
+  interval: number;
+  top: number;
+  quick: boolean;
+  wasmDir?: string;
+  cpuprofile?: string;
+}>();
 const build = opts.build === "scalar" ? "release" : "simd";
 const dir = opts.wasmDir ? resolve(opts.wasmDir) : join(here, "..", "build");
 const wasm = withFunctionNames(readFileSync(join(dir, `${build}.wasm`)), join(dir, `${build}.wat`));
 const engine = (): Engine => new Engine({ build, wasm });
 // the Ctx of the bench workloads, with this build's named module for both builds
 const ctx: Ctx = {
-  quick: opts.quick, rounds: 1, batchMs: 300, log: () => {}, reference: false,
-  native: { binaries: {}, compiler: "", note: "" }, wasm: { release: wasm, simd: wasm },
+  quick: opts.quick,
+  rounds: 1,
+  batchMs: 300,
+  log: () => {},
+  reference: false,
+  native: { binaries: {}, compiler: "", note: "" },
+  wasm: { release: wasm, simd: wasm },
 };
 
 /** The timed operation of a workload, and the untimed setup before each one (if any). */
@@ -77,11 +95,16 @@ interface Job {
 }
 function jobOf(w: WorkloadId): Job {
   switch (w) {
-    case "W1": case "W2": case "W4": {
+    case "W1":
+    case "W2":
+    case "W4": {
       const bytes = w === "W4" ? W4_BYTES(ctx) : W1_BYTES(ctx);
       const s = populated(ctx, build, bytes, w === "W2" ? "thp" : "pte");
       const p = new PfnArray(s.eng, s.pages);
-      return { title: `${w} snapshot of ${bytes / GiB} GiB (${w === "W2" ? "THPs" : "4 KiB pages"})`, op: () => s.mm.withReadLock(() => walkOnce(s, p, 0n, "wasm")) };
+      return {
+        title: `${w} snapshot of ${bytes / GiB} GiB (${w === "W2" ? "THPs" : "4 KiB pages"})`,
+        op: () => s.mm.withReadLock(() => walkOnce(s, p, 0n, "wasm")),
+      };
     }
     case "W6": {
       const s = populated(ctx, build, W4_BYTES(ctx), "pte");
@@ -100,13 +123,16 @@ function jobOf(w: WorkloadId): Job {
         },
       };
     }
-    case "W5": case "W5w": {
+    case "W5":
+    case "W5w": {
       const bytes = opts.quick ? 64 * MiB : GiB;
       const eng = w === "W5w" ? engine() : undefined;
       let cur: { s: Scene; p: PfnArray } | undefined;
       return {
-        title: w === "W5" ? `W5 first-touch write faults over ${bytes / MiB} MiB, fresh engine per operation`
-          : `W5w first-touch write faults over ${bytes / MiB} MiB, engine memory grown and touched`,
+        title:
+          w === "W5"
+            ? `W5 first-touch write faults over ${bytes / MiB} MiB, fresh engine per operation`
+            : `W5w first-touch write faults over ${bytes / MiB} MiB, engine memory grown and touched`,
         before: () => {
           if (eng) {
             cur?.s.mm.exit();
@@ -125,9 +151,25 @@ function jobOf(w: WorkloadId): Job {
 
 // ---- the V8 profiler -----------------------------------------------------------------------------
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; scriptId: string }
-interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number; children?: number[] }
-interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; samples?: number[]; timeDeltas?: number[] }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  scriptId: string;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
 
 const session = new Session();
 session.connect();
@@ -144,8 +186,10 @@ function post<T = unknown>(method: string, params?: object): T {
 }
 
 const job = jobOf(id);
-console.log(`hmmsim profile: ${job.title}; build ${opts.build} (${dir}/${build}.wasm with function names); ` +
-  `${opts.seconds} s of operations, sampled every ${opts.interval} µs`);
+console.log(
+  `hmmsim profile: ${job.title}; build ${opts.build} (${dir}/${build}.wasm with function names); ` +
+    `${opts.seconds} s of operations, sampled every ${opts.interval} µs`,
+);
 // warm-up (tier-up of the WebAssembly and the JIT) outside the profile
 for (let i = 0, t0 = performance.now(); i < 3 || performance.now() - t0 < 300; i++) {
   job.before?.();
@@ -200,7 +244,10 @@ let totalUs = 0;
 const ROOT_ID = 1;
 const merged: Profile = {
   nodes: [{ id: ROOT_ID, callFrame: { functionName: "(root)", url: "", lineNumber: -1, scriptId: "0" }, children: [] }],
-  startTime: 0, endTime: 0, samples: [], timeDeltas: [],
+  startTime: 0,
+  endTime: 0,
+  samples: [],
+  timeDeltas: [],
 };
 let idBase = ROOT_ID;
 let untimedUs = 0;
@@ -250,8 +297,10 @@ for (const p of profiles) {
 if (opts.cpuprofile) writeFileSync(resolve(opts.cpuprofile), JSON.stringify(merged));
 
 const pct = (us: number): string => `${((100 * us) / Math.max(totalUs, 1)).toFixed(1).padStart(5)}%`;
-console.log(`${ops} operations in ${(opMs / 1000).toFixed(2)} s (${(opMs / ops).toFixed(3)} ms each, wall, profiler on); ` +
-  `${(totalUs / 1000).toFixed(0)} ms sampled${untimedUs ? ` (and ${(untimedUs / 1000).toFixed(0)} ms of untimed setup left out)` : ""}\n`);
+console.log(
+  `${ops} operations in ${(opMs / 1000).toFixed(2)} s (${(opMs / ops).toFixed(3)} ms each, wall, profiler on); ` +
+    `${(totalUs / 1000).toFixed(0)} ms sampled${untimedUs ? ` (and ${(untimedUs / 1000).toFixed(0)} ms of untimed setup left out)` : ""}\n`,
+);
 console.log("by kind of code (self time):");
 for (const [k, us] of [...cats].sort((a, b) => b[1] - a[1])) console.log(`  ${pct(us)}  ${k}`);
 console.log(`\ntop ${opts.top} functions by self time:`);

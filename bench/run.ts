@@ -45,7 +45,15 @@ function positiveInt(v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("needs a positive integer");
   return n;
 }
-const opts = program.opts<{ quick: boolean; only?: string[]; rounds?: number; batchMs?: number; reference: boolean; wasmDir?: string; out?: string }>();
+const opts = program.opts<{
+  quick: boolean;
+  only?: string[];
+  rounds?: number;
+  batchMs?: number;
+  reference: boolean;
+  wasmDir?: string;
+  out?: string;
+}>();
 const { quick, only, rounds, batchMs, reference } = opts;
 const wasmDir = opts.wasmDir === undefined ? undefined : resolve(opts.wasmDir);
 const outDir = opts.out === undefined ? join(here, "results") : resolve(opts.out);
@@ -55,20 +63,43 @@ const want = (id: string): boolean => !only || only.includes(id);
 const T0 = now();
 const native = buildNative();
 const c: Ctx = {
-  quick, rounds: rounds ?? (quick ? 3 : 5), batchMs: batchMs ?? (quick ? 150 : 300), log: (s) => console.log(s), native, reference,
-  wasm: wasmDir ? { release: readFileSync(join(wasmDir, "release.wasm")), simd: readFileSync(join(wasmDir, "simd.wasm")) } : undefined,
+  quick,
+  rounds: rounds ?? (quick ? 3 : 5),
+  batchMs: batchMs ?? (quick ? 150 : 300),
+  log: (s) => console.log(s),
+  native,
+  reference,
+  wasm: wasmDir
+    ? { release: readFileSync(join(wasmDir, "release.wasm")), simd: readFileSync(join(wasmDir, "simd.wasm")) }
+    : undefined,
 };
 const report: Report = {
-  quick, date: new Date().toISOString(), machine: machine(native.compiler),
+  quick,
+  date: new Date().toISOString(),
+  machine: machine(native.compiler),
   settings: { rounds: c.rounds, batchMs: c.batchMs, wasm: wasmDir ?? "embedded builds" },
-  workloads: [], memory: [], targets: [], notes: [], seconds: 0,
+  workloads: [],
+  memory: [],
+  targets: [],
+  notes: [],
+  seconds: 0,
 };
-c.log(`hmmsim bench${quick ? " --quick" : ""}: ${machineLine(report.machine)}; load average ${report.machine.loadAvgStart.join(" ")}`);
-c.log(`timing: ${c.rounds} interleaved rounds of calibrated ~${c.batchMs} ms batches per contender, medians; figures are CPU time, wall time beside them`);
+c.log(
+  `hmmsim bench${quick ? " --quick" : ""}: ${machineLine(report.machine)}; load average ${report.machine.loadAvgStart.join(" ")}`,
+);
+c.log(
+  `timing: ${c.rounds} interleaved rounds of calibrated ~${c.batchMs} ms batches per contender, medians; figures are CPU time, wall time beside them`,
+);
 if (native.note) report.notes.push(native.note);
-if (native.binaries.O2) report.notes.push(`native anchor: bench/native/walk.c built with cc ${nativeFlags("O2")} (and ${nativeFlags("O3native")} for W2)`);
+if (native.binaries.O2)
+  report.notes.push(
+    `native anchor: bench/native/walk.c built with cc ${nativeFlags("O2")} (and ${nativeFlags("O3native")} for W2)`,
+  );
 for (const n of report.notes) c.log(`note: ${n}`);
-if (os.loadavg()[0] > os.cpus().length / 2) c.log("note: the machine is busy (load average above half the cores): interleaved rounds keep the ratios fair, absolute figures move");
+if (os.loadavg()[0] > os.cpus().length / 2)
+  c.log(
+    "note: the machine is busy (load average above half the cores): interleaved rounds keep the ratios fair, absolute figures move",
+  );
 
 if (want("W1")) {
   const b = W1_BYTES(c);
@@ -77,26 +108,34 @@ if (want("W1")) {
   report.workloads.push(snapshot(c, "W1", "snapshot of populated 4 KiB pages, in cache", b, "pte", sc));
 }
 if (want("W2")) report.workloads.push(snapshot(c, "W2", "snapshot of 2 MiB THPs", W1_BYTES(c), "thp"));
-if (want("W3")) report.workloads.push(snapshot(c, "W3", "snapshot, 10% of the PTE tables present", W1_BYTES(c), "sparse"));
+if (want("W3"))
+  report.workloads.push(snapshot(c, "W3", "snapshot, 10% of the PTE tables present", W1_BYTES(c), "sparse"));
 if (want("W4") || want("W6")) {
   const b = W4_BYTES(c);
   const t0 = now();
   const sc = { release: populated(c, "release", b, "pte"), simd: populated(c, "simd", b, "pte") };
   c.log(`populated ${b / GiB} GiB of 4 KiB pages twice in ${(Number(now() - t0) / 1e9).toFixed(1)} s`);
   if (want("MEM")) report.memory.push(memoryFigure(`${b / GiB} GiB of 4 KiB pages`, sc.release));
-  if (want("W4")) report.workloads.push(snapshot(c, "W4", "snapshot of populated 4 KiB pages, tables far beyond the caches", b, "pte", sc));
+  if (want("W4"))
+    report.workloads.push(
+      snapshot(c, "W4", "snapshot of populated 4 KiB pages, tables far beyond the caches", b, "pte", sc),
+    );
   if (want("W6")) report.workloads.push(randomCalls(c, sc));
 }
 if (want("W5")) {
   const ft = firstTouchProbe();
   report.firstTouch = ft;
   report.firstTouchNsPer4KiB = ft.firstNs;
-  c.log(`first touch of fresh linear memory (64 MiB grown, one byte written per 4 KiB page): ${fmt(ft.firstNs)} ns per page (${fmt(ft.firstCpuNs)} ns CPU time); ` +
-    `the same pages again ${fmt(ft.secondNs)} ns; a second fresh memory ${fmt(ft.againNs)} ns; memory.grow ${fmt(ft.growSmallUs)} µs per 64 KiB step, ` +
-    `${fmt(ft.growBigUs)} µs for one 16 MiB step`);
+  c.log(
+    `first touch of fresh linear memory (64 MiB grown, one byte written per 4 KiB page): ${fmt(ft.firstNs)} ns per page (${fmt(ft.firstCpuNs)} ns CPU time); ` +
+      `the same pages again ${fmt(ft.secondNs)} ns; a second fresh memory ${fmt(ft.againNs)} ns; memory.grow ${fmt(ft.growSmallUs)} µs per 64 KiB step, ` +
+      `${fmt(ft.growBigUs)} µs for one 16 MiB step`,
+  );
   if (ft.firstNs > 2000 && ft.againNs > 2000) {
-    c.log("note: every fresh page costs microseconds here, memory used before included: the host faults guest pages in " +
-      "(a VM that backs memory lazily or takes freed pages back); W5's fresh-engine figure carries that cost per byte of linear memory it writes");
+    c.log(
+      "note: every fresh page costs microseconds here, memory used before included: the host faults guest pages in " +
+        "(a VM that backs memory lazily or takes freed pages back); W5's fresh-engine figure carries that cost per byte of linear memory it writes",
+    );
   }
   // W5's figures are CPU time: so is the share of first touch they are compared with
   report.workloads.push(firstTouch(c, false, ft.firstCpuNs));
@@ -114,7 +153,8 @@ report.seconds = Number(now() - T0) / 1e9;
 report.machine.loadAvgEnd = os.loadavg().map((x) => +x.toFixed(2));
 c.log("");
 c.log("targets of issue 10 (reported, not asserted):");
-for (const t of report.targets) c.log(`  ${t.met ? " met  " : "MISSED"}  ${t.what}: ${t.measured} (target ${t.target})`);
+for (const t of report.targets)
+  c.log(`  ${t.met ? " met  " : "MISSED"}  ${t.what}: ${t.measured} (target ${t.target})`);
 mkdirSync(outDir, { recursive: true });
 const base = join(outDir, quick ? "report-quick" : "report");
 writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + "\n");

@@ -5,7 +5,17 @@
 //   S2  the same scenario with the trace on (streamed into memory)
 //   S3  the default scenario: wall time and simulated device accesses per second
 import {
-  Engine, HMM_PFN_REQ_FAULT, MAP_ANONYMOUS, MAP_PRIVATE, Mirror, Mm, PAGE_SIZE, PROT_READ, PROT_WRITE, PfnArray, hmmRangeFault,
+  Engine,
+  HMM_PFN_REQ_FAULT,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  Mirror,
+  Mm,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  PfnArray,
+  hmmRangeFault,
 } from "../src/index.js";
 import { type TraceSink, defaultScenario, parseScenario, runScenario } from "../src/index.js";
 
@@ -35,7 +45,8 @@ function median(xs: number[]): number {
 function simMs(chunks: number, trace?: TraceSink): number {
   const s = parseScenario(streamYaml(chunks));
   const r = runScenario(s, { trace });
-  if (!r.ok || r.metrics.total["hmm.calls"] !== chunks) throw new Error(`bench: stream run ${r.status}, ${r.metrics.total["hmm.calls"]} calls`);
+  if (!r.ok || r.metrics.total["hmm.calls"] !== chunks)
+    throw new Error(`bench: stream run ${r.status}, ${r.metrics.total["hmm.calls"]} calls`);
   return r.loopMs;
 }
 
@@ -65,7 +76,12 @@ function bareLoop(): () => number {
   const len = CHUNKS * CALL * PAGE_SIZE;
   const base = mm.mmap({ length: len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
   mm.populate(base, len, true);
-  const sub = mm.intervalNotifierInsert(0, mm.taskSize + PAGE_SIZE, { invalidate: (n, _r, cur) => { mm.notifiers.setSeq(n, cur); return true; } });
+  const sub = mm.intervalNotifierInsert(0, mm.taskSize + PAGE_SIZE, {
+    invalidate: (n, _r, cur) => {
+      mm.notifiers.setSeq(n, cur);
+      return true;
+    },
+  });
   const pfns = new PfnArray(engine, CALL);
   return () => {
     const t0 = performance.now();
@@ -73,7 +89,14 @@ function bareLoop(): () => number {
       const start = base + c * CALL * PAGE_SIZE;
       const seq = mm.notifiers.readBegin(sub);
       mm.mmapReadLock();
-      const r = hmmRangeFault({ notifier: sub, notifierSeq: seq, start, end: start + CALL * PAGE_SIZE, hmmPfns: pfns, defaultFlags: HMM_PFN_REQ_FAULT });
+      const r = hmmRangeFault({
+        notifier: sub,
+        notifierSeq: seq,
+        start,
+        end: start + CALL * PAGE_SIZE,
+        hmmPfns: pfns,
+        defaultFlags: HMM_PFN_REQ_FAULT,
+      });
       mm.mmapReadUnlock();
       if (r !== 0 || mm.notifiers.readRetry(sub, seq)) throw new Error("bench: protocol call failed");
     }
@@ -84,7 +107,11 @@ function bareLoop(): () => number {
 // alternate the two so that other load on the machine hits both alike; keep each one's best round
 const plainRound = plainLoop();
 const bareRound = bareLoop();
-for (let i = 0; i < 3; i++) { plainRound(); bareRound(); simMs(CHUNKS); }
+for (let i = 0; i < 3; i++) {
+  plainRound();
+  bareRound();
+  simMs(CHUNKS);
+}
 const plainRounds: number[] = [];
 const bareRounds: number[] = [];
 const simRounds: number[] = [];
@@ -100,10 +127,16 @@ const fmt = (ms: number) => `${(ms * 1000).toFixed(1)} µs/call, ${((ms * 1e6) /
 console.log(`S1 ${CALL}-page driver-protocol calls (present pages), ${CHUNKS} calls, best of 9 alternating rounds`);
 console.log(`   plain loop (Mirror.fault):       ${fmt(plain)}  (median ${fmt(median(plainRounds))})`);
 console.log(`   bare protocol loop (no table):   ${fmt(bare)}  (median ${fmt(median(bareRounds))})`);
-console.log(`   through the scheduler (metrics): ${fmt(sim)}  (median ${fmt(median(simRounds))})  = ${(sim / plain).toFixed(2)}x Mirror.fault, ${(sim / bare).toFixed(2)}x the bare loop`);
+console.log(
+  `   through the scheduler (metrics): ${fmt(sim)}  (median ${fmt(median(simRounds))})  = ${(sim / plain).toFixed(2)}x Mirror.fault, ${(sim / bare).toFixed(2)}x the bare loop`,
+);
 
 let bytes = 0;
-const sink: TraceSink = { write: (c) => { bytes += c.length; } };
+const sink: TraceSink = {
+  write: (c) => {
+    bytes += c.length;
+  },
+};
 const traced: number[] = [];
 const untraced: number[] = [];
 for (let i = 0; i < 7; i++) {
@@ -111,7 +144,9 @@ for (let i = 0; i < 7; i++) {
   bytes = 0;
   traced.push(simMs(CHUNKS, sink));
 }
-console.log(`S2 the same run's loop, trace off: ${Math.min(...untraced).toFixed(1)} ms; trace on: ${Math.min(...traced).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB of trace; best of 7)`);
+console.log(
+  `S2 the same run's loop, trace off: ${Math.min(...untraced).toFixed(1)} ms; trace on: ${Math.min(...traced).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB of trace; best of 7)`,
+);
 
 const d = defaultScenario();
 runScenario(d);
@@ -125,5 +160,7 @@ for (let i = 0; i < 7; i++) {
   simNs = r.simTimeNs;
 }
 const wall = Math.min(...walls);
-console.log(`S3 default scenario (best of 7): ${wall.toFixed(0)} ms wall for ${accesses} device accesses (${(simNs / 1e6).toFixed(1)} ms simulated): ` +
-  `${Math.round(accesses / (wall / 1000))} simulated device accesses per second`);
+console.log(
+  `S3 default scenario (best of 7): ${wall.toFixed(0)} ms wall for ${accesses} device accesses (${(simNs / 1e6).toFixed(1)} ms simulated): ` +
+    `${Math.round(accesses / (wall / 1000))} simulated device accesses per second`,
+);

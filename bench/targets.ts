@@ -10,7 +10,12 @@ export function checkTargets(r: Report): TargetCheck[] {
     const b = fig(id, anchor);
     if (!a || !b) return;
     const x = a.value / b.value;
-    out.push({ what: `${what} (${fmt(a.value)} vs ${fmt(b.value)} ns/page)`, target: `≤ ${limit}× ${anchor}`, measured: `${fmt(x)}×`, met: x <= limit });
+    out.push({
+      what: `${what} (${fmt(a.value)} vs ${fmt(b.value)} ns/page)`,
+      target: `≤ ${limit}× ${anchor}`,
+      measured: `${fmt(x)}×`,
+      met: x <= limit,
+    });
   };
   const abs = (what: string, id: string, name: string, limit: number): void => {
     const a = fig(id, name);
@@ -35,7 +40,12 @@ export function checkTargets(r: Report): TargetCheck[] {
   }
   for (const m of r.memory) {
     if (!/^(64|256) GiB/.test(m.label)) continue;
-    out.push({ what: `linear memory per populated page, ${m.label}`, target: "≤ 16 B/page", measured: `${m.memoryBytesPerPage.toFixed(2)} B/page (blocks ${m.blockBytesPerPage.toFixed(2)})`, met: m.memoryBytesPerPage <= 16 });
+    out.push({
+      what: `linear memory per populated page, ${m.label}`,
+      target: "≤ 16 B/page",
+      measured: `${m.memoryBytesPerPage.toFixed(2)} B/page (blocks ${m.blockBytesPerPage.toFixed(2)})`,
+      met: m.memoryBytesPerPage <= 16,
+    });
   }
   return out;
 }

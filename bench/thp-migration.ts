@@ -12,13 +12,25 @@ import { Mm } from "../src/api/mm.js";
 import { PROFILES, type Profile } from "../src/engine/profile.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 import { MADV_HUGEPAGE, MADV_NOHUGEPAGE, madvise } from "../src/ops/madvise.js";
-import { DmirrorDriver, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS, type DmirrorFile } from "../src/drivers/dmirror/index.js";
+import {
+  DmirrorDriver,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  type DmirrorFile,
+} from "../src/drivers/dmirror/index.js";
 
 const PAGE = 4096;
 const PMD = 2 << 20;
 const ROUNDS = 5;
 
-interface Row { size: number; thp: boolean; toDevMs: number; toSysMs: number; gbps: number; failures: number }
+interface Row {
+  size: number;
+  thp: boolean;
+  toDevMs: number;
+  toSysMs: number;
+  gbps: number;
+  failures: number;
+}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -41,12 +53,16 @@ function runOne(profile: Profile, size: number, thp: boolean): Row {
   const addr = Math.ceil(raw / PMD) * PMD;
   madvise(mm, addr, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   const data = new Uint8Array(size);
-  new Int32Array(data.buffer).forEach((_, i, a) => { a[i] = i; });
+  new Int32Array(data.buffer).forEach((_, i, a) => {
+    a[i] = i;
+  });
   mm.cpuWrite(addr, data);
   const npages = size / PAGE;
   const mirror = new Uint8Array(size);
   let failures = 0;
-  const check = (r: number): void => { if (r !== 0) failures++; };
+  const check = (r: number): void => {
+    if (r !== 0) failures++;
+  };
   check(ioctl(fd, HMM_DMIRROR_MIGRATE_TO_DEV, addr, npages, mirror));
   check(ioctl(fd, HMM_DMIRROR_MIGRATE_TO_SYS, addr, npages, mirror));
   let toDev = 0;
@@ -71,7 +87,9 @@ function main(): void {
   if (!PROFILES.includes(profile)) throw new RangeError(`--profile must be one of ${PROFILES.join(", ")}`);
   const sizes = [PMD / 4, PMD / 2, PMD, 2 * PMD, 4 * PMD, 8 * PMD];
   if (process.argv.includes("--full")) sizes.push(128 * PMD);
-  console.log(`benchmark_thp_migration (profile ${profile}, ${ROUNDS} rounds after one warm-up; node ${process.version})`);
+  console.log(
+    `benchmark_thp_migration (profile ${profile}, ${ROUNDS} rounds after one warm-up; node ${process.version})`,
+  );
   console.log("size      THP   sys->dev ms  dev->sys ms  GB/s (both ways)  failed ioctls");
   let failed = 0;
   for (const size of sizes) {
@@ -79,7 +97,9 @@ function main(): void {
       const r = runOne(profile, size, thp);
       failed += r.failures;
       const label = size >= PMD ? `${size / PMD}*PMD` : `PMD/${PMD / size}`;
-      console.log(`${label.padEnd(9)} ${(thp ? "yes" : "no").padEnd(5)} ${r.toDevMs.toFixed(2).padStart(11)}  ${r.toSysMs.toFixed(2).padStart(11)}  ${r.gbps.toFixed(3).padStart(16)}  ${r.failures}`);
+      console.log(
+        `${label.padEnd(9)} ${(thp ? "yes" : "no").padEnd(5)} ${r.toDevMs.toFixed(2).padStart(11)}  ${r.toSysMs.toFixed(2).padStart(11)}  ${r.gbps.toFixed(3).padStart(16)}  ${r.failures}`,
+      );
     }
   }
   if (failed > 0) {

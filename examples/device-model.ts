@@ -1,22 +1,39 @@
 // A minimal device model on the public API (docs/drivers.md §2): device memory, an interval
 // notifier, the retry protocol and migration. Run: npx tsx examples/device-model.ts
 import {
-  Engine, Mm, Device, PfnArray, hmmRangeFault, EBUSY, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, MMU_NOTIFY_MIGRATE,
-  migrateVmaSetup, migrateVmaPages, migrateVmaFinalize, migratePfn, migratePfnToPfn, migratePfnHasFlag,
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_SYSTEM, ZERO_PFN,
+  Engine,
+  Mm,
+  Device,
+  PfnArray,
+  hmmRangeFault,
+  EBUSY,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  MMU_NOTIFY_MIGRATE,
+  migrateVmaSetup,
+  migrateVmaPages,
+  migrateVmaFinalize,
+  migratePfn,
+  migratePfnToPfn,
+  migratePfnHasFlag,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  ZERO_PFN,
 } from "../src/index.js";
 
 class MyDevice {
-  readonly table = new Map<number, number>();           // device page table: page index -> pfn
+  readonly table = new Map<number, number>(); // device page table: page index -> pfn
   readonly mem: Device;
   readonly sub;
   constructor(readonly mm: Mm) {
     // 1. device memory, owned by this object (the dev_private_owner of our walks)
     this.mem = new Device(mm.engine, {
-      owner: this, pages: 4096,
+      owner: this,
+      pages: 4096,
       // 4. when a page of ours moves back to the CPU, forget our mapping of it
       onMigrateToRam: (m) => {
-        for (let i = 0; i < m.npages; i++) if (migratePfnHasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) this.table.delete(m.start / 4096 + i);
+        for (let i = 0; i < m.npages; i++)
+          if (migratePfnHasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) this.table.delete(m.start / 4096 + i);
       },
     });
     // 2. an interval notifier: tear our mappings down on every change we did not start
@@ -36,10 +53,17 @@ class MyDevice {
     try {
       for (;;) {
         const seq = this.mm.notifiers.readBegin(this.sub);
-        const ret = this.mm.withReadLock(() => hmmRangeFault({
-          notifier: this.sub, notifierSeq: seq, start, end, hmmPfns: pfns, devPrivateOwner: this,
-          defaultFlags: HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0n),
-        }));
+        const ret = this.mm.withReadLock(() =>
+          hmmRangeFault({
+            notifier: this.sub,
+            notifierSeq: seq,
+            start,
+            end,
+            hmmPfns: pfns,
+            devPrivateOwner: this,
+            defaultFlags: HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0n),
+          }),
+        );
         if (ret === EBUSY) continue;
         if (ret) return ret;
         // take the driver lock here; an invalidation in between means: walk again
@@ -61,7 +85,8 @@ class MyDevice {
       const dpfn = this.mem.allocPage();
       if (!dpfn) continue;
       const spfn = migratePfnToPfn(m.src[i]);
-      if (spfn && spfn !== ZERO_PFN) this.mm.engine.copyFrame(spfn, dpfn); else this.mm.engine.clearFrame(dpfn);
+      if (spfn && spfn !== ZERO_PFN) this.mm.engine.copyFrame(spfn, dpfn);
+      else this.mm.engine.clearFrame(dpfn);
       m.dst[i] = migratePfn(dpfn);
     }
     migrateVmaPages(m);

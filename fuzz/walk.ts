@@ -32,7 +32,17 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { ERRNO, MEM, PAGE_SHIFT, PUD_SHIFT } from "../src/engine/layout.js";
 import { wasmPath } from "../src/engine/wasm-file.node.js";
 import {
-  type Build, type Case, type CaseResult, LockstepPair, type Outcome, word, STATS, caseArb, checkCase, denseCaseArb, printable,
+  type Build,
+  type Case,
+  type CaseResult,
+  LockstepPair,
+  type Outcome,
+  word,
+  STATS,
+  caseArb,
+  checkCase,
+  denseCaseArb,
+  printable,
 } from "../test/differential-harness.js";
 
 const PROPERTIES = { random: caseArb, dense: denseCaseArb } as const;
@@ -48,7 +58,8 @@ function usage(msg: string): never {
 function intArg(name: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} needs an integer >= ${min}, got ${v}`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} needs an integer >= ${min}, got ${v}`);
     return n;
   };
 }
@@ -56,32 +67,67 @@ function intArg(name: string, min: number) {
 function parseArgs(argv: string[]) {
   const program = new Command("fuzz")
     .description("differential fuzzing of the WASM walker against the TypeScript reference, in lockstep")
-    .addOption(new Option("--cases <n>", "cases per property").default(Number(process.env.HMMSIM_FUZZ_RUNS ?? "") || 1_000_000).argParser(intArg("--cases", 1)))
-    .addOption(new Option("--build <list>", "builds, comma-separated: release, simd, debug").default(["release"]).argParser((v: string) => {
-      const bs = v.split(",").filter(Boolean);
-      if (!bs.length || bs.some((b) => b !== "release" && b !== "simd" && b !== "debug")) throw new InvalidArgumentError(`bad --build ${v}`);
-      return bs as Build[];
-    }))
-    .addOption(new Option("--property <name>", "random, dense or both").default(["random", "dense"]).argParser((p: string) => {
-      if (p === "both") return ["random", "dense"] as PropertyName[];
-      if (p === "random" || p === "dense") return [p] as PropertyName[];
-      throw new InvalidArgumentError(`bad --property ${p}`);
-    }))
-    .addOption(new Option("--seed <s>", "fast-check seed").argParser((v: string) => intArg("--seed", -(2 ** 31))(v) | 0))
+    .addOption(
+      new Option("--cases <n>", "cases per property")
+        .default(Number(process.env.HMMSIM_FUZZ_RUNS ?? "") || 1_000_000)
+        .argParser(intArg("--cases", 1)),
+    )
+    .addOption(
+      new Option("--build <list>", "builds, comma-separated: release, simd, debug")
+        .default(["release"])
+        .argParser((v: string) => {
+          const bs = v.split(",").filter(Boolean);
+          if (!bs.length || bs.some((b) => b !== "release" && b !== "simd" && b !== "debug"))
+            throw new InvalidArgumentError(`bad --build ${v}`);
+          return bs as Build[];
+        }),
+    )
+    .addOption(
+      new Option("--property <name>", "random, dense or both").default(["random", "dense"]).argParser((p: string) => {
+        if (p === "both") return ["random", "dense"] as PropertyName[];
+        if (p === "random" || p === "dense") return [p] as PropertyName[];
+        throw new InvalidArgumentError(`bad --property ${p}`);
+      }),
+    )
+    .addOption(
+      new Option("--seed <s>", "fast-check seed").argParser((v: string) => intArg("--seed", -(2 ** 31))(v) | 0),
+    )
     .option("--path <p>", "replay one failure (with --seed and one --property)")
-    .addOption(new Option("--progress <n>", "cases between progress lines").default(50_000).argParser(intArg("--progress", 1)))
-    .addOption(new Option("--recycle <n>", "cases per engine pair before a fresh one").default(20_000).argParser(intArg("--recycle", 1)))
+    .addOption(
+      new Option("--progress <n>", "cases between progress lines").default(50_000).argParser(intArg("--progress", 1)),
+    )
+    .addOption(
+      new Option("--recycle <n>", "cases per engine pair before a fresh one")
+        .default(20_000)
+        .argParser(intArg("--recycle", 1)),
+    )
     .option("--fresh", "a fresh engine pair per case")
-    .addOption(new Option("--crosscheck <n>", "cases between cross-checks").default(1000).argParser(intArg("--crosscheck", 0)))
+    .addOption(
+      new Option("--crosscheck <n>", "cases between cross-checks").default(1000).argParser(intArg("--crosscheck", 0)),
+    )
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .parse(argv, { from: "user" });
   const o = program.opts<{
-    cases: number; build: Build[]; property: PropertyName[]; seed?: number; path?: string; progress: number;
-    recycle: number; fresh?: boolean; crosscheck: number;
+    cases: number;
+    build: Build[];
+    property: PropertyName[];
+    seed?: number;
+    path?: string;
+    progress: number;
+    recycle: number;
+    fresh?: boolean;
+    crosscheck: number;
   }>();
   const opts = {
-    cases: o.cases, builds: o.build, properties: o.property, seed: o.seed, path: o.path,
-    progress: o.progress, recycle: o.recycle, fresh: !!o.fresh, crosscheck: o.crosscheck,
+    cases: o.cases,
+    builds: o.build,
+    properties: o.property,
+    seed: o.seed,
+    path: o.path,
+    progress: o.progress,
+    recycle: o.recycle,
+    fresh: !!o.fresh,
+    crosscheck: o.crosscheck,
   };
   if (opts.path !== undefined && (opts.seed === undefined || opts.properties.length !== 1)) {
     usage("--path replays one failure: give it with --seed and --property random|dense");
@@ -109,7 +155,10 @@ class Pairs {
   private readonly pairs = new Map<number, LockstepPair>();
   built = 0;
   retired = 0; // pairs replaced after a case wrote where its writes cannot be undone
-  constructor(private readonly build: Build, private readonly recycle: number) {}
+  constructor(
+    private readonly build: Build,
+    private readonly recycle: number,
+  ) {}
   get(pgmaps: number): LockstepPair {
     let p = this.pairs.get(pgmaps);
     if (p?.retired) this.retired++;
@@ -131,9 +180,14 @@ class Pairs {
  * walk reads the table pointer as a huge entry), and tables sit elsewhere in a pair's heap. Words
  * whose flags agree and whose pfns are both heap addresses are counted in `exempt`.
  */
-function crosscheckDifference(pair: CaseResult, fresh: CaseResult, pairHeapTop: number): { problem?: string; exempt: number } {
+function crosscheckDifference(
+  pair: CaseResult,
+  fresh: CaseResult,
+  pairHeapTop: number,
+): { problem?: string; exempt: number } {
   // a table's pfn plus the page's index in its huge page (up to 1 GiB)
-  const heapPfn = (lo: number): boolean => lo >= MEM.HEAP_BASE / 4096 && lo < Math.max(pairHeapTop, MEM.HEAP_BASE + 2 ** 24) / 4096 + PUD_PAGES;
+  const heapPfn = (lo: number): boolean =>
+    lo >= MEM.HEAP_BASE / 4096 && lo < Math.max(pairHeapTop, MEM.HEAP_BASE + 2 ** 24) / 4096 + PUD_PAGES;
   let exempt = 0;
   if (pair.passes.length !== fresh.passes.length) return { problem: "different numbers of passes", exempt };
   for (const [k, p] of pair.passes.entries()) {
@@ -142,7 +196,8 @@ function crosscheckDifference(pair: CaseResult, fresh: CaseResult, pairHeapTop: 
     const staleVma = p.outcome.trap || p.outcome.ret === -ERRNO.EINVAL;
     for (const key of Object.keys(p.outcome) as (keyof Outcome)[]) {
       if (key === "vmaIndex" && staleVma) continue;
-      if (p.outcome[key] !== f.outcome[key]) return { problem: `pass ${k + 1} ${key}: pair ${p.outcome[key]}, fresh ${f.outcome[key]}`, exempt };
+      if (p.outcome[key] !== f.outcome[key])
+        return { problem: `pass ${k + 1} ${key}: pair ${p.outcome[key]}, fresh ${f.outcome[key]}`, exempt };
     }
     for (const [i, [lo, hi]] of p.words.entries()) {
       const [flo, fhi] = f.words[i];
@@ -169,7 +224,13 @@ interface Result {
 
 const LOCKSTEP_MARK = "the lockstep pair failed";
 
-function runProperty(build: Build, property: PropertyName, numRuns: number, seed: number, opts: ReturnType<typeof parseArgs>): Result {
+function runProperty(
+  build: Build,
+  property: PropertyName,
+  numRuns: number,
+  seed: number,
+  opts: ReturnType<typeof parseArgs>,
+): Result {
   const label = `[${build} ${property}]`;
   const pairs = new Pairs(build, opts.recycle);
   let passed = 0; // cases that agreed before the first failure (not counting shrinking)
@@ -210,9 +271,11 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
         // the pair is broken now (get() replaces it); what counts is the verdict of two fresh
         // engines, the harness of the vitest properties
         if (!fresh(c)) fc.pre(false);
-        harnessProblem ??= String(err instanceof Error ? err.stack ?? err.message : err);
-        throw new Error(`${LOCKSTEP_MARK} on this case but two fresh engines agree (a problem of ` +
-          `fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${String(err)}`);
+        harnessProblem ??= String(err instanceof Error ? (err.stack ?? err.message) : err);
+        throw new Error(
+          `${LOCKSTEP_MARK} on this case but two fresh engines agree (a problem of ` +
+            `fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${String(err)}`,
+        );
       }
       if (opts.crosscheck > 0 && ++sinceCrosscheck >= opts.crosscheck) {
         sinceCrosscheck = 0;
@@ -225,8 +288,10 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
         // another block of the fresh engines (their heaps differ): its outcomes may legitimately differ
         if (why.problem && pair.lastCaseForeign) crosscheckForeign++;
         else if (why.problem) {
-          throw new Error(`${LOCKSTEP_MARK} the cross-check: two fresh engines agree on this case, but on other outcomes ` +
-            `(a problem of fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${why.problem}`);
+          throw new Error(
+            `${LOCKSTEP_MARK} the cross-check: two fresh engines agree on this case, but on other outcomes ` +
+              `(a problem of fuzz/walk.ts or of the engine's allocator, not a walker disagreement):\n${why.problem}`,
+          );
         }
       }
     }
@@ -248,51 +313,81 @@ function runProperty(build: Build, property: PropertyName, numRuns: number, seed
       const t = now();
       const rate = (passed - passedLast) / (t - tLast);
       const avg = passed / (t - t0);
-      console.log(`${label} ${passed}/${numRuns} cases agree; ${Math.round(rate)} cases/s now, ` +
-        `${(1000 / avg).toFixed(3)} ms/case overall; elapsed ${fmtDuration(t - t0)}, ` +
-        `ETA ${fmtDuration((numRuns - passed) / avg)}${opts.fresh ? "" : `; engine pairs built ${pairs.built}`}`);
+      console.log(
+        `${label} ${passed}/${numRuns} cases agree; ${Math.round(rate)} cases/s now, ` +
+          `${(1000 / avg).toFixed(3)} ms/case overall; elapsed ${fmtDuration(t - t0)}, ` +
+          `ETA ${fmtDuration((numRuns - passed) / avg)}${opts.fresh ? "" : `; engine pairs built ${pairs.built}`}`,
+      );
       tLast = t;
       passedLast = passed;
     }
   });
-  console.log(`${label} ${PROPERTY_TITLES[property]}: ${numRuns} cases, seed ${seed}` + (opts.path ? `, path ${opts.path}` : ""));
-  const details = fc.check(prop, { numRuns, seed, maxSkipsPerRun: 1000, ...(opts.path !== undefined ? { path: opts.path } : {}), endOnFailure: false });
+  console.log(
+    `${label} ${PROPERTY_TITLES[property]}: ${numRuns} cases, seed ${seed}` + (opts.path ? `, path ${opts.path}` : ""),
+  );
+  const details = fc.check(prop, {
+    numRuns,
+    seed,
+    maxSkipsPerRun: 1000,
+    ...(opts.path !== undefined ? { path: opts.path } : {}),
+    endOnFailure: false,
+  });
   const seconds = now() - t0;
   if (details.failed) {
     const harness = String(details.errorInstance).includes(LOCKSTEP_MARK);
-    console.log(`\n${label} ${harness ? "LOCKSTEP HARNESS ERROR (not a walker disagreement)" : "DISAGREEMENT"} after ${passed}` +
-      ` agreeing cases (${fmtDuration(seconds)})`);
+    console.log(
+      `\n${label} ${harness ? "LOCKSTEP HARNESS ERROR (not a walker disagreement)" : "DISAGREEMENT"} after ${passed}` +
+        ` agreeing cases (${fmtDuration(seconds)})`,
+    );
     console.log(fc.defaultReportMessage(details) ?? "(no report)");
     const err = details.errorInstance;
     // the stack too when the error is not one of the harness's reports (e.g. a trap outside a walk)
     const own = err instanceof Error && (err.message.includes("\n") || err.message.includes(LOCKSTEP_MARK));
-    console.log(`\nerror:\n${err instanceof Error ? (own ? err.message : err.stack ?? err.message) : String(err)}`);
+    console.log(`\nerror:\n${err instanceof Error ? (own ? err.message : (err.stack ?? err.message)) : String(err)}`);
     if (harnessProblem) console.log(`\nfirst lockstep-pair error:\n${harnessProblem}`);
-    console.log(`\nreplay: npx tsx fuzz/walk.ts --build ${build} --property ${property} --seed ${details.seed}` +
-      ` --path ${details.counterexamplePath ?? "?"} --cases ${numRuns}`);
+    console.log(
+      `\nreplay: npx tsx fuzz/walk.ts --build ${build} --property ${property} --seed ${details.seed}` +
+        ` --path ${details.counterexamplePath ?? "?"} --cases ${numRuns}`,
+    );
     return { build, property, cases: passed, seconds, failed: harness ? "harness" : "disagreement" };
   }
   if (STATS) {
-    console.log(`${label} statistics:\n` + [...STATS].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k}: ${v}`).join("\n"));
+    console.log(
+      `${label} statistics:\n` +
+        [...STATS]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => `  ${k}: ${v}`)
+          .join("\n"),
+    );
     STATS.clear();
   }
-  console.log(`${label} done: ${passed} cases agree in ${fmtDuration(seconds)} (${(1000 * seconds / Math.max(passed, 1)).toFixed(3)} ms/case)` +
-    (opts.fresh ? "" : `; ${discarded} discarded (the case corrupted the engine while being built, see fresh()); ` +
-      `${crosschecked} cross-checked in fresh engines (${crosscheckExempt} words with table-address pfns exempt, ` +
-      `${crosscheckForeign} cases that wrote outside their tables differed), ${pairs.built} engine pairs built, ` +
-      `${pairs.retired} retired after a case's unrestorable writes`));
+  console.log(
+    `${label} done: ${passed} cases agree in ${fmtDuration(seconds)} (${((1000 * seconds) / Math.max(passed, 1)).toFixed(3)} ms/case)` +
+      (opts.fresh
+        ? ""
+        : `; ${discarded} discarded (the case corrupted the engine while being built, see fresh()); ` +
+          `${crosschecked} cross-checked in fresh engines (${crosscheckExempt} words with table-address pfns exempt, ` +
+          `${crosscheckForeign} cases that wrote outside their tables differed), ${pairs.built} engine pairs built, ` +
+          `${pairs.retired} retired after a case's unrestorable writes`),
+  );
   return { build, property, cases: passed, seconds, failed: false };
 }
 
 function main(): number {
   const opts = parseArgs(process.argv.slice(2));
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  const perProperty = opts.properties.map((_, i) =>
-    Math.floor(opts.cases / opts.properties.length) + (i < opts.cases % opts.properties.length ? 1 : 0));
-  console.log(`hmmsim differential fuzz: ${opts.cases} cases per build (${opts.properties.map((p, i) => `${p} ${perProperty[i]}`).join(", ")}),` +
-    ` builds ${opts.builds.join(",")}, seed ${seed}, ${opts.fresh ? "two fresh engines per case" : `engine pairs reused for up to ${opts.recycle} cases`}`);
+  const perProperty = opts.properties.map(
+    (_, i) => Math.floor(opts.cases / opts.properties.length) + (i < opts.cases % opts.properties.length ? 1 : 0),
+  );
+  console.log(
+    `hmmsim differential fuzz: ${opts.cases} cases per build (${opts.properties.map((p, i) => `${p} ${perProperty[i]}`).join(", ")}),` +
+      ` builds ${opts.builds.join(",")}, seed ${seed}, ${opts.fresh ? "two fresh engines per case" : `engine pairs reused for up to ${opts.recycle} cases`}`,
+  );
   for (const b of opts.builds) {
-    const sha = createHash("sha256").update(readFileSync(wasmPath(b))).digest("hex").slice(0, 16);
+    const sha = createHash("sha256")
+      .update(readFileSync(wasmPath(b)))
+      .digest("hex")
+      .slice(0, 16);
     console.log(`  build/${b}.wasm sha256 ${sha}`);
   }
   console.log(`  node ${process.version}, fast-check ${fc.__version}, started ${new Date().toISOString()}`);
@@ -307,15 +402,23 @@ function main(): number {
   }
   console.log("\nsummary:");
   for (const r of results) {
-    console.log(`  ${r.build.padEnd(7)} ${r.property.padEnd(6)} ${String(r.cases).padStart(8)} cases agree` +
-      (r.failed === "disagreement" ? ", then a DISAGREEMENT" : r.failed === "harness" ? ", then a LOCKSTEP HARNESS ERROR" : "") +
-      `  ${fmtDuration(r.seconds)}  ${(1000 * r.seconds / Math.max(r.cases, 1)).toFixed(3)} ms/case`);
+    console.log(
+      `  ${r.build.padEnd(7)} ${r.property.padEnd(6)} ${String(r.cases).padStart(8)} cases agree` +
+        (r.failed === "disagreement"
+          ? ", then a DISAGREEMENT"
+          : r.failed === "harness"
+            ? ", then a LOCKSTEP HARNESS ERROR"
+            : "") +
+        `  ${fmtDuration(r.seconds)}  ${((1000 * r.seconds) / Math.max(r.cases, 1)).toFixed(3)} ms/case`,
+    );
   }
   const total = results.reduce((n, r) => n + r.cases, 0);
   const disagreement = results.some((r) => r.failed === "disagreement");
   const harness = results.some((r) => r.failed === "harness");
-  console.log(`  total ${total} cases, ${disagreement ? "a disagreement was found" : harness ? "stopped by a harness error" : "no disagreement"};` +
-    ` finished ${new Date().toISOString()}`);
+  console.log(
+    `  total ${total} cases, ${disagreement ? "a disagreement was found" : harness ? "stopped by a harness error" : "no disagreement"};` +
+      ` finished ${new Date().toISOString()}`,
+  );
   return disagreement ? 1 : harness ? 2 : 0;
 }
 

@@ -19,7 +19,10 @@ function exampleOf(file: string, name: string): string {
   const doc = src.slice(src.lastIndexOf("/**", at), at);
   const m = /@example\s*\n\s*\*\s*```ts\n([\s\S]*?)\n\s*\*\s*```/.exec(doc);
   expect(m, `${name} has an @example with a ts code block`).not.toBeNull();
-  return m![1].split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join("\n");
+  return m![1]
+    .split("\n")
+    .map((l) => l.replace(/^\s*\* ?/, ""))
+    .join("\n");
 }
 
 /** An engine with the test variant's options (the suite runs each build and walker). */
@@ -33,15 +36,24 @@ class TestEngine extends lib.Engine {
 function fixtures() {
   const engine = new TestEngine();
   const mm = new lib.Mm(engine);
-  const addr = mm.mmap({ length: 1 << 20, prot: lib.PROT_READ | lib.PROT_WRITE, flags: lib.MAP_PRIVATE | lib.MAP_ANONYMOUS });
+  const addr = mm.mmap({
+    length: 1 << 20,
+    prot: lib.PROT_READ | lib.PROT_WRITE,
+    flags: lib.MAP_PRIVATE | lib.MAP_ANONYMOUS,
+  });
   const dev = new lib.Device(engine, { pages: 256 });
   const sub = mm.intervalNotifierInsert(addr, 1 << 20, {
-    invalidate(s, _range, curSeq) { mm.notifiers.setSeq(s, curSeq); return true; },
+    invalidate(s, _range, curSeq) {
+      mm.notifiers.setSeq(s, curSeq);
+      return true;
+    },
   });
   return { engine, mm, addr, dev, sub };
 }
 
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<Record<string, unknown>>;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+  ...args: string[]
+) => (...a: unknown[]) => Promise<Record<string, unknown>>;
 
 interface ExampleRun {
   /** The example's top-level constants, by name. */
@@ -70,7 +82,9 @@ async function runExample(code: string, importMetaUrl = "http://127.0.0.1/"): Pr
   const declared = [...code.matchAll(/^(?:const|let) (\w+)/gm)].map((m) => m[1]);
   const fx = fixtures();
   const scope: Record<string, unknown> = {
-    ...lib, ...fx, Engine: TestEngine,
+    ...lib,
+    ...fx,
+    Engine: TestEngine,
     console: { log: (...a: unknown[]) => logs.push(a) },
     __importMetaUrl: importMetaUrl,
     __check: (expr: string, got: unknown, want: string) => checks.push({ expr, got, want }),
@@ -140,7 +154,11 @@ describe("the @example of each main entry point runs as documented", () => {
       expect(engine.build).toBe(ENGINE_OPTS.build);
       expect(small.ramFramesLeft()).toBe(1024);
       const mm = new lib.Mm(fromUrl);
-      const addr = mm.mmap({ length: 4096, prot: lib.PROT_READ | lib.PROT_WRITE, flags: lib.MAP_PRIVATE | lib.MAP_ANONYMOUS });
+      const addr = mm.mmap({
+        length: 4096,
+        prot: lib.PROT_READ | lib.PROT_WRITE,
+        flags: lib.MAP_PRIVATE | lib.MAP_ANONYMOUS,
+      });
       mm.cpuWriteU32(addr, 5);
       expect(mm.cpuReadU32(addr)).toBe(5);
     } finally {

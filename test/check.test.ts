@@ -74,7 +74,9 @@ describe("checkInvariants", () => {
     const pfn = pte.pfnOf(mm.leafOf(addr).entry);
     engine.setRefcount(pfn, 2);
     engine.setMapcount(pfn + 0, 3);
-    const kinds = checkInvariants(engine).map((v) => v.kind).sort();
+    const kinds = checkInvariants(engine)
+      .map((v) => v.kind)
+      .sort();
     expect(kinds).toEqual(["mapcount", "refcount"]);
   });
 

@@ -5,7 +5,22 @@ import { describe, expect, it } from "vitest";
 import { Device, HMM_PFN_ERROR, MMU_NOTIFY_CLEAR, PROFILES, profileInfo, type Profile } from "../src/index.js";
 import { PTE_HI, PTE_LO, PUD_SHIFT } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
-import { E, PAGE, PMD_SIZE, R, RW, V, W, WR, anon, baseOf, driverFault, makeSim, runRange, type Sim } from "./helpers.js";
+import {
+  E,
+  PAGE,
+  PMD_SIZE,
+  R,
+  RW,
+  V,
+  W,
+  WR,
+  anon,
+  baseOf,
+  driverFault,
+  makeSim,
+  runRange,
+  type Sim,
+} from "./helpers.js";
 
 const ordOf = (n: number, profile: Profile): bigint => BigInt(n) << BigInt(profileInfo(profile).orderShift);
 const b = (n: number): bigint => BigInt(n);
@@ -63,7 +78,9 @@ describe("M3L (v6.19): PMD-level device-private entries", () => {
     expect(dev.migrateToRamCalls).toBeGreaterThan(0);
     for (const w of r.out) expect(w & (V | E)).toBe(V);
     // the default migrate_to_ram moves one page: the PMD was split first (CLEAR over 2 MiB)
-    expect(t.events.some((e) => e.event === MMU_NOTIFY_CLEAR && e.start === base && e.end === base + PMD_SIZE)).toBe(true);
+    expect(t.events.some((e) => e.event === MMU_NOTIFY_CLEAR && e.start === base && e.end === base + PMD_SIZE)).toBe(
+      true,
+    );
   });
 
   it("M3L(c) any other absent PMD: ERROR without a request, -EFAULT with one", () => {
@@ -76,14 +93,20 @@ describe("M3L (v6.19): PMD-level device-private entries", () => {
   });
 });
 
-describe.each(PROFILES.filter((p) => !profileInfo(p).deviceThp))("M3 (%s): the same entries before device THP", (profile) => {
-  it("a device-private PMD is just an absent PMD: ERROR even for its owner, -EFAULT with a request", () => {
-    const t = makeSim({ profile });
-    const { base, dev } = devicePmd(t, true);
-    expect(runRange(t, { start: base, end: base + 2 * PAGE, owner: dev.owner }).out).toEqual([HMM_PFN_ERROR, HMM_PFN_ERROR]);
-    expect(runRange(t, { start: base, end: base + PAGE, owner: dev.owner, req: [R] }).ret).toBe(-14);
-  });
-});
+describe.each(PROFILES.filter((p) => !profileInfo(p).deviceThp))(
+  "M3 (%s): the same entries before device THP",
+  (profile) => {
+    it("a device-private PMD is just an absent PMD: ERROR even for its owner, -EFAULT with a request", () => {
+      const t = makeSim({ profile });
+      const { base, dev } = devicePmd(t, true);
+      expect(runRange(t, { start: base, end: base + 2 * PAGE, owner: dev.owner }).out).toEqual([
+        HMM_PFN_ERROR,
+        HMM_PFN_ERROR,
+      ]);
+      expect(runRange(t, { start: base, end: base + PAGE, owner: dev.owner, req: [R] }).ret).toBe(-14);
+    });
+  },
+);
 
 describe.each(PROFILES)("U3 / U5 (%s): a present leaf PUD that is not devmap", (profile) => {
   const late = profileInfo(profile).deviceThp;
@@ -104,15 +127,20 @@ describe.each(PROFILES)("U3 / U5 (%s): a present leaf PUD that is not devmap", (
       expect(t.events.map((e) => [e.event, e.start, e.end])).toEqual([[MMU_NOTIFY_CLEAR, base, base + PUD]]);
     }
   });
-  it(late ? "v6.19 U4: a non-present leaf PUD is a hole without a split" : "a non-present non-devmap leaf PUD: split, then a hole", () => {
-    const t = makeSim({ profile });
-    const base = baseOf(4);
-    anon(t, base, 2 ** PUD_SHIFT / PAGE, RW);
-    t.engine.writeEntry(t.mm.entryPtr(base, 2, true), pte.mkPfnEntry(0x4000000, PTE_LO.PSE | PTE_LO.USER));
-    const r = driverFault(t, { start: base, end: base + 2 * PAGE });
-    expect(r.out).toEqual([0n, 0n]);
-    expect(t.events.length).toBe(late ? 0 : 1);
-  });
+  it(
+    late
+      ? "v6.19 U4: a non-present leaf PUD is a hole without a split"
+      : "a non-present non-devmap leaf PUD: split, then a hole",
+    () => {
+      const t = makeSim({ profile });
+      const base = baseOf(4);
+      anon(t, base, 2 ** PUD_SHIFT / PAGE, RW);
+      t.engine.writeEntry(t.mm.entryPtr(base, 2, true), pte.mkPfnEntry(0x4000000, PTE_LO.PSE | PTE_LO.USER));
+      const r = driverFault(t, { start: base, end: base + 2 * PAGE });
+      expect(r.out).toEqual([0n, 0n]);
+      expect(t.events.length).toBe(late ? 0 : 1);
+    },
+  );
 });
 
 describe.each(PROFILES)("P13 (%s): a devmap PTE without a struct page", (profile) => {

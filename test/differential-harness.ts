@@ -8,7 +8,23 @@
 // It must not import vitest (fuzz/walk.ts runs outside of it).
 import * as fc from "fast-check";
 import { Engine } from "../src/engine/engine.js";
-import { CTX, ERRNO, HMM_PFN_HI, MEM, PROFILE_LATE_LAYOUT, PAGE_SHIFT, PHYS, PMD_ORDER, PMD_SHIFT, PTE, PTE_HI, PTE_LO, PUD_SHIFT, SWP, VM } from "../src/engine/layout.js";
+import {
+  CTX,
+  ERRNO,
+  HMM_PFN_HI,
+  MEM,
+  PROFILE_LATE_LAYOUT,
+  PAGE_SHIFT,
+  PHYS,
+  PMD_ORDER,
+  PMD_SHIFT,
+  PTE,
+  PTE_HI,
+  PTE_LO,
+  PUD_SHIFT,
+  SWP,
+  VM,
+} from "../src/engine/layout.js";
 import { type Entry, NONE, mk, mkPfnEntry } from "../src/engine/pte.js";
 import { type HmmWalkFn, ReferenceTrap, createReferenceWalker } from "../src/hmm/reference-walk.js";
 
@@ -143,7 +159,8 @@ export function walkOnce(w: World, which: WalkerName, a: WalkArgs): Outcome {
   const m = w.e.mem();
   const ctx = MEM.WALK_CTX;
   return {
-    trap, ret,
+    trap,
+    ret,
     last: m.f64[(ctx + CTX.LAST) >>> 3],
     action: m.i32[(ctx + CTX.ACTION) >>> 2],
     faultEnd: m.f64[(ctx + CTX.FAULT_END) >>> 3],
@@ -154,7 +171,8 @@ export function walkOnce(w: World, which: WalkerName, a: WalkArgs): Outcome {
 }
 
 export const hex = (v: number | bigint, digits = 8): string => "0x" + v.toString(16).padStart(digits, "0");
-export const word = ([lo, hi]: number[]): string => "0x" + hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
+export const word = ([lo, hi]: number[]): string =>
+  "0x" + hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
 export const wordBig = ([lo, hi]: number[]): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 export const ERRNAME = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [-v, `-${k}`]));
 export const retName = (r: number): string => ERRNAME.get(r) ?? String(r);
@@ -167,8 +185,12 @@ export const retName = (r: number): string => ERRNAME.get(r) ?? String(r);
  * touching megabytes of fresh memory per case costs more than the walks.
  */
 export function firstMemoryDifference(a: Engine, b: Engine): number {
-  if (a.raw.memory.buffer.byteLength !== b.raw.memory.buffer.byteLength || a.raw.heapBytes() !== b.raw.heapBytes()) return 0;
-  for (const [from, to] of [[0, MEM.META_DIR_BASE], [MEM.HEAP_BASE, a.raw.heapBytes()]]) {
+  if (a.raw.memory.buffer.byteLength !== b.raw.memory.buffer.byteLength || a.raw.heapBytes() !== b.raw.heapBytes())
+    return 0;
+  for (const [from, to] of [
+    [0, MEM.META_DIR_BASE],
+    [MEM.HEAP_BASE, a.raw.heapBytes()],
+  ]) {
     const x = Buffer.from(a.raw.memory.buffer, from, to - from);
     const y = Buffer.from(b.raw.memory.buffer, from, to - from);
     if (x.equals(y)) continue;
@@ -191,12 +213,66 @@ export type PfnSel =
   | { k: "above"; x: number } // above highest_memmap_pfn: no struct page
   | { k: "raw"; v: number }; // anything
 
-export const PTE_KINDS = ["none", "page", "page", "page", "special", "zero", "devmap", "protnone", "swap", "migR", "migRX",
-  "migW", "devR", "devR", "devW", "devW", "exclR", "exclW", "hwpoison", "marker", "garbage"] as const;
-export const PMD_KINDS = ["none", "none", "huge", "huge", "huge", "hugeDevmap", "hugeProtnone", "hugeZero", "pseOnly", "migR",
-  "migW", "devR", "devW", "swap", "hwpoison", "bad", "garbage", "alias", "page"] as const;
-export const PUD_KINDS = ["none", "none", "huge", "huge", "hugeDevmap", "hugeDevmap", "hugeProtnone", "devmapNP", "migR",
-  "hwpoison", "swap", "garbage", "alias", "bad"] as const;
+export const PTE_KINDS = [
+  "none",
+  "page",
+  "page",
+  "page",
+  "special",
+  "zero",
+  "devmap",
+  "protnone",
+  "swap",
+  "migR",
+  "migRX",
+  "migW",
+  "devR",
+  "devR",
+  "devW",
+  "devW",
+  "exclR",
+  "exclW",
+  "hwpoison",
+  "marker",
+  "garbage",
+] as const;
+export const PMD_KINDS = [
+  "none",
+  "none",
+  "huge",
+  "huge",
+  "huge",
+  "hugeDevmap",
+  "hugeProtnone",
+  "hugeZero",
+  "pseOnly",
+  "migR",
+  "migW",
+  "devR",
+  "devW",
+  "swap",
+  "hwpoison",
+  "bad",
+  "garbage",
+  "alias",
+  "page",
+] as const;
+export const PUD_KINDS = [
+  "none",
+  "none",
+  "huge",
+  "huge",
+  "hugeDevmap",
+  "hugeDevmap",
+  "hugeProtnone",
+  "devmapNP",
+  "migR",
+  "hwpoison",
+  "swap",
+  "garbage",
+  "alias",
+  "bad",
+] as const;
 export const UPPER_KINDS = ["none", "bad", "garbage", "alias"] as const;
 export type Kind = (typeof PTE_KINDS)[number] | (typeof PMD_KINDS)[number] | (typeof PUD_KINDS)[number];
 
@@ -270,7 +346,10 @@ export const pfnSelArb: fc.Arbitrary<PfnSel> = fc.oneof(
   { weight: 2, arbitrary: fc.oneof(fc.constant(0), fc.nat(511)).map((i): PfnSel => ({ k: "thp", i })) },
   { weight: 1, arbitrary: fc.constant<PfnSel>({ k: "zero" }) },
   { weight: 1, arbitrary: fc.constant<PfnSel>({ k: "hugezero" }) },
-  { weight: 3, arbitrary: fc.record({ j: fc.nat(1), i: fc.nat(DEV_PAGES - 1) }).map((r): PfnSel => ({ k: "dev", ...r })) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ j: fc.nat(1), i: fc.nat(DEV_PAGES - 1) }).map((r): PfnSel => ({ k: "dev", ...r })),
+  },
   { weight: 2, arbitrary: fc.nat(1000).map((x): PfnSel => ({ k: "above", x })) },
   { weight: 1, arbitrary: fc.nat(2 ** 40 - 1).map((v): PfnSel => ({ k: "raw", v })) },
 );
@@ -278,10 +357,16 @@ export const pfnSelArb: fc.Arbitrary<PfnSel> = fc.oneof(
 export function entryArb(level: number, kinds: readonly Kind[], maxCount: number): fc.Arbitrary<EntrySpec> {
   return fc.record({
     level: fc.constant(level),
-    at: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: -64, max: 256 }) },
-      { weight: 1, arbitrary: fc.integer({ min: -ENTRY_LEAD, max: MAX_LEN + 99 }) }),
-    count: maxCount <= 1 ? fc.constant(1) : maxCount <= 8 ? fc.integer({ min: 1, max: maxCount })
-      : fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 64, max: maxCount })),
+    at: fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: -64, max: 256 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -ENTRY_LEAD, max: MAX_LEN + 99 }) },
+    ),
+    count:
+      maxCount <= 1
+        ? fc.constant(1)
+        : maxCount <= 8
+          ? fc.integer({ min: 1, max: maxCount })
+          : fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 64, max: maxCount })),
     kind: fc.constantFrom(...kinds),
     more: maxCount > 1 ? fc.array(fc.constantFrom(...kinds), { maxLength: 6 }) : fc.constant([]),
     pfn: pfnSelArb,
@@ -302,10 +387,25 @@ export const entriesArb = fc.array(
   { minLength: 1, maxLength: 32, size: "medium" },
 );
 
-export const vmaFlagsArb = fc.record({
-  read: likely(95), write: likely(65), io: rarely(4), pfnmap: rarely(4), mixed: rarely(15), hugetlb: rarely(25),
-}).map((f) => ((f.read ? VM.READ : 0) | (f.write ? VM.WRITE : 0) | (f.io ? VM.IO : 0) | (f.pfnmap ? VM.PFNMAP : 0) |
-  (f.mixed ? VM.MIXEDMAP : 0) | (f.hugetlb ? VM.HUGETLB : 0)) >>> 0);
+export const vmaFlagsArb = fc
+  .record({
+    read: likely(95),
+    write: likely(65),
+    io: rarely(4),
+    pfnmap: rarely(4),
+    mixed: rarely(15),
+    hugetlb: rarely(25),
+  })
+  .map(
+    (f) =>
+      ((f.read ? VM.READ : 0) |
+        (f.write ? VM.WRITE : 0) |
+        (f.io ? VM.IO : 0) |
+        (f.pfnmap ? VM.PFNMAP : 0) |
+        (f.mixed ? VM.MIXEDMAP : 0) |
+        (f.hugetlb ? VM.HUGETLB : 0)) >>>
+      0,
+  );
 export const vmaArb: fc.Arbitrary<VmaSpec> = fc.record({
   gap: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 300 }) }),
   len: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 2 * MAX_LEN })),
@@ -336,28 +436,42 @@ export const maskHiArb = fc.oneof(
   { weight: 1, arbitrary: u32Arb },
 );
 
-export const caseArb: fc.Arbitrary<Case> = fc.record({
-  levels: fc.constantFrom(4, 5),
-  base: fc.nat(BASES_5.length - 1),
-  pgmaps: fc.oneof({ weight: 4, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constantFrom(1, 0) }),
-  vmas: fc.oneof({ weight: 1, arbitrary: fc.constant<VmaSpec[]>([]) }, { weight: 12, arbitrary: fc.array(vmaArb, { minLength: 1, maxLength: 4 }) }),
-  entries: entriesArb,
-  start: fc.integer({ min: -WINDOW, max: WINDOW - 1 }),
-  len: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: MAX_LEN }) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 300 }) },
-    { weight: 1, arbitrary: fc.integer({ min: -3, max: 0 }) }),
-  lastOff: fc.oneof(fc.constant(0), fc.nat(MAX_LEN)),
-  again: fc.option(fc.record({ last: fc.nat(MAX_LEN), span: fc.nat(MAX_LEN) }), { freq: 4 }),
-  defaultHi: defaultHiArb,
-  maskHi: maskHiArb,
-  owner: fc.nat(3),
-  profile: fc.constantFrom(0, PROFILE_LATE_LAYOUT),
-  fill: fc.oneof({ weight: 6, arbitrary: fc.constant({ lo: 0, hi: 0 }) }, { weight: 3, arbitrary: inputWordArb }),
-  inputs: fc.array(fc.record({
-    at: fc.nat(MAX_LEN),
-    count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 256 })),
-    word: inputWordArb,
-  }), { maxLength: 8 }),
-}).map((c) => ({ ...c, base: (c.levels === 5 ? BASES_5 : BASES_4)[c.base % (c.levels === 5 ? BASES_5 : BASES_4).length] }));
+export const caseArb: fc.Arbitrary<Case> = fc
+  .record({
+    levels: fc.constantFrom(4, 5),
+    base: fc.nat(BASES_5.length - 1),
+    pgmaps: fc.oneof({ weight: 4, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constantFrom(1, 0) }),
+    vmas: fc.oneof(
+      { weight: 1, arbitrary: fc.constant<VmaSpec[]>([]) },
+      { weight: 12, arbitrary: fc.array(vmaArb, { minLength: 1, maxLength: 4 }) },
+    ),
+    entries: entriesArb,
+    start: fc.integer({ min: -WINDOW, max: WINDOW - 1 }),
+    len: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 1, max: MAX_LEN }) },
+      { weight: 6, arbitrary: fc.integer({ min: 1, max: 300 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -3, max: 0 }) },
+    ),
+    lastOff: fc.oneof(fc.constant(0), fc.nat(MAX_LEN)),
+    again: fc.option(fc.record({ last: fc.nat(MAX_LEN), span: fc.nat(MAX_LEN) }), { freq: 4 }),
+    defaultHi: defaultHiArb,
+    maskHi: maskHiArb,
+    owner: fc.nat(3),
+    profile: fc.constantFrom(0, PROFILE_LATE_LAYOUT),
+    fill: fc.oneof({ weight: 6, arbitrary: fc.constant({ lo: 0, hi: 0 }) }, { weight: 3, arbitrary: inputWordArb }),
+    inputs: fc.array(
+      fc.record({
+        at: fc.nat(MAX_LEN),
+        count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 256 })),
+        word: inputWordArb,
+      }),
+      { maxLength: 8 },
+    ),
+  })
+  .map((c) => ({
+    ...c,
+    base: (c.levels === 5 ? BASES_5 : BASES_4)[c.base % (c.levels === 5 ? BASES_5 : BASES_4).length],
+  }));
 
 /**
  * Dense PTE cases: one stretch of consecutive PTEs, every page with its own entry kind and request,
@@ -370,41 +484,76 @@ export const densePageArb = fc.record({
   write: fc.boolean(),
   bits: u32Arb,
   bitsHi: u32Arb,
-  req: fc.oneof({ weight: 3, arbitrary: fc.constant<InputWord>({ lo: 0, hi: 0 }) }, { weight: 2, arbitrary: inputWordArb }),
+  req: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<InputWord>({ lo: 0, hi: 0 }) },
+    { weight: 2, arbitrary: inputWordArb },
+  ),
 });
-export const denseCaseArb: fc.Arbitrary<Case> = fc.record({
-  levels: fc.constantFrom(4, 5),
-  base: fc.nat(BASES_4.length - 1),
-  start: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.integer({ min: 0, max: 511 })), // offset from a PMD boundary
-  pages: fc.array(densePageArb, { minLength: 1, maxLength: 48 }),
-  skip: fc.nat(47), // lastOff
-  vmaFlags: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(VM.READ | VM.WRITE, VM.READ) }, { weight: 1, arbitrary: vmaFlagsArb }),
-  defaultHi: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: defaultHiArb }),
-  maskHi: fc.oneof({ weight: 4, arbitrary: fc.constant(0xffffffff) }, { weight: 1, arbitrary: maskHiArb }),
-  owner: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.nat(3) }),
-  profile: fc.constantFrom(0, PROFILE_LATE_LAYOUT),
-}).map((d): Case => ({
-  levels: d.levels, base: BASES_4[d.base], pgmaps: 2,
-  vmas: [{ gap: VMA_LEAD - 16, len: d.pages.length + 32, flags: d.vmaFlags, huge: PMD_SHIFT, align: false }],
-  entries: d.pages.map((pg, i) => ({
-    level: 0, at: i, count: 1, kind: pg.kind, more: [], pfn: pg.pfn, write: pg.write, oob: false, bits: pg.bits, bitsHi: pg.bitsHi,
-  })),
-  start: d.start, len: d.pages.length, lastOff: d.skip % 4 === 0 ? d.skip : 0, again: null,
-  defaultHi: d.defaultHi, maskHi: d.maskHi, owner: d.owner, profile: d.profile,
-  fill: { lo: 0, hi: 0 }, inputs: d.pages.map((pg, i) => ({ at: i, count: 1, word: pg.req })),
-}));
+export const denseCaseArb: fc.Arbitrary<Case> = fc
+  .record({
+    levels: fc.constantFrom(4, 5),
+    base: fc.nat(BASES_4.length - 1),
+    start: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.integer({ min: 0, max: 511 })), // offset from a PMD boundary
+    pages: fc.array(densePageArb, { minLength: 1, maxLength: 48 }),
+    skip: fc.nat(47), // lastOff
+    vmaFlags: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(VM.READ | VM.WRITE, VM.READ) },
+      { weight: 1, arbitrary: vmaFlagsArb },
+    ),
+    defaultHi: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: defaultHiArb }),
+    maskHi: fc.oneof({ weight: 4, arbitrary: fc.constant(0xffffffff) }, { weight: 1, arbitrary: maskHiArb }),
+    owner: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.nat(3) }),
+    profile: fc.constantFrom(0, PROFILE_LATE_LAYOUT),
+  })
+  .map(
+    (d): Case => ({
+      levels: d.levels,
+      base: BASES_4[d.base],
+      pgmaps: 2,
+      vmas: [{ gap: VMA_LEAD - 16, len: d.pages.length + 32, flags: d.vmaFlags, huge: PMD_SHIFT, align: false }],
+      entries: d.pages.map((pg, i) => ({
+        level: 0,
+        at: i,
+        count: 1,
+        kind: pg.kind,
+        more: [],
+        pfn: pg.pfn,
+        write: pg.write,
+        oob: false,
+        bits: pg.bits,
+        bitsHi: pg.bitsHi,
+      })),
+      start: d.start,
+      len: d.pages.length,
+      lastOff: d.skip % 4 === 0 ? d.skip : 0,
+      again: null,
+      defaultHi: d.defaultHi,
+      maskHi: d.maskHi,
+      owner: d.owner,
+      profile: d.profile,
+      fill: { lo: 0, hi: 0 },
+      inputs: d.pages.map((pg, i) => ({ at: i, count: 1, word: pg.req })),
+    }),
+  );
 
 // ---- applying a case to an engine -------------------------------------------------------------
 
 export function resolvePfn(sel: PfnSel, w: World): number {
   switch (sel.k) {
-    case "frame": return w.frames[sel.i % w.frames.length];
-    case "thp": return w.thp + sel.i;
-    case "zero": return PHYS.ZERO_PFN;
-    case "hugezero": return PHYS.HUGE_ZERO_PFN;
-    case "dev": return w.devFirst.length ? w.devFirst[sel.j % w.devFirst.length] + sel.i : PHYS.DEVICE_PFN_BASE + sel.i;
-    case "above": return w.highest + 1 + sel.x;
-    case "raw": return sel.v;
+    case "frame":
+      return w.frames[sel.i % w.frames.length];
+    case "thp":
+      return w.thp + sel.i;
+    case "zero":
+      return PHYS.ZERO_PFN;
+    case "hugezero":
+      return PHYS.HUGE_ZERO_PFN;
+    case "dev":
+      return w.devFirst.length ? w.devFirst[sel.j % w.devFirst.length] + sel.i : PHYS.DEVICE_PFN_BASE + sel.i;
+    case "above":
+      return w.highest + 1 + sel.x;
+    case "raw":
+      return sel.v;
   }
 }
 
@@ -412,8 +561,14 @@ export const TABLE_LO = Number(PTE.TABLE_FLAGS & 0xffffffffn);
 export const PFN_MASK_LO = Number(PTE.PFN_MASK & 0xffffffffn) >>> 0;
 export const PFN_MASK_HI = Number(PTE.PFN_MASK >> 32n) >>> 0;
 /** Ways to make a table entry "bad": [bits removed, bits added] of the low half; the last adds NX. */
-export const BAD_VARIANTS: [number, number][] = [[PTE_LO.RW, 0], [PTE_LO.DIRTY, 0], [0, PTE_LO.PROTNONE], [0, PTE_LO.SPECIAL],
-  [0, PTE_LO.UFFD_WP], [0, PTE_LO.SOFT_DIRTY]];
+export const BAD_VARIANTS: [number, number][] = [
+  [PTE_LO.RW, 0],
+  [PTE_LO.DIRTY, 0],
+  [0, PTE_LO.PROTNONE],
+  [0, PTE_LO.SPECIAL],
+  [0, PTE_LO.UFFD_WP],
+  [0, PTE_LO.SOFT_DIRTY],
+];
 
 export function withTablePfn(e: Entry, pfn: number): Entry {
   return {
@@ -429,36 +584,86 @@ export function makeEntry(s: EntrySpec, i: number, w: World): Entry {
   const kind = i === 0 || s.more.length === 0 ? s.kind : [s.kind, ...s.more][i % (1 + s.more.length)];
   let e: Entry;
   switch (kind) {
-    case "none": e = NONE; break;
-    case "page": e = mk.page(pfn, wr); break;
-    case "special": e = mk.page(pfn, wr, PTE_LO.SPECIAL); break;
-    case "zero": e = mk.zero(PHYS.ZERO_PFN); break;
-    case "devmap": e = mk.page(pfn, wr, 0, PTE_HI.DEVMAP); break;
-    case "protnone": e = mk.protnone(pfn, wr); break;
-    case "swap": e = mk.swap(s.bits % SWP.MAX_SWAPFILES, pfn, wr); break;
-    case "migR": e = mk.migration(pfn, false); break;
-    case "migRX": e = mk.migration(pfn, false, true); break;
-    case "migW": e = mk.migration(pfn, true); break;
-    case "devR": e = mk.devicePrivate(pfn, false); break;
-    case "devW": e = mk.devicePrivate(pfn, true); break;
-    case "exclR": e = mk.deviceExclusive(pfn, false); break;
-    case "exclW": e = mk.deviceExclusive(pfn, true); break;
-    case "hwpoison": e = mk.hwpoison(pfn); break;
-    case "marker": e = mk.marker(s.bits % 4); break;
-    case "huge": e = mk.huge(pfn, wr); break;
-    case "hugeDevmap": e = mk.huge(pfn, wr, 0, PTE_HI.DEVMAP); break;
-    case "hugeProtnone": e = mk.protnone(pfn, wr, PTE_LO.PSE); break;
-    case "hugeZero": e = mk.huge(PHYS.HUGE_ZERO_PFN, false); break;
-    case "pseOnly": e = mkPfnEntry(pfn, PTE_LO.PSE | PTE_LO.USER | (wr ? PTE_LO.RW : 0)); break;
-    case "devmapNP": e = mkPfnEntry(pfn, PTE_LO.USER | (s.bits & 1 ? PTE_LO.PSE : 0), PTE_HI.DEVMAP); break;
+    case "none":
+      e = NONE;
+      break;
+    case "page":
+      e = mk.page(pfn, wr);
+      break;
+    case "special":
+      e = mk.page(pfn, wr, PTE_LO.SPECIAL);
+      break;
+    case "zero":
+      e = mk.zero(PHYS.ZERO_PFN);
+      break;
+    case "devmap":
+      e = mk.page(pfn, wr, 0, PTE_HI.DEVMAP);
+      break;
+    case "protnone":
+      e = mk.protnone(pfn, wr);
+      break;
+    case "swap":
+      e = mk.swap(s.bits % SWP.MAX_SWAPFILES, pfn, wr);
+      break;
+    case "migR":
+      e = mk.migration(pfn, false);
+      break;
+    case "migRX":
+      e = mk.migration(pfn, false, true);
+      break;
+    case "migW":
+      e = mk.migration(pfn, true);
+      break;
+    case "devR":
+      e = mk.devicePrivate(pfn, false);
+      break;
+    case "devW":
+      e = mk.devicePrivate(pfn, true);
+      break;
+    case "exclR":
+      e = mk.deviceExclusive(pfn, false);
+      break;
+    case "exclW":
+      e = mk.deviceExclusive(pfn, true);
+      break;
+    case "hwpoison":
+      e = mk.hwpoison(pfn);
+      break;
+    case "marker":
+      e = mk.marker(s.bits % 4);
+      break;
+    case "huge":
+      e = mk.huge(pfn, wr);
+      break;
+    case "hugeDevmap":
+      e = mk.huge(pfn, wr, 0, PTE_HI.DEVMAP);
+      break;
+    case "hugeProtnone":
+      e = mk.protnone(pfn, wr, PTE_LO.PSE);
+      break;
+    case "hugeZero":
+      e = mk.huge(PHYS.HUGE_ZERO_PFN, false);
+      break;
+    case "pseOnly":
+      e = mkPfnEntry(pfn, PTE_LO.PSE | PTE_LO.USER | (wr ? PTE_LO.RW : 0));
+      break;
+    case "devmapNP":
+      e = mkPfnEntry(pfn, PTE_LO.USER | (s.bits & 1 ? PTE_LO.PSE : 0), PTE_HI.DEVMAP);
+      break;
     case "bad": {
       const k = s.bits % (BAD_VARIANTS.length + 1);
-      e = k < BAD_VARIANTS.length ? mkPfnEntry(pfn, (TABLE_LO & ~BAD_VARIANTS[k][0]) | BAD_VARIANTS[k][1])
-        : mkPfnEntry(pfn, TABLE_LO, PTE_HI.NX);
+      e =
+        k < BAD_VARIANTS.length
+          ? mkPfnEntry(pfn, (TABLE_LO & ~BAD_VARIANTS[k][0]) | BAD_VARIANTS[k][1])
+          : mkPfnEntry(pfn, TABLE_LO, PTE_HI.NX);
       break;
     }
-    case "garbage": e = { lo: s.bits >>> 0, hi: s.bitsHi >>> 0 }; break;
-    case "alias": e = mkPfnEntry(pfn, TABLE_LO); break;
+    case "garbage":
+      e = { lo: s.bits >>> 0, hi: s.bitsHi >>> 0 };
+      break;
+    case "alias":
+      e = mkPfnEntry(pfn, TABLE_LO);
+      break;
   }
   // A present entry that some walker path would follow as a table pointer (above the PTE level:
   // P without PSE; at P4D/PGD level hugetlb walks follow any present entry) must point at memory
@@ -531,7 +736,7 @@ export function applyCase(c: Case, w: World): void {
 export function caseInputs(c: Case, n: number): number[][] {
   const words = Array.from({ length: n }, () => [c.fill.lo, c.fill.hi]);
   for (const { at, count, word: iw } of c.inputs) {
-    for (let i = at % n; i < Math.min(at % n + count, n); i++) words[i] = [iw.lo, iw.hi];
+    for (let i = at % n; i < Math.min((at % n) + count, n); i++) words[i] = [iw.lo, iw.hi];
   }
   return words;
 }
@@ -542,8 +747,13 @@ export const off = (x: number): string => (x >= 0 ? `+${x}` : `${x}`);
 export function hiName(hi: number): string {
   const names: string[] = [];
   let rest = hi >>> 0;
-  for (const [n, b] of [["REQ_FAULT", REQ], ["REQ_WRITE", RWONLY], ["DMA", HMM_PFN_HI.DMA_MAPPED],
-    ["P2P", HMM_PFN_HI.P2PDMA], ["BUS", HMM_PFN_HI.P2PDMA_BUS]] as const) {
+  for (const [n, b] of [
+    ["REQ_FAULT", REQ],
+    ["REQ_WRITE", RWONLY],
+    ["DMA", HMM_PFN_HI.DMA_MAPPED],
+    ["P2P", HMM_PFN_HI.P2PDMA],
+    ["BUS", HMM_PFN_HI.P2PDMA_BUS],
+  ] as const) {
     if ((rest & b) !== 0) {
       names.push(n);
       rest = (rest & ~b) >>> 0;
@@ -559,20 +769,30 @@ export function vmFlagsName(f: number): string {
 }
 export function pfnName(s: PfnSel): string {
   switch (s.k) {
-    case "frame": return `frame${s.i}`;
-    case "thp": return `thp+${s.i}`;
-    case "zero": return "ZERO_PFN";
-    case "hugezero": return "HUGE_ZERO_PFN";
-    case "dev": return `dev${s.j}+${s.i}`;
-    case "above": return `highest+${1 + s.x}`;
-    case "raw": return hex(s.v, 1);
+    case "frame":
+      return `frame${s.i}`;
+    case "thp":
+      return `thp+${s.i}`;
+    case "zero":
+      return "ZERO_PFN";
+    case "hugezero":
+      return "HUGE_ZERO_PFN";
+    case "dev":
+      return `dev${s.j}+${s.i}`;
+    case "above":
+      return `highest+${1 + s.x}`;
+    case "raw":
+      return hex(s.v, 1);
   }
 }
 export function entryName(c: Case, s: EntrySpec): string {
   const kindUsesPfn = !["none", "zero", "hugeZero", "garbage", "marker"].includes(s.kind);
-  let t = `${LEVEL_NAMES[s.level]}@${off(entryPage(c, s) - c.base)}${s.count > 1 ? ` x${s.count}` : ""} ` +
+  let t =
+    `${LEVEL_NAMES[s.level]}@${off(entryPage(c, s) - c.base)}${s.count > 1 ? ` x${s.count}` : ""} ` +
     (s.more.length && s.count > 1 ? `cycle(${[s.kind, ...s.more].join(",")})` : s.kind);
-  if (["page", "special", "devmap", "protnone", "swap", "huge", "hugeDevmap", "hugeProtnone", "pseOnly"].includes(s.kind)) {
+  if (
+    ["page", "special", "devmap", "protnone", "swap", "huge", "hugeDevmap", "hugeProtnone", "pseOnly"].includes(s.kind)
+  ) {
     t += s.write ? " rw" : " ro";
   }
   if (kindUsesPfn) t += ` pfn=${pfnName(s.pfn)}`;
@@ -590,18 +810,30 @@ export function describeCase(c: Case): string {
       `profile=${c.profile ? "LATE" : "SEED"} default=${hiName(c.defaultHi)} mask=${c.maskHi === 0xffffffff ? "ALL" : hiName(c.maskHi)}`,
   ];
   for (const [s, e, f, huge] of caseVmas(c)) {
-    lines.push(`  vma [${off(s - c.base)}, ${off(e - c.base)}) ${vmFlagsName(f)}${f & VM.HUGETLB ? ` hugeShift=${huge}` : ""}`);
+    lines.push(
+      `  vma [${off(s - c.base)}, ${off(e - c.base)}) ${vmFlagsName(f)}${f & VM.HUGETLB ? ` hugeShift=${huge}` : ""}`,
+    );
   }
   for (const s of c.entries) lines.push(`  ${entryName(c, s)}`);
   const [p1, p2] = casePasses(c);
-  lines.push(`  range [${off(c.start)}, ${off(c.start + c.len)}) last=${off(p1.last - c.base)}` +
-    (p2 ? `; again last=${off(p2.last - c.base)} end=${off(p2.end - c.base)}` : ""));
+  lines.push(
+    `  range [${off(c.start)}, ${off(c.start + c.len)}) last=${off(p1.last - c.base)}` +
+      (p2 ? `; again last=${off(p2.last - c.base)} end=${off(p2.end - c.base)}` : ""),
+  );
   const n = Math.max(c.len, 1);
-  lines.push(`  inputs: fill=${inputName(c.fill)}` +
-    c.inputs.map(({ at, count, word: iw }) => ` [${at % n}${count > 1 ? `..${Math.min(at % n + count, n) - 1}` : ""}]=${inputName(iw)}`).join(""));
+  lines.push(
+    `  inputs: fill=${inputName(c.fill)}` +
+      c.inputs
+        .map(
+          ({ at, count, word: iw }) =>
+            ` [${at % n}${count > 1 ? `..${Math.min((at % n) + count, n) - 1}` : ""}]=${inputName(iw)}`,
+        )
+        .join(""),
+  );
   return lines.join("\n");
 }
-export const printable = (c: Case): Case => Object.assign({ ...c }, { [fc.toStringMethod]: () => "\n" + describeCase(c) });
+export const printable = (c: Case): Case =>
+  Object.assign({ ...c }, { [fc.toStringMethod]: () => "\n" + describeCase(c) });
 
 // ---- the property -------------------------------------------------------------------------------
 
@@ -613,13 +845,18 @@ export function compareOutcomes(c: Case, pass: string, a: Outcome, b: Outcome, w
   let shown = 0;
   for (let i = 0; i < wa.length; i++) {
     if (wa[i][0] !== wb[i][0] || wa[i][1] !== wb[i][1]) {
-      if (shown++ < 6) problems.push(`word[${i}] (page ${off(c.start + i)}): wasm=${word(wa[i])} reference=${word(wb[i])}`);
+      if (shown++ < 6)
+        problems.push(`word[${i}] (page ${off(c.start + i)}): wasm=${word(wa[i])} reference=${word(wb[i])}`);
     }
   }
   if (shown > 6) problems.push(`... ${shown - 6} more differing words`);
   if (problems.length) {
-    throw new Error(`${pass}: walkers disagree (ret wasm=${retName(a.ret)} reference=${retName(b.ret)})\n` +
-      problems.join("\n") + "\n" + describeCase(c));
+    throw new Error(
+      `${pass}: walkers disagree (ret wasm=${retName(a.ret)} reference=${retName(b.ret)})\n` +
+        problems.join("\n") +
+        "\n" +
+        describeCase(c),
+    );
   }
 }
 
@@ -668,8 +905,14 @@ export function checkCaseIn(c: Case, worlds: readonly World[]): CaseResult {
   for (const p of passes) {
     const before = readWords(worlds[0], ptrs[0], n);
     const args = (w: World, pfns: number): WalkArgs => ({
-      pfns, startPage, lastPage: p.last, endPage: p.end, defaultHi: c.defaultHi, maskHi: c.maskHi,
-      ownerId: w.e.ownerId(OWNERS[c.owner]), profile: c.profile,
+      pfns,
+      startPage,
+      lastPage: p.last,
+      endPage: p.end,
+      defaultHi: c.defaultHi,
+      maskHi: c.maskHi,
+      ownerId: w.e.ownerId(OWNERS[c.owner]),
+      profile: c.profile,
     });
     const oa = walkOnce(worlds[0], "wasm", args(worlds[0], ptrs[0]));
     const ob = walkOnce(worlds[1], "reference", args(worlds[1], ptrs[1]));
@@ -678,7 +921,9 @@ export function checkCaseIn(c: Case, worlds: readonly World[]): CaseResult {
     compareOutcomes(c, p.name, oa, ob, wa, wb);
     results.push({ outcome: oa, words: wa });
     if (STATS) {
-      tally(`${p.name} ret ${oa.trap ? "trap" : retName(oa.ret)}${oa.ret === -ERRNO.EBUSY ? oa.action === CTX.ACTION_FAULT ? " fault" : " wait" : ""}`);
+      tally(
+        `${p.name} ret ${oa.trap ? "trap" : retName(oa.ret)}${oa.ret === -ERRNO.EBUSY ? (oa.action === CTX.ACTION_FAULT ? " fault" : " wait") : ""}`,
+      );
       tally("pages walked", Math.max(oa.pagesWalked, 0));
       for (let i = Math.max(p.last - startPage, 0); i < Math.min(p.end - startPage, n); i++) {
         if (wa[i][0] !== before[i][0] || wa[i][1] !== before[i][1]) {
@@ -686,7 +931,9 @@ export function checkCaseIn(c: Case, worlds: readonly World[]): CaseResult {
           if (cls !== "ERROR") tally(`word ${cls}`);
           else {
             const v = caseVmas(c).find(([s, e]) => startPage + i >= s && startPage + i < e);
-            tally(`word ERROR ${!v ? "(no VMA)" : (v[2] & (VM.IO | VM.PFNMAP)) || !(v[2] & VM.READ) ? "(IO/PFNMAP/unreadable VMA)" : "(in a walked VMA)"}`);
+            tally(
+              `word ERROR ${!v ? "(no VMA)" : v[2] & (VM.IO | VM.PFNMAP) || !(v[2] & VM.READ) ? "(IO/PFNMAP/unreadable VMA)" : "(in a walked VMA)"}`,
+            );
           }
         }
       }
@@ -702,7 +949,8 @@ export function checkCaseIn(c: Case, worlds: readonly World[]): CaseResult {
     for (let i = 0; i < Math.min(p.last - startPage, n); i++) invariant(same(i), `word[${i}] below last was written`);
     if (!oa.trap && (oa.ret === -ERRNO.EBUSY || oa.ret === -ERRNO.EPERM)) {
       invariant(oa.last >= p.last && oa.last < p.end, `CTX_LAST ${off(oa.last - c.base)} outside the walked range`);
-      for (let i = oa.last - startPage; i < p.end - startPage; i++) invariant(same(i), `word[${i}] at or after CTX_LAST was written`);
+      for (let i = oa.last - startPage; i < p.end - startPage; i++)
+        invariant(same(i), `word[${i}] at or after CTX_LAST was written`);
     } else if (!oa.trap) {
       invariant(oa.last === p.last, `CTX_LAST moved to ${off(oa.last - c.base)} without a fault`);
     }
@@ -758,7 +1006,10 @@ class CaseLedger implements TableLedger {
   /** [ptr, lo, hi] before each foreign write, in write order. */
   readonly undo: [number, number, number][] = [];
   unrestorable = false;
-  constructor(private readonly w: World, private readonly root: number) {}
+  constructor(
+    private readonly w: World,
+    private readonly root: number,
+  ) {}
 
   get foreign(): boolean {
     return this.undo.length > 0 || this.unrestorable;
@@ -859,7 +1110,10 @@ export class LockstepPair {
   /** The last case wrote outside its own tables (through an entry read as a table pointer). */
   lastCaseForeign = false;
 
-  constructor(readonly build: Build, readonly pgmaps: number) {
+  constructor(
+    readonly build: Build,
+    readonly pgmaps: number,
+  ) {
     const make = (): World => {
       const w = buildWorld(build, 4, pgmaps);
       w.e.raw.mmDestroy(w.mm);
@@ -875,7 +1129,8 @@ export class LockstepPair {
 
   /** Checks one case (see checkCaseIn); throws on a disagreement or a broken invariant. */
   run(c: Case): CaseResult {
-    if (this.broken || this.retired) throw new Error(`LockstepPair: the pair is ${this.broken ? "out of lockstep" : "retired"}; replace it`);
+    if (this.broken || this.retired)
+      throw new Error(`LockstepPair: the pair is ${this.broken ? "out of lockstep" : "retired"}; replace it`);
     this.broken = true;
     const ledgers = this.worlds.map((w) => {
       w.mm = w.e.raw.mmCreate(c.levels) >>> 0;
@@ -919,7 +1174,9 @@ export class LockstepPair {
       throw new Error("LockstepPair: the engines' heaps diverged while freeing a case");
     }
     if (a.blocksUsed() !== this.blocksAtStart) {
-      throw new Error(`LockstepPair: ${a.blocksUsed()} blocks in use after freeing a case, ${this.blocksAtStart} before it`);
+      throw new Error(
+        `LockstepPair: ${a.blocksUsed()} blocks in use after freeing a case, ${this.blocksAtStart} before it`,
+      );
     }
     this.broken = false;
     this.cases++;

@@ -1,8 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import {
-  EINVAL, Engine, EngineError, ErrnoError, MAP_ANONYMOUS, MAP_PRIVATE, Mm, PROT_READ, PROT_WRITE, PfnArray,
-  hmmRangeFault, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE,
+  EINVAL,
+  Engine,
+  EngineError,
+  ErrnoError,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  PfnArray,
+  hmmRangeFault,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
 } from "../src/index.js";
 import { Mirror, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO } from "../src/drivers/mirror.js";
 import { runDefaultSimulation } from "../src/sim/default.js";
@@ -25,10 +36,16 @@ describe("engine memory", () => {
     // 16384 pages faulted for write need 32 PTE tables plus frame metadata chunks
     const pfns = new PfnArray(e, 16384);
     const seq = mm.notifiers.readBegin(sub);
-    const r = mm.withReadLock(() => hmmRangeFault({
-      notifier: sub, notifierSeq: seq, start: a, end: a + 64 * MiB, hmmPfns: pfns,
-      defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
-    }));
+    const r = mm.withReadLock(() =>
+      hmmRangeFault({
+        notifier: sub,
+        notifierSeq: seq,
+        start: a,
+        end: a + 64 * MiB,
+        hmmPfns: pfns,
+        defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+      }),
+    );
     expect(r).toBe(0);
     expect(full).toBe(before);
     expect(e.memoryBytes()).toBeGreaterThanOrEqual(2 * full);
@@ -65,10 +82,16 @@ describe("engine memory", () => {
     const sub = mm.intervalNotifierInsert(a, 4 * MiB, { invalidate: () => true });
     const pfns = new BigUint64Array(1024);
     const seq = mm.notifiers.readBegin(sub);
-    const r = mm.withReadLock(() => hmmRangeFault({
-      notifier: sub, notifierSeq: seq, start: a, end: a + 4 * MiB, hmmPfns: pfns,
-      defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
-    }));
+    const r = mm.withReadLock(() =>
+      hmmRangeFault({
+        notifier: sub,
+        notifierSeq: seq,
+        start: a,
+        end: a + 4 * MiB,
+        hmmPfns: pfns,
+        defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+      }),
+    );
     expect(r).toBe(-14);
     // the pages that were allocated before RAM ran out are still mapped and readable
     expect(mm.cpuReadU32(a)).toBe(0);
@@ -84,8 +107,16 @@ describe("engine memory", () => {
     const a = mm.mmap({ length: MiB, ...anon });
     const sub = mm.intervalNotifierInsert(a, MiB, { invalidate: () => true });
     const seq = mm.notifiers.readBegin(sub);
-    const run = (start: number, end: number) => mm.withReadLock(() => hmmRangeFault({
-      notifier: sub, notifierSeq: seq, start, end, hmmPfns: new BigUint64Array(256) }));
+    const run = (start: number, end: number) =>
+      mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: sub,
+          notifierSeq: seq,
+          start,
+          end,
+          hmmPfns: new BigUint64Array(256),
+        }),
+      );
     expect(run(a + 8, a + 4096)).toBe(EINVAL);
     expect(run(a + 4096, a + 4096)).toBe(EINVAL);
     expect(() => run(a, a + 2 * MiB)).toThrow(RangeError);
@@ -105,8 +136,9 @@ describe("engine memory", () => {
     const bad = new PfnArray(e, 256);
     Object.defineProperty(bad, "ptr", { value: 0xfffff000 });
     const seq = mm.notifiers.readBegin(sub);
-    expect(() => mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: a, end: a + MiB, hmmPfns: bad })))
-      .toThrow(EngineError);
+    expect(() =>
+      mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: a, end: a + MiB, hmmPfns: bad })),
+    ).toThrow(EngineError);
   });
 });
 
@@ -144,7 +176,9 @@ describe("default simulation and CLI", () => {
 
   it("hmmsim run prints the report and exits 0; bad options exit 2", () => {
     const cli = ["--import", "tsx", "src/cli/main.ts"];
-    const out = execFileSync(process.execPath, [...cli, "run", "--pages", "256", "--rounds", "20"], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, [...cli, "run", "--pages", "256", "--rounds", "20"], {
+      encoding: "utf8",
+    });
     expect(out).toMatch(/^hmmsim default simulation: 256 pages/m);
     expect(out.trim().split("\n").at(-1)).toBe("simulation OK");
     const bad = spawnSync(process.execPath, [...cli, "run", "--levels", "3"], { encoding: "utf8" });

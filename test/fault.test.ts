@@ -2,16 +2,55 @@
 // events each path raises (§7), recorded by an interval notifier over the whole address space.
 import { describe, expect, it } from "vitest";
 import {
-  Device, EBUSY, EFAULT, EPERM, Engine, FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB,
-  MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_CLEAR, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFY_MIGRATE, PROT_READ, SimFile, VM_FAULT_HWPOISON, VM_FAULT_HWPOISON_LARGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, handleMmFault,
-  makeDeviceExclusiveRange, type Profile,
+  Device,
+  EBUSY,
+  EFAULT,
+  EPERM,
+  Engine,
+  FAULT_FLAG_REMOTE,
+  FAULT_FLAG_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_EXCLUSIVE,
+  MMU_NOTIFY_MIGRATE,
+  PROT_READ,
+  SimFile,
+  VM_FAULT_HWPOISON,
+  VM_FAULT_HWPOISON_LARGE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  handleMmFault,
+  makeDeviceExclusiveRange,
+  type Profile,
 } from "../src/index.js";
 import { PHYS, PTE_LO, SWP } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
 import {
-  PAGE, PMD_SIZE, V, W, baseOf, cpuPfn, driverFault, entryAt, hexWords, makeSim, ord,
-  runRange, writeEntryAt, type Event, type Sim,
-  RW, R, WR, Z, b, anon,
+  PAGE,
+  PMD_SIZE,
+  V,
+  W,
+  baseOf,
+  cpuPfn,
+  driverFault,
+  entryAt,
+  hexWords,
+  makeSim,
+  ord,
+  runRange,
+  writeEntryAt,
+  type Event,
+  type Sim,
+  RW,
+  R,
+  WR,
+  Z,
+  b,
+  anon,
 } from "./helpers.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -24,7 +63,13 @@ function fileMap(t: Sim, addr: number, pages: number, file: SimFile, flags: numb
 function evs(t: Sim): [number, number, number, unknown, boolean][] {
   return t.events.map((e: Event) => [e.event, e.start, e.end, e.owner, e.blockable]);
 }
-const clear = (s: number, e: number): [number, number, number, unknown, boolean] => [MMU_NOTIFY_CLEAR, s, e, null, true];
+const clear = (s: number, e: number): [number, number, number, unknown, boolean] => [
+  MMU_NOTIFY_CLEAR,
+  s,
+  e,
+  null,
+  true,
+];
 function word(t: Sim, addr: number, req = 0n): bigint {
   const r = runRange(t, { start: addr, end: addr + PAGE, req: [req] });
   expect(r.ret).toBe(0);
@@ -47,7 +92,12 @@ describe.each(PROFILES)("§5.2 anonymous memory (%s)", (profile) => {
     expect(r.ret).toBe(0);
     expect(r.out).toEqual([Z]);
     const e = entryAt(t, base, 0);
-    expect([pte.isPresent(e), pte.isSpecial(e), pte.isWrite(e), pte.pfnOf(e)]).toEqual([true, true, false, PHYS.ZERO_PFN]);
+    expect([pte.isPresent(e), pte.isSpecial(e), pte.isWrite(e), pte.pfnOf(e)]).toEqual([
+      true,
+      true,
+      false,
+      PHYS.ZERO_PFN,
+    ]);
     expect(t.engine.framesInUse()).toBe(frames);
     expect(evs(t)).toEqual([]);
     expect(t.mm.cpuReadU32(base)).toBe(0);
@@ -203,7 +253,9 @@ describe.each(PROFILES)("§5.2 file mappings (%s)", (profile) => {
     expect(r.ret).toBe(0);
     expect(r.out).toEqual([b(f.pageCache.get(0)!) | V | W]);
     // a first fault that writes: do_shared_fault, writable and dirty
-    expect(runRange(t, { start: base + 3 * PAGE, end: base + 4 * PAGE, req: [WR] }).out).toEqual([b(f.pageCache.get(3)!) | V | W]);
+    expect(runRange(t, { start: base + 3 * PAGE, end: base + 4 * PAGE, req: [WR] }).out).toEqual([
+      b(f.pageCache.get(3)!) | V | W,
+    ]);
     expect(entryAt(t, base + 3 * PAGE, 0).lo & PTE_LO.DIRTY).toBe(PTE_LO.DIRTY);
     expect(evs(t)).toEqual([]);
     t.mm.cpuWriteU32(base, 0x01020304);
@@ -274,7 +326,7 @@ describe.each(PROFILES)("§5.3/§5.4 THP (%s)", (profile) => {
     anon(t, base, 512);
     const r = runRange(t, { start: base, end: base + 4 * PAGE, req: [R, 0n, 0n, 0n] });
     expect(r.ret).toBe(0);
-    expect(r.out).toEqual([0, 1, 2, 3].map((i) => (b(PHYS.HUGE_ZERO_PFN + i) | V | ord(9, profile))));
+    expect(r.out).toEqual([0, 1, 2, 3].map((i) => b(PHYS.HUGE_ZERO_PFN + i) | V | ord(9, profile)));
     expect(evs(t)).toEqual([]);
   });
 
@@ -409,7 +461,9 @@ describe.each(PROFILES)("§5.5 non-present PTEs (%s)", (profile) => {
     makeDeviceExclusiveRange(t.mm, base, base + PAGE, "dev");
     t.events.length = 0;
     expect(t.mm.cpuReadU32(base)).toBe(0x77);
-    expect(evs(t)).toEqual([[profile === "v6.16" ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_EXCLUSIVE, base, base + PAGE, null, true]]);
+    expect(evs(t)).toEqual([
+      [profile === "v6.16" ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_EXCLUSIVE, base, base + PAGE, null, true],
+    ]);
     expect(pte.isPresent(entryAt(t, base, 0))).toBe(true);
   });
 
@@ -463,7 +517,13 @@ describe.each(PROFILES)("§5.5 non-present PTEs (%s)", (profile) => {
     const p = pte.pfnOf(e);
     writeEntryAt(t, base, 0, pte.mk.migration(p, true));
     let done = 0;
-    t.engine.pendingMigrations.set(p, { finish: () => { done++; writeEntryAt(t, base, 0, e); t.engine.pendingMigrations.delete(p); } });
+    t.engine.pendingMigrations.set(p, {
+      finish: () => {
+        done++;
+        writeEntryAt(t, base, 0, e);
+        t.engine.pendingMigrations.delete(p);
+      },
+    });
     expect(fault(t, base, false)).toBe(0);
     expect(done).toBe(1);
     expect(evs(t)).toEqual([]);

@@ -15,7 +15,9 @@ describe("coherence fuzzer", () => {
       if (f) {
         const small = shrink(seq, ENGINE_OPTS, 300);
         const again = runSequence(small, ENGINE_OPTS);
-        expect.fail(`seed ${seed}: ${again?.what ?? f.what}\nreplay (npx tsx fuzz/coherence/main.ts --replay FILE):\n${formatSequence(small)}`);
+        expect.fail(
+          `seed ${seed}: ${again?.what ?? f.what}\nreplay (npx tsx fuzz/coherence/main.ts --replay FILE):\n${formatSequence(small)}`,
+        );
       }
       steps += seq.length;
     }

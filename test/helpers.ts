@@ -2,10 +2,27 @@
 // recording interval notifier over the whole address space, a one-shot range runner and the
 // driver-side retry protocol of docs/semantics.md §4.3.
 import {
-  Engine, Mm, hmmRangeFault, lastHmmStats, PfnArray, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR,
-  HMM_PFN_DMA_MAPPED, HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS, EBUSY,
-  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE,
-  type MmuIntervalNotifier, type MmuNotifierRange, type Profile, type HmmRangeFaultStats,
+  Engine,
+  Mm,
+  hmmRangeFault,
+  lastHmmStats,
+  PfnArray,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  HMM_PFN_ERROR,
+  HMM_PFN_DMA_MAPPED,
+  HMM_PFN_P2PDMA,
+  HMM_PFN_P2PDMA_BUS,
+  EBUSY,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  type MmuIntervalNotifier,
+  type MmuNotifierRange,
+  type Profile,
+  type HmmRangeFaultStats,
 } from "../src/index.js";
 import { PHYS } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
@@ -57,7 +74,9 @@ export interface Sim {
 
 /** An engine, an mm and a recording interval notifier over [0, 2^57) that always calls setSeq. */
 export function makeSim(opts: { profile?: Profile; levels?: 4 | 5; engine?: Engine; ramFrames?: number } = {}): Sim {
-  const engine = opts.engine ?? new Engine(opts.ramFrames !== undefined ? { ...ENGINE_OPTS, ramFrames: opts.ramFrames } : ENGINE_OPTS);
+  const engine =
+    opts.engine ??
+    new Engine(opts.ramFrames !== undefined ? { ...ENGINE_OPTS, ramFrames: opts.ramFrames } : ENGINE_OPTS);
   const profile = opts.profile ?? "v6.1";
   const levels = opts.levels ?? 4;
   const mm = new Mm(engine, { profile, levels });
@@ -108,7 +127,7 @@ export interface RunResult {
 export function inputsOf(o: RunOpts): bigint[] {
   const n = (o.end - o.start) / PAGE;
   const r = o.req;
-  return Array.from({ length: n }, (_, i) => (typeof r === "function" ? r(i) : r ? r[i] ?? 0n : 0n));
+  return Array.from({ length: n }, (_, i) => (typeof r === "function" ? r(i) : r ? (r[i] ?? 0n) : 0n));
 }
 
 /** One hmmRangeFault call under the mmap read lock, with a fresh readBegin sequence. */
@@ -128,8 +147,13 @@ export function runRange(t: Sim, o: RunOpts): RunResult {
   let ret: number;
   try {
     ret = hmmRangeFault({
-      notifier: t.sub, notifierSeq: seq, start: o.start, end: o.end, hmmPfns: arr,
-      defaultFlags: o.defaultFlags, pfnFlagsMask: o.pfnFlagsMask ?? (o.req ? REQ_FAULT | REQ_WRITE : 0n),
+      notifier: t.sub,
+      notifierSeq: seq,
+      start: o.start,
+      end: o.end,
+      hmmPfns: arr,
+      defaultFlags: o.defaultFlags,
+      pfnFlagsMask: o.pfnFlagsMask ?? (o.req ? REQ_FAULT | REQ_WRITE : 0n),
       devPrivateOwner: o.owner,
     });
   } finally {

@@ -3,8 +3,23 @@
 // as the synchronous call on an identical machine, and it stops where the kernel can be raced.
 import { describe, expect, it } from "vitest";
 import {
-  EBUSY, Engine, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_STEP_FAULT, HMM_STEP_PASS, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, Mm,
-  PROT_READ, PROT_WRITE, PfnArray, hmmRangeFault, hmmRangeFaultBegin, madvise, reclaimPages,
+  EBUSY,
+  Engine,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_STEP_FAULT,
+  HMM_STEP_PASS,
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  PfnArray,
+  hmmRangeFault,
+  hmmRangeFaultBegin,
+  madvise,
+  reclaimPages,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -21,7 +36,13 @@ function machine() {
   reclaimPages(mm, base + 300 * PAGE, 100 * PAGE);
   madvise(mm, base + 1024 * PAGE, 512 * PAGE, MADV_HUGEPAGE);
   const seqs: number[] = [];
-  const sub = mm.intervalNotifierInsert(0, mm.taskSize + PAGE, { invalidate: (n, _r, cur) => { seqs.push(cur); mm.notifiers.setSeq(n, cur); return true; } });
+  const sub = mm.intervalNotifierInsert(0, mm.taskSize + PAGE, {
+    invalidate: (n, _r, cur) => {
+      seqs.push(cur);
+      mm.notifiers.setSeq(n, cur);
+      return true;
+    },
+  });
   const pfns = new PfnArray(engine, PAGES);
   return { engine, mm, base, sub, pfns, seqs };
 }
@@ -31,7 +52,19 @@ type M = ReturnType<typeof machine>;
 function syncCall(m: M, flags: bigint) {
   const seq = m.mm.notifiers.readBegin(m.sub);
   const stats = { passes: 0, faultedPages: 0, migrationWaits: 0 };
-  const ret = m.mm.withReadLock(() => hmmRangeFault({ notifier: m.sub, notifierSeq: seq, start: m.base, end: m.base + PAGES * PAGE, hmmPfns: m.pfns, defaultFlags: flags }, { stats }));
+  const ret = m.mm.withReadLock(() =>
+    hmmRangeFault(
+      {
+        notifier: m.sub,
+        notifierSeq: seq,
+        start: m.base,
+        end: m.base + PAGES * PAGE,
+        hmmPfns: m.pfns,
+        defaultFlags: flags,
+      },
+      { stats },
+    ),
+  );
   return { ret, stats, words: m.pfns.toBigUint64Array(), faults: m.mm.stats.faults };
 }
 
@@ -41,11 +74,24 @@ function steppedCall(m: M, flags: bigint, fine: boolean) {
   const kinds: number[] = [];
   let ret: number;
   try {
-    const st = hmmRangeFaultBegin({ notifier: m.sub, notifierSeq: seq, start: m.base, end: m.base + PAGES * PAGE, hmmPfns: m.pfns, defaultFlags: flags }, { fine });
+    const st = hmmRangeFaultBegin(
+      {
+        notifier: m.sub,
+        notifierSeq: seq,
+        start: m.base,
+        end: m.base + PAGES * PAGE,
+        hmmPfns: m.pfns,
+        defaultFlags: flags,
+      },
+      { fine },
+    );
     if (typeof st === "number") throw new Error(`returned ${st} before walking`);
     for (;;) {
       const r = st.step();
-      if (r <= 0) { ret = r; break; }
+      if (r <= 0) {
+        ret = r;
+        break;
+      }
       kinds.push(r);
     }
     return { ret, stats: { ...st.stats }, words: m.pfns.toBigUint64Array(), faults: m.mm.stats.faults, kinds };
@@ -55,7 +101,10 @@ function steppedCall(m: M, flags: bigint, fine: boolean) {
 }
 
 describe("hmmRangeFaultBegin", () => {
-  for (const [label, flags] of [["read", HMM_PFN_REQ_FAULT], ["write", HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE]] as const) {
+  for (const [label, flags] of [
+    ["read", HMM_PFN_REQ_FAULT],
+    ["write", HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE],
+  ] as const) {
     for (const fine of [false, true]) {
       it(`stepped to the end equals the synchronous call (${label} faults, ${fine ? "fine" : "pass"} steps)`, () => {
         const a = machine();
@@ -84,9 +133,28 @@ describe("hmmRangeFaultBegin", () => {
     m.mm.munmap(m.base + 1500 * PAGE, PAGE); // an invalidation outside the walked range still bumps the sequence
     m.mm.mmapReadLock();
     try {
-      expect(hmmRangeFaultBegin({ notifier: m.sub, notifierSeq: seq, start: m.base, end: m.base + 64 * PAGE, hmmPfns: m.pfns, defaultFlags: HMM_PFN_REQ_FAULT })).toBe(EBUSY);
+      expect(
+        hmmRangeFaultBegin({
+          notifier: m.sub,
+          notifierSeq: seq,
+          start: m.base,
+          end: m.base + 64 * PAGE,
+          hmmPfns: m.pfns,
+          defaultFlags: HMM_PFN_REQ_FAULT,
+        }),
+      ).toBe(EBUSY);
       const seq2 = m.mm.notifiers.readBegin(m.sub);
-      const st = hmmRangeFaultBegin({ notifier: m.sub, notifierSeq: seq2, start: m.base, end: m.base + 64 * PAGE, hmmPfns: m.pfns, defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE }, { fine: true });
+      const st = hmmRangeFaultBegin(
+        {
+          notifier: m.sub,
+          notifierSeq: seq2,
+          start: m.base,
+          end: m.base + 64 * PAGE,
+          hmmPfns: m.pfns,
+          defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+        },
+        { fine: true },
+      );
       if (typeof st === "number") throw new Error("stale");
       expect(st.step()).toBe(HMM_STEP_PASS);
       expect(st.nextFaultAddr).toBeGreaterThanOrEqual(m.base);
@@ -94,7 +162,8 @@ describe("hmmRangeFaultBegin", () => {
       // another thread's page-lock-only work lands between two faults of the chunk
       reclaimPages(m.mm, m.base + 60 * PAGE, 4 * PAGE);
       let r: number;
-      do r = st.step(); while (r > 0);
+      do r = st.step();
+      while (r > 0);
       expect(r).toBe(EBUSY);
     } finally {
       m.mm.mmapReadUnlock();

@@ -2,7 +2,19 @@
 // insert_pfn() leaves it (VM_FAULT_NOPAGE) unless its mkwrite form finds the same pfn, which it
 // makes young, dirty and writable in place; insert_page() refuses with -EBUSY.
 import { describe, expect, it } from "vitest";
-import { Device, EBUSY, Engine, ErrnoError, MAP_ANONYMOUS, MAP_PRIVATE, Mm, PROT_READ, VM, insertPage, insertPfn } from "../src/index.js";
+import {
+  Device,
+  EBUSY,
+  Engine,
+  ErrnoError,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  Mm,
+  PROT_READ,
+  VM,
+  insertPage,
+  insertPfn,
+} from "../src/index.js";
 import { PTE_LO } from "../src/engine/layout.js";
 import * as pte from "../src/engine/pte.js";
 import { ENGINE_OPTS } from "./env.js";

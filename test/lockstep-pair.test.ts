@@ -10,18 +10,50 @@ import { describe, expect, it } from "vitest";
 import { MEM } from "../src/engine/layout.js";
 import { mk } from "../src/engine/pte.js";
 import {
-  BASES_4, type Build, type Case, type EntrySpec, type Kind, LockstepPair, type PfnSel, applyCase, buildWorld, checkCase,
+  BASES_4,
+  type Build,
+  type Case,
+  type EntrySpec,
+  type Kind,
+  LockstepPair,
+  type PfnSel,
+  applyCase,
+  buildWorld,
+  checkCase,
 } from "./differential-harness.js";
 import { ENGINE_OPTS } from "./env.js";
 
 const BUILD: Build = ENGINE_OPTS.build === "simd" ? "simd" : "release";
 const BASE = BASES_4[0]; // a PGD boundary: the case's PGD slot is 3, slot 0 stays free
 
-const spec = (level: number, at: number, kind: Kind, pfn: PfnSel): EntrySpec =>
-  ({ level, at, count: 1, kind, more: [], pfn, write: true, oob: false, bits: 0, bitsHi: 0 });
+const spec = (level: number, at: number, kind: Kind, pfn: PfnSel): EntrySpec => ({
+  level,
+  at,
+  count: 1,
+  kind,
+  more: [],
+  pfn,
+  write: true,
+  oob: false,
+  bits: 0,
+  bitsHi: 0,
+});
 const caseOf = (entries: EntrySpec[]): Case => ({
-  levels: 4, base: BASE, pgmaps: 2, vmas: [], entries, start: 0, len: 4, lastOff: 0, again: null,
-  defaultHi: 0, maskHi: 0xffffffff, owner: 1, profile: 0, fill: { lo: 0, hi: 0 }, inputs: [],
+  levels: 4,
+  base: BASE,
+  pgmaps: 2,
+  vmas: [],
+  entries,
+  start: 0,
+  len: 4,
+  lastOff: 0,
+  again: null,
+  defaultHi: 0,
+  maskHi: 0xffffffff,
+  owner: 1,
+  profile: 0,
+  fill: { lo: 0, hi: 0 },
+  inputs: [],
 });
 
 /**
@@ -80,7 +112,8 @@ describe("LockstepPair", () => {
     const chunk = metaChunk(pair);
     const c = writeThrough(chunk, 5, spec(0, 0, "page", { k: "frame", i: 2 }));
     const fresh = buildWorld(BUILD, 4, 2);
-    const freshChunk = (fresh.e.raw.metaPtr(fresh.frames[0]) >>> 0) - ((fresh.e.raw.metaPtr(fresh.frames[0]) >>> 0) % MEM.BLOCK_SIZE);
+    const freshChunk =
+      (fresh.e.raw.metaPtr(fresh.frames[0]) >>> 0) - ((fresh.e.raw.metaPtr(fresh.frames[0]) >>> 0) % MEM.BLOCK_SIZE);
     applyCase(c, fresh);
     const written = mk.page(fresh.frames[2], true);
     expect(u64At(fresh.e.mem().u32, freshChunk + 5 * 8)).toEqual([written.lo, written.hi]);
@@ -107,7 +140,10 @@ describe("LockstepPair", () => {
   it("ignores a slot beyond linear memory (the store writes nothing)", () => {
     const pair = new LockstepPair(BUILD, 2);
     // a PMD whose table pointer lies beyond memory: the PTE slots below it are beyond memory too
-    const c = caseOf([{ ...spec(1, 0, "alias", { k: "frame", i: 0 }), oob: true }, spec(0, 3, "page", { k: "frame", i: 0 })]);
+    const c = caseOf([
+      { ...spec(1, 0, "alias", { k: "frame", i: 0 }), oob: true },
+      spec(0, 3, "page", { k: "frame", i: 0 }),
+    ]);
     const blocks = pair.worlds[0].e.raw.blocksUsed();
     pair.run(c);
     expect(pair.lastCaseForeign).toBe(false);

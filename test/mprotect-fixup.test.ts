@@ -36,7 +36,10 @@ describe("mprotect_fixup: unchanged flags", () => {
     rec.take();
     mm.mprotect(a, 3 * PMD + 7 * PAGE, PROT_READ);
     expect(rec.take()).toEqual([ev("PROTECTION_VMA", a, a + 2 * PMD)]);
-    expect(ranges(mm).map(([s, e]) => [s - a, e - a])).toEqual([[0, 2 * PMD], [2 * PMD, 4 * PMD]]);
+    expect(ranges(mm).map(([s, e]) => [s - a, e - a])).toEqual([
+      [0, 2 * PMD],
+      [2 * PMD, 4 * PMD],
+    ]);
     expect(mm.leafOf(a + 3 * PMD)).toEqual(tail);
   });
 });

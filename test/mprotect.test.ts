@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
-  Engine, HMM_PFN_VALID, HMM_PFN_WRITE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMU_NOTIFY_PROTECTION_VMA, Mm,
-  PROT_READ, PROT_WRITE, hmmRangeFault, type MmuNotifierRange, type Profile,
+  Engine,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MMU_NOTIFY_PROTECTION_VMA,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  hmmRangeFault,
+  type MmuNotifierRange,
+  type Profile,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -13,7 +24,12 @@ const base = 254 * 2 ** 39;
 
 function setup(profile: Profile) {
   const mm = new Mm(new Engine(ENGINE_OPTS), { profile });
-  mm.mmap({ addr: base, length: 3 * GiB, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+  mm.mmap({
+    addr: base,
+    length: 3 * GiB,
+    prot: PROT_READ | PROT_WRITE,
+    flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+  });
   const events: Pick<MmuNotifierRange, "event" | "start" | "end" | "owner" | "blockable">[] = [];
   const sub = mm.intervalNotifierInsert(base, 3 * GiB, {
     invalidate(s, r, seq) {
@@ -28,7 +44,11 @@ function setup(profile: Profile) {
 function word(mm: Mm, sub: ReturnType<typeof setup>["sub"], addr: number): bigint {
   const pfns = new BigUint64Array(1);
   const seq = mm.notifiers.readBegin(sub);
-  expect(mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: addr, end: addr + PAGE, hmmPfns: pfns }))).toBe(0);
+  expect(
+    mm.withReadLock(() =>
+      hmmRangeFault({ notifier: sub, notifierSeq: seq, start: addr, end: addr + PAGE, hmmPfns: pfns }),
+    ),
+  ).toBe(0);
   return pfns[0];
 }
 
@@ -43,8 +63,20 @@ describe("mprotect PROTECTION_VMA ranges (docs/semantics.md §7)", () => {
     expect(word(mm, sub, a1) & (HMM_PFN_VALID | HMM_PFN_WRITE)).toBe(HMM_PFN_VALID | HMM_PFN_WRITE);
     mm.mprotect(base, 3 * GiB, PROT_READ);
     expect(events).toEqual([
-      { event: MMU_NOTIFY_PROTECTION_VMA, start: base + GiB + 2 * MiB, end: base + 2 * GiB, owner: null, blockable: true },
-      { event: MMU_NOTIFY_PROTECTION_VMA, start: base + 2 * GiB + 10 * MiB, end: base + 3 * GiB, owner: null, blockable: true },
+      {
+        event: MMU_NOTIFY_PROTECTION_VMA,
+        start: base + GiB + 2 * MiB,
+        end: base + 2 * GiB,
+        owner: null,
+        blockable: true,
+      },
+      {
+        event: MMU_NOTIFY_PROTECTION_VMA,
+        start: base + 2 * GiB + 10 * MiB,
+        end: base + 3 * GiB,
+        owner: null,
+        blockable: true,
+      },
     ]);
     expect(word(mm, sub, a1) & (HMM_PFN_VALID | HMM_PFN_WRITE)).toBe(HMM_PFN_VALID);
     expect(word(mm, sub, a2) & (HMM_PFN_VALID | HMM_PFN_WRITE)).toBe(HMM_PFN_VALID);

@@ -23,8 +23,14 @@ const PAGE = 4096;
 type Call = { name: string; start: number; end: number; event: number; curSeq: number };
 
 /** A dmirror-like driver: records calls, calls setSeq unless told otherwise, answers `ok`. */
-function driver(mm: MmuNotifierSubscriptions, log: Call[], name: string, start: number, length: number,
-  opts: { ok?: () => boolean; skipSeq?: (r: MmuNotifierRange) => boolean } = {}): MmuIntervalNotifier {
+function driver(
+  mm: MmuNotifierSubscriptions,
+  log: Call[],
+  name: string,
+  start: number,
+  length: number,
+  opts: { ok?: () => boolean; skipSeq?: (r: MmuNotifierRange) => boolean } = {},
+): MmuIntervalNotifier {
   const { ret, sub } = mm.intervalNotifierInsert(start, length, {
     invalidate(s, r, curSeq) {
       log.push({ name, start: r.start, end: r.end, event: r.event, curSeq });
@@ -38,10 +44,24 @@ function driver(mm: MmuNotifierSubscriptions, log: Call[], name: string, start: 
 
 describe("constants", () => {
   it("match the kernel enum and flag values", () => {
-    expect([MMU_NOTIFY_UNMAP, MMU_NOTIFY_CLEAR, MMU_NOTIFY_SOFT_DIRTY, MMU_NOTIFY_RELEASE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_EXCLUSIVE])
-      .toEqual([0, 1, 4, 5, 6, 7]);
-    expect(MMU_NOTIFY_EVENT_NAMES).toEqual(["MMU_NOTIFY_UNMAP", "MMU_NOTIFY_CLEAR", "MMU_NOTIFY_PROTECTION_VMA",
-      "MMU_NOTIFY_PROTECTION_PAGE", "MMU_NOTIFY_SOFT_DIRTY", "MMU_NOTIFY_RELEASE", "MMU_NOTIFY_MIGRATE", "MMU_NOTIFY_EXCLUSIVE"]);
+    expect([
+      MMU_NOTIFY_UNMAP,
+      MMU_NOTIFY_CLEAR,
+      MMU_NOTIFY_SOFT_DIRTY,
+      MMU_NOTIFY_RELEASE,
+      MMU_NOTIFY_MIGRATE,
+      MMU_NOTIFY_EXCLUSIVE,
+    ]).toEqual([0, 1, 4, 5, 6, 7]);
+    expect(MMU_NOTIFY_EVENT_NAMES).toEqual([
+      "MMU_NOTIFY_UNMAP",
+      "MMU_NOTIFY_CLEAR",
+      "MMU_NOTIFY_PROTECTION_VMA",
+      "MMU_NOTIFY_PROTECTION_PAGE",
+      "MMU_NOTIFY_SOFT_DIRTY",
+      "MMU_NOTIFY_RELEASE",
+      "MMU_NOTIFY_MIGRATE",
+      "MMU_NOTIFY_EXCLUSIVE",
+    ]);
     expect(MMU_NOTIFIER_RANGE_BLOCKABLE).toBe(1);
     expect(mmuNotifierRangeInit(0, PAGE, MMU_NOTIFY_CLEAR, null, false).flags).toBe(0);
   });
@@ -79,7 +99,9 @@ describe("sequence protocol", () => {
     const log: Call[] = [];
     driver(mm, log, "a", 0x10000, 0x2000);
     let activeInside = -1;
-    mm.invalidate(0, 0x10000, MMU_NOTIFY_CLEAR, null, {}, () => { activeInside = mm.activeInvalidateRanges; });
+    mm.invalidate(0, 0x10000, MMU_NOTIFY_CLEAR, null, {}, () => {
+      activeInside = mm.activeInvalidateRanges;
+    });
     mm.invalidate(0x12000, 0x13000, MMU_NOTIFY_CLEAR);
     expect([mm.invalidateSeq, log.length, activeInside]).toEqual([2, 0, 1]);
     mm.invalidate(0x11000, 0x12000, MMU_NOTIFY_CLEAR); // last page of the interval
@@ -142,7 +164,10 @@ describe("insert during an invalidation", () => {
     expect([late.invalidateSeq, mm.intervals().includes(late)]).toEqual([3, false]);
     expect(() => mm.readBegin(late)).toThrow(WouldBlockError);
     let resolved = false;
-    const pending = mm.readBeginAsync(late).then((s) => { resolved = true; return s; });
+    const pending = mm.readBeginAsync(late).then((s) => {
+      resolved = true;
+      return s;
+    });
     await Promise.resolve();
     expect(resolved).toBe(false);
     mm.invalidateRangeEnd(r);
@@ -222,7 +247,11 @@ describe("non-blockable ranges", () => {
     expect(phases).toEqual(["start3", "end4"]);
     expect(() => mm.invalidateRangeEnd(r)).toThrow();
     let ran = false;
-    expect(mm.invalidate(0, PAGE, MMU_NOTIFY_UNMAP, null, { blockable: false }, () => { ran = true; })).toBe(-11);
+    expect(
+      mm.invalidate(0, PAGE, MMU_NOTIFY_UNMAP, null, { blockable: false }, () => {
+        ran = true;
+      }),
+    ).toBe(-11);
     expect([ran, mm.activeInvalidateRanges]).toEqual([false, 0]);
   });
 
@@ -277,7 +306,9 @@ describe("insert validation", () => {
     expect(() => mm.intervalNotifierInsert(NaN, PAGE, ops)).toThrow(/start/);
     expect(() => mm.intervalNotifierInsert(0, PAGE, {} as never)).toThrow(TypeError);
     expect(() => mm.invalidate(PAGE, PAGE, MMU_NOTIFY_CLEAR)).toThrow(RangeError);
-    expect(() => mm.invalidateRangeStart({ ...mmuNotifierRangeInit(0, PAGE, MMU_NOTIFY_CLEAR), flags: 0 })).toThrow(/disagrees/);
+    expect(() => mm.invalidateRangeStart({ ...mmuNotifierRangeInit(0, PAGE, MMU_NOTIFY_CLEAR), flags: 0 })).toThrow(
+      /disagrees/,
+    );
     const other = new MmuNotifierSubscriptions().intervalNotifierInsert(0, PAGE, ops).sub!;
     expect(() => mm.readBegin(other)).toThrow(/does not belong/);
     expect(mm.activeInvalidateRanges).toBe(0);
@@ -288,7 +319,9 @@ describe("tracing", () => {
   it("reports every start and end, overlapping or not, until unsubscribed", () => {
     const mm = new MmuNotifierSubscriptions();
     const trace: string[] = [];
-    const off = mm.onInvalidate((p, r, s) => trace.push(`${p} ${MMU_NOTIFY_EVENT_NAMES[r.event]} ${r.start}-${r.end} seq${s}`));
+    const off = mm.onInvalidate((p, r, s) =>
+      trace.push(`${p} ${MMU_NOTIFY_EVENT_NAMES[r.event]} ${r.start}-${r.end} seq${s}`),
+    );
     driver(mm, [], "a", 2 ** 57 - PAGE, PAGE);
     mm.invalidate(0, PAGE, MMU_NOTIFY_CLEAR);
     mm.invalidate(0, Infinity, MMU_NOTIFY_SOFT_DIRTY);

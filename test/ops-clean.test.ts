@@ -149,7 +149,9 @@ describe("khugepagedScan", () => {
     expect(khugepagedScan(mm).collapsed).toEqual([a]);
     expect(rec.take()).toEqual([ev("CLEAR", a, a + PMD)]);
     expect(crec.take()).toEqual([]);
-    expect([mm.cpuReadU32(a), mm.cpuReadU32(a + PAGE), child.cpuReadU32(a), child.cpuReadU32(a + PAGE)]).toEqual([9, 1001, 1000, 1001]);
+    expect([mm.cpuReadU32(a), mm.cpuReadU32(a + PAGE), child.cpuReadU32(a), child.cpuReadU32(a + PAGE)]).toEqual([
+      9, 1001, 1000, 1001,
+    ]);
     child.exit();
     mm.exit();
     expect(engine.framesInUse()).toBe(base);

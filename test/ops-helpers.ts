@@ -1,6 +1,12 @@
 // Shared helpers of the test/ops-*.test.ts files: a recording subscriber and hmmRangeFault snapshots.
 import { Engine } from "../src/engine/engine.js";
-import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmRangeFault } from "../src/hmm/range-fault.js";
+import {
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  hmmRangeFault,
+} from "../src/hmm/range-fault.js";
 import { Mm, type MmOptions } from "../src/api/mm.js";
 import { MMU_NOTIFY_EVENT_NAMES, type MmuIntervalNotifier } from "../src/mm/notifier.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
@@ -46,7 +52,13 @@ export function record(mm: Mm): Recorder {
   };
   rec.sub = mm.intervalNotifierInsert(0, 2 ** 47, {
     invalidate(s, r, cur) {
-      rec.events.push({ event: MMU_NOTIFY_EVENT_NAMES[r.event], start: r.start, end: r.end, owner: r.owner, blockable: r.blockable });
+      rec.events.push({
+        event: MMU_NOTIFY_EVENT_NAMES[r.event],
+        start: r.start,
+        end: r.end,
+        owner: r.owner,
+        blockable: r.blockable,
+      });
       if (rec.refuse && !r.blockable) return false;
       mm.notifiers.setSeq(s, cur);
       return true;
@@ -55,8 +67,13 @@ export function record(mm: Mm): Recorder {
   return rec;
 }
 
-export const ev = (event: string, start: number, end: number, blockable = true, owner: unknown = null): Ev =>
-  ({ event: `MMU_NOTIFY_${event}`, start, end, owner, blockable });
+export const ev = (event: string, start: number, end: number, blockable = true, owner: unknown = null): Ev => ({
+  event: `MMU_NOTIFY_${event}`,
+  start,
+  end,
+  owner,
+  blockable,
+});
 
 export function setup(opts: MmOptions = {}): { engine: Engine; mm: Mm; rec: Recorder; base: number } {
   const engine = new Engine(ENGINE_OPTS);
@@ -67,12 +84,30 @@ export function setup(opts: MmOptions = {}): { engine: Engine; mm: Mm; rec: Reco
 }
 
 /** hmmRangeFault over npages at start (a snapshot when no fault is requested); returns ret and words. */
-export function snap(mm: Mm, sub: MmuIntervalNotifier, start: number, npages: number,
-  o: { fault?: boolean; write?: boolean; owner?: unknown } = {}): { ret: number; words: bigint[] } {
+export function snap(
+  mm: Mm,
+  sub: MmuIntervalNotifier,
+  start: number,
+  npages: number,
+  o: { fault?: boolean; write?: boolean; owner?: unknown } = {},
+): { ret: number; words: bigint[] } {
   const pfns = new BigUint64Array(npages);
   const seq = mm.notifiers.readBegin(sub);
   const defaultFlags = o.fault || o.write ? HMM_PFN_REQ_FAULT | (o.write ? HMM_PFN_REQ_WRITE : 0n) : 0n;
-  const ret = mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start, end: start + npages * PAGE, hmmPfns: pfns, defaultFlags, devPrivateOwner: o.owner }, { engine: WALKER }));
+  const ret = mm.withReadLock(() =>
+    hmmRangeFault(
+      {
+        notifier: sub,
+        notifierSeq: seq,
+        start,
+        end: start + npages * PAGE,
+        hmmPfns: pfns,
+        defaultFlags,
+        devPrivateOwner: o.owner,
+      },
+      { engine: WALKER },
+    ),
+  );
   return { ret, words: [...pfns] };
 }
 

@@ -2,8 +2,17 @@ import { describe, expect, it } from "vitest";
 import { SimFile } from "../src/mm/file.js";
 import { VM } from "../src/engine/layout.js";
 import {
-  MADV_COLLAPSE, MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, MADV_REMOVE,
-  madvise, punchHole, reclaimPages, truncateFile,
+  MADV_COLLAPSE,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
+  MADV_REMOVE,
+  madvise,
+  punchHole,
+  reclaimPages,
+  truncateFile,
 } from "../src/ops/index.js";
 import { Mm } from "../src/api/mm.js";
 import * as pte from "../src/engine/pte.js";
@@ -20,7 +29,7 @@ describe("madvise", () => {
     expect(rec.take()).toEqual([ev("CLEAR", a + PAGE, a + 3 * PAGE)]);
     const w = snap(mm, rec.sub, a, 4).words;
     expect([w[1], w[2]]).toEqual([0n, 0n]);
-    expect((w[0] & W) && (w[3] & W)).toBeTruthy();
+    expect(w[0] & W && w[3] & W).toBeTruthy();
     expect(engine.framesInUse()).toBe(base + 2);
     expect(mm.cpuReadU32(a + PAGE)).toBe(0);
     // across a hole: the mapped part is advised, then ENOMEM
@@ -106,7 +115,12 @@ describe("madvise", () => {
     const w = snap(mm, rec.sub, a, 3).words;
     expect(w[0] & (V | W | ORD9)).toBe(V | W | ORD9);
     expect(w).toEqual([0, 1, 2].map((i) => word(pfnOf(w[0]) + i, V | W | ORD9)));
-    expect([mm.cpuReadU32(a), mm.cpuReadU32(a + PAGE), mm.cpuReadU32(a + 2 * PAGE), mm.cpuReadU32(a + 10 * PAGE)]).toEqual([9000, 9001, 9002, 0]);
+    expect([
+      mm.cpuReadU32(a),
+      mm.cpuReadU32(a + PAGE),
+      mm.cpuReadU32(a + 2 * PAGE),
+      mm.cpuReadU32(a + 10 * PAGE),
+    ]).toEqual([9000, 9001, 9002, 0]);
     expect([engine.framesInUse(), engine.swap.used]).toEqual([base + 512, 0]);
     mm.exit();
     expect(engine.framesInUse()).toBe(base);
@@ -131,9 +145,13 @@ describe("madvise", () => {
     expect(rec.take()).toEqual([ev("CLEAR", a + 3 * PAGE, a + 5 * PAGE)]);
     // one CLEAR per VMA of mm2 mapping the file (in mm2's VMA order)
     const byStart = (x: { start: number }, y: { start: number }) => x.start - y.start;
-    expect(rec2.take().sort(byStart)).toEqual([ev("CLEAR", b + PAGE, b + 3 * PAGE), ev("CLEAR", p + 3 * PAGE, p + 5 * PAGE)].sort(byStart));
+    expect(rec2.take().sort(byStart)).toEqual(
+      [ev("CLEAR", b + PAGE, b + 3 * PAGE), ev("CLEAR", p + 3 * PAGE, p + 5 * PAGE)].sort(byStart),
+    );
     expect(snap(mm2, rec2.sub, b, 4).words.map((x) => x !== 0n)).toEqual([true, false, false, true]);
-    expect([mm.cpuReadU32(a + 3 * PAGE), mm2.cpuReadU32(b + 2 * PAGE), mm2.cpuReadU32(b + 3 * PAGE)]).toEqual([0, 0, 105]);
+    expect([mm.cpuReadU32(a + 3 * PAGE), mm2.cpuReadU32(b + 2 * PAGE), mm2.cpuReadU32(b + 3 * PAGE)]).toEqual([
+      0, 0, 105,
+    ]);
     // truncate to 6 pages: pages 6..7 go, twice (truncate_pagecache) per mapping VMA span
     truncateFile(engine, file, 6 * PAGE);
     expect(rec.take()).toEqual([ev("CLEAR", a + 6 * PAGE, a + 8 * PAGE), ev("CLEAR", a + 6 * PAGE, a + 8 * PAGE)]);

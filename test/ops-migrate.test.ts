@@ -117,8 +117,10 @@ describe("ksmMerge", () => {
     expect(r).toEqual({ merged: 3, freed: 2 });
     expect(rec.take()).toEqual([
       ev("CLEAR", a, a + PAGE),
-      ev("CLEAR", a + PAGE, a + 2 * PAGE), ev("CLEAR", a + PAGE, a + 2 * PAGE),
-      ev("CLEAR", a + 2 * PAGE, a + 3 * PAGE), ev("CLEAR", a + 2 * PAGE, a + 3 * PAGE),
+      ev("CLEAR", a + PAGE, a + 2 * PAGE),
+      ev("CLEAR", a + PAGE, a + 2 * PAGE),
+      ev("CLEAR", a + 2 * PAGE, a + 3 * PAGE),
+      ev("CLEAR", a + 2 * PAGE, a + 3 * PAGE),
     ]);
     expect(snap(mm, rec.sub, a, 3).words).toEqual([word(before[0], V), word(before[0], V), word(before[0], V)]);
     expect(engine.framesInUse()).toBe(base + 1);
@@ -131,14 +133,28 @@ describe("ksmMerge", () => {
 });
 
 /** The driver protocol of docs/semantics.md §4.3 with a mirror committed under the driver lock. */
-function driverFault(mm: Mm, rec: Recorder, start: number, npages: number, mirror: Map<number, bigint>, log: string[]): number {
+function driverFault(
+  mm: Mm,
+  rec: Recorder,
+  start: number,
+  npages: number,
+  mirror: Map<number, bigint>,
+  log: string[],
+): number {
   for (let attempt = 1; attempt <= 10; attempt++) {
     const seq = mm.notifiers.readBegin(rec.sub);
     const pfns = new BigUint64Array(npages);
     mm.mmapReadLock();
     let ret: number;
     try {
-      ret = hmmRangeFault({ notifier: rec.sub, notifierSeq: seq, start, end: start + npages * PAGE, hmmPfns: pfns, defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE });
+      ret = hmmRangeFault({
+        notifier: rec.sub,
+        notifierSeq: seq,
+        start,
+        end: start + npages * PAGE,
+        hmmPfns: pfns,
+        defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+      });
     } finally {
       mm.mmapReadUnlock();
     }
@@ -146,7 +162,10 @@ function driverFault(mm: Mm, rec: Recorder, start: number, npages: number, mirro
     if (ret === EBUSY) continue;
     if (ret !== 0) return ret;
     // take(driver->update) is implicit: single-threaded, callbacks only run inside operations
-    if (mm.notifiers.readRetry(rec.sub, seq)) { log.push("read_retry"); continue; }
+    if (mm.notifiers.readRetry(rec.sub, seq)) {
+      log.push("read_retry");
+      continue;
+    }
     for (let i = 0; i < npages; i++) mirror.set(start + i * PAGE, pfns[i]);
     return 0;
   }

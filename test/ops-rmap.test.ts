@@ -5,12 +5,23 @@ import { Device } from "../src/drivers/device.js";
 import { SimFile } from "../src/mm/file.js";
 import { FRAME } from "../src/engine/layout.js";
 import { Mm } from "../src/api/mm.js";
-import { fork, ksmMerge, madvise, MADV_PAGEOUT, migratePages, mremap, MREMAP_MAYMOVE, reclaimPages, startMigration } from "../src/ops/index.js";
+import {
+  fork,
+  ksmMerge,
+  madvise,
+  MADV_PAGEOUT,
+  migratePages,
+  mremap,
+  MREMAP_MAYMOVE,
+  reclaimPages,
+  startMigration,
+} from "../src/ops/index.js";
 import * as pte from "../src/engine/pte.js";
 import { MAP_FIXED, MAP_SHARED } from "../src/mm/vma.js";
 import { ANON, PAGE, RW, V, W, ev, fill, pfnOf, record, setup, snap, word } from "./ops-helpers.js";
 
-const pageEvents = (event: string, a: number, n: number) => Array.from({ length: n }, (_, i) => ev(event, a + i * PAGE, a + (i + 1) * PAGE));
+const pageEvents = (event: string, a: number, n: number) =>
+  Array.from({ length: n }, (_, i) => ev(event, a + i * PAGE, a + (i + 1) * PAGE));
 
 describe("rmap: folios shared after fork", () => {
   it("migratePages from the parent raises CLEAR per page in parent AND child; both map the new page after finish", () => {
@@ -25,7 +36,10 @@ describe("rmap: folios shared after fork", () => {
     expect(migs.length).toBe(2);
     expect(rec.take()).toEqual(pageEvents("CLEAR", a, 2));
     expect(crec.take()).toEqual(pageEvents("CLEAR", a, 2));
-    expect(migs[0].hits.map((h) => [h.mm.id, h.start, h.end])).toEqual([[mm.id, a, a + PAGE], [child.id, a, a + PAGE]]);
+    expect(migs[0].hits.map((h) => [h.mm.id, h.start, h.end])).toEqual([
+      [mm.id, a, a + PAGE],
+      [child.id, a, a + PAGE],
+    ]);
     expect(pte.isMigration(mm.leafOf(a).entry) && pte.isMigration(child.leafOf(a).entry)).toBe(true);
     expect(snap(child, crec.sub, a, 2).words).toEqual([0n, 0n]);
     // the child's CPU read waits for (completes) the migration
@@ -36,7 +50,8 @@ describe("rmap: folios shared after fork", () => {
     expect(dst).not.toEqual(old);
     expect(snap(mm, rec.sub, a, 2).words).toEqual(dst.map((p) => word(p, V)));
     expect(snap(child, crec.sub, a, 2).words).toEqual(dst.map((p) => word(p, V)));
-    for (const p of dst) expect([engine.refcount(p), engine.mapcount(p), engine.frameFlags(p) & FRAME.ANON_EXCLUSIVE]).toEqual([2, 2, 0]);
+    for (const p of dst)
+      expect([engine.refcount(p), engine.mapcount(p), engine.frameFlags(p) & FRAME.ANON_EXCLUSIVE]).toEqual([2, 2, 0]);
     expect(engine.framesInUse()).toBe(base + 2);
     expect(rec.take()).toEqual([]);
     expect(crec.take()).toEqual([]);
@@ -143,7 +158,11 @@ describe("rmap: folios shared after fork", () => {
     rec.take();
     const r = ksmMerge(mm, [a, a + PAGE]);
     expect(r).toEqual({ merged: 2, freed: 0 });
-    expect(rec.take()).toEqual([ev("CLEAR", a, a + PAGE), ev("CLEAR", a + PAGE, a + 2 * PAGE), ev("CLEAR", a + PAGE, a + 2 * PAGE)]);
+    expect(rec.take()).toEqual([
+      ev("CLEAR", a, a + PAGE),
+      ev("CLEAR", a + PAGE, a + 2 * PAGE),
+      ev("CLEAR", a + PAGE, a + 2 * PAGE),
+    ]);
     expect(crec.take()).toEqual([]);
     expect(snap(mm, rec.sub, a, 2).words).toEqual([word(p0, V), word(p0, V)]);
     expect(snap(child, crec.sub, a, 2).words).toEqual([word(p0, V), word(p1, V)]);
@@ -208,7 +227,9 @@ describe("fork and mremap of pending migration entries", () => {
     m.finish();
     expect(snap(mm, rec.sub, a, 1).words).toEqual([word(m.dst, V)]);
     expect(snap(child, crec.sub, a, 1).words).toEqual([word(m.dst, V)]);
-    expect([engine.refcount(m.dst), engine.mapcount(m.dst), engine.frameFlags(m.dst) & FRAME.ANON_EXCLUSIVE]).toEqual([2, 2, 0]);
+    expect([engine.refcount(m.dst), engine.mapcount(m.dst), engine.frameFlags(m.dst) & FRAME.ANON_EXCLUSIVE]).toEqual([
+      2, 2, 0,
+    ]);
     expect([rec.take(), crec.take()]).toEqual([[], []]);
     // the write now breaks COW in the parent (CLEAR one page)
     mm.cpuWriteU32(a, 1);

@@ -1,8 +1,24 @@
 import { describe, expect, it } from "vitest";
 import {
-  EFAULT, Engine, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MAP_ANONYMOUS, MAP_FIXED,
-  MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_PROTECTION_VMA, Mm, PROT_READ, PROT_WRITE, hmmRangeFault,
-  uffdRegisterWp, uffdWriteprotect, ErrnoError,
+  EFAULT,
+  Engine,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MMU_NOTIFY_PROTECTION_VMA,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  hmmRangeFault,
+  uffdRegisterWp,
+  uffdWriteprotect,
+  ErrnoError,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -15,12 +31,25 @@ function setup(length: number, flags = MAP_PRIVATE | MAP_ANONYMOUS, engine = new
   mm.mmap({ addr: base, length, prot: PROT_READ | PROT_WRITE, flags: flags | MAP_FIXED });
   const events: [number, number, number][] = [];
   const sub = mm.intervalNotifierInsert(base, length, {
-    invalidate(s, r, seq) { events.push([r.event, r.start, r.end]); mm.notifiers.setSeq(s, seq); return true; },
+    invalidate(s, r, seq) {
+      events.push([r.event, r.start, r.end]);
+      mm.notifiers.setSeq(s, seq);
+      return true;
+    },
   });
   const run = (start: number, n: number, req = 0n) => {
     const pfns = new BigUint64Array(n);
     const seq = mm.notifiers.readBegin(sub);
-    const ret = mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start, end: start + n * PAGE, hmmPfns: pfns, defaultFlags: req }));
+    const ret = mm.withReadLock(() =>
+      hmmRangeFault({
+        notifier: sub,
+        notifierSeq: seq,
+        start,
+        end: start + n * PAGE,
+        hmmPfns: pfns,
+        defaultFlags: req,
+      }),
+    );
     return { ret, flags: [...pfns].map((w) => w & (HMM_PFN_VALID | HMM_PFN_WRITE)) };
   };
   return { mm, events, run };
@@ -46,7 +75,10 @@ describe("userfaultfd write protection (docs/semantics.md §7)", () => {
     events.length = 0;
     uffdWriteprotect(mm, base + PAGE, 8 * PAGE, false);
     expect(events).toEqual([[MMU_NOTIFY_PROTECTION_VMA, base + PAGE, base + 9 * PAGE]]);
-    expect(run(base + PAGE, 1, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE)).toEqual({ ret: 0, flags: [HMM_PFN_VALID | HMM_PFN_WRITE] });
+    expect(run(base + PAGE, 1, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE)).toEqual({
+      ret: 0,
+      flags: [HMM_PFN_VALID | HMM_PFN_WRITE],
+    });
   });
 
   it("refuses unregistered ranges and unsupported memory", () => {

@@ -20,12 +20,15 @@ import { Rng } from "../src/sim/sched/rng.js";
 const PAGE = 4096;
 const MiB = 2 ** 20;
 
-
 /** An engine whose batched PTE loops leave every entry to the host. */
 function unbatched(e: Engine): Engine {
   const raw: RawExports = {
-    ...e.raw, zapPtes: (_m, p) => p, protectPtes: (_m, p) => p, copyPtes: (_s, _d, p) => p,
-    faultAnonRange: (_m, p) => p, faultAnonFaulted: () => 0,
+    ...e.raw,
+    zapPtes: (_m, p) => p,
+    protectPtes: (_m, p) => p,
+    copyPtes: (_s, _d, p) => p,
+    faultAnonRange: (_m, p) => p,
+    faultAnonFaulted: () => 0,
   };
   (e as { raw: RawExports }).raw = raw;
   return e;
@@ -48,7 +51,11 @@ function scenario(eng: Engine, seed: number): string[] {
   for (let i = 0; i < 3; i++) {
     const len = (1 + Math.floor(r() * 6)) * 2 * MiB;
     const shared = r() < 0.2;
-    const start = mm0.mmap({ length: len, prot: PROT_READ | PROT_WRITE, flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS });
+    const start = mm0.mmap({
+      length: len,
+      prot: PROT_READ | PROT_WRITE,
+      flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+    });
     const sub = mm0.intervalNotifierInsert(start, len, {
       invalidate: (_s, range) => {
         events.push(`${String(range.event)} ${range.start} ${range.end}`);
@@ -69,10 +76,16 @@ function scenario(eng: Engine, seed: number): string[] {
         // hmm_range_fault() write faults: the engine's faultAnonRange() or handle_mm_fault() per page
         const sub = sp.sub;
         const out = new BigUint64Array(n);
-        const ret = mm.withReadLock(() => hmmRangeFault({
-          notifier: sub, notifierSeq: mm.notifiers.readBegin(sub), start: a, end: a + n * PAGE, hmmPfns: out,
-          defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
-        }));
+        const ret = mm.withReadLock(() =>
+          hmmRangeFault({
+            notifier: sub,
+            notifierSeq: mm.notifiers.readBegin(sub),
+            start: a,
+            end: a + n * PAGE,
+            hmmPfns: out,
+            defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+          }),
+        );
         events.push(`fault ${ret} ${out.join(",")}`);
       } else if (k < 0.25) mm.populate(a, n * PAGE, r() < 0.7);
       else if (k < 0.3) mm.cpuWrite(a, new Uint8Array([1 + step, 2, 3]));
@@ -108,7 +121,12 @@ function snapshot(e: Engine): string {
 
 function state(e: Engine): { mem: Buffer; frames: number; blocks: number; contents: number } {
   const top = e.raw.heapBytes();
-  return { mem: Buffer.from(new Uint8Array(e.raw.memory.buffer, 0, top)), frames: e.framesInUse(), blocks: e.blocksInUse(), contents: e.materialisedFrames() };
+  return {
+    mem: Buffer.from(new Uint8Array(e.raw.memory.buffer, 0, top)),
+    frames: e.framesInUse(),
+    blocks: e.blocksInUse(),
+    contents: e.materialisedFrames(),
+  };
 }
 
 describe("batched PTE loops (zap, mprotect, fork) leave the host's state", () => {

@@ -2,39 +2,73 @@
 // by a driver (§4.2) and the driver-side protocol (§4.3).
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Device, EBUSY, EINVAL, MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PROT_READ,
-  PfnArray, SimulationDeadlock, hmmRangeFault, lastHmmStats, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM,
+  Device,
+  EBUSY,
+  EINVAL,
+  MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_MIGRATE,
+  PROT_READ,
+  PfnArray,
+  SimulationDeadlock,
+  hmmRangeFault,
+  lastHmmStats,
+  migrateVmaSetup,
+  MIGRATE_VMA_SELECT_SYSTEM,
   type Profile,
 } from "../src/index.js";
 import * as pte from "../src/engine/pte.js";
 import {
-  PAGE, PMD_SIZE, STICKY, V, W, baseOf, cpuPfn, entryAt, hexWords, makeSim, ord, runRange,
-  writeEntryAt, R, WR, Z, b, anon,
+  PAGE,
+  PMD_SIZE,
+  STICKY,
+  V,
+  W,
+  baseOf,
+  cpuPfn,
+  entryAt,
+  hexWords,
+  makeSim,
+  ord,
+  runRange,
+  writeEntryAt,
+  R,
+  WR,
+  Z,
+  b,
+  anon,
 } from "./helpers.js";
 
-
-
-const COMBOS: [4 | 5, Profile][] = [[4, "v6.1"], [4, "v6.16"], [5, "v6.1"], [5, "v6.16"]];
+const COMBOS: [4 | 5, Profile][] = [
+  [4, "v6.1"],
+  [4, "v6.16"],
+  [5, "v6.1"],
+  [5, "v6.16"],
+];
 
 describe.each(COMBOS)("§4.1 retry invariants (%i-level, %s)", (levels, profile) => {
   const base = baseOf(levels);
   const stickyOut = (w: bigint, input: bigint): bigint => (profile === "v6.16" ? (input & STICKY) | w : w);
 
-  it.each([false, true])("external -EBUSY: entries < last are outputs, entries >= last still hold their inputs (PfnArray=%s)", (pfnArray) => {
-    const t = makeSim({ levels, profile });
-    anon(t, base, 8);
-    for (let i = 0; i < 3; i++) t.mm.touch(base + i * PAGE, true);
-    t.mm.touch(base + 3 * PAGE, false); // zero page: the write request below upgrades it (CLEAR)
-    // distinct inputs: request bits, sticky bits and garbage in the pfn field
-    const input = Array.from({ length: 8 }, (_, i) => (i === 3 ? WR : R) | STICKY | b(0xabc00 + i));
-    const r = runRange(t, { start: base, end: base + 8 * PAGE, req: input, pfnArray });
-    expect(r.ret).toBe(EBUSY);
-    const want = input.map((inp, i) => (i < 3 ? stickyOut(b(cpuPfn(t, base + i * PAGE)) | V | W, inp) : inp));
-    expect(hexWords(r.out)).toEqual(hexWords(want));
-    // the fault pass ran over [3, 8): one zero-page upgrade (CLEAR) and four new pages (no event)
-    expect(r.stats).toEqual({ passes: 1, faultedPages: 5, migrationWaits: 0 });
-    expect(t.events.map((e) => [e.event, e.start, e.end])).toEqual([[MMU_NOTIFY_CLEAR, base + 3 * PAGE, base + 4 * PAGE]]);
-  });
+  it.each([false, true])(
+    "external -EBUSY: entries < last are outputs, entries >= last still hold their inputs (PfnArray=%s)",
+    (pfnArray) => {
+      const t = makeSim({ levels, profile });
+      anon(t, base, 8);
+      for (let i = 0; i < 3; i++) t.mm.touch(base + i * PAGE, true);
+      t.mm.touch(base + 3 * PAGE, false); // zero page: the write request below upgrades it (CLEAR)
+      // distinct inputs: request bits, sticky bits and garbage in the pfn field
+      const input = Array.from({ length: 8 }, (_, i) => (i === 3 ? WR : R) | STICKY | b(0xabc00 + i));
+      const r = runRange(t, { start: base, end: base + 8 * PAGE, req: input, pfnArray });
+      expect(r.ret).toBe(EBUSY);
+      const want = input.map((inp, i) => (i < 3 ? stickyOut(b(cpuPfn(t, base + i * PAGE)) | V | W, inp) : inp));
+      expect(hexWords(r.out)).toEqual(hexWords(want));
+      // the fault pass ran over [3, 8): one zero-page upgrade (CLEAR) and four new pages (no event)
+      expect(r.stats).toEqual({ passes: 1, faultedPages: 5, migrationWaits: 0 });
+      expect(t.events.map((e) => [e.event, e.start, e.end])).toEqual([
+        [MMU_NOTIFY_CLEAR, base + 3 * PAGE, base + 4 * PAGE],
+      ]);
+    },
+  );
 
   it("stale sequence at entry: -EBUSY, nothing written, nothing walked", () => {
     const t = makeSim({ levels, profile });
@@ -66,7 +100,9 @@ describe.each(COMBOS)("§4.1 retry invariants (%i-level, %s)", (levels, profile)
     expect(r.stats).toEqual({ passes: 2, faultedPages: 8, migrationWaits: 0 });
     expect(t.events).toEqual([]);
     expect(t.mm.notifiers.readRetry(t.sub, r.seq)).toBe(false);
-    expect(hexWords(r.out)).toEqual(hexWords([0, 1, 2, 3, 4, 5, 6, 7].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)));
+    expect(hexWords(r.out)).toEqual(
+      hexWords([0, 1, 2, 3, 4, 5, 6, 7].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)),
+    );
     // a second, PTE-level fault pass (read, zero pages) is absorbed the same way
     anon(t, base + 16 * PAGE, 8);
     t.mm.touch(base + 16 * PAGE, true);
@@ -123,47 +159,57 @@ describe.each(COMBOS)("§4.1 retry invariants (%i-level, %s)", (levels, profile)
 });
 
 describe("§4.3 driver protocol", () => {
-  it.each(COMBOS)("converges: read_begin, lock, fault, unlock, driver lock, read_retry, commit (%i-level, %s)", (levels, profile) => {
-    const t = makeSim({ levels, profile });
-    const base = baseOf(levels);
-    anon(t, base, 4);
-    for (let i = 0; i < 4; i++) t.mm.touch(base + i * PAGE, false); // zero pages
-    let driverLocked = false;
-    const off = t.mm.notifiers.onInvalidate(() => {
-      // an invalidate callback would take driver->update: it can never run inside the commit
-      expect(driverLocked).toBe(false);
-    });
-    const device: bigint[] = [];
-    const log: string[] = [];
-    let racedOnce = false;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const seq = t.mm.notifiers.readBegin(t.sub);
-      log.push(`begin ${seq}`);
-      const pfns = new BigUint64Array(4);
-      t.mm.mmapReadLock();
-      const ret = hmmRangeFault({ notifier: t.sub, notifierSeq: seq, start: base, end: base + 4 * PAGE, hmmPfns: pfns, defaultFlags: WR });
-      t.mm.mmapReadUnlock();
-      log.push(`ret ${ret}`);
-      if (ret === EBUSY) continue;
-      expect(ret).toBe(0);
-      if (!racedOnce) {
-        // an invalidation between unlock and the driver lock: read_retry must catch it
-        racedOnce = true;
-        t.mm.notifiers.invalidate(base + PAGE, base + 2 * PAGE, MMU_NOTIFY_CLEAR, null);
+  it.each(COMBOS)(
+    "converges: read_begin, lock, fault, unlock, driver lock, read_retry, commit (%i-level, %s)",
+    (levels, profile) => {
+      const t = makeSim({ levels, profile });
+      const base = baseOf(levels);
+      anon(t, base, 4);
+      for (let i = 0; i < 4; i++) t.mm.touch(base + i * PAGE, false); // zero pages
+      let driverLocked = false;
+      const off = t.mm.notifiers.onInvalidate(() => {
+        // an invalidate callback would take driver->update: it can never run inside the commit
+        expect(driverLocked).toBe(false);
+      });
+      const device: bigint[] = [];
+      const log: string[] = [];
+      let racedOnce = false;
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const seq = t.mm.notifiers.readBegin(t.sub);
+        log.push(`begin ${seq}`);
+        const pfns = new BigUint64Array(4);
+        t.mm.mmapReadLock();
+        const ret = hmmRangeFault({
+          notifier: t.sub,
+          notifierSeq: seq,
+          start: base,
+          end: base + 4 * PAGE,
+          hmmPfns: pfns,
+          defaultFlags: WR,
+        });
+        t.mm.mmapReadUnlock();
+        log.push(`ret ${ret}`);
+        if (ret === EBUSY) continue;
+        expect(ret).toBe(0);
+        if (!racedOnce) {
+          // an invalidation between unlock and the driver lock: read_retry must catch it
+          racedOnce = true;
+          t.mm.notifiers.invalidate(base + PAGE, base + 2 * PAGE, MMU_NOTIFY_CLEAR, null);
+        }
+        driverLocked = true;
+        const retry = t.mm.notifiers.readRetry(t.sub, seq);
+        if (!retry) device.push(...pfns);
+        driverLocked = false;
+        log.push(retry ? "retry" : "commit");
+        if (!retry) break;
       }
-      driverLocked = true;
-      const retry = t.mm.notifiers.readRetry(t.sub, seq);
-      if (!retry) device.push(...pfns);
-      driverLocked = false;
-      log.push(retry ? "retry" : "commit");
-      if (!retry) break;
-    }
-    off();
-    // 4 zero-page upgrades (CLEAR each: 2->...->10), then a successful walk caught by the racing
-    // CLEAR (->12), then a clean walk
-    expect(log).toEqual(["begin 1", "ret -16", "begin 9", "ret 0", "retry", "begin 11", "ret 0", "commit"]);
-    expect(hexWords(device)).toEqual(hexWords([0, 1, 2, 3].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)));
-  });
+      off();
+      // 4 zero-page upgrades (CLEAR each: 2->...->10), then a successful walk caught by the racing
+      // CLEAR (->12), then a clean walk
+      expect(log).toEqual(["begin 1", "ret -16", "begin 9", "ret 0", "retry", "begin 11", "ret 0", "commit"]);
+      expect(hexWords(device)).toEqual(hexWords([0, 1, 2, 3].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)));
+    },
+  );
 });
 
 describe("§4.1 migration waits and hooks", () => {
@@ -171,56 +217,69 @@ describe("§4.1 migration waits and hooks", () => {
     /* nothing shared */
   });
 
-  it.each(COMBOS)("PTE migration entry with a pending migration: finished once, walk restarts at last (%i-level, %s)", (levels, profile) => {
-    const t = makeSim({ levels, profile });
-    const base = baseOf(levels);
-    anon(t, base, 4);
-    for (let i = 0; i < 4; i++) t.mm.touch(base + i * PAGE, true);
-    const e = entryAt(t, base + 2 * PAGE, 0);
-    const pfn = pte.pfnOf(e);
-    writeEntryAt(t, base + 2 * PAGE, 0, pte.mk.migration(pfn, true));
-    let finished = 0;
-    t.engine.pendingMigrations.set(pfn, {
-      finish: () => {
-        finished++;
-        writeEntryAt(t, base + 2 * PAGE, 0, e);
-        t.engine.pendingMigrations.delete(pfn);
-      },
-    });
-    const passes: { pass: number; last: number }[] = [];
-    t.mm.hooks.betweenPasses = (i) => {
-      passes.push(i);
-      // an unnotified change of page 0 after it was output: the re-walk must not recompute it
-      writeEntryAt(t, base, 0, pte.mk.page(cpuPfn(t, base), false));
-    };
-    const p0 = cpuPfn(t, base);
-    const r = runRange(t, { start: base, end: base + 4 * PAGE, req: [0n, 0n, R, 0n] });
-    t.mm.hooks.betweenPasses = undefined;
-    expect(r.ret).toBe(0);
-    expect(finished).toBe(1);
-    expect(passes).toEqual([{ pass: 1, last: base + 2 * PAGE }]);
-    expect(r.stats).toEqual({ passes: 2, faultedPages: 0, migrationWaits: 1 });
-    expect(hexWords(r.out)).toEqual(hexWords([b(p0) | V | W, ...[1, 2, 3].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)]));
-    expect(t.events).toEqual([]);
-  });
+  it.each(COMBOS)(
+    "PTE migration entry with a pending migration: finished once, walk restarts at last (%i-level, %s)",
+    (levels, profile) => {
+      const t = makeSim({ levels, profile });
+      const base = baseOf(levels);
+      anon(t, base, 4);
+      for (let i = 0; i < 4; i++) t.mm.touch(base + i * PAGE, true);
+      const e = entryAt(t, base + 2 * PAGE, 0);
+      const pfn = pte.pfnOf(e);
+      writeEntryAt(t, base + 2 * PAGE, 0, pte.mk.migration(pfn, true));
+      let finished = 0;
+      t.engine.pendingMigrations.set(pfn, {
+        finish: () => {
+          finished++;
+          writeEntryAt(t, base + 2 * PAGE, 0, e);
+          t.engine.pendingMigrations.delete(pfn);
+        },
+      });
+      const passes: { pass: number; last: number }[] = [];
+      t.mm.hooks.betweenPasses = (i) => {
+        passes.push(i);
+        // an unnotified change of page 0 after it was output: the re-walk must not recompute it
+        writeEntryAt(t, base, 0, pte.mk.page(cpuPfn(t, base), false));
+      };
+      const p0 = cpuPfn(t, base);
+      const r = runRange(t, { start: base, end: base + 4 * PAGE, req: [0n, 0n, R, 0n] });
+      t.mm.hooks.betweenPasses = undefined;
+      expect(r.ret).toBe(0);
+      expect(finished).toBe(1);
+      expect(passes).toEqual([{ pass: 1, last: base + 2 * PAGE }]);
+      expect(r.stats).toEqual({ passes: 2, faultedPages: 0, migrationWaits: 1 });
+      expect(hexWords(r.out)).toEqual(
+        hexWords([b(p0) | V | W, ...[1, 2, 3].map((i) => b(cpuPfn(t, base + i * PAGE)) | V | W)]),
+      );
+      expect(t.events).toEqual([]);
+    },
+  );
 
-  it.each(COMBOS)("PMD migration entry: the wait restarts the walk at the chunk start (%i-level, %s)", (levels, profile) => {
-    const t = makeSim({ levels, profile });
-    const base = baseOf(levels);
-    t.mm.thp = "always";
-    anon(t, base, 512);
-    t.mm.touch(base, true);
-    const e = entryAt(t, base, 1);
-    const pfn = pte.pfnOf(e);
-    writeEntryAt(t, base, 1, pte.mk.migration(pfn, true));
-    t.engine.pendingMigrations.set(pfn, { finish: () => { writeEntryAt(t, base, 1, e); t.engine.pendingMigrations.delete(pfn); } });
-    const passes: { pass: number; last: number }[] = [];
-    t.mm.hooks.betweenPasses = (i) => passes.push(i);
-    const r = runRange(t, { start: base + 4 * PAGE, end: base + 8 * PAGE, req: [0n, 0n, 0n, R] });
-    expect(r.ret).toBe(0);
-    expect(passes).toEqual([{ pass: 1, last: base + 4 * PAGE }]);
-    expect(hexWords(r.out)).toEqual(hexWords([0, 1, 2, 3].map((i) => b(pfn + 4 + i) | V | W | ord(9, profile))));
-  });
+  it.each(COMBOS)(
+    "PMD migration entry: the wait restarts the walk at the chunk start (%i-level, %s)",
+    (levels, profile) => {
+      const t = makeSim({ levels, profile });
+      const base = baseOf(levels);
+      t.mm.thp = "always";
+      anon(t, base, 512);
+      t.mm.touch(base, true);
+      const e = entryAt(t, base, 1);
+      const pfn = pte.pfnOf(e);
+      writeEntryAt(t, base, 1, pte.mk.migration(pfn, true));
+      t.engine.pendingMigrations.set(pfn, {
+        finish: () => {
+          writeEntryAt(t, base, 1, e);
+          t.engine.pendingMigrations.delete(pfn);
+        },
+      });
+      const passes: { pass: number; last: number }[] = [];
+      t.mm.hooks.betweenPasses = (i) => passes.push(i);
+      const r = runRange(t, { start: base + 4 * PAGE, end: base + 8 * PAGE, req: [0n, 0n, 0n, R] });
+      expect(r.ret).toBe(0);
+      expect(passes).toEqual([{ pass: 1, last: base + 4 * PAGE }]);
+      expect(hexWords(r.out)).toEqual(hexWords([0, 1, 2, 3].map((i) => b(pfn + 4 + i) | V | W | ord(9, profile))));
+    },
+  );
 
   it("a real migrate_vma_setup in flight: the walk waits for it (finalize restores the page)", () => {
     const t = makeSim();
@@ -230,9 +289,16 @@ describe("§4.1 migration waits and hooks", () => {
     t.mm.touch(base + PAGE, true);
     const pfns = [cpuPfn(t, base), cpuPfn(t, base + PAGE)];
     const owner = { name: "migrator" };
-    const m = migrateVmaSetup(t.mm, { start: base, end: base + 2 * PAGE, pgmapOwner: owner, flags: MIGRATE_VMA_SELECT_SYSTEM });
+    const m = migrateVmaSetup(t.mm, {
+      start: base,
+      end: base + 2 * PAGE,
+      pgmapOwner: owner,
+      flags: MIGRATE_VMA_SELECT_SYSTEM,
+    });
     expect(typeof m).toBe("object");
-    expect(t.events.map((e) => [e.event, e.start, e.end, e.owner])).toEqual([[MMU_NOTIFY_MIGRATE, base, base + 2 * PAGE, owner]]);
+    expect(t.events.map((e) => [e.event, e.start, e.end, e.owner])).toEqual([
+      [MMU_NOTIFY_MIGRATE, base, base + 2 * PAGE, owner],
+    ]);
     expect(pte.isMigration(entryAt(t, base, 0))).toBe(true);
     t.events.length = 0;
     // no request: migration entries are reported as 0 without waiting
@@ -268,7 +334,10 @@ describe("§4.1 migration waits and hooks", () => {
     const r = runRange(t, { start: base, end: base + 8 * PAGE, req: [0n, 0n, 0n, 0n, 0n, R, 0n, 0n] });
     expect(r.ret).toBe(0);
     // FAULT(5, 8): handle_mm_fault for 5 (no hook), then hook + fault for 6 and 7
-    expect(calls).toEqual([{ addr: base + 6 * PAGE, index: 6 }, { addr: base + 7 * PAGE, index: 7 }]);
+    expect(calls).toEqual([
+      { addr: base + 6 * PAGE, index: 6 },
+      { addr: base + 7 * PAGE, index: 7 },
+    ]);
     expect(passes).toEqual([{ pass: 1, last: base + 5 * PAGE }]);
   });
 
@@ -317,7 +386,14 @@ describe("§4.1 argument checks and the livelock guard", () => {
     const arr = new BigUint64Array([0x77n, 0x88n]);
     const seq = t.mm.notifiers.readBegin(t.sub);
     t.mm.mmapReadLock();
-    const ret = hmmRangeFault({ notifier: t.sub, notifierSeq: seq, start: base + s, end: base + e, hmmPfns: arr, defaultFlags: R });
+    const ret = hmmRangeFault({
+      notifier: t.sub,
+      notifierSeq: seq,
+      start: base + s,
+      end: base + e,
+      hmmPfns: arr,
+      defaultFlags: R,
+    });
     t.mm.mmapReadUnlock();
     expect(ret).toBe(EINVAL);
     expect(Array.from(arr)).toEqual([0x77n, 0x88n]);
@@ -332,8 +408,19 @@ describe("§4.1 argument checks and the livelock guard", () => {
     const seq = t.mm.notifiers.readBegin(t.sub);
     t.mm.mmapReadLock();
     try {
-      expect(() => hmmRangeFault({ notifier: t.sub, notifierSeq: seq, start: base, end: base + PAGE, hmmPfns: new BigUint64Array(1), defaultFlags: R }, { maxStalls: 5 }))
-        .toThrow(SimulationDeadlock);
+      expect(() =>
+        hmmRangeFault(
+          {
+            notifier: t.sub,
+            notifierSeq: seq,
+            start: base,
+            end: base + PAGE,
+            hmmPfns: new BigUint64Array(1),
+            defaultFlags: R,
+          },
+          { maxStalls: 5 },
+        ),
+      ).toThrow(SimulationDeadlock);
     } finally {
       t.mm.mmapReadUnlock();
     }
@@ -354,12 +441,20 @@ describe("§4.1 argument checks and the livelock guard", () => {
       const pfn = pte.pfnOf(e);
       pfns.push(pfn);
       writeEntryAt(t, a, 0, pte.mk.migration(pfn, true));
-      t.engine.pendingMigrations.set(pfn, { finish: () => { writeEntryAt(t, a, 0, e); t.engine.pendingMigrations.delete(pfn); } });
+      t.engine.pendingMigrations.set(pfn, {
+        finish: () => {
+          writeEntryAt(t, a, 0, e);
+          t.engine.pendingMigrations.delete(pfn);
+        },
+      });
     }
     const seq = t.mm.notifiers.readBegin(t.sub);
     const arr = new BigUint64Array(100);
     t.mm.mmapReadLock();
-    const ret = hmmRangeFault({ notifier: t.sub, notifierSeq: seq, start: base, end: base + 100 * PAGE, hmmPfns: arr, defaultFlags: R }, { maxStalls: 1 });
+    const ret = hmmRangeFault(
+      { notifier: t.sub, notifierSeq: seq, start: base, end: base + 100 * PAGE, hmmPfns: arr, defaultFlags: R },
+      { maxStalls: 1 },
+    );
     t.mm.mmapReadUnlock();
     expect(ret).toBe(0);
     expect(lastHmmStats).toEqual({ passes: 101, faultedPages: 0, migrationWaits: 100 });

@@ -5,8 +5,24 @@
 // kernel's way with the state intact.
 import { describe, expect, it } from "vitest";
 import {
-  CallbackError, Device, Engine, ErrnoError, LockStateError, Mirror, Mm, hmmRangeFault, fork, reclaimPages,
-  HMM_PFN_REQ_FAULT, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, VM, checkInvariants, checkTeardown,
+  CallbackError,
+  Device,
+  Engine,
+  ErrnoError,
+  LockStateError,
+  Mirror,
+  Mm,
+  hmmRangeFault,
+  fork,
+  reclaimPages,
+  HMM_PFN_REQ_FAULT,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  VM,
+  checkInvariants,
+  checkTeardown,
 } from "../src/index.js";
 import * as pte from "../src/engine/pte.js";
 import { ENGINE_OPTS } from "./env.js";
@@ -54,7 +70,10 @@ describe("a throwing notifier callback cannot stop the operation", () => {
     t.arm(true);
     expectCallbackError(() => t.mm.munmap(t.a + 2 * PAGE, 2 * PAGE), t.boom);
     t.arm(false);
-    expect(t.mm.vmas.map((v) => [v.start, v.end])).toEqual([[t.a, t.a + 2 * PAGE], [t.a + 4 * PAGE, t.a + 8 * PAGE]]);
+    expect(t.mm.vmas.map((v) => [v.start, v.end])).toEqual([
+      [t.a, t.a + 2 * PAGE],
+      [t.a + 4 * PAGE, t.a + 8 * PAGE],
+    ]);
     expect(pte.isNone(t.mm.leafOf(t.a + 2 * PAGE).entry)).toBe(true);
     expect(checkInvariants(t.engine, { mirrors: [t.mirror] })).toEqual([]);
     expect(t.mm.notifiers.activeInvalidateRanges).toBe(0);
@@ -106,12 +125,20 @@ describe("calls the kernel forbids from a callback are refused before anything c
     const other = new Mm(engine);
     const b = other.mmap({ length: PAGE, prot: RW, flags: ANON });
     let which: "exit" | "munmap" = "exit";
-    mm.intervalNotifierInsert(0, 2 ** 47, { invalidate: () => { if (which === "exit") mm.exit(); else other.munmap(b, PAGE); return true; } });
+    mm.intervalNotifierInsert(0, 2 ** 47, {
+      invalidate: () => {
+        if (which === "exit") mm.exit();
+        else other.munmap(b, PAGE);
+        return true;
+      },
+    });
     expect(() => mm.munmap(a, PAGE)).toThrow(LockStateError);
     expect(mm.exited).toBe(false);
     expect(mm.vmas[0].start).toBe(a + PAGE);
     which = "munmap";
-    expect(() => mm.munmap(a + PAGE, PAGE)).toThrow(/mmap_write_lock on mm 2 from inside an mmu notifier invalidate callback/);
+    expect(() => mm.munmap(a + PAGE, PAGE)).toThrow(
+      /mmap_write_lock on mm 2 from inside an mmu notifier invalidate callback/,
+    );
     expect(other.vmas.length).toBe(1);
     expect(checkInvariants(engine)).toEqual([]);
   });
@@ -123,8 +150,18 @@ describe("calls the kernel forbids from a callback are refused before anything c
     const sub = mm.intervalNotifierInsert(a, 4 * PAGE, { invalidate: () => true });
     mm.hooks.betweenFaults = () => mm.exit();
     const seq = mm.notifiers.readBegin(sub);
-    expect(() => mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: a, end: a + 4 * PAGE, hmmPfns: new BigUint64Array(4), defaultFlags: HMM_PFN_REQ_FAULT })))
-      .toThrow(/exit_mmap: mm 1 is in use/);
+    expect(() =>
+      mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: sub,
+          notifierSeq: seq,
+          start: a,
+          end: a + 4 * PAGE,
+          hmmPfns: new BigUint64Array(4),
+          defaultFlags: HMM_PFN_REQ_FAULT,
+        }),
+      ),
+    ).toThrow(/exit_mmap: mm 1 is in use/);
     expect(mm.exited).toBe(false);
     mm.hooks.betweenFaults = undefined;
     expect(checkInvariants(engine)).toEqual([]);
@@ -138,9 +175,24 @@ describe("calls the kernel forbids from a callback are refused before anything c
     const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
     const sub = mm.intervalNotifierInsert(a, 4 * PAGE, { invalidate: () => true });
     const boom = new Error("driver bug");
-    mm.hooks.betweenFaults = () => { throw boom; };
+    mm.hooks.betweenFaults = () => {
+      throw boom;
+    };
     const seq = mm.notifiers.readBegin(sub);
-    expectCallbackError(() => mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: a, end: a + 4 * PAGE, hmmPfns: new BigUint64Array(4), defaultFlags: HMM_PFN_REQ_FAULT })), boom);
+    expectCallbackError(
+      () =>
+        mm.withReadLock(() =>
+          hmmRangeFault({
+            notifier: sub,
+            notifierSeq: seq,
+            start: a,
+            end: a + 4 * PAGE,
+            hmmPfns: new BigUint64Array(4),
+            defaultFlags: HMM_PFN_REQ_FAULT,
+          }),
+        ),
+      boom,
+    );
     expect(mm.isLocked).toBe(false);
     expect(checkInvariants(engine)).toEqual([]);
   });
@@ -150,7 +202,12 @@ describe("throwing device callbacks", () => {
   it("pageFree that throws: munmap of device pages completes, every page back on the free list", () => {
     const engine = new Engine(ENGINE_OPTS);
     const boom = new Error("driver bug");
-    const dev = new Device(engine, { pages: 8, pageFree: () => { throw boom; } });
+    const dev = new Device(engine, {
+      pages: 8,
+      pageFree: () => {
+        throw boom;
+      },
+    });
     const mm = new Mm(engine);
     const a = mm.mmap({ length: 4 * PAGE, prot: RW, flags: ANON });
     for (let i = 0; i < 4; i++) mm.cpuWriteU32(a + i * PAGE, i);
@@ -163,7 +220,12 @@ describe("throwing device callbacks", () => {
   it("migrateToRam that throws: the CPU access fails with CallbackError, the device page stays mapped", () => {
     const engine = new Engine(ENGINE_OPTS);
     const boom = new Error("driver bug");
-    const dev = new Device(engine, { pages: 8, migrateToRam: () => { throw boom; } });
+    const dev = new Device(engine, {
+      pages: 8,
+      migrateToRam: () => {
+        throw boom;
+      },
+    });
     const mm = new Mm(engine);
     const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
     mm.cpuWriteU32(a, 5);
@@ -206,7 +268,16 @@ describe("resource limits", () => {
       mm.mmap({ length: PAGE, prot: RW, flags: ANON | 0x10, addr: far });
       const s2 = mm.intervalNotifierInsert(far, PAGE, { invalidate: () => true });
       const before = engine.stateDigest();
-      ret = mm.withReadLock(() => hmmRangeFault({ notifier: s2, notifierSeq: mm.notifiers.readBegin(s2), start: far, end: far + PAGE, hmmPfns: new BigUint64Array(1), defaultFlags: HMM_PFN_REQ_FAULT }));
+      ret = mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: s2,
+          notifierSeq: mm.notifiers.readBegin(s2),
+          start: far,
+          end: far + PAGE,
+          hmmPfns: new BigUint64Array(1),
+          defaultFlags: HMM_PFN_REQ_FAULT,
+        }),
+      );
       expect(ret).toBe(-14);
       expect(engine.stateDigest()).toBe(before);
     } catch (e) {

@@ -334,7 +334,12 @@ describe("KSM pages are copied on every write fault (do_wp_page never reuses Pag
   });
 });
 
-import { migrateVmaFinalize, migrateVmaSetup, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma } from "../src/ops/migrate-device.js";
+import {
+  migrateVmaFinalize,
+  migrateVmaSetup,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  type MigrateVma,
+} from "../src/ops/migrate-device.js";
 
 describe("a failed migrate_vma restores each page as its migration entry says", () => {
   it("mprotect then fork during migrate_vma: finalize without a destination leaves the page read-only in both Mms", () => {
@@ -343,7 +348,12 @@ describe("a failed migrate_vma restores each page as its migration entry says", 
     const a = mm.mmap({ length: PAGE, prot: RW, flags: ANON });
     mm.cpuWriteU32(a, 0x11);
     const pfn = pte.pfnOf(mm.leafOf(a).entry);
-    const m = migrateVmaSetup(mm, { start: a, end: a + PAGE, pgmapOwner: null, flags: MIGRATE_VMA_SELECT_SYSTEM }) as MigrateVma;
+    const m = migrateVmaSetup(mm, {
+      start: a,
+      end: a + PAGE,
+      pgmapOwner: null,
+      flags: MIGRATE_VMA_SELECT_SYSTEM,
+    }) as MigrateVma;
     expect(typeof m).toBe("object");
     mm.mprotect(a, PAGE, PROT_READ | PROT_WRITE); // the writable migration entry becomes readable
     const child = fork(mm);
@@ -463,9 +473,13 @@ describe("a deferred folio migration combined with migrate_vma keeps its record 
       expect(migs.length).toBe(variant === "thp" ? 1 : 4);
       if (variant === "finish-first") migs[0].finish();
       // pages under a folio migration are not collected; a THP's migration completes first
-      expect(dev.migrateToDevice(mm, a, a + 4 * PAGE)).toBe({ plain: 0, fork: 0, thp: 4, "finish-first": 1, abort: 0 }[variant]);
+      expect(dev.migrateToDevice(mm, a, a + 4 * PAGE)).toBe(
+        { plain: 0, fork: 0, thp: 4, "finish-first": 1, abort: 0 }[variant],
+      );
       expect(checkInvariants(engine)).toEqual([]);
-      for (const m of migs) if (variant === "abort") m.abort(); else m.finish();
+      for (const m of migs)
+        if (variant === "abort") m.abort();
+        else m.finish();
       expect(checkInvariants(engine)).toEqual([]);
       for (let i = 0; i < 4; i++) expect(mm.cpuReadU32(a + i * PAGE)).toBe(i + 1);
       if (child) for (let i = 0; i < 4; i++) expect(child.cpuReadU32(a + i * PAGE)).toBe(i + 1);

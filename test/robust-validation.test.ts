@@ -2,11 +2,47 @@
 // the argument, and leaves the simulated state exactly as it was (engine.stateDigest() unchanged).
 import { describe, expect, it } from "vitest";
 import {
-  ArgumentTypeError, clearRefs, collapseHugePage, exitMm, insertPfn, makeDeviceExclusiveRange,
-  migrateDeviceRange, migrateVmaSetup, oomReap, startMigration, uffdRegisterWp, writebackFile, checkInvariants, Device, Engine, ErrnoError, HmmsimError, InvalidArgumentError, LockStateError, Mirror, Mm,
-  PfnArray, SimFile, UseAfterFreeError, brk, fork, hmmRangeFault, khugepagedScan, ksmMerge, madvise, migratePages,
-  mremap, punchHole, reclaimPages, truncateFile, uffdWriteprotect, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE,
-  PROT_READ, PROT_WRITE,
+  ArgumentTypeError,
+  clearRefs,
+  collapseHugePage,
+  exitMm,
+  insertPfn,
+  makeDeviceExclusiveRange,
+  migrateDeviceRange,
+  migrateVmaSetup,
+  oomReap,
+  startMigration,
+  uffdRegisterWp,
+  writebackFile,
+  checkInvariants,
+  Device,
+  Engine,
+  ErrnoError,
+  HmmsimError,
+  InvalidArgumentError,
+  LockStateError,
+  Mirror,
+  Mm,
+  PfnArray,
+  SimFile,
+  UseAfterFreeError,
+  brk,
+  fork,
+  hmmRangeFault,
+  khugepagedScan,
+  ksmMerge,
+  madvise,
+  migratePages,
+  mremap,
+  punchHole,
+  reclaimPages,
+  truncateFile,
+  uffdWriteprotect,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -28,7 +64,10 @@ function machine(): { engine: Engine; mm: Mm; a: number; mirror: Mirror; file: S
 
 type Expect = { cls: abstract new (...a: never[]) => unknown; msg: RegExp };
 const TYPE = (arg: string): Expect => ({ cls: ArgumentTypeError, msg: new RegExp(`${arg} must be`) });
-const RANGE = (arg: string, rule = "must"): Expect => ({ cls: InvalidArgumentError, msg: new RegExp(`${arg} ${rule}`) });
+const RANGE = (arg: string, rule = "must"): Expect => ({
+  cls: InvalidArgumentError,
+  msg: new RegExp(`${arg} ${rule}`),
+});
 const ERRNO = (name: string): Expect => ({ cls: ErrnoError, msg: new RegExp(`^-${name}`) });
 
 /** The classes of bad numbers every numeric argument is tried with. */
@@ -83,11 +122,27 @@ describe("numeric arguments: NaN, ±Infinity, strings, null, bigints, fractions,
     ["migrate_pages", "length", (t, x) => migratePages(t.mm, t.a, x)],
     ["ksmMerge", "addrs\\[0\\]", (t, x) => ksmMerge(t.mm, [x])],
     ["UFFDIO_WRITEPROTECT", "length", (t, x) => uffdWriteprotect(t.mm, t.a, x, true)],
-    ["hmmRangeFault", "range.start", (t, x) => t.mm.withReadLock(() => hmmRangeFault({
-      notifier: t.mirror.notifier, notifierSeq: t.mm.notifiers.readBegin(t.mirror.notifier), start: x, end: t.a + PAGE, hmmPfns: new BigUint64Array(1) }))],
+    [
+      "hmmRangeFault",
+      "range.start",
+      (t, x) =>
+        t.mm.withReadLock(() =>
+          hmmRangeFault({
+            notifier: t.mirror.notifier,
+            notifierSeq: t.mm.notifiers.readBegin(t.mirror.notifier),
+            start: x,
+            end: t.a + PAGE,
+            hmmPfns: new BigUint64Array(1),
+          }),
+        ),
+    ],
     ["Mirror.fault", "start", (t, x) => t.mirror.fault(x, t.a + PAGE)],
     ["Mirror.snapshot", "end", (t, x) => t.mirror.snapshot(t.a, x)],
-    ["Device.migrateToDevice", "start", (t, x) => new Device(t.engine, { pages: 4 }).migrateToDevice(t.mm, x, t.a + PAGE)],
+    [
+      "Device.migrateToDevice",
+      "start",
+      (t, x) => new Device(t.engine, { pages: 4 }).migrateToDevice(t.mm, x, t.a + PAGE),
+    ],
     ["truncateFile", "newSize", (t, x) => truncateFile(t.engine, t.file, x)],
     ["punchHole", "offset", (t, x) => punchHole(t.engine, t.file, x, PAGE)],
     ["khugepagedScan", "opts.maxPages", (t, x) => khugepagedScan(t.mm, { maxPages: x })],
@@ -121,15 +176,27 @@ describe("kernel errnos for well-typed but bad syscall arguments", () => {
     const t = machine();
     refused(t.engine, () => t.mm.mmap({ length: 0, prot: RW, flags: ANON }), ERRNO("EINVAL"));
     refused(t.engine, () => t.mm.mmap({ length: 2 ** 48, prot: RW, flags: ANON }), ERRNO("ENOMEM"));
-    refused(t.engine, () => t.mm.mmap({ addr: PAGE + 1, length: PAGE, prot: RW, flags: ANON | MAP_FIXED }), ERRNO("EINVAL"));
-    refused(t.engine, () => t.mm.mmap({ addr: 2 ** 47 - PAGE, length: 2 * PAGE, prot: RW, flags: ANON | MAP_FIXED }), ERRNO("ENOMEM"));
+    refused(
+      t.engine,
+      () => t.mm.mmap({ addr: PAGE + 1, length: PAGE, prot: RW, flags: ANON | MAP_FIXED }),
+      ERRNO("EINVAL"),
+    );
+    refused(
+      t.engine,
+      () => t.mm.mmap({ addr: 2 ** 47 - PAGE, length: 2 * PAGE, prot: RW, flags: ANON | MAP_FIXED }),
+      ERRNO("ENOMEM"),
+    );
     refused(t.engine, () => t.mm.mmap({ length: PAGE, prot: 0x100, flags: ANON }), ERRNO("EINVAL"));
     refused(t.engine, () => t.mm.mmap({ length: PAGE, prot: RW, flags: MAP_ANONYMOUS }), ERRNO("EINVAL"));
   });
 
   it("MAP_FIXED without an address is an InvalidArgumentError naming addr", () => {
     const t = machine();
-    refused(t.engine, () => t.mm.mmap({ length: PAGE, prot: RW, flags: ANON | MAP_FIXED }), RANGE("addr", "is required"));
+    refused(
+      t.engine,
+      () => t.mm.mmap({ length: PAGE, prot: RW, flags: ANON | MAP_FIXED }),
+      RANGE("addr", "is required"),
+    );
   });
 
   it("mprotect: length 0 succeeds and changes nothing; unaligned EINVAL; hole ENOMEM; unknown prot EINVAL", () => {
@@ -166,7 +233,16 @@ describe("kernel errnos for well-typed but bad syscall arguments", () => {
   it("hmmRangeFault on a negative start is refused, an unaligned one returns -EINVAL", () => {
     const t = machine();
     const seq = t.mm.notifiers.readBegin(t.mirror.notifier);
-    const run = (start: number) => t.mm.withReadLock(() => hmmRangeFault({ notifier: t.mirror.notifier, notifierSeq: seq, start, end: t.a + PAGE, hmmPfns: new BigUint64Array(8) }));
+    const run = (start: number) =>
+      t.mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: t.mirror.notifier,
+          notifierSeq: seq,
+          start,
+          end: t.a + PAGE,
+          hmmPfns: new BigUint64Array(8),
+        }),
+      );
     refused(t.engine, () => run(-4096), RANGE("range.start", "must be in"));
     expect(run(t.a + 8)).toBe(-22);
   });
@@ -185,8 +261,23 @@ describe("sizes that would wrap or exhaust the host are refused", () => {
     refused(t.engine, () => new Mirror(t.mm, { maxRetries: NaN }), RANGE("maxRetries", "must be finite"));
     refused(t.engine, () => new Mirror(t.mm, { maxRetries: Infinity }), RANGE("maxRetries", "must be finite"));
     const seq = t.mm.notifiers.readBegin(t.mirror.notifier);
-    refused(t.engine, () => t.mm.withReadLock(() => hmmRangeFault({ notifier: t.mirror.notifier, notifierSeq: seq, start: t.a, end: t.a + PAGE, hmmPfns: new BigUint64Array(1) }, { maxStalls: NaN })),
-      RANGE("opts.maxStalls", "must be finite"));
+    refused(
+      t.engine,
+      () =>
+        t.mm.withReadLock(() =>
+          hmmRangeFault(
+            {
+              notifier: t.mirror.notifier,
+              notifierSeq: seq,
+              start: t.a,
+              end: t.a + PAGE,
+              hmmPfns: new BigUint64Array(1),
+            },
+            { maxStalls: NaN },
+          ),
+        ),
+      RANGE("opts.maxStalls", "must be finite"),
+    );
   });
 
   it("enums and options objects: levels, profile, thp, walker, build", () => {
@@ -217,7 +308,8 @@ describe("lifetimes: use after exit, free, release", () => {
       ["reclaim", () => reclaimPages(other, 0x10000, PAGE)],
       ["mremap", () => mremap(other, 0x10000, PAGE, PAGE)],
     ];
-    for (const [, f] of calls) refused(t.engine, f, { cls: UseAfterFreeError, msg: new RegExp(`mm ${other.id} has exited`) });
+    for (const [, f] of calls)
+      refused(t.engine, f, { cls: UseAfterFreeError, msg: new RegExp(`mm ${other.id} has exited`) });
     expect(calls.length).toBe(9);
   });
 
@@ -226,8 +318,14 @@ describe("lifetimes: use after exit, free, release", () => {
     const p = new PfnArray(t.engine, 4);
     p.free();
     const seq = t.mm.notifiers.readBegin(t.mirror.notifier);
-    refused(t.engine, () => t.mm.withReadLock(() => hmmRangeFault({ notifier: t.mirror.notifier, notifierSeq: seq, start: t.a, end: t.a + PAGE, hmmPfns: p })),
-      { cls: UseAfterFreeError, msg: /hmmPfns was freed/ });
+    refused(
+      t.engine,
+      () =>
+        t.mm.withReadLock(() =>
+          hmmRangeFault({ notifier: t.mirror.notifier, notifierSeq: seq, start: t.a, end: t.a + PAGE, hmmPfns: p }),
+        ),
+      { cls: UseAfterFreeError, msg: /hmmPfns was freed/ },
+    );
     const m2 = new Mirror(t.mm);
     m2.release();
     refused(t.engine, () => m2.fault(t.a, t.a + PAGE), { cls: UseAfterFreeError, msg: /released/ });
@@ -237,7 +335,10 @@ describe("lifetimes: use after exit, free, release", () => {
   it("lock state: mmap_read_unlock without the lock, doMmap without the write lock", () => {
     const t = machine();
     refused(t.engine, () => t.mm.mmapReadUnlock(), { cls: LockStateError, msg: /without the read lock/ });
-    refused(t.engine, () => t.mm.doMmap({ length: PAGE, prot: RW, flags: ANON }), { cls: LockStateError, msg: /write lock is not held/ });
+    refused(t.engine, () => t.mm.doMmap({ length: PAGE, prot: RW, flags: ANON }), {
+      cls: LockStateError,
+      msg: /write lock is not held/,
+    });
     refused(t.engine, () => t.mm.doMunmap(t.a, PAGE), { cls: LockStateError, msg: /write lock is not held/ });
   });
 });
@@ -246,9 +347,16 @@ describe("every deliberate error is an HmmsimError, including the notifier layer
   it("notifier misuse, SimFile, setHugetlbPages, Engine build/walker and PfnArray indexes", () => {
     const t = machine();
     const cases: [() => unknown, RegExp][] = [
-      [() => t.mm.intervalNotifierInsert(-PAGE, PAGE, { invalidate: () => true }), /start must be a non-negative integer/],
+      [
+        () => t.mm.intervalNotifierInsert(-PAGE, PAGE, { invalidate: () => true }),
+        /start must be a non-negative integer/,
+      ],
       [() => t.mm.intervalNotifierInsert(0, PAGE, {} as never), /ops must have an invalidate/],
-      [() => t.mm.notifiers.invalidateRangeEnd({ start: 0, end: PAGE, event: 1, owner: null, blockable: true, flags: 1 }), /without a matching/],
+      [
+        () =>
+          t.mm.notifiers.invalidateRangeEnd({ start: 0, end: PAGE, event: 1, owner: null, blockable: true, flags: 1 }),
+        /without a matching/,
+      ],
       [() => new SimFile("f", -1), /size must be in/],
       [() => new SimFile("f", PAGE, "ext4" as "shmem"), /kind must be one of/],
       [() => t.engine.setHugetlbPages(22, 1), /shift must be one of/],
@@ -270,60 +378,67 @@ describe("every deliberate error is an HmmsimError, including the notifier layer
   });
 });
 
-
 describe("hostile calls: every public entry point with undefined, null, NaN, -1, a string, {}, [], 2^64, 1.5, a function, a bigint", () => {
   it("throws only typed errors (HmmsimError), and a refused call changes nothing", () => {
     const bads: unknown[] = [undefined, null, NaN, -1, "x", {}, [], 2 ** 64, 1.5, () => 0, 10n];
-  const fns: [string, (x: unknown, e: InstanceType<typeof Engine>, mm: InstanceType<typeof Mm>) => unknown][] = [];
-  // biome-ignore lint/suspicious/noExplicitAny: hostile calls hand every entry point whatever a caller could
+    const fns: [string, (x: unknown, e: InstanceType<typeof Engine>, mm: InstanceType<typeof Mm>) => unknown][] = [];
+    // biome-ignore lint/suspicious/noExplicitAny: hostile calls hand every entry point whatever a caller could
     const add = (n: string, f: (x: any, e: any, mm: any) => unknown): number => fns.push([n, f]);
-  add("new Engine", (x) => new Engine(x === undefined ? ENGINE_OPTS : x));
-  add("new Mm", (x, e) => new Mm(e, x));
-  add("new Mm engine", (x) => new Mm(x));
-  add("mmap", (x, _e, mm) => mm.mmap(x));
-  add("mmap.flags", (x, _e, mm) => mm.mmap({ length: 4096, prot: 3, flags: x }));
-  add("munmap", (x, _e, mm) => mm.munmap(x, x));
-  add("mprotect", (x, _e, mm) => mm.mprotect(0x10000, 4096, x));
-  add("cpuRead", (x, _e, mm) => mm.cpuRead(x, x));
-  add("cpuWrite", (x, _e, mm) => mm.cpuWrite(0x10000, x));
-  add("cpuWriteU32", (x, _e, mm) => mm.cpuWriteU32(0x10000, x));
-  add("touch", (x, _e, mm) => mm.touch(x, x));
-  add("populate", (x, _e, mm) => mm.populate(0x10000, 4096, x));
-  add("numa", (x, _e, mm) => mm.numaHintingScan(x, x));
-  add("hmmRangeFault", (x) => hmmRangeFault(x));
-  add("hmmRangeFault.opts", (x, _e, mm) => { const s = mm.intervalNotifierInsert(0, 4096, { invalidate: () => true }); return mm.withReadLock(() => hmmRangeFault({ notifier: s, notifierSeq: mm.notifiers.readBegin(s), start: 0, end: 4096, hmmPfns: new BigUint64Array(1) }, x)); });
-  add("PfnArray", (x, e) => new PfnArray(e, x));
-  add("Device", (x, e) => new Device(e, x));
-  add("Device.pages", (x, e) => new Device(e, { pages: x }));
-  add("Mirror", (x, _e, mm) => new Mirror(mm, x));
-  add("Mirror.fault", (x, _e, mm) => new Mirror(mm).fault(x, x));
-  add("Mirror.snapshot", (x, _e, mm) => new Mirror(mm).snapshot(0, x));
-  add("fork", (x) => fork(x));
-  add("madvise", (x, _e, mm) => madvise(mm, 0x10000, 4096, x));
-  add("mremap", (x, _e, mm) => mremap(mm, 0x10000, 4096, 8192, x, x));
-  add("brk", (x, _e, mm) => brk(mm, x));
-  add("migratePages", (x, _e, mm) => migratePages(mm, 0x10000, 4096, x));
-  add("startMigration", (x, _e, mm) => startMigration(mm, x));
-  add("reclaimPages", (x, _e, mm) => reclaimPages(mm, x, 4096));
-  add("ksmMerge", (x, _e, mm) => ksmMerge(mm, x));
-  add("khugepagedScan", (x, _e, mm) => khugepagedScan(mm, x));
-  add("collapseHugePage", (x, _e, mm) => collapseHugePage(mm, x));
-  add("truncateFile", (x, e) => truncateFile(e, x, 0));
-  add("punchHole", (x, e) => punchHole(e, new SimFile("f", 4096), x, x));
-  add("uffdRegisterWp", (x, _e, mm) => uffdRegisterWp(mm, x, 4096));
-  add("uffdWriteprotect", (x, _e, mm) => uffdWriteprotect(mm, 0x10000, 4096, x));
-  add("clearRefs", (x, _e, mm) => clearRefs(mm, x));
-  add("writebackFile", (x, e) => writebackFile(e, x));
-  add("exitMm", (x) => exitMm(x));
-  add("oomReap", (x) => oomReap(x));
-  add("SimFile", (x) => new SimFile(x, x));
-  add("setHugetlbPages", (x, e) => e.setHugetlbPages(21, x));
-  add("makeDeviceExclusiveRange", (x, _e, mm) => makeDeviceExclusiveRange(mm, x, x, {}));
-  add("migrateVmaSetup", (x, _e, mm) => migrateVmaSetup(mm, x));
-  add("migrateDeviceRange", (x, e) => migrateDeviceRange(e, x, x));
-  add("intervalNotifierInsert", (x, _e, mm) => mm.intervalNotifierInsert(x, x, x));
-  add("checkInvariants", (x, e) => checkInvariants(e, x));
-  add("insertPfn", (x, _e, mm) => insertPfn(mm, x, x));
+    add("new Engine", (x) => new Engine(x === undefined ? ENGINE_OPTS : x));
+    add("new Mm", (x, e) => new Mm(e, x));
+    add("new Mm engine", (x) => new Mm(x));
+    add("mmap", (x, _e, mm) => mm.mmap(x));
+    add("mmap.flags", (x, _e, mm) => mm.mmap({ length: 4096, prot: 3, flags: x }));
+    add("munmap", (x, _e, mm) => mm.munmap(x, x));
+    add("mprotect", (x, _e, mm) => mm.mprotect(0x10000, 4096, x));
+    add("cpuRead", (x, _e, mm) => mm.cpuRead(x, x));
+    add("cpuWrite", (x, _e, mm) => mm.cpuWrite(0x10000, x));
+    add("cpuWriteU32", (x, _e, mm) => mm.cpuWriteU32(0x10000, x));
+    add("touch", (x, _e, mm) => mm.touch(x, x));
+    add("populate", (x, _e, mm) => mm.populate(0x10000, 4096, x));
+    add("numa", (x, _e, mm) => mm.numaHintingScan(x, x));
+    add("hmmRangeFault", (x) => hmmRangeFault(x));
+    add("hmmRangeFault.opts", (x, _e, mm) => {
+      const s = mm.intervalNotifierInsert(0, 4096, { invalidate: () => true });
+      return mm.withReadLock(() =>
+        hmmRangeFault(
+          { notifier: s, notifierSeq: mm.notifiers.readBegin(s), start: 0, end: 4096, hmmPfns: new BigUint64Array(1) },
+          x,
+        ),
+      );
+    });
+    add("PfnArray", (x, e) => new PfnArray(e, x));
+    add("Device", (x, e) => new Device(e, x));
+    add("Device.pages", (x, e) => new Device(e, { pages: x }));
+    add("Mirror", (x, _e, mm) => new Mirror(mm, x));
+    add("Mirror.fault", (x, _e, mm) => new Mirror(mm).fault(x, x));
+    add("Mirror.snapshot", (x, _e, mm) => new Mirror(mm).snapshot(0, x));
+    add("fork", (x) => fork(x));
+    add("madvise", (x, _e, mm) => madvise(mm, 0x10000, 4096, x));
+    add("mremap", (x, _e, mm) => mremap(mm, 0x10000, 4096, 8192, x, x));
+    add("brk", (x, _e, mm) => brk(mm, x));
+    add("migratePages", (x, _e, mm) => migratePages(mm, 0x10000, 4096, x));
+    add("startMigration", (x, _e, mm) => startMigration(mm, x));
+    add("reclaimPages", (x, _e, mm) => reclaimPages(mm, x, 4096));
+    add("ksmMerge", (x, _e, mm) => ksmMerge(mm, x));
+    add("khugepagedScan", (x, _e, mm) => khugepagedScan(mm, x));
+    add("collapseHugePage", (x, _e, mm) => collapseHugePage(mm, x));
+    add("truncateFile", (x, e) => truncateFile(e, x, 0));
+    add("punchHole", (x, e) => punchHole(e, new SimFile("f", 4096), x, x));
+    add("uffdRegisterWp", (x, _e, mm) => uffdRegisterWp(mm, x, 4096));
+    add("uffdWriteprotect", (x, _e, mm) => uffdWriteprotect(mm, 0x10000, 4096, x));
+    add("clearRefs", (x, _e, mm) => clearRefs(mm, x));
+    add("writebackFile", (x, e) => writebackFile(e, x));
+    add("exitMm", (x) => exitMm(x));
+    add("oomReap", (x) => oomReap(x));
+    add("SimFile", (x) => new SimFile(x, x));
+    add("setHugetlbPages", (x, e) => e.setHugetlbPages(21, x));
+    add("makeDeviceExclusiveRange", (x, _e, mm) => makeDeviceExclusiveRange(mm, x, x, {}));
+    add("migrateVmaSetup", (x, _e, mm) => migrateVmaSetup(mm, x));
+    add("migrateDeviceRange", (x, e) => migrateDeviceRange(e, x, x));
+    add("intervalNotifierInsert", (x, _e, mm) => mm.intervalNotifierInsert(x, x, x));
+    add("checkInvariants", (x, e) => checkInvariants(e, x));
+    add("insertPfn", (x, _e, mm) => insertPfn(mm, x, x));
     let calls = 0;
     for (const [name, f] of fns) {
       for (const x of bads) {

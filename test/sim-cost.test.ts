@@ -2,8 +2,16 @@
 // user's profile is validated like a scenario, and calibrate() returns a profile of measured entries.
 import { describe, expect, it } from "vitest";
 import {
-  BUILTIN_COST_PROFILES, COST_KEYS, type CostProfile, ScenarioError, calibrate, parseScenario, resolveCostProfile, runScenario,
-  transferNs, validateCostProfile,
+  BUILTIN_COST_PROFILES,
+  COST_KEYS,
+  type CostProfile,
+  ScenarioError,
+  calibrate,
+  parseScenario,
+  resolveCostProfile,
+  runScenario,
+  transferNs,
+  validateCostProfile,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -23,9 +31,9 @@ describe("cost profiles", () => {
   it("computes transfers on the UVMSmart atan curve and on a flat link", () => {
     const { costs: u } = resolveCostProfile("uvmsmart-pcie3");
     // 4 KiB at ~2.17 GiB/s, 2 MiB at ~11.9 GiB/s
-    expect(transferNs(u, 4096)).toBeCloseTo(4096 / ((24 / Math.PI) * Math.atan(0.07292 * 4) * 2 ** 30) * 1e9, 6);
-    expect(4096 / transferNs(u, 4096) * 1e9 / 2 ** 30).toBeCloseTo(2.17, 2);
-    expect(2 ** 21 / transferNs(u, 2 ** 21) * 1e9 / 2 ** 30).toBeCloseTo(11.94, 1);
+    expect(transferNs(u, 4096)).toBeCloseTo((4096 / ((24 / Math.PI) * Math.atan(0.07292 * 4) * 2 ** 30)) * 1e9, 6);
+    expect(((4096 / transferNs(u, 4096)) * 1e9) / 2 ** 30).toBeCloseTo(2.17, 2);
+    expect(((2 ** 21 / transferNs(u, 2 ** 21)) * 1e9) / 2 ** 30).toBeCloseTo(11.94, 1);
     const { costs: g } = resolveCostProfile("generic-x86-pcie4");
     expect(transferNs(g, 31500)).toBeCloseTo(1000, 9);
     expect(transferNs(g, 0)).toBe(0);
@@ -33,7 +41,10 @@ describe("cost profiles", () => {
 
   it("rejects a bad inline profile with the path of the entry", () => {
     const base = BUILTIN_COST_PROFILES["generic-x86-pcie4"];
-    const bad = { ...base, entries: { ...base.entries, "walk.pageNs": { value: -1, unit: "ns", source: "x", confidence: "sure" } } };
+    const bad = {
+      ...base,
+      entries: { ...base.entries, "walk.pageNs": { value: -1, unit: "ns", source: "x", confidence: "sure" } },
+    };
     expect(() => validateCostProfile(bad)).toThrow();
     const yaml = `version: 1\nmachine:\n  costProfile: ${JSON.stringify(bad)}\nprocesses: [{ name: p, mappings: [{ name: m, pages: 1 }] }]\nactors: [{ kind: cpu, name: c, process: p, count: 1, ops: [{ op: read, mapping: m }] }]\n`;
     try {
@@ -49,7 +60,8 @@ describe("cost profiles", () => {
   });
 
   it("charges simulated time from the profile a scenario names", () => {
-    const yaml = (profile: string) => `version: 1\nmachine: { costProfile: ${profile}, ramPages: 4096 }\nprocesses: [{ name: p, mappings: [{ name: m, pages: 64 }] }]\ndevices: [{ name: g, driver: { faultChunk: 64, faultBatch: 64 } }]\nactors: [{ kind: device, name: d, device: g, process: p, mapping: m, count: 64 }]\n`;
+    const yaml = (profile: string) =>
+      `version: 1\nmachine: { costProfile: ${profile}, ramPages: 4096 }\nprocesses: [{ name: p, mappings: [{ name: m, pages: 64 }] }]\ndevices: [{ name: g, driver: { faultChunk: 64, faultBatch: 64 } }]\nactors: [{ kind: device, name: d, device: g, process: p, mapping: m, count: 64 }]\n`;
     const a = runScenario(parseScenario(yaml("generic-x86-pcie4")), { engine: ENGINE_OPTS });
     const b = runScenario(parseScenario(yaml("uvmsmart-pcie3")), { engine: ENGINE_OPTS });
     expect(a.metrics.total).toEqual(b.metrics.total);
@@ -67,6 +79,8 @@ describe("cost profiles", () => {
       expect(p.entries[k].confidence).toBe("measured");
       expect(p.entries[k].source).toMatch(/^calibrate\(\) on this machine/);
     }
-    expect(p.entries["gpu.farFaultBatchNs"]).toEqual(BUILTIN_COST_PROFILES["generic-x86-pcie4"].entries["gpu.farFaultBatchNs"]);
+    expect(p.entries["gpu.farFaultBatchNs"]).toEqual(
+      BUILTIN_COST_PROFILES["generic-x86-pcie4"].entries["gpu.farFaultBatchNs"],
+    );
   });
 });

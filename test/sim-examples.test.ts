@@ -81,7 +81,9 @@ describe("examples/sim", () => {
     expect(t["daemon.collapsed"]).toBeGreaterThan(10);
     expect(t["retries.cause.MMU_NOTIFY_CLEAR"]).toBeGreaterThan(10);
     expect(t["retries.readRetry"]).toBeGreaterThan(0);
-    expect(r.metrics.perActor.khugepaged["invalidations.MMU_NOTIFY_CLEAR"]).toBeGreaterThanOrEqual(t["daemon.collapsed"]);
+    expect(r.metrics.perActor.khugepaged["invalidations.MMU_NOTIFY_CLEAR"]).toBeGreaterThanOrEqual(
+      t["daemon.collapsed"],
+    );
   });
 
   it("two-device-pingpong: pages move between two owners through RAM", () => {
@@ -104,7 +106,9 @@ describe("metric names", () => {
   it("every counter the examples report is documented in docs/scenarios.md", () => {
     const doc = readFileSync(new URL("../docs/scenarios.md", import.meta.url), "utf8");
     const table = doc.slice(doc.indexOf("### Metric names"), doc.indexOf("## Events and the trace"));
-    const patterns = [...table.matchAll(/`([a-zA-Z.<>-]+)`/g)].map((m) => new RegExp(`^${m[1].replace(/\./g, "\\.").replace(/<[^>]+>/g, "[^.]+")}$`));
+    const patterns = [...table.matchAll(/`([a-zA-Z.<>-]+)`/g)].map(
+      (m) => new RegExp(`^${m[1].replace(/\./g, "\\.").replace(/<[^>]+>/g, "[^.]+")}$`),
+    );
     const names = new Set<string>();
     for (const ex of ["khugepaged-storm", "two-device-pingpong", "numa-storm-stale-seq"]) {
       for (const k of Object.keys(runExample(ex).metrics.total)) names.add(k);

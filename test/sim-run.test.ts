@@ -1,7 +1,14 @@
 // runScenario: determinism (same seed → same report and the same trace bytes), replay of a
 // recorded schedule, different seeds → different schedules, and the metrics of a small run.
 import { describe, expect, it } from "vitest";
-import { type Scenario, type SimRunReport, StringTraceSink, defaultScenario, parseScenario, runScenario } from "../src/index.js";
+import {
+  type Scenario,
+  type SimRunReport,
+  StringTraceSink,
+  defaultScenario,
+  parseScenario,
+  runScenario,
+} from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
 const SMALL = `version: 1
@@ -31,7 +38,8 @@ actors:
 `;
 
 const small = (): Scenario => parseScenario(SMALL);
-const run = (s: Scenario, o: Parameters<typeof runScenario>[1] = {}): SimRunReport => runScenario(s, { engine: ENGINE_OPTS, ...o });
+const run = (s: Scenario, o: Parameters<typeof runScenario>[1] = {}): SimRunReport =>
+  runScenario(s, { engine: ENGINE_OPTS, ...o });
 const stable = (r: SimRunReport) => ({ ...r, wallMs: 0, loopMs: 0 });
 
 describe("runScenario", () => {
@@ -74,12 +82,20 @@ describe("runScenario", () => {
     expect(t["hmm.calls"]).toBeGreaterThan(0);
     // each call walks once plus its internal re-walks (a call on a stale sequence returns before walking)
     expect(t["hmm.passes"] - (t["hmm.rewalks"] ?? 0)).toBeLessThanOrEqual(t["hmm.calls"]);
-    expect(t["hmm.passes"] - (t["hmm.rewalks"] ?? 0)).toBeGreaterThanOrEqual(t["hmm.calls"] - (t["retries.ebusy"] ?? 0));
+    expect(t["hmm.passes"] - (t["hmm.rewalks"] ?? 0)).toBeGreaterThanOrEqual(
+      t["hmm.calls"] - (t["retries.ebusy"] ?? 0),
+    );
     expect(t["device.hits"] + t["device.faultBatches"]).toBeGreaterThan(0);
     // every external retry is attributed to the invalidation that caused it
-    const causes = Object.entries(t).filter(([k]) => k.startsWith("retries.cause.")).reduce((n, [, v]) => n + v, 0);
+    const causes = Object.entries(t)
+      .filter(([k]) => k.startsWith("retries.cause."))
+      .reduce((n, [, v]) => n + v, 0);
     expect(causes).toBe(t["retries.external"] ?? 0);
-    expect(t["invalidations.total"]).toBe(Object.entries(t).filter(([k]) => k.startsWith("invalidations.MMU_")).reduce((n, [, v]) => n + v, 0));
+    expect(t["invalidations.total"]).toBe(
+      Object.entries(t)
+        .filter(([k]) => k.startsWith("invalidations.MMU_"))
+        .reduce((n, [, v]) => n + v, 0),
+    );
     expect(r.latency["device.access"].count).toBe(200 - (t["device.errors.unmapped"] ?? 0));
     expect(r.latency["device.access"].p50).toBeLessThanOrEqual(r.latency["device.access"].p99);
     expect(r.simTimeNs).toBeGreaterThan(0);
@@ -111,7 +127,8 @@ actors: [{ kind: daemon, name: kswapd, daemon: kswapd, process: app, scanPages: 
 
 describe("every mapping kind, fork, mremap and the daemons", () => {
   it("run with invariants checked after every step", () => {
-    const r = run(parseScenario(`version: 1
+    const r = run(
+      parseScenario(`version: 1
 machine: { ramPages: 4096, hugetlb: { pages2M: 4 } }
 processes:
   - name: app
@@ -147,7 +164,8 @@ actors:
   - { kind: daemon, name: ksm, daemon: ksm, process: app, periodNs: 70000, scanPages: 64, count: 10 }
   - { kind: daemon, name: cmp, daemon: compaction, process: app, periodNs: 90000, scanPages: 64, count: 10 }
 run: { check: every-step }
-`));
+`),
+    );
     const t = r.metrics.total;
     expect(r.status).toBe("ok");
     expect(r.violations).toEqual([]);

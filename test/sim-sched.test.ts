@@ -2,11 +2,17 @@
 // schedule string, and replay errors.
 import { describe, expect, it } from "vitest";
 import {
-  ScheduleReplayError, type SimEvent, decodeSchedule, encodeSchedule, parseScenario, runScenario,
+  ScheduleReplayError,
+  type SimEvent,
+  decodeSchedule,
+  encodeSchedule,
+  parseScenario,
+  runScenario,
 } from "../src/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
-const TWO_DEVICES = (interleave: "fault" | "pass") => parseScenario(`version: 1
+const TWO_DEVICES = (interleave: "fault" | "pass") =>
+  parseScenario(`version: 1
 machine: { ramPages: 8192 }
 processes:
   - name: app
@@ -26,7 +32,11 @@ function interleavedWithin(events: SimEvent[], actor: string, other: string): bo
   let sawOther = false;
   for (const e of events) {
     if (e.type !== "slice") continue;
-    if (e.actor === actor && e.name === "hmm_range_fault") { inCall = false; sawOther = false; continue; }
+    if (e.actor === actor && e.name === "hmm_range_fault") {
+      inCall = false;
+      sawOther = false;
+      continue;
+    }
     if (e.actor === actor && e.name.startsWith("fault ")) {
       if (inCall && sawOther) return true;
       inCall = true;

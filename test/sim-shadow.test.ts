@@ -3,7 +3,14 @@
 // migrations and the CPU's munmap/remap collide most often) reports no violation over a sweep of
 // sizes and seeds, and the trace sink gets nothing after it is closed (the teardown's mm.exit).
 import { describe, expect, it } from "vitest";
-import { ChromeTraceWriter, type SimEvent, type TraceSink, defaultScenario, parseScenario, runScenario } from "../src/index.js";
+import {
+  ChromeTraceWriter,
+  type SimEvent,
+  type TraceSink,
+  defaultScenario,
+  parseScenario,
+  runScenario,
+} from "../src/index.js";
 import type { Scenario } from "../src/sim/index.js";
 import { ENGINE_OPTS } from "./env.js";
 
@@ -56,7 +63,11 @@ describe("data shadow: munmap + remap (MAP_FIXED) reads what a fresh mapping rea
 describe("default scenario at small heaps: no false data violation", () => {
   // the reported reproductions: a device read its own stale entry after the CPU faulted the page
   // back from device memory (the driver must erase entries of its own migrations itself)
-  for (const [pages, seed] of [[128, 3], [64, 1], [1024, 1]] as const) {
+  for (const [pages, seed] of [
+    [128, 3],
+    [64, 1],
+    [1024, 1],
+  ] as const) {
     it(`--pages ${pages} --seed ${seed}`, () => {
       const r = runScenario(defaultAt(pages), { seed, engine: ENGINE_OPTS });
       expect(r.violations).toEqual([]);
@@ -106,12 +117,24 @@ actors:
     let late = 0;
     let text = "";
     const sink: TraceSink = {
-      write: (c) => { if (closed) late++; else text += c; },
-      close: () => { closed = true; },
+      write: (c) => {
+        if (closed) late++;
+        else text += c;
+      },
+      close: () => {
+        closed = true;
+      },
     };
     const events: SimEvent[] = [];
     let lateEvents = 0;
-    const r = runScenario(s, { engine: ENGINE_OPTS, trace: sink, onEvent: (e) => { if (closed) lateEvents++; else events.push(e); } });
+    const r = runScenario(s, {
+      engine: ENGINE_OPTS,
+      trace: sink,
+      onEvent: (e) => {
+        if (closed) lateEvents++;
+        else events.push(e);
+      },
+    });
     expect(r.status).toBe("ok");
     expect(closed).toBe(true);
     expect(late).toBe(0);

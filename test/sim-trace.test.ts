@@ -26,12 +26,26 @@ actors:
       - { op: mprotect, mapping: heap, prot: rw, weight: 0.2 }
 `;
 
-interface TraceEvent { ph: string; pid: number; tid?: number; name: string; ts?: number; dur?: number; id?: number; bp?: string; args?: Record<string, unknown> }
+interface TraceEvent {
+  ph: string;
+  pid: number;
+  tid?: number;
+  name: string;
+  ts?: number;
+  dur?: number;
+  id?: number;
+  bp?: string;
+  args?: Record<string, unknown>;
+}
 
 function traced(maxEvents?: number) {
   const sink = new StringTraceSink(maxEvents);
   const events: SimEvent[] = [];
-  const report = runScenario(parseScenario(SCENARIO), { engine: ENGINE_OPTS, trace: sink, onEvent: (e) => events.push(e) });
+  const report = runScenario(parseScenario(SCENARIO), {
+    engine: ENGINE_OPTS,
+    trace: sink,
+    onEvent: (e) => events.push(e),
+  });
   return { report, events, text: sink.text, trace: JSON.parse(sink.text) as TraceEvent[] };
 }
 
@@ -51,7 +65,11 @@ describe("Perfetto trace", () => {
 
   it("names one track per actor", () => {
     const names = trace.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => [e.tid, e.args!.name]);
-    expect(names).toEqual([[0, "machine"], [1, "gpu0"], [2, "cpu0"]]);
+    expect(names).toEqual([
+      [0, "machine"],
+      [1, "gpu0"],
+      [2, "cpu0"],
+    ]);
     expect(trace.find((e) => e.name === "process_name")!.args).toEqual({ name: "hmmsim: traced" });
   });
 
@@ -73,7 +91,8 @@ describe("Perfetto trace", () => {
       }
     }
     const names = new Set(trace.filter((e) => e.ph === "X").map((e) => e.name));
-    for (const n of ["hmm_range_fault", "walk pass", "fault batch", "migrate to device", "write"]) expect(names).toContain(n);
+    for (const n of ["hmm_range_fault", "walk pass", "fault batch", "migrate to device", "write"])
+      expect(names).toContain(n);
   });
 
   it("has invalidation instants and flows from an invalidation to the retry it caused", () => {
@@ -81,7 +100,9 @@ describe("Perfetto trace", () => {
     expect(inv.length).toBeGreaterThan(0);
     const starts = trace.filter((e) => e.ph === "s");
     const ends = trace.filter((e) => e.ph === "f");
-    expect(starts.length).toBe(report.metrics.total["retries.external"] - (report.metrics.total["retries.cause.ownMigration"] ?? 0));
+    expect(starts.length).toBe(
+      report.metrics.total["retries.external"] - (report.metrics.total["retries.cause.ownMigration"] ?? 0),
+    );
     expect(starts.length).toBeGreaterThan(0);
     expect(new Set(starts.map((e) => e.id)).size).toBe(starts.length);
     for (const s of starts) {
@@ -91,7 +112,11 @@ describe("Perfetto trace", () => {
       expect(f[0].ts!).toBeGreaterThanOrEqual(s.ts!);
       // the arrow ends on the device's track at a retry instant
       expect(f[0].tid).toBe(1);
-      expect(trace.some((e) => e.ph === "i" && e.tid === 1 && e.ts === f[0].ts && (e.name === "-EBUSY" || e.name === "readRetry"))).toBe(true);
+      expect(
+        trace.some(
+          (e) => e.ph === "i" && e.tid === 1 && e.ts === f[0].ts && (e.name === "-EBUSY" || e.name === "readRetry"),
+        ),
+      ).toBe(true);
       // and starts where an invalidation was raised
       expect(inv.some((e) => e.tid === s.tid && e.ts === s.ts)).toBe(true);
     }
@@ -100,13 +125,21 @@ describe("Perfetto trace", () => {
   it("has a counter of pages resident per device", () => {
     const c = trace.filter((e) => e.ph === "C");
     expect(c.length).toBeGreaterThan(0);
-    expect(c.every((e) => e.name === "gpu resident pages" && typeof e.args!.value === "number" && (e.args!.value as number) <= 128)).toBe(true);
+    expect(
+      c.every(
+        (e) => e.name === "gpu resident pages" && typeof e.args!.value === "number" && (e.args!.value as number) <= 128,
+      ),
+    ).toBe(true);
   });
 
   it("caps the events and still closes the JSON", () => {
     const capped = traced(50);
     expect(capped.trace.filter((e) => e.ph !== "M")).toHaveLength(50);
     expect(capped.report.trace!.dropped).toBe(report.trace!.events - 50);
-    expect(capped.trace.at(-1)).toMatchObject({ ph: "M", name: "hmmsim_dropped_events", args: { dropped: report.trace!.events - 50 } });
+    expect(capped.trace.at(-1)).toMatchObject({
+      ph: "M",
+      name: "hmmsim_dropped_events",
+      args: { dropped: report.trace!.events - 50 },
+    });
   });
 });

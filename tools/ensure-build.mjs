@@ -19,9 +19,16 @@ function newest(dir, test) {
 const mtime = (p) => (existsSync(at(p)) ? statSync(at(p)).mtimeMs : 0);
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: "inherit" });
 
-const wasmSources = Math.max(newest("assembly", (n) => n.endsWith(".ts")), mtime("asconfig.json"));
+const wasmSources = Math.max(
+  newest("assembly", (n) => n.endsWith(".ts")),
+  mtime("asconfig.json"),
+);
 const wasmOutputs = ["build/release.wasm", "build/simd.wasm", "build/debug.wasm", "src/engine/builds.generated.ts"];
 if (wasmOutputs.some((p) => mtime(p) < wasmSources)) run("npm run --silent asbuild");
 
-const tsSources = Math.max(newest("src", (n) => n.endsWith(".ts")), mtime("tsconfig.json"), mtime("tsconfig.build.json"));
+const tsSources = Math.max(
+  newest("src", (n) => n.endsWith(".ts")),
+  mtime("tsconfig.json"),
+  mtime("tsconfig.build.json"),
+);
 if (mtime("dist/src/index.js") < tsSources) run("npm run --silent build:ts");

@@ -27,7 +27,14 @@ export function engineOf(c: Ctx, build: Build, opts: EngineOptions = {}): Engine
 }
 
 /** Runs the contenders in interleaved rounds and turns them into figures per `units`. */
-export function race(c: Ctx, contenders: Contender[], units: number, unit: string, scale = 1, perCallSamples = 0): Figure[] {
+export function race(
+  c: Ctx,
+  contenders: Contender[],
+  units: number,
+  unit: string,
+  scale = 1,
+  perCallSamples = 0,
+): Figure[] {
   const t = interleaved(contenders, c.rounds, c.batchMs, perCallSamples);
   return contenders.map((x) => toFigure(x.name, t.get(x.name)!, units, unit, scale));
 }
@@ -35,8 +42,15 @@ export function race(c: Ctx, contenders: Contender[], units: number, unit: strin
 export function logWorkload(c: Ctx, w: Workload): void {
   for (const f of w.figures) {
     const pc = f.perCall ? `, per-call median ${f.perCall.toPrecision(3)}` : "";
-    c.log(`    ${f.name.padEnd(16)} ${f.value.toPrecision(3).padStart(8)} ${f.unit} CPU, ${f.wall.toPrecision(3)} wall${pc} (${f.rounds.length} rounds × ${f.batchOps} ops)`);
+    c.log(
+      `    ${f.name.padEnd(16)} ${f.value.toPrecision(3).padStart(8)} ${f.unit} CPU, ${f.wall.toPrecision(3)} wall${pc} (${f.rounds.length} rounds × ${f.batchOps} ops)`,
+    );
   }
-  if (w.digests) c.log(`    output digests: ${Object.entries(w.digests).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  if (w.digests)
+    c.log(
+      `    output digests: ${Object.entries(w.digests)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
   for (const n of w.notes) c.log(`    note: ${n}`);
 }

@@ -73,7 +73,14 @@ export interface Report {
   /** ns per 4 KiB page for the first touch of fresh WebAssembly memory (W5 runs only). */
   firstTouchNsPer4KiB?: number;
   /** The whole first-touch probe (W5 runs only): see bench/workloads/faults.ts firstTouchProbe. */
-  firstTouch?: { firstNs: number; firstCpuNs: number; secondNs: number; againNs: number; growSmallUs: number; growBigUs: number };
+  firstTouch?: {
+    firstNs: number;
+    firstCpuNs: number;
+    secondNs: number;
+    againNs: number;
+    growSmallUs: number;
+    growBigUs: number;
+  };
   notes: string[];
   seconds: number;
 }
@@ -89,8 +96,13 @@ export function machine(cc: string): Machine {
     // no lscpu: keep os.cpus()
   }
   return {
-    cpuModel: model, cores: cpus.length, ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version,
-    v8: process.versions.v8, os: `${os.type()} ${os.release()} ${os.arch()}`, cc,
+    cpuModel: model,
+    cores: cpus.length,
+    ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    v8: process.versions.v8,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cc,
     loadAvgStart: os.loadavg().map((x) => +x.toFixed(2)),
   };
 }
@@ -99,8 +111,13 @@ export function machine(cc: string): Machine {
 export function toFigure(name: string, t: Timed, units: number, unit: string, scale = 1): Figure {
   const per = (ns: number): number => (ns / units) * scale;
   return {
-    name, unit, value: per(t.cpuNs), wall: per(t.wallNs), perCall: t.perCallNs ? per(t.perCallNs) : 0,
-    batchOps: t.rounds[0]?.n ?? 0, rounds: t.rounds.map((r: BatchSample) => per(r.cpuNs)),
+    name,
+    unit,
+    value: per(t.cpuNs),
+    wall: per(t.wallNs),
+    perCall: t.perCallNs ? per(t.perCallNs) : 0,
+    batchOps: t.rounds[0]?.n ?? 0,
+    rounds: t.rounds.map((r: BatchSample) => per(r.cpuNs)),
   };
 }
 

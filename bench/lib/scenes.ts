@@ -57,7 +57,14 @@ export function newScene(eng: Engine, bytes: number, mmOpts: ConstructorParamete
  * order-0 frame ("own"), or the frames of `aliasBase` again ("alias", page tables only grow).
  * Returns the tables written (fewer when RAM or linear memory runs out, or memoryLimit is reached).
  */
-export function writePteTables(s: Scene, addr: number, tables: number, frames: "own" | "alias" = "own", aliasBase = 0x400, memoryLimit = Infinity): number {
+export function writePteTables(
+  s: Scene,
+  addr: number,
+  tables: number,
+  frames: "own" | "alias" = "own",
+  aliasBase = 0x400,
+  memoryLimit = Infinity,
+): number {
   const raw = s.eng.raw;
   const pfns = new Uint32Array(PTES);
   for (let t = 0; t < tables; t++) {
@@ -102,9 +109,19 @@ export function writeThps(s: Scene, addr: number, count: number): number {
 }
 
 /** One hmmRangeFault over [start, end) of the scene (the caller holds the mmap read lock). */
-export function walkOnce(s: Scene, pfns: PfnArray, defaultFlags: bigint, walker: WalkEngine, start = s.start, end = s.start + s.bytes): void {
+export function walkOnce(
+  s: Scene,
+  pfns: PfnArray,
+  defaultFlags: bigint,
+  walker: WalkEngine,
+  start = s.start,
+  end = s.start + s.bytes,
+): void {
   const seq = s.mm.notifiers.readBegin(s.sub);
-  const ret = hmmRangeFault({ notifier: s.sub, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags }, { engine: walker });
+  const ret = hmmRangeFault(
+    { notifier: s.sub, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags },
+    { engine: walker },
+  );
   if (ret !== 0) throw new Error(`bench: hmmRangeFault returned ${ret}`);
 }
 
@@ -117,7 +134,8 @@ export function populateByFaults(s: Scene): void {
   const chunk = Math.min(s.bytes, GiB);
   const p = new PfnArray(s.eng, chunk / PAGE);
   s.mm.withReadLock(() => {
-    for (let a = s.start; a < s.start + s.bytes; a += chunk) walkOnce(s, p, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE, "wasm", a, a + chunk);
+    for (let a = s.start; a < s.start + s.bytes; a += chunk)
+      walkOnce(s, p, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE, "wasm", a, a + chunk);
   });
   p.free();
   s.populated = s.pages;
@@ -150,4 +168,3 @@ export function rng(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
-

@@ -104,10 +104,17 @@ export interface Contender {
  * Interleaved rounds: every round runs one calibrated batch of each contender in turn, so a
  * change of load hits all of them; the figure of each is the median over rounds.
  */
-export function interleaved(contenders: Contender[], rounds: number, batchMs: number, perCallSamples = 0): Map<string, Timed> {
+export function interleaved(
+  contenders: Contender[],
+  rounds: number,
+  batchMs: number,
+  perCallSamples = 0,
+): Map<string, Timed> {
   const n = new Map<string, number>();
   for (const c of contenders) if (!c.external) n.set(c.name, calibrate(c.op, batchMs, c.before));
-  const res = new Map<string, Timed>(contenders.map((c) => [c.name, { wallNs: 0, cpuNs: 0, perCallNs: 0, rounds: [] }]));
+  const res = new Map<string, Timed>(
+    contenders.map((c) => [c.name, { wallNs: 0, cpuNs: 0, perCallNs: 0, rounds: [] }]),
+  );
   for (let r = 0; r < rounds; r++) {
     for (const c of contenders) {
       const t = res.get(c.name)!;

@@ -72,7 +72,9 @@ export function withFunctionNames(wasm: Uint8Array, watFile: string): Uint8Array
   const names = [...readFileSync(watFile, "utf8").matchAll(/^ \(func \$(\S+)/gm)].map((m) => m[1]);
   const { imported, defined } = functionCounts(wasm);
   if (names.length !== defined) {
-    throw new Error(`${watFile} names ${names.length} functions, the binary defines ${defined}: rebuild (npm run asbuild)`);
+    throw new Error(
+      `${watFile} names ${names.length} functions, the binary defines ${defined}: rebuild (npm run asbuild)`,
+    );
   }
   const entries: number[] = [];
   names.forEach((n, i) => entries.push(...leb(imported + i), ...bytesOf(n.replace(/^assembly\//, ""))));

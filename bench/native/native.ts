@@ -29,7 +29,11 @@ export function buildNative(outDir = join(tmpdir(), "hmmsim-bench-native")): Nat
   try {
     compiler = execFileSync("cc", ["--version"], { encoding: "utf8" }).split("\n")[0];
   } catch {
-    return { compiler: "", binaries: {}, note: "no C compiler (cc) on this machine: the native anchor and its ratios are skipped" };
+    return {
+      compiler: "",
+      binaries: {},
+      note: "no C compiler (cc) on this machine: the native anchor and its ratios are skipped",
+    };
   }
   mkdirSync(outDir, { recursive: true });
   const binaries: NativeAnchor["binaries"] = {};
@@ -49,7 +53,13 @@ export function buildNative(outDir = join(tmpdir(), "hmmsim-bench-native")): Nat
 }
 
 /** One round of the native walk: `mode` pte | thp | copy over `pages` pages, a batch of ~batchMs. */
-export function nativeRound(anchor: NativeAnchor, v: NativeVariant, mode: "pte" | "thp" | "copy", pages: number, batchMs: number): BatchSample {
+export function nativeRound(
+  anchor: NativeAnchor,
+  v: NativeVariant,
+  mode: "pte" | "thp" | "copy",
+  pages: number,
+  batchMs: number,
+): BatchSample {
   const bin = anchor.binaries[v];
   if (!bin) throw new Error(`native ${v} not built`);
   const out = execFileSync(bin, [mode, String(pages), String(batchMs)], { encoding: "utf8" });

@@ -69,7 +69,14 @@ export function firstTouchProbe(): FirstTouch {
     for (let k = 0; k < steps; k++) m.grow(pages);
     return Number(now() - t0) / 1000 / steps;
   };
-  return { firstNs: median(first), firstCpuNs: median(firstCpu), secondNs: median(second), againNs: median(again), growSmallUs: grow(256, 1), growBigUs: grow(1, 256) };
+  return {
+    firstNs: median(first),
+    firstCpuNs: median(firstCpu),
+    secondNs: median(second),
+    againNs: median(again),
+    growSmallUs: grow(256, 1),
+    growBigUs: grow(1, 256),
+  };
 }
 
 /**
@@ -96,8 +103,13 @@ export function warmTouch(c: Ctx): Workload {
     };
   });
   const w: Workload = {
-    id: "W5w", title, pages, figures: race(c, contenders, pages, "ns/faulted page"),
-    notes: ["one engine per build; before each timed operation the previous mm exits and a new mm maps the range (untimed)"],
+    id: "W5w",
+    title,
+    pages,
+    figures: race(c, contenders, pages, "ns/faulted page"),
+    notes: [
+      "one engine per build; before each timed operation the previous mm exits and a new mm maps the range (untimed)",
+    ],
   };
   logWorkload(c, w);
   return w;
@@ -124,10 +136,20 @@ export function firstTouch(c: Ctx, thp: boolean, firstTouchNs?: number): Workloa
     const { s, p } = cur.get(b)!;
     s.mm.withReadLock(() => walkOnce(s, p, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE, "wasm"));
   };
-  const contenders: Contender[] = builds.map((b) => ({ name: b === "release" ? "wasm-scalar" : "wasm-simd", op: () => op(b), before: () => fresh(b) }));
+  const contenders: Contender[] = builds.map((b) => ({
+    name: b === "release" ? "wasm-scalar" : "wasm-simd",
+    op: () => op(b),
+    before: () => fresh(b),
+  }));
   const w: Workload = {
-    id, title, pages, figures: race(c, contenders, pages, "ns/faulted page"), digests: {},
-    notes: ["the engine, mm, VMA, notifier and hmm_pfns array are created before each timed operation; the walk passes, the faults, page-table and metadata allocation and linear-memory growth are inside it"],
+    id,
+    title,
+    pages,
+    figures: race(c, contenders, pages, "ns/faulted page"),
+    digests: {},
+    notes: [
+      "the engine, mm, VMA, notifier and hmm_pfns array are created before each timed operation; the walk passes, the faults, page-table and metadata allocation and linear-memory growth are inside it",
+    ],
   };
   for (const b of builds) {
     fresh(b);
@@ -142,8 +164,12 @@ export function firstTouch(c: Ctx, thp: boolean, firstTouchNs?: number): Workloa
     if (b === "release") w.notes.push(`faulted pages per operation (mm.hmmStats): ${s.mm.hmmStats.faultedPages}`);
   }
   if (thp) w.notes.push("ns per page of the range: each 2 MiB fault maps 512 pages");
-  w.notes.push(`fresh linear memory written per faulted page: ${touchedBytesPerPage.toFixed(1)} B` +
-    (firstTouchNs !== undefined ? `; at the probe's first-touch CPU cost that alone is ${(touchedBytesPerPage * firstTouchNs / 4096).toPrecision(3)} ns/faulted page` : ""));
+  w.notes.push(
+    `fresh linear memory written per faulted page: ${touchedBytesPerPage.toFixed(1)} B` +
+      (firstTouchNs !== undefined
+        ? `; at the probe's first-touch CPU cost that alone is ${((touchedBytesPerPage * firstTouchNs) / 4096).toPrecision(3)} ns/faulted page`
+        : ""),
+  );
   w.touchedBytesPerPage = touchedBytesPerPage;
   logWorkload(c, w);
   return w;

@@ -8,8 +8,11 @@ import { GiB, PMD_SIZE, type Scene, newScene, writePteTables } from "../lib/scen
 export function memoryFigure(label: string, s: Scene): MemoryFigure {
   const memoryBytes = s.eng.memoryBytes();
   return {
-    label, pages: s.populated, memoryBytes,
-    memoryBytesPerPage: memoryBytes / s.populated, blockBytesPerPage: (s.eng.blocksInUse() * 4096) / s.populated,
+    label,
+    pages: s.populated,
+    memoryBytes,
+    memoryBytesPerPage: memoryBytes / s.populated,
+    blockBytesPerPage: (s.eng.blocksInUse() * 4096) / s.populated,
   };
 }
 
@@ -17,8 +20,11 @@ export function memoryFigure(label: string, s: Scene): MemoryFigure {
 export function memoryAt(c: Ctx, bytes: number): MemoryFigure {
   const s = newScene(engineOf(c, "release"), bytes);
   const step = (16 * GiB) / PMD_SIZE;
-  for (let t = 0; t < bytes / PMD_SIZE; t += step) writePteTables(s, s.start + t * PMD_SIZE, Math.min(step, bytes / PMD_SIZE - t));
+  for (let t = 0; t < bytes / PMD_SIZE; t += step)
+    writePteTables(s, s.start + t * PMD_SIZE, Math.min(step, bytes / PMD_SIZE - t));
   const f = memoryFigure(`${bytes / GiB} GiB of 4 KiB pages`, s);
-  c.log(`  MEM ${f.label}: ${f.memoryBytesPerPage.toFixed(2)} B/page of linear memory, ${f.blockBytesPerPage.toFixed(2)} B/page in blocks`);
+  c.log(
+    `  MEM ${f.label}: ${f.memoryBytesPerPage.toFixed(2)} B/page of linear memory, ${f.blockBytesPerPage.toFixed(2)} B/page in blocks`,
+  );
   return f;
 }

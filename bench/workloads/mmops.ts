@@ -73,11 +73,22 @@ export function mmOps(c: Ctx, bytes: number): Workload {
     }
   }
   const figures: Figure[] = OPS.map((k) => ({
-    name: k, unit: "ns/page", value: median(cpu[k]), wall: median(wall[k]), perCall: 0, batchOps: perRound, rounds: cpu[k],
+    name: k,
+    unit: "ns/page",
+    value: median(cpu[k]),
+    wall: median(wall[k]),
+    perCall: 0,
+    batchOps: perRound,
+    rounds: cpu[k],
   }));
   const w: Workload = {
-    id: bytes >= 16 * GiB ? "W8-large" : "W8", title, pages, figures,
-    notes: [`SIMD build; each round runs ${perRound} sequence(s) of populate, mprotect R, mprotect RW, fork (child exited untimed), fork again (fork-reused; child exited untimed), munmap, then populate and exit of a second space; ${rounds} rounds, medians`],
+    id: bytes >= 16 * GiB ? "W8-large" : "W8",
+    title,
+    pages,
+    figures,
+    notes: [
+      `SIMD build; each round runs ${perRound} sequence(s) of populate, mprotect R, mprotect RW, fork (child exited untimed), fork again (fork-reused; child exited untimed), munmap, then populate and exit of a second space; ${rounds} rounds, medians`,
+    ],
   };
   logWorkload(c, w);
   return w;

@@ -6,7 +6,20 @@ import { HMM_PFN_REQ_FAULT, EBUSY, hmmRangeFault, type HmmRange, type WalkEngine
 import { PfnArray } from "../../src/hmm/pfns.js";
 import { type Build, type Ctx, engineOf, logWorkload, race } from "../lib/context.js";
 import { type Workload, fmtBytes } from "../lib/report.js";
-import { GiB, MiB, PAGE, PMD_SIZE, type Scene, countValid, digest, newScene, rng, walkOnce, writePteTables, writeThps } from "../lib/scenes.js";
+import {
+  GiB,
+  MiB,
+  PAGE,
+  PMD_SIZE,
+  type Scene,
+  countValid,
+  digest,
+  newScene,
+  rng,
+  walkOnce,
+  writePteTables,
+  writeThps,
+} from "../lib/scenes.js";
 import type { Contender } from "../lib/timing.js";
 import { nativeRound } from "../native/native.js";
 
@@ -23,7 +36,14 @@ export function populated(c: Ctx, build: Build, bytes: number, kind: Kind): Scen
 }
 
 /** A snapshot workload (defaultFlags 0, the whole space per operation). */
-export function snapshot(c: Ctx, id: string, title: string, bytes: number, kind: Kind, scenes?: Record<Build, Scene>): Workload {
+export function snapshot(
+  c: Ctx,
+  id: string,
+  title: string,
+  bytes: number,
+  kind: Kind,
+  scenes?: Record<Build, Scene>,
+): Workload {
   c.log(`${id}: ${title}, ${fmtBytes(bytes)}`);
   const sc = scenes ?? { release: populated(c, "release", bytes, kind), simd: populated(c, "simd", bytes, kind) };
   const pages = bytes / PAGE;
@@ -43,16 +63,39 @@ export function snapshot(c: Ctx, id: string, title: string, bytes: number, kind:
   const batchMs = c.batchMs;
   const mode = kind === "thp" ? "thp" : "pte";
   if (kind !== "sparse") {
-    if (nat.O2) contenders.push({ name: "native-O2", op: () => {}, external: () => nativeRound(c.native, "O2", mode, pages, batchMs) });
-    if (kind === "thp" && nat.O3native) contenders.push({ name: "native-O3-march", op: () => {}, external: () => nativeRound(c.native, "O3native", mode, pages, batchMs) });
-    if (kind === "pte" && nat.O2) contenders.push({ name: "memcpy-floor", op: () => {}, external: () => nativeRound(c.native, "O2", "copy", pages, batchMs) });
+    if (nat.O2)
+      contenders.push({
+        name: "native-O2",
+        op: () => {},
+        external: () => nativeRound(c.native, "O2", mode, pages, batchMs),
+      });
+    if (kind === "thp" && nat.O3native)
+      contenders.push({
+        name: "native-O3-march",
+        op: () => {},
+        external: () => nativeRound(c.native, "O3native", mode, pages, batchMs),
+      });
+    if (kind === "pte" && nat.O2)
+      contenders.push({
+        name: "memcpy-floor",
+        op: () => {},
+        external: () => nativeRound(c.native, "O2", "copy", pages, batchMs),
+      });
   }
-  const w: Workload = { id, title: `${title}, ${fmtBytes(bytes)}`, pages, figures: race(c, contenders, pages, "ns/page"), digests: {}, notes: [] };
+  const w: Workload = {
+    id,
+    title: `${title}, ${fmtBytes(bytes)}`,
+    pages,
+    figures: race(c, contenders, pages, "ns/page"),
+    digests: {},
+    notes: [],
+  };
   for (const x of walkers) {
     const p = arrays.get(x.s)!;
     x.s.mm.withReadLock(() => walkOnce(x.s, p, 0n, x.walker));
     w.digests![x.name] = digest(p);
-    if (countValid(p) !== x.s.populated) w.notes.push(`WARNING: ${x.name} reports ${countValid(p)} valid pages for ${x.s.populated} populated`);
+    if (countValid(p) !== x.s.populated)
+      w.notes.push(`WARNING: ${x.name} reports ${countValid(p)} valid pages for ${x.s.populated} populated`);
   }
   if (new Set(Object.values(w.digests!)).size !== 1) w.notes.push("WARNING: the walkers' outputs differ");
   for (const p of arrays.values()) p.free();
@@ -107,9 +150,13 @@ export function randomCalls(c: Ctx, scenes: Record<Build, Scene>): Workload {
     };
   });
   const w: Workload = {
-    id: "W6", title: `512-page calls at random places (driver protocol), in ${fmtBytes(bytes)}`, pages: callPages,
+    id: "W6",
+    title: `512-page calls at random places (driver protocol), in ${fmtBytes(bytes)}`,
+    pages: callPages,
     figures: race(c, contenders, 1, "µs/call", 1e-3, 2001),
-    notes: ["one call = readBegin, mmap_read_lock, hmmRangeFault (REQ_FAULT, nothing to fault), unlock, readRetry; starts uniformly random, so most calls touch two PTE tables"],
+    notes: [
+      "one call = readBegin, mmap_read_lock, hmmRangeFault (REQ_FAULT, nothing to fault), unlock, readRetry; starts uniformly random, so most calls touch two PTE tables",
+    ],
   };
   for (const p of arrays) p.free();
   logWorkload(c, w);

@@ -4,8 +4,18 @@
 // before committing; the driver starts again from readBegin and converges.
 // Run: npx tsx examples/typescript/retry.ts
 import {
-  EBUSY, Engine, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, Mm, MAP_ANONYMOUS, MAP_PRIVATE,
-  PROT_READ, PROT_WRITE, PfnArray, hmmRangeFault, migratePages,
+  EBUSY,
+  Engine,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  Mm,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  PfnArray,
+  hmmRangeFault,
+  migratePages,
 } from "hmmsim";
 
 const PAGE = 4096;
@@ -38,10 +48,17 @@ const attempts: string[] = [];
 for (;;) {
   const seq = mm.notifiers.readBegin(sub);
   mm.mmapReadLock();
-  const ret = hmmRangeFault({
-    notifier: sub, notifierSeq: seq, start: addr, end: addr + NPAGES * PAGE, hmmPfns: pfns,
-    defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
-  }, { stats });
+  const ret = hmmRangeFault(
+    {
+      notifier: sub,
+      notifierSeq: seq,
+      start: addr,
+      end: addr + NPAGES * PAGE,
+      hmmPfns: pfns,
+      defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+    },
+    { stats },
+  );
   mm.mmapReadUnlock();
   if (ret === EBUSY) {
     attempts.push("-EBUSY");

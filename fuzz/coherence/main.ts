@@ -35,8 +35,19 @@ const program = new Command("fuzz:coherence")
   .option("--replay <file>", "run one recorded sequence (JSON) and print its failure")
   .showHelpAfterError()
   .parse();
-const o = program.opts<{ sequences: number; steps: number; seed?: number; progress: number; build: string; walker: string; replay?: string }>();
-const engineOpts: EngineOptions = { build: o.build as EngineOptions["build"], walker: o.walker as EngineOptions["walker"] };
+const o = program.opts<{
+  sequences: number;
+  steps: number;
+  seed?: number;
+  progress: number;
+  build: string;
+  walker: string;
+  replay?: string;
+}>();
+const engineOpts: EngineOptions = {
+  build: o.build as EngineOptions["build"],
+  walker: o.walker as EngineOptions["walker"],
+};
 
 if (o.replay) {
   const steps = JSON.parse(readFileSync(o.replay, "utf8")) as Step[];
@@ -57,7 +68,11 @@ for (let i = 0; i < sequences; i++) {
   const steps = generate(seed, stepsPer);
   const f = runSequence(steps, engineOpts);
   if (f) {
-    const key = f.what.split("\n").slice(0, 2).join("|").replace(/[0-9a-fx]{4,}/g, "#");
+    const key = f.what
+      .split("\n")
+      .slice(0, 2)
+      .join("|")
+      .replace(/[0-9a-fx]{4,}/g, "#");
     failures++;
     if (!seen.has(key)) {
       seen.add(key);
@@ -65,7 +80,9 @@ for (let i = 0; i < sequences; i++) {
       const again = runSequence(small, engineOpts);
       const file = `coherence-failure-${seed}.json`;
       writeFileSync(file, formatSequence(small));
-      console.log(`FAIL seed ${seed} (${small.length} steps, replay: npx tsx fuzz/coherence/main.ts --replay ${file}):\n${again?.what ?? f.what}\n${formatSequence(small)}`);
+      console.log(
+        `FAIL seed ${seed} (${small.length} steps, replay: npx tsx fuzz/coherence/main.ts --replay ${file}):\n${again?.what ?? f.what}\n${formatSequence(small)}`,
+      );
     }
   }
   if ((i + 1) % progress === 0) {
@@ -73,5 +90,7 @@ for (let i = 0; i < sequences; i++) {
     console.log(`${i + 1} sequences, ${(i + 1) * stepsPer} steps, ${failures} failing, ${s.toFixed(0)} s`);
   }
 }
-console.log(`done: ${sequences} sequences x ${stepsPer} steps = ${sequences * stepsPer} steps from seed ${seed0}; ${failures} failing (${seen.size} distinct)`);
+console.log(
+  `done: ${sequences} sequences x ${stepsPer} steps = ${sequences * stepsPer} steps from seed ${seed0}; ${failures} failing (${seen.size} distinct)`,
+);
 process.exit(failures ? 1 : 0);

@@ -48,7 +48,8 @@ export function runSequence(steps: readonly Step[], engineOpts: EngineOptions = 
     try {
       world.apply(steps[i]);
     } catch (e) {
-      if (isFinding(e)) return { index: i, what: `${steps[i].op} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` };
+      if (isFinding(e))
+        return { index: i, what: `${steps[i].op} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` };
     }
     const vs = checkInvariants(world.engine, { mirrors: world.liveMirrors(), files: world.files, limit: 5 });
     if (vs.length > 0) return { index: i, what: `after ${steps[i].op}:\n${formatViolations(vs)}` };
@@ -56,9 +57,15 @@ export function runSequence(steps: readonly Step[], engineOpts: EngineOptions = 
   try {
     world.teardown();
   } catch (e) {
-    return { index: steps.length, what: `teardown threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` };
+    return {
+      index: steps.length,
+      what: `teardown threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    };
   }
-  const vs = [...checkInvariants(world.engine, { files: world.files, limit: 5 }), ...checkTeardown(world.engine, { files: world.files })];
+  const vs = [
+    ...checkInvariants(world.engine, { files: world.files, limit: 5 }),
+    ...checkTeardown(world.engine, { files: world.files }),
+  ];
   if (vs.length > 0) return { index: steps.length, what: `at teardown:\n${formatViolations(vs)}` };
   return null;
 }
@@ -72,7 +79,7 @@ export function shrink(steps: readonly Step[], engineOpts: EngineOptions = {}, b
   if (first.index >= 0 && first.index < cur.length) cur = cur.slice(0, first.index + 1);
   let runs = 0;
   for (let chunk = Math.max(1, cur.length >> 1); chunk >= 1; chunk >>= 1) {
-    for (let i = 0; i < cur.length && runs < budget;) {
+    for (let i = 0; i < cur.length && runs < budget; ) {
       const cand = [...cur.slice(0, i), ...cur.slice(i + chunk)];
       runs++;
       const f = cand.length > 0 ? runSequence(cand, engineOpts) : null;

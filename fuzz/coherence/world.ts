@@ -4,10 +4,38 @@
 // ({ op, m, a, b, c, d }: an op name and small integers) decoded against the current state, so
 // any subsequence of a recorded sequence replays (a step whose target is gone does nothing).
 import {
-  CallbackError, Device, Engine, ErrnoError, HmmsimError, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
-  Mirror, Mm, SimFile, brk, clearRefs, collapseHugePage, fork, khugepagedScan, ksmMerge, madvise,
-  makeDeviceExclusiveRange, migratePages, mremap, oomReap, punchHole, reclaimPages, truncateFile,
-  uffdRegisterWp, uffdWriteprotect, writebackFile, type FolioMigration, type EngineOptions,
+  CallbackError,
+  Device,
+  Engine,
+  ErrnoError,
+  HmmsimError,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  Mirror,
+  Mm,
+  SimFile,
+  brk,
+  clearRefs,
+  collapseHugePage,
+  fork,
+  khugepagedScan,
+  ksmMerge,
+  madvise,
+  makeDeviceExclusiveRange,
+  migratePages,
+  mremap,
+  oomReap,
+  punchHole,
+  reclaimPages,
+  truncateFile,
+  uffdRegisterWp,
+  uffdWriteprotect,
+  writebackFile,
+  type FolioMigration,
+  type EngineOptions,
 } from "../../src/index.js";
 
 export const PAGE = 4096;
@@ -57,7 +85,10 @@ export class World {
         return true;
       },
     });
-    this.mirrors.set(mm, this.devices.map((d) => new Mirror(mm, { owner: d.owner, maxRetries: 50 })));
+    this.mirrors.set(
+      mm,
+      this.devices.map((d) => new Mirror(mm, { owner: d.owner, maxRetries: 50 })),
+    );
   }
 
   liveMirrors(): Mirror[] {
@@ -75,7 +106,7 @@ export class World {
     if (mm.vmas.length === 0) return null;
     const v = mm.vmas[s.a % mm.vmas.length];
     const pages = v.pages;
-    const off = s.b % (pages + 2) - 1; // may start one page before the VMA
+    const off = (s.b % (pages + 2)) - 1; // may start one page before the VMA
     const n = 1 + (s.c % Math.min(pages + 2, 1100));
     const start = Math.max(0, v.start + off * PAGE);
     return { start, len: n * PAGE };
@@ -90,7 +121,8 @@ export class World {
       // the armed callback's exception comes back once the operation has completed
       if (this.throwing && e instanceof CallbackError && (e.cause as Error)?.message === "fuzzer's throwing callback") {
         // the operation completed: keep what it returned (deferred migrations)
-        if (s.op === "migrate" && Array.isArray(e.result)) for (const m of e.result as FolioMigration[]) if (m.state === "pending") this.pending.push(m);
+        if (s.op === "migrate" && Array.isArray(e.result))
+          for (const m of e.result as FolioMigration[]) if (m.state === "pending") this.pending.push(m);
         return;
       }
       throw e;
@@ -145,16 +177,33 @@ export class World {
       case "mmap": {
         const kind = s.a % 6;
         const pages = [1, 8, 64, 512, 1024, 3][s.b % 6];
-        const flags = kind === 1 ? MAP_SHARED | MAP_ANONYMOUS : kind >= 4 ? (kind === 4 ? MAP_PRIVATE : MAP_SHARED) : MAP_PRIVATE | MAP_ANONYMOUS;
+        const flags =
+          kind === 1
+            ? MAP_SHARED | MAP_ANONYMOUS
+            : kind >= 4
+              ? kind === 4
+                ? MAP_PRIVATE
+                : MAP_SHARED
+              : MAP_PRIVATE | MAP_ANONYMOUS;
         const prot = s.c % 4 === 0 ? 1 : 3;
         const file = kind === 4 ? this.files[0] : kind === 5 ? this.files[s.c % 2] : undefined;
         if (kind === 2) {
-          mm.mmap({ length: 2 * PMD, prot: 3, flags: (s.c % 2 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_HUGETLB });
+          mm.mmap({
+            length: 2 * PMD,
+            prot: 3,
+            flags: (s.c % 2 ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_HUGETLB,
+          });
           return;
         }
         if (kind === 3 && mm.vmas.length > 0) {
           const at = this.range(mm, s);
-          if (at) mm.mmap({ addr: at.start, length: Math.min(at.len, 64 * PAGE), prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+          if (at)
+            mm.mmap({
+              addr: at.start,
+              length: Math.min(at.len, 64 * PAGE),
+              prot,
+              flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            });
           return;
         }
         mm.mmap({ length: (file ? Math.min(pages, 64) : pages) * PAGE, prot, flags, file, offset: 0 });
@@ -172,8 +221,9 @@ export class World {
       case "mremap": {
         if (!r) return;
         const flags = [0, 1, 3, 5][s.d % 4];
-        const newLen = flags === 5 ? r.len : Math.max(PAGE, r.len + ((s.d >> 2) % 5 - 2) * PAGE * 7);
-        const newAddr = flags & 2 ? mm.vmas[(s.a + 1) % mm.vmas.length].end + PMD * (s.b % 3) + PAGE * (s.c % 3) : undefined;
+        const newLen = flags === 5 ? r.len : Math.max(PAGE, r.len + (((s.d >> 2) % 5) - 2) * PAGE * 7);
+        const newAddr =
+          flags & 2 ? mm.vmas[(s.a + 1) % mm.vmas.length].end + PMD * (s.b % 3) + PAGE * (s.c % 3) : undefined;
         mremap(mm, r.start, r.len, newLen, flags, newAddr);
         return;
       }
@@ -323,11 +373,40 @@ export class World {
 
 /** Op names with their relative weights. */
 export const OPS: readonly [string, number][] = [
-  ["mmap", 10], ["munmap", 5], ["mprotect", 5], ["madvise", 6], ["mremap", 3], ["brk", 1], ["write", 12],
-  ["read", 5], ["populate", 3], ["devfault", 10], ["snapshot", 2], ["todevice", 6], ["evict", 1],
-  ["exclusive", 3], ["migrate", 4], ["finish", 3], ["reclaim", 3], ["ksm", 2], ["numa", 3], ["khugepaged", 2],
-  ["collapse", 2], ["fork", 3], ["exit", 1], ["oomreap", 1], ["truncate", 1], ["punch", 1], ["uffdreg", 1],
-  ["uffdwp", 2], ["clearrefs", 1], ["writeback", 1], ["hookfault", 3], ["newmm", 1], ["bad", 3], ["throwing", 2],
+  ["mmap", 10],
+  ["munmap", 5],
+  ["mprotect", 5],
+  ["madvise", 6],
+  ["mremap", 3],
+  ["brk", 1],
+  ["write", 12],
+  ["read", 5],
+  ["populate", 3],
+  ["devfault", 10],
+  ["snapshot", 2],
+  ["todevice", 6],
+  ["evict", 1],
+  ["exclusive", 3],
+  ["migrate", 4],
+  ["finish", 3],
+  ["reclaim", 3],
+  ["ksm", 2],
+  ["numa", 3],
+  ["khugepaged", 2],
+  ["collapse", 2],
+  ["fork", 3],
+  ["exit", 1],
+  ["oomreap", 1],
+  ["truncate", 1],
+  ["punch", 1],
+  ["uffdreg", 1],
+  ["uffdwp", 2],
+  ["clearrefs", 1],
+  ["writeback", 1],
+  ["hookfault", 3],
+  ["newmm", 1],
+  ["bad", 3],
+  ["throwing", 2],
 ];
 
 /** Whether an exception is a finding (anything but the library's deliberate, typed refusals). */

@@ -22,13 +22,22 @@ export const EXIT = {
 export const CLI_JSON_SCHEMA = "hmmsim/cli@1";
 
 /** One problem with an input, at a path (and a position in the file when known). */
-export interface Issue { path: string; message: string; line?: number; col?: number }
+export interface Issue {
+  path: string;
+  message: string;
+  line?: number;
+  col?: number;
+}
 
 export type ErrorKind = "usage" | "input" | "internal" | "interrupted";
 
 /** An error the user can fix: printed as one message (or JSON), no stack trace, exit 2. */
 export class UserError extends Error {
-  constructor(message: string, readonly kind: "usage" | "input" = "usage", readonly issues: Issue[] = []) {
+  constructor(
+    message: string,
+    readonly kind: "usage" | "input" = "usage",
+    readonly issues: Issue[] = [],
+  ) {
     super(message);
     this.name = "UserError";
   }
@@ -57,8 +66,12 @@ export interface CliIo {
 /** The process's own streams. */
 export function processIo(): CliIo {
   return {
-    stdout: (s) => { process.stdout.write(s); },
-    stderr: (s) => { process.stderr.write(s); },
+    stdout: (s) => {
+      process.stdout.write(s);
+    },
+    stderr: (s) => {
+      process.stderr.write(s);
+    },
     stderrTTY: process.stderr.isTTY ? process.stderr : null,
   };
 }
@@ -77,17 +90,42 @@ export class Output {
   /** Set once a command has written its envelope (so an error after it is not reported twice). */
   done = false;
 
-  envelope(command: string, exitCode: number, inputs: Record<string, unknown>, result: unknown, error: Envelope["error"]): Envelope {
+  envelope(
+    command: string,
+    exitCode: number,
+    inputs: Record<string, unknown>,
+    result: unknown,
+    error: Envelope["error"],
+  ): Envelope {
     return {
-      schema: CLI_JSON_SCHEMA, command, ok: exitCode === EXIT.ok, exitCode,
-      versions: { hmmsim: hmmsimVersion(), node: process.version, scenarioFormat: SCENARIO_FORMAT_VERSION, sweepFormat: SWEEP_FORMAT_VERSION },
-      inputs, result, error,
-      timings: { startedAt: this.startedAt.toISOString(), wallMs: Math.round((performance.now() - this.t0) * 1000) / 1000 },
+      schema: CLI_JSON_SCHEMA,
+      command,
+      ok: exitCode === EXIT.ok,
+      exitCode,
+      versions: {
+        hmmsim: hmmsimVersion(),
+        node: process.version,
+        scenarioFormat: SCENARIO_FORMAT_VERSION,
+        sweepFormat: SWEEP_FORMAT_VERSION,
+      },
+      inputs,
+      result,
+      error,
+      timings: {
+        startedAt: this.startedAt.toISOString(),
+        wallMs: Math.round((performance.now() - this.t0) * 1000) / 1000,
+      },
     };
   }
 
   /** Writes the JSON envelope to stdout. */
-  emit(command: string, exitCode: number, inputs: Record<string, unknown>, result: unknown, error: Envelope["error"] = null): void {
+  emit(
+    command: string,
+    exitCode: number,
+    inputs: Record<string, unknown>,
+    result: unknown,
+    error: Envelope["error"] = null,
+  ): void {
     this.io.stdout(JSON.stringify(this.envelope(command, exitCode, inputs, result, error), null, 2) + "\n");
     this.done = true;
   }

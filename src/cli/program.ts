@@ -16,22 +16,36 @@ function buildProgram(out: Output): Command {
   // Under --json, commander's own error text becomes the envelope's message instead.
   const output = {
     writeOut: (s: string) => io.stdout(s),
-    writeErr: (s: string) => { if (!out.json) io.stderr(s); },
+    writeErr: (s: string) => {
+      if (!out.json) io.stderr(s);
+    },
     getErrHasColors: () => false,
     getOutHasColors: () => false,
   };
   const program = new Command("hmmsim")
-    .description("User-space simulator of Linux HMM (hmm_range_fault, mmu interval notifiers): scenarios, sweeps, benchmarks")
+    .description(
+      "User-space simulator of Linux HMM (hmm_range_fault, mmu interval notifiers): scenarios, sweeps, benchmarks",
+    )
     .version(hmmsimVersion(), "-v, --version", "print the version")
     .helpOption("-h, --help", "show help for a command")
     .helpCommand("help [command]", "show help for a command")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput(output)
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Exit codes: 0 ok, 1 violation or livelock found, 2 usage or input error, 3 sweep jobs without results, 130 interrupted.
-Every command takes --json (one JSON document on stdout; docs/cli.md) and -h/--help.`);
-  for (const c of [runCommand(out), validateCommand(out), sweepCommand(out), workerCommand(out), benchCommand(out), calibrateCommand(out)]) {
+Every command takes --json (one JSON document on stdout; docs/cli.md) and -h/--help.`,
+    );
+  for (const c of [
+    runCommand(out),
+    validateCommand(out),
+    sweepCommand(out),
+    workerCommand(out),
+    benchCommand(out),
+    calibrateCommand(out),
+  ]) {
     program.addCommand(c.exitOverride().configureOutput(output).showHelpAfterError(`(see hmmsim ${c.name()} --help)`));
   }
   return program;
@@ -62,7 +76,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     return out.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return EXIT.ok;
       // commander already printed its message in text mode; under --json, report it.
       if (out.json) return fail("usage", e.message.replace(/^error: /, ""), EXIT.usage);
       return EXIT.usage;

@@ -19,25 +19,40 @@ function fmtEta(s: number): string {
 }
 
 /** A progress reporter for `label` counting `unit`s; `intervalMs` spaces the plain lines. */
-export function progress(label: string, unit: string, opts: { quiet: boolean; io: CliIo; intervalMs?: number }): Progress {
+export function progress(
+  label: string,
+  unit: string,
+  opts: { quiet: boolean; io: CliIo; intervalMs?: number },
+): Progress {
   if (opts.quiet) return NONE;
   const t0 = performance.now();
   const rate = (done: number) => done / Math.max(1e-9, (performance.now() - t0) / 1000);
   const tty = opts.io.stderrTTY;
   if (tty) {
-    const bar = new cliProgress.SingleBar({
-      stream: tty,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
-      hideCursor: true, clearOnComplete: true, etaBuffer: 50, fps: 10,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: tty,
+        format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     let started = false;
     return {
       update(done, total) {
-        if (!started) { bar.start(total, 0, { rate: "0" }); started = true; }
+        if (!started) {
+          bar.start(total, 0, { rate: "0" });
+          started = true;
+        }
         bar.setTotal(total);
         bar.update(done, { rate: rate(done).toFixed(1) });
       },
-      stop() { if (started) bar.stop(); },
+      stop() {
+        if (started) bar.stop();
+      },
     };
   }
   const every = opts.intervalMs ?? 5000;
@@ -48,7 +63,9 @@ export function progress(label: string, unit: string, opts: { quiet: boolean; io
       if (now - last < every || done >= total) return;
       last = now;
       const r = rate(done);
-      opts.io.stderr(`${label}: ${done}/${total} ${unit} (${((done / total) * 100).toFixed(1)}%), ${r.toFixed(1)}/s, ETA ${fmtEta((total - done) / r)}\n`);
+      opts.io.stderr(
+        `${label}: ${done}/${total} ${unit} (${((done / total) * 100).toFixed(1)}%), ${r.toFixed(1)}/s, ETA ${fmtEta((total - done) / r)}\n`,
+      );
     },
     stop() {},
   };

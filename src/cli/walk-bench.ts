@@ -53,7 +53,14 @@ export function measureWalk(walker: "wasm" | "reference", pages: number, runs: n
       const seq = mm.notifiers.readBegin(sub);
       mm.mmapReadLock();
       const t0 = performance.now();
-      const ret = hmmRangeFault({ notifier: sub, notifierSeq: seq, start, end: start + bytes, hmmPfns: pfns, defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE });
+      const ret = hmmRangeFault({
+        notifier: sub,
+        notifierSeq: seq,
+        start,
+        end: start + bytes,
+        hmmPfns: pfns,
+        defaultFlags: HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+      });
       const ms = performance.now() - t0;
       mm.mmapReadUnlock();
       if (ret !== 0) throw new Error(`bench: hmm_range_fault returned ${ret}`);
@@ -63,9 +70,15 @@ export function measureWalk(walker: "wasm" | "reference", pages: number, runs: n
     resident.push(walk());
     mm.exit();
   }
-  const f = median(first), m = median(resident);
+  const f = median(first),
+    m = median(resident);
   return {
-    walker, build, pages, runs,
-    firstTouchNsPerPage: (f * 1e6) / pages, residentNsPerPage: (m * 1e6) / pages, residentUsPerCall: m * 1000,
+    walker,
+    build,
+    pages,
+    runs,
+    firstTouchNsPerPage: (f * 1e6) / pages,
+    residentNsPerPage: (m * 1e6) / pages,
+    residentUsPerCall: m * 1000,
   };
 }

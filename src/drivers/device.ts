@@ -12,8 +12,17 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS, type VmFault } from "../fault/fault.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { MAP_PRIVATE, MAP_SHARED, hex } from "../mm/vma.js";
 import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma, hasFlag, migrateDeviceRange,
-  migratePfn, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  type MigrateVma,
+  hasFlag,
+  migrateDeviceRange,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
 } from "../ops/migrate-device.js";
 import { mmap } from "../ops/mmap.js";
 
@@ -88,9 +97,13 @@ export class Device {
    *
    * @param engine The machine the device is plugged into.
    */
-  constructor(readonly engine: Engine, options: DeviceOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    options: DeviceOptions = {},
+  ) {
     const opts = argOptions<DeviceOptions>("new Device", "options", options);
-    if (typeof engine?.registerPgmap !== "function") throw new ArgumentTypeError("new Device", "engine", "must be an Engine", engine);
+    if (typeof engine?.registerPgmap !== "function")
+      throw new ArgumentTypeError("new Device", "engine", "must be an Engine", engine);
     this.owner = opts.owner ?? this;
     this.npages = argInt("new Device", "pages", opts.pages ?? 1024, 1, DEVICE_PAGES_MAX);
     this.coherent = argBool("new Device", "coherent", opts.coherent ?? false);
@@ -188,8 +201,11 @@ export class Device {
   /** dmirror_devmem_fault() of the seed: migrate just the faulting page back to system memory. */
   defaultMigrateToRam(vmf: VmFault): number {
     const m = migrateVmaSetup(vmf.mm, {
-      start: vmf.address, end: vmf.address + PAGE, pgmapOwner: this.owner,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: vmf.page,
+      start: vmf.address,
+      end: vmf.address + PAGE,
+      pgmapOwner: this.owner,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+      faultPage: vmf.page,
     });
     if (typeof m === "number") return VM_FAULT_SIGBUS;
     for (let i = 0; i < m.npages; i++) {
@@ -242,10 +258,16 @@ export class Device {
    * `flags` is MAP_SHARED (default) or MAP_PRIVATE (a private mapping of the device file: pages
    * inserted with vm_insert_page are then mapped read-only, copied on write).
    */
-  mmap(mm: MmStruct, length: number, prot: number, kind: "pfnmap" | "io" | "mixedmap", flags: number = MAP_SHARED): number {
-    if (flags !== MAP_SHARED && flags !== MAP_PRIVATE) throw new ErrnoError(-ERRNO.EINVAL, `Device.mmap: flags must be MAP_SHARED or MAP_PRIVATE, got ${flags}`);
+  mmap(
+    mm: MmStruct,
+    length: number,
+    prot: number,
+    kind: "pfnmap" | "io" | "mixedmap",
+    flags: number = MAP_SHARED,
+  ): number {
+    if (flags !== MAP_SHARED && flags !== MAP_PRIVATE)
+      throw new ErrnoError(-ERRNO.EINVAL, `Device.mmap: flags must be MAP_SHARED or MAP_PRIVATE, got ${flags}`);
     const vmFlags = kind === "mixedmap" ? VM.MIXEDMAP : kind === "io" ? VM.IO | VM.PFNMAP : VM.PFNMAP;
     return mmap(mm, { length, prot, flags, device: this, vmFlags: vmFlags | VM.DONTEXPAND });
   }
 }
-

@@ -4,14 +4,20 @@
 import { ArgumentTypeError, ErrnoError, InvalidArgumentError, UseAfterFreeError } from "../engine/errors.js";
 import { argBool, argBudget, argEnum, argOptions, argULong } from "../engine/validate.js";
 import {
-  EBUSY, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE,
-  hmmPfnToMapOrder, hmmPfnToPfn, hmmRangeFault, type WalkEngine,
+  EBUSY,
+  HMM_PFN_ERROR,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  hmmPfnToMapOrder,
+  hmmPfnToPfn,
+  hmmRangeFault,
+  type WalkEngine,
 } from "../hmm/range-fault.js";
 import { PAGE_SIZE, PHYS } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
-import {
-  MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange,
-} from "../mm/notifier.js";
+import { MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange } from "../mm/notifier.js";
 import { PFN_ARRAY_MAX, PfnArray } from "../hmm/pfns.js";
 
 /** dmirror snapshot bytes (lib/test_hmm_uapi.h). */
@@ -102,13 +108,17 @@ export class Mirror {
   private readonly maxRetries: number;
 
   /** @param mm The address space to mirror; the interval notifier is inserted into it. */
-  constructor(readonly mm: MmStruct, options: MirrorOptions = {}) {
+  constructor(
+    readonly mm: MmStruct,
+    options: MirrorOptions = {},
+  ) {
     const fn = "new Mirror";
     const opts = argOptions<MirrorOptions>(fn, "options", options);
     if (typeof mm?.intervalNotifierInsert !== "function") throw new ArgumentTypeError(fn, "mm", "must be an Mm", mm);
     mm.checkAlive(fn);
     this.owner = opts.owner ?? null;
-    this.engine = opts.engine === undefined ? undefined : argEnum(fn, "engine", opts.engine, ["wasm", "reference"] as const);
+    this.engine =
+      opts.engine === undefined ? undefined : argEnum(fn, "engine", opts.engine, ["wasm", "reference"] as const);
     this.maxRetries = argBudget(fn, "maxRetries", opts.maxRetries === undefined ? 1000 : opts.maxRetries);
     const start = argULong(fn, "start", opts.start === undefined ? 0 : opts.start);
     const length = argULong(fn, "length", opts.length === undefined ? mm.taskSize + PAGE_SIZE - start : opts.length);
@@ -157,22 +167,37 @@ export class Mirror {
         this.mm.mmapReadLock();
         let ret: number;
         try {
-          ret = hmmRangeFault({
-            notifier: this.notifier, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags,
-            devPrivateOwner: this.owner ?? undefined,
-          }, { engine: this.engine });
+          ret = hmmRangeFault(
+            {
+              notifier: this.notifier,
+              notifierSeq: seq,
+              start,
+              end,
+              hmmPfns: pfns,
+              defaultFlags,
+              devPrivateOwner: this.owner ?? undefined,
+            },
+            { engine: this.engine },
+          );
         } finally {
           this.mm.mmapReadUnlock();
         }
         this.stats.faults++;
-        if (ret === EBUSY) { this.stats.retries++; continue; }
+        if (ret === EBUSY) {
+          this.stats.retries++;
+          continue;
+        }
         if (ret !== 0) return ret;
         this.lockHeld = true;
         try {
-          if (this.mm.notifiers.readRetry(this.notifier, seq)) { this.stats.retries++; continue; }
+          if (this.mm.notifiers.readRetry(this.notifier, seq)) {
+            this.stats.retries++;
+            continue;
+          }
           for (let i = 0; i < npages; i++) {
             const w = pfns.get(i);
-            if (w & HMM_PFN_ERROR || !(w & HMM_PFN_VALID)) throw new ErrnoError(-14, `entry ${i} not valid after a successful fault`);
+            if (w & HMM_PFN_ERROR || !(w & HMM_PFN_VALID))
+              throw new ErrnoError(-14, `entry ${i} not valid after a successful fault`);
             if (write && !(w & HMM_PFN_WRITE)) return -14;
             this.entries.set(start / PAGE_SIZE + i, w);
           }
@@ -196,9 +221,19 @@ export class Mirror {
       for (let tries = 0; tries <= this.maxRetries; tries++) {
         pfns.fill(0n);
         const seq = this.mm.notifiers.readBegin(this.notifier);
-        const ret = this.mm.withReadLock(() => hmmRangeFault({
-          notifier: this.notifier, notifierSeq: seq, start, end, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined,
-        }, { engine: this.engine }));
+        const ret = this.mm.withReadLock(() =>
+          hmmRangeFault(
+            {
+              notifier: this.notifier,
+              notifierSeq: seq,
+              start,
+              end,
+              hmmPfns: pfns,
+              devPrivateOwner: this.owner ?? undefined,
+            },
+            { engine: this.engine },
+          ),
+        );
         if (ret === EBUSY) continue;
         if (ret !== 0) return ret;
         if (this.mm.notifiers.readRetry(this.notifier, seq)) continue;
@@ -222,8 +257,12 @@ export class Mirror {
     if (eng.hasStructPage(pfn) && eng.pgmapOwnerId(pfn) !== 0) {
       const local = eng.pgmapOwnerId(pfn) === eng.ownerId(this.owner);
       prot = eng.isDeviceCoherent(pfn)
-        ? (local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE)
-        : (local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE);
+        ? local
+          ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL
+          : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE
+        : local
+          ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL
+          : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
     } else if (pfn === PHYS.ZERO_PFN) {
       prot = HMM_DMIRROR_PROT_ZERO;
     }
@@ -244,10 +283,19 @@ export class Mirror {
       const a = page * PAGE_SIZE;
       const seq = this.mm.notifiers.readBegin(this.notifier);
       const pfns = new BigUint64Array(1);
-      const r = this.mm.withReadLock(() => hmmRangeFault({ notifier: this.notifier, notifierSeq: seq, start: a, end: a + PAGE_SIZE, hmmPfns: pfns, devPrivateOwner: this.owner ?? undefined }));
+      const r = this.mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: this.notifier,
+          notifierSeq: seq,
+          start: a,
+          end: a + PAGE_SIZE,
+          hmmPfns: pfns,
+          devPrivateOwner: this.owner ?? undefined,
+        }),
+      );
       // a committed read mapping may be backed by a page that is now writable (permission may only
       // shrink on the device side), but a committed WRITE needs a writable CPU entry
-      const mask = ~(HMM_PFN_WRITE) & 0xffffffffffffffffn;
+      const mask = ~HMM_PFN_WRITE & 0xffffffffffffffffn;
       const lostWrite = (word & HMM_PFN_WRITE) !== 0n && (pfns[0] & HMM_PFN_WRITE) === 0n;
       if (r !== 0 || (pfns[0] & mask) !== (word & mask) || lostWrite) mismatches++;
     }
@@ -265,7 +313,8 @@ export class Mirror {
   private checkRange(fn: string, start: number, end: number): void {
     argULong(fn, "start", start);
     argULong(fn, "end", end);
-    if (start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0) throw new InvalidArgumentError(fn, "start and end", "must be page aligned", [start, end]);
+    if (start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0)
+      throw new InvalidArgumentError(fn, "start and end", "must be page aligned", [start, end]);
     if (end <= start || (end - start) / PAGE_SIZE > PFN_ARRAY_MAX) {
       throw new InvalidArgumentError(fn, "end", `must be above start by at most ${PFN_ARRAY_MAX} pages`, end);
     }

@@ -11,7 +11,9 @@ export type WasmBuild = "release" | "simd" | "debug";
 export const WASM_BUILDS: readonly WasmBuild[] = ["release", "simd", "debug"];
 
 const BASE64: Record<WasmBuild, string> = {
-  release: RELEASE_WASM_BASE64, simd: SIMD_WASM_BASE64, debug: DEBUG_WASM_BASE64,
+  release: RELEASE_WASM_BASE64,
+  simd: SIMD_WASM_BASE64,
+  debug: DEBUG_WASM_BASE64,
 };
 
 function decode(b64: string): Uint8Array {
@@ -24,7 +26,8 @@ function decode(b64: string): Uint8Array {
 /** The bytes of a build (a fresh copy: the caller may keep or transfer it). */
 export function wasmBytes(build: WasmBuild): Uint8Array {
   const b64 = BASE64[build];
-  if (b64 === undefined) throw new RangeError(`unknown build ${JSON.stringify(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+  if (b64 === undefined)
+    throw new RangeError(`unknown build ${JSON.stringify(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
   return decode(b64);
 }
 
@@ -47,7 +50,8 @@ export function compiledBuild(build: WasmBuild): WebAssembly.Module {
  * build already compiled here keeps its own module.
  */
 export function adoptCompiledBuild(build: WasmBuild, mod: WebAssembly.Module): void {
-  if (!WASM_BUILDS.includes(build)) throw new RangeError(`unknown build ${JSON.stringify(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
+  if (!WASM_BUILDS.includes(build))
+    throw new RangeError(`unknown build ${JSON.stringify(build)}; expected one of ${WASM_BUILDS.join(", ")}`);
   if (!(mod instanceof WebAssembly.Module)) throw new TypeError("adoptCompiledBuild needs a WebAssembly.Module");
   if (!compiled.has(build)) compiled.set(build, mod);
 }

@@ -27,7 +27,9 @@ export class StateHasher {
   /** Feeds a number: integers in [0, 2^64) as two words, anything else by its text (NaN, -0, fractions). */
   num(x: number): this {
     if (Number.isInteger(x) && x >= 0 && x < 2 ** 64 && !Object.is(x, -0)) {
-      return this.u32(0x6e756d00).u32(Math.floor(x / TWO32)).u32(x % TWO32);
+      return this.u32(0x6e756d00)
+        .u32(Math.floor(x / TWO32))
+        .u32(x % TWO32);
     }
     return this.str(Object.is(x, -0) ? "-0" : String(x));
   }

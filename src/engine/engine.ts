@@ -97,11 +97,17 @@ export class Engine {
   /** @internal Migrations in flight, by the pfn their migration entries carry. */
   readonly pendingMigrations = new Map<number, { finish(): void }>();
   /** @internal Free pages of the hugetlb pools, by page shift (21: 2 MiB, 30: 1 GiB). */
-  readonly hugetlbFree = new Map<number, number>([[21, 0], [30, 0]]);
+  readonly hugetlbFree = new Map<number, number>([
+    [21, 0],
+    [30, 0],
+  ]);
   /** @internal Device-private pages: the callbacks of each pgmap, by pgmap index. */
   readonly pgmaps = new Map<number, PgmapOps>();
   /** Pages given to each hugetlb pool by setHugetlbPages (the teardown check compares against it). */
-  readonly hugetlbTotal = new Map<number, number>([[21, 0], [30, 0]]);
+  readonly hugetlbTotal = new Map<number, number>([
+    [21, 0],
+    [30, 0],
+  ]);
   private readonly digestSources: DigestSource[] = [];
   private readonly freeListeners: ((head: number, order: number) => void)[] = [];
 
@@ -122,10 +128,16 @@ export class Engine {
     this.build = build;
     this.raw = instantiateModule(mod);
     this.views = new MemoryViews(this.raw.memory);
-    if (!this.raw.memoryInit() || !this.raw.framesInit()) throw new EngineError("engine could not set up its memory map");
-    if (opts.ramFrames !== undefined) this.raw.framesSetRamLimit(argInt("new Engine", "ramFrames", opts.ramFrames, 0, PHYS.PFN_LIMIT));
-    if (opts.memoryLimit !== undefined) this.raw.memorySetLimit(Math.floor(argInt("new Engine", "memoryLimit", opts.memoryLimit, 0, 2 ** 32) / 65536));
-    this.swap = new SwapDevice(0, opts.swapPages === undefined ? Number.MAX_SAFE_INTEGER : argInt("new Engine", "swapPages", opts.swapPages));
+    if (!this.raw.memoryInit() || !this.raw.framesInit())
+      throw new EngineError("engine could not set up its memory map");
+    if (opts.ramFrames !== undefined)
+      this.raw.framesSetRamLimit(argInt("new Engine", "ramFrames", opts.ramFrames, 0, PHYS.PFN_LIMIT));
+    if (opts.memoryLimit !== undefined)
+      this.raw.memorySetLimit(Math.floor(argInt("new Engine", "memoryLimit", opts.memoryLimit, 0, 2 ** 32) / 65536));
+    this.swap = new SwapDevice(
+      0,
+      opts.swapPages === undefined ? Number.MAX_SAFE_INTEGER : argInt("new Engine", "swapPages", opts.swapPages),
+    );
   }
 
   /**
@@ -187,7 +199,7 @@ export class Engine {
   }
   /** pfn_to_page() succeeds: true when the frame has a struct page (RAM or registered device memory). */
   hasStructPage(pfn: number): boolean {
-    return (this.raw.metaPtr(pfn) >>> 0) !== 0;
+    return this.raw.metaPtr(pfn) >>> 0 !== 0;
   }
   /** page_ref_count(): the frame's reference count. Throws EngineError when pfn has no struct page. */
   refcount(pfn: number): number {
@@ -330,7 +342,13 @@ export class Engine {
   }
   /** @internal memremap_pages(MEMORY_DEVICE_PRIVATE): reserves `count` device pfns owned by `owner`. */
   registerPgmap(owner: unknown, count: number, coherent = false): { index: number; firstPfn: number } {
-    if (owner === null || owner === undefined) throw new ArgumentTypeError("memremap_pages", "owner", "must not be null (a device-private pgmap needs an owner)", owner);
+    if (owner === null || owner === undefined)
+      throw new ArgumentTypeError(
+        "memremap_pages",
+        "owner",
+        "must not be null (a device-private pgmap needs an owner)",
+        owner,
+      );
     if (coherent) this.coherentPgmaps.add(this.pgmapCount + 1);
     if (this.pgmapCount + 1 >= MEM.PGMAP_MAX) throw new EngineError("too many device pgmaps");
     const index = ++this.pgmapCount;
@@ -344,13 +362,19 @@ export class Engine {
   private readonly coherentPgmaps = new Set<number>();
   /** A page of device-coherent memory (CPU accessible; HMM treats it as a normal page, P15). */
   isDeviceCoherent(pfn: number): boolean {
-    return this.hasStructPage(pfn) && (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
-      this.coherentPgmaps.has(this.frameAux(pfn));
+    return (
+      this.hasStructPage(pfn) &&
+      (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
+      this.coherentPgmaps.has(this.frameAux(pfn))
+    );
   }
   /** A page of device-private memory (only ever mapped by device-private entries). */
   isDevicePrivatePage(pfn: number): boolean {
-    return this.hasStructPage(pfn) && (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
-      !this.coherentPgmaps.has(this.frameAux(pfn));
+    return (
+      this.hasStructPage(pfn) &&
+      (this.frameFlags(pfn) & FRAME.DEVICE_PRIVATE) !== 0 &&
+      !this.coherentPgmaps.has(this.frameAux(pfn))
+    );
   }
   /** @internal Drops a reference to a device-private page; at zero the owning device gets it back. */
   devicePagePut(pfn: number): void {
@@ -390,7 +414,10 @@ export class Engine {
     const { u8, u32 } = this.views.fresh();
     const dir = MEM.META_DIR_BASE >>> 2;
     // pfns below the RAM high-water mark (zero pages and RAM), then every device range
-    const spans: [number, number][] = [[0, this.ramHighWater], ...this.deviceRanges.map((r): [number, number] => [r.first, r.first + r.count])];
+    const spans: [number, number][] = [
+      [0, this.ramHighWater],
+      ...this.deviceRanges.map((r): [number, number] => [r.first, r.first + r.count]),
+    ];
     for (const [first, end] of spans) {
       for (let c = Math.floor(first / 512); c * 512 < end; c++) {
         const base = u32[dir + c];
@@ -425,7 +452,14 @@ export class Engine {
   /** @internal Feeds the engine's state into h (see stateDigest). */
   digestInto(h: StateHasher): void {
     h.str("frames").num(this.framesInUse());
-    this.forEachFrame((pfn, rc, mc, flags, aux) => void h.u32(pfn).u32(rc).u32(mc).u32(flags | (aux << 8)));
+    this.forEachFrame(
+      (pfn, rc, mc, flags, aux) =>
+        void h
+          .u32(pfn)
+          .u32(rc)
+          .u32(mc)
+          .u32(flags | (aux << 8)),
+    );
     h.str("contents").num(this.contents.size);
     for (const pfn of [...this.contents.keys()].sort((a, b) => a - b)) {
       const c = this.contents.get(pfn)!;

@@ -29,7 +29,8 @@ export class HmmsimError extends Error {
   /** `instanceof HmmsimError` holds for every library error, including InvalidArgumentError and ArgumentTypeError (which extend RangeError / TypeError); subclasses test their own prototype chain. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about
-    if (this === HmmsimError) return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+    if (this === HmmsimError)
+      return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
     // biome-ignore lint/complexity/noThisInStatic: subclasses keep the ordinary prototype test
     return Function.prototype[Symbol.hasInstance].call(this, x);
   }
@@ -41,7 +42,11 @@ export class ErrnoError extends HmmsimError {
   /** The class name, as Error.prototype.name (shown first by console and stack traces). */
   override name = "ErrnoError";
   /** @param errno The negative errno, e.g. -EINVAL (ERRNO.EINVAL is the positive value). */
-  constructor(readonly errno: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly errno: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${errnoName(errno)}: ${message}`, options);
   }
 }
@@ -59,7 +64,12 @@ export class InvalidArgumentError extends RangeError {
    * @param rule The rule it breaks, e.g. "must be a multiple of 4096".
    * @param value The value received (shown in the message); omitted, the message has no "got".
    */
-  constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
+  constructor(
+    readonly fn: string,
+    readonly argument: string,
+    readonly rule: string,
+    ...value: [unknown?]
+  ) {
     super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
     this.value = value[0];
   }
@@ -78,7 +88,12 @@ export class ArgumentTypeError extends TypeError {
    * @param rule The rule it breaks, e.g. "must be a multiple of 4096".
    * @param value The value received (shown in the message); omitted, the message has no "got".
    */
-  constructor(readonly fn: string, readonly argument: string, readonly rule: string, ...value: [unknown?]) {
+  constructor(
+    readonly fn: string,
+    readonly argument: string,
+    readonly rule: string,
+    ...value: [unknown?]
+  ) {
     super(`${fn}: ${argument} ${rule}${value.length === 0 ? "" : `, got ${show(value[0])}`}`);
     this.value = value[0];
   }
@@ -112,7 +127,10 @@ export class CallbackError extends HmmsimError {
    * @param callback Which callback threw, e.g. "mmu interval notifier invalidate".
    * @param cause What it threw.
    */
-  constructor(readonly callback: string, cause: unknown) {
+  constructor(
+    readonly callback: string,
+    cause: unknown,
+  ) {
     super(`${callback} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }

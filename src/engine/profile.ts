@@ -3,8 +3,13 @@
 // entries in the walk, compound device migration), the devmap removal and leaf-PUD reporting. A new difference is a new PROFILE_* bit in assembly/layout.ts
 // (for the walker) or a field here (for the host), enabled in the profiles that have it.
 import {
-  HMM_PFN_FLAGS_LATE, HMM_PFN_FLAGS_SEED, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, PROFILE_DEVICE_THP,
-  PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP,
+  HMM_PFN_FLAGS_LATE,
+  HMM_PFN_FLAGS_SEED,
+  HMM_PFN_ORDER_SHIFT_LATE,
+  HMM_PFN_ORDER_SHIFT_SEED,
+  PROFILE_DEVICE_THP,
+  PROFILE_LATE_LAYOUT,
+  PROFILE_NO_DEVMAP,
 } from "./layout.js";
 
 /** A kernel whose behaviour an Mm reproduces: "v6.1" (the seed, default), "v6.16", "v6.19" (docs/semantics.md §9). */
@@ -34,17 +39,33 @@ export interface ProfileInfo {
 
 const INFO: Record<Profile, ProfileInfo> = {
   "v6.1": {
-    name: "v6.1", walkerBits: 0, orderShift: HMM_PFN_ORDER_SHIFT_SEED, pfnFlags: HMM_PFN_FLAGS_SEED,
-    exclusiveRestoreClear: false, swapinWritableOnRead: false, mprotectNotifierAtPud: false, deviceThp: false,
+    name: "v6.1",
+    walkerBits: 0,
+    orderShift: HMM_PFN_ORDER_SHIFT_SEED,
+    pfnFlags: HMM_PFN_FLAGS_SEED,
+    exclusiveRestoreClear: false,
+    swapinWritableOnRead: false,
+    mprotectNotifierAtPud: false,
+    deviceThp: false,
   },
   "v6.16": {
-    name: "v6.16", walkerBits: PROFILE_LATE_LAYOUT, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
-    pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
+    name: "v6.16",
+    walkerBits: PROFILE_LATE_LAYOUT,
+    orderShift: HMM_PFN_ORDER_SHIFT_LATE,
+    pfnFlags: HMM_PFN_FLAGS_LATE,
+    exclusiveRestoreClear: true,
+    swapinWritableOnRead: true,
+    mprotectNotifierAtPud: true,
     deviceThp: false,
   },
   "v6.19": {
-    name: "v6.19", walkerBits: PROFILE_LATE_LAYOUT | PROFILE_DEVICE_THP | PROFILE_NO_DEVMAP, orderShift: HMM_PFN_ORDER_SHIFT_LATE,
-    pfnFlags: HMM_PFN_FLAGS_LATE, exclusiveRestoreClear: true, swapinWritableOnRead: true, mprotectNotifierAtPud: true,
+    name: "v6.19",
+    walkerBits: PROFILE_LATE_LAYOUT | PROFILE_DEVICE_THP | PROFILE_NO_DEVMAP,
+    orderShift: HMM_PFN_ORDER_SHIFT_LATE,
+    pfnFlags: HMM_PFN_FLAGS_LATE,
+    exclusiveRestoreClear: true,
+    swapinWritableOnRead: true,
+    mprotectNotifierAtPud: true,
     deviceThp: true,
   },
 };

@@ -139,8 +139,7 @@ export function isMarker(e: Entry): boolean {
 /** A writable migration / device-private / device-exclusive entry. */
 export function isWritableSwapLike(e: Entry): boolean {
   const t = swapType(e);
-  return isSwapLike(e) &&
-    (t === SWP.MIGRATION_WRITE || t === SWP.DEVICE_WRITE || t === SWP.DEVICE_EXCLUSIVE_WRITE);
+  return isSwapLike(e) && (t === SWP.MIGRATION_WRITE || t === SWP.DEVICE_WRITE || t === SWP.DEVICE_EXCLUSIVE_WRITE);
 }
 
 /** Entry constructors for every kind the simulator knows (see layout.ts). */
@@ -160,8 +159,7 @@ export const mk = {
   },
   /** A NUMA-hinting entry: PROTNONE instead of P; RW kept as the saved write bit. */
   protnone(pfn: number, savedWrite: boolean, extraLo = 0): Entry {
-    return mkPfnEntry(pfn, PTE_LO.PROTNONE | PTE_LO.USER | PTE_LO.ACCESSED |
-      (savedWrite ? PTE_LO.RW : 0) | extraLo);
+    return mkPfnEntry(pfn, PTE_LO.PROTNONE | PTE_LO.USER | PTE_LO.ACCESSED | (savedWrite ? PTE_LO.RW : 0) | extraLo);
   },
   /** swp_entry() as a PTE: a page in the swap device (offset = slot). */
   swap(type: number, offset: number, exclusive = false): Entry {

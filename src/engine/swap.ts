@@ -12,7 +12,10 @@ export class SwapDevice {
    * @param type The swap type number written into swap entries.
    * @param capacity Slots (4 KiB pages) before store() fails (default: unbounded).
    */
-  constructor(readonly type = 0, readonly capacity = Number.MAX_SAFE_INTEGER) {}
+  constructor(
+    readonly type = 0,
+    readonly capacity = Number.MAX_SAFE_INTEGER,
+  ) {}
 
   /** Stores a page's contents; returns the slot (swp offset) or 0 when the device is full. */
   store(data: Uint8Array | null, refs = 1): number {

@@ -72,12 +72,19 @@ export function argFunction<F>(fn: string, name: string, x: unknown): F {
 /** An options object (undefined gives {}). */
 export function argOptions<T extends object>(fn: string, name: string, x: unknown): Partial<T> {
   if (x === undefined) return {};
-  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new ArgumentTypeError(fn, name, "must be an object", x);
+  if (typeof x !== "object" || x === null || Array.isArray(x))
+    throw new ArgumentTypeError(fn, name, "must be an object", x);
   return x as Partial<T>;
 }
 
 /** An instance of cls. */
-export function argInstance<T>(fn: string, name: string, x: unknown, cls: abstract new (...a: never[]) => T, what: string): T {
+export function argInstance<T>(
+  fn: string,
+  name: string,
+  x: unknown,
+  cls: abstract new (...a: never[]) => T,
+  what: string,
+): T {
   if (!(x instanceof cls)) throw new ArgumentTypeError(fn, name, `must be ${what}`, x);
   return x;
 }

@@ -41,8 +41,15 @@ export interface RawExports {
   protectPtes(mm: number, startPage: number, endPage: number, mode: number): number;
   copyPtes(src: number, dst: number, startPage: number, endPage: number, cow: number, shared: number): number;
   hmmWalk(
-    mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
-    defaultFlagsHi: number, pfnFlagsMaskHi: number, owner: number, profile: number,
+    mm: number,
+    pfns: number,
+    startPage: number,
+    lastPage: number,
+    endPage: number,
+    defaultFlagsHi: number,
+    pfnFlagsMaskHi: number,
+    owner: number,
+    profile: number,
   ): number;
 }
 
@@ -55,11 +62,40 @@ export type RawFunctionName = Exclude<keyof RawExports, "memory">;
  * WebAssembly.Module.exports of each build, so the host's view of the engine cannot drift.
  */
 export const RAW_FUNCTION_ARITY: Readonly<Record<RawFunctionName, number>> = {
-  memoryInit: 0, blockAlloc: 1, blockFree: 2, blocksUsed: 0, heapBytes: 0, framesInit: 0, frameAlloc: 2,
-  frameFree: 2, framesSetRamLimit: 1, framesUsed: 0, ramFramesLeft: 0, metaPtr: 1, highestMemmapPfnValue: 0,
-  deviceRangeAlloc: 2, mmCreate: 1, mmDestroy: 1, mmTables: 1, mmRoot: 1, mmLevels: 1, entryPtr: 4,
-  entryPtrStopLevel: 0, installTable: 2, nextPopulated: 3, pruneTables: 3, vmaReserve: 2, vmaSet: 6,
-  vmaSetCount: 2, faultAnonRange: 5, faultAnonFaulted: 0, hmmWalk: 9, zapPtes: 4, protectPtes: 4, copyPtes: 6, memorySetLimit: 1,
+  memoryInit: 0,
+  blockAlloc: 1,
+  blockFree: 2,
+  blocksUsed: 0,
+  heapBytes: 0,
+  framesInit: 0,
+  frameAlloc: 2,
+  frameFree: 2,
+  framesSetRamLimit: 1,
+  framesUsed: 0,
+  ramFramesLeft: 0,
+  metaPtr: 1,
+  highestMemmapPfnValue: 0,
+  deviceRangeAlloc: 2,
+  mmCreate: 1,
+  mmDestroy: 1,
+  mmTables: 1,
+  mmRoot: 1,
+  mmLevels: 1,
+  entryPtr: 4,
+  entryPtrStopLevel: 0,
+  installTable: 2,
+  nextPopulated: 3,
+  pruneTables: 3,
+  vmaReserve: 2,
+  vmaSet: 6,
+  vmaSetCount: 2,
+  faultAnonRange: 5,
+  faultAnonFaulted: 0,
+  hmmWalk: 9,
+  zapPtes: 4,
+  protectPtes: 4,
+  copyPtes: 6,
+  memorySetLimit: 1,
 };
 
 /** Instantiates a compiled engine module; the only import is the debug build's abort. */

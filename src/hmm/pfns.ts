@@ -53,7 +53,11 @@ export class PfnArray {
    *
    * @param length Number of words, one per 4 KiB page of the range.
    */
-  constructor(owner: Engine | { readonly engine: Engine; readonly profile: Profile }, readonly length: number, profile?: Profile) {
+  constructor(
+    owner: Engine | { readonly engine: Engine; readonly profile: Profile },
+    readonly length: number,
+    profile?: Profile,
+  ) {
     const isMm = "profile" in owner && "engine" in owner;
     const engine = isMm ? owner.engine : (owner as Engine);
     this.engine = engine;
@@ -69,7 +73,8 @@ export class PfnArray {
   }
   private check(i: number): number {
     if (this.freed) throw new UseAfterFreeError("PfnArray used after free()");
-    if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) throw new InvalidArgumentError("PfnArray", "index", `must be an integer in 0..${this.length - 1}`, i);
+    if (!(i >= 0 && i < this.length) || !Number.isInteger(i))
+      throw new InvalidArgumentError("PfnArray", "index", `must be an integer in 0..${this.length - 1}`, i);
     return (this.ptr >>> 2) + i * 2;
   }
   /** High 32 bits of word i (all HMM flag bits live here). */
@@ -144,14 +149,16 @@ export class PfnArray {
   /** Copies src (exactly `length` words) into the array. Throws RangeError on another length. */
   copyFrom(src: BigUint64Array): void {
     this.check(0);
-    if (src.length !== this.length) throw new InvalidArgumentError("PfnArray", "source length", `must be ${this.length}`, src.length);
+    if (src.length !== this.length)
+      throw new InvalidArgumentError("PfnArray", "source length", `must be ${this.length}`, src.length);
     this.engine.mem().u32.set(new Uint32Array(src.buffer, src.byteOffset, this.length * 2), this.ptr >>> 2);
   }
   /** Copies the words into dst (at least `length` words long). */
   copyTo(dst: BigUint64Array): void {
     this.check(0);
     new Uint32Array(dst.buffer, dst.byteOffset, this.length * 2).set(
-      this.engine.mem().u32.subarray(this.ptr >>> 2, (this.ptr >>> 2) + this.length * 2));
+      this.engine.mem().u32.subarray(this.ptr >>> 2, (this.ptr >>> 2) + this.length * 2),
+    );
   }
   /** Whether free() was called. */
   get isFreed(): boolean {

@@ -1,10 +1,33 @@
 // hmm_range_fault(): the retry loop around the walker (docs/semantics.md §4.1) and the hmm.h helpers.
-import { ArgumentTypeError, EngineError, ErrnoError, InvalidArgumentError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError, engineCall, errnoName } from "../engine/errors.js";
+import {
+  ArgumentTypeError,
+  EngineError,
+  ErrnoError,
+  InvalidArgumentError,
+  OutOfEngineMemoryError,
+  SimulationDeadlock,
+  UseAfterFreeError,
+  engineCall,
+  errnoName,
+} from "../engine/errors.js";
 import { argBudget, argEnum, argInt, argOptions, argULong } from "../engine/validate.js";
 import { callbackError } from "../mm/machine.js";
 import {
-  CTX, ERRNO, HMM_NEED_WRITE_FAULT, HMM_PFN_ERROR, HMM_PFN_HI, HMM_PFN_ORDER_MASK, HMM_PFN_REQ_FAULT,
-  HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, MEM, PAGE_SIZE, PTE_LO, PTRS_PER_TABLE, VM,
+  CTX,
+  ERRNO,
+  HMM_NEED_WRITE_FAULT,
+  HMM_PFN_ERROR,
+  HMM_PFN_HI,
+  HMM_PFN_ORDER_MASK,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  HMM_PFN_VALID,
+  HMM_PFN_WRITE,
+  MEM,
+  PAGE_SIZE,
+  PTE_LO,
+  PTRS_PER_TABLE,
+  VM,
 } from "../engine/layout.js";
 import type { Vma } from "../mm/vma.js";
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault } from "../fault/fault.js";
@@ -108,7 +131,8 @@ function hiWord(v: bigint | undefined): number {
   if (v === undefined || v === 0n) return 0;
   if (v === HMM_PFN_REQ_FAULT) return REQ_FAULT_HI;
   if (v === REQ_WRITE_FAULT) return REQ_WRITE_FAULT_HI;
-  if (typeof v !== "bigint") throw new ArgumentTypeError("hmmRangeFault", "defaultFlags and pfnFlagsMask", "must be bigints", v);
+  if (typeof v !== "bigint")
+    throw new ArgumentTypeError("hmmRangeFault", "defaultFlags and pfnFlagsMask", "must be bigints", v);
   return Number(BigInt.asUintN(64, v) >> 32n);
 }
 
@@ -120,18 +144,23 @@ const scratch = new WeakMap<object, PfnArray>();
 /** Validates what a caller passes to hmmRangeFault (types, lifetimes, budgets) before anything runs. */
 function checkHmmRangeArgs(range: HmmRange, opts: HmmRangeFaultOptions): void {
   const fn = "hmmRangeFault";
-  if (typeof range !== "object" || range === null) throw new ArgumentTypeError(fn, "range", "must be an HmmRange object", range);
+  if (typeof range !== "object" || range === null)
+    throw new ArgumentTypeError(fn, "range", "must be an HmmRange object", range);
   argOptions(fn, "range", range);
   argOptions(fn, "opts", opts);
-  if (!(range.notifier instanceof MmuIntervalNotifier)) throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);
+  if (!(range.notifier instanceof MmuIntervalNotifier))
+    throw new ArgumentTypeError(fn, "range.notifier", "must be an MmuIntervalNotifier", range.notifier);
   if (range.notifier.removed) throw new UseAfterFreeError(`${fn}: range.notifier has been removed`);
   argInt(fn, "range.notifierSeq", range.notifierSeq, -(2 ** 53), Number.MAX_SAFE_INTEGER);
   argULong(fn, "range.start", range.start);
   argULong(fn, "range.end", range.end);
   // written out (no array of keys, no template string per call): this runs on every call
-  if (range.defaultFlags !== undefined && typeof range.defaultFlags !== "bigint") throw new ArgumentTypeError(fn, "range.defaultFlags", "must be a bigint", range.defaultFlags);
-  if (range.pfnFlagsMask !== undefined && typeof range.pfnFlagsMask !== "bigint") throw new ArgumentTypeError(fn, "range.pfnFlagsMask", "must be a bigint", range.pfnFlagsMask);
-  if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed) throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
+  if (range.defaultFlags !== undefined && typeof range.defaultFlags !== "bigint")
+    throw new ArgumentTypeError(fn, "range.defaultFlags", "must be a bigint", range.defaultFlags);
+  if (range.pfnFlagsMask !== undefined && typeof range.pfnFlagsMask !== "bigint")
+    throw new ArgumentTypeError(fn, "range.pfnFlagsMask", "must be a bigint", range.pfnFlagsMask);
+  if (range.hmmPfns instanceof PfnArray && range.hmmPfns.isFreed)
+    throw new UseAfterFreeError(`${fn}: range.hmmPfns was freed`);
   if (opts.maxStalls !== undefined) argBudget(fn, "opts.maxStalls", opts.maxStalls);
   if (opts.engine !== undefined && opts.engine !== "wasm") argEnum(fn, "opts.engine", opts.engine, WALK_ENGINES);
 }
@@ -204,7 +233,12 @@ function copyStats(to: HmmRangeFaultStats, from: HmmRangeFaultStats): void {
   to.migrationWaits = from.migrationWaits;
 }
 
-function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats): HmmRangeFaultResult {
+function rangeFault(
+  mm: MmStruct,
+  range: HmmRange,
+  opts: HmmRangeFaultOptions,
+  stats: HmmRangeFaultStats,
+): HmmRangeFaultResult {
   const w = prepare(mm, range, opts, stats, false);
   if (typeof w === "number") return w;
   const pfns = range.hmmPfns;
@@ -216,15 +250,23 @@ function rangeFault(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, s
   } finally {
     if (pfns instanceof BigUint64Array) {
       new Uint32Array(pfns.buffer, pfns.byteOffset, w.npages * 2).set(
-        mm.engine.mem().u32.subarray(w.buf.ptr >>> 2, (w.buf.ptr >>> 2) + w.npages * 2));
+        mm.engine.mem().u32.subarray(w.buf.ptr >>> 2, (w.buf.ptr >>> 2) + w.npages * 2),
+      );
     }
   }
 }
 
 /** The checks hmm_range_fault() makes before walking; returns the errno or the walk state. */
-function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stats: HmmRangeFaultStats, fine: boolean): HmmRangeFaultResult | RangeFaultWalk {
+function prepare(
+  mm: MmStruct,
+  range: HmmRange,
+  opts: HmmRangeFaultOptions,
+  stats: HmmRangeFaultStats,
+  fine: boolean,
+): HmmRangeFaultResult | RangeFaultWalk {
   const { start, end } = range;
-  if (typeof start !== "number" || typeof end !== "number") throw new ArgumentTypeError("hmmRangeFault", "range.start and range.end", "must be numbers (byte addresses)");
+  if (typeof start !== "number" || typeof end !== "number")
+    throw new ArgumentTypeError("hmmRangeFault", "range.start and range.end", "must be numbers (byte addresses)");
   if (!isPageAligned(start) || !isPageAligned(end)) return EINVAL;
   if (mm.exited) return EFAULT;
   // the sequence is checked before walk_page_range() can refuse an empty range
@@ -232,10 +274,19 @@ function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stat
   if (start >= end) return EINVAL;
   const npages = (end - start) / PAGE_SIZE;
   const pfns = range.hmmPfns;
-  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array)) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must be a BigUint64Array or a PfnArray", pfns);
-  if (pfns.length < npages) throw new InvalidArgumentError("hmmRangeFault", "range.hmmPfns", `must have at least the ${npages} entries of the range`, pfns.length);
-  if (pfns instanceof PfnArray && pfns.engine !== mm.engine) throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must belong to the notifier's engine");
-  if (fine && !(pfns instanceof PfnArray)) throw new ArgumentTypeError("hmmRangeFaultBegin", "range.hmmPfns", "must be a PfnArray for a stepped walk", pfns);
+  if (!(pfns instanceof PfnArray) && !(pfns instanceof BigUint64Array))
+    throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must be a BigUint64Array or a PfnArray", pfns);
+  if (pfns.length < npages)
+    throw new InvalidArgumentError(
+      "hmmRangeFault",
+      "range.hmmPfns",
+      `must have at least the ${npages} entries of the range`,
+      pfns.length,
+    );
+  if (pfns instanceof PfnArray && pfns.engine !== mm.engine)
+    throw new ArgumentTypeError("hmmRangeFault", "range.hmmPfns", "must belong to the notifier's engine");
+  if (fine && !(pfns instanceof PfnArray))
+    throw new ArgumentTypeError("hmmRangeFaultBegin", "range.hmmPfns", "must be a PfnArray for a stepped walk", pfns);
   const defHi = hiWord(range.defaultFlags);
   const maskHi = hiWord(range.pfnFlagsMask);
 
@@ -263,9 +314,21 @@ function prepare(mm: MmStruct, range: HmmRange, opts: HmmRangeFaultOptions, stat
     buf = s;
     mm.engine.mem().u32.set(new Uint32Array(pfns.buffer, pfns.byteOffset, npages * 2), buf.ptr >>> 2);
   }
-  const walk: WalkFn = (opts.engine ?? mm.engine.walker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
-  return new RangeFaultWalk(mm, range, buf, walk, stats, npages, defHi, maskHi,
-    mm.engine.ownerId(range.devPrivateOwner), opts.maxStalls ?? 1000, fine);
+  const walk: WalkFn =
+    (opts.engine ?? mm.engine.walker) === "reference" ? referenceWalkerFor(mm) : mm.engine.raw.hmmWalk;
+  return new RangeFaultWalk(
+    mm,
+    range,
+    buf,
+    walk,
+    stats,
+    npages,
+    defHi,
+    maskHi,
+    mm.engine.ownerId(range.devPrivateOwner),
+    opts.maxStalls ?? 1000,
+    fine,
+  );
 }
 
 function referenceWalkerFor(mm: MmStruct): WalkFn {
@@ -314,9 +377,19 @@ class RangeFaultWalk {
   /** Pages the last walk pass went over. */
   walkedPages = 0;
 
-  constructor(private readonly mm: MmStruct, private readonly range: HmmRange, readonly buf: PfnArray, private readonly walk: WalkFn,
-    readonly stats: HmmRangeFaultStats, readonly npages: number, private readonly defHi: number, private readonly maskHi: number,
-    private readonly ownerId: number, private readonly maxStalls: number, private readonly fine: boolean) {
+  constructor(
+    private readonly mm: MmStruct,
+    private readonly range: HmmRange,
+    readonly buf: PfnArray,
+    private readonly walk: WalkFn,
+    readonly stats: HmmRangeFaultStats,
+    readonly npages: number,
+    private readonly defHi: number,
+    private readonly maskHi: number,
+    private readonly ownerId: number,
+    private readonly maxStalls: number,
+    private readonly fine: boolean,
+  ) {
     this.startPage = range.start / PAGE_SIZE;
     this.endPage = this.startPage + npages;
     this.lastPage = this.startPage;
@@ -340,14 +413,30 @@ class RangeFaultWalk {
     const stats = this.stats;
     if (!this.resume && mm.notifiers.checkRetry(this.range.notifier, this.range.notifierSeq)) return EBUSY;
     this.resume = false;
-    if (stats.passes > 0 && mm.hooks.betweenPasses) callHook(mm.hooks.betweenPasses, "mm.hooks.betweenPasses", { pass: stats.passes, last: this.lastPage * PAGE_SIZE });
+    if (stats.passes > 0 && mm.hooks.betweenPasses)
+      callHook(mm.hooks.betweenPasses, "mm.hooks.betweenPasses", {
+        pass: stats.passes,
+        last: this.lastPage * PAGE_SIZE,
+      });
     stats.passes++;
     mm.stats.walkPasses++;
     let ret: number;
     try {
-      ret = this.walk(mm.ptr, this.buf.ptr, this.startPage, this.lastPage, this.endPage, this.defHi, this.maskHi, this.ownerId, mm.profileBits);
+      ret = this.walk(
+        mm.ptr,
+        this.buf.ptr,
+        this.startPage,
+        this.lastPage,
+        this.endPage,
+        this.defHi,
+        this.maskHi,
+        this.ownerId,
+        mm.profileBits,
+      );
     } catch (e) {
-      ret = engineCall("the page walk", () => { throw e; });
+      ret = engineCall("the page walk", () => {
+        throw e;
+      });
     }
     const ctx = MEM.WALK_CTX;
     const views = mm.engine.mem();
@@ -359,7 +448,9 @@ class RangeFaultWalk {
     this.walkedPages = newLast - this.lastPage;
     this.stalls = newLast === this.lastPage ? this.stalls + 1 : 0;
     if (this.stalls > this.maxStalls) {
-      throw new SimulationDeadlock(`hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${this.maxStalls} internal retries (a fault handler that does not change the entry?)`);
+      throw new SimulationDeadlock(
+        `hmmRangeFault made no progress at ${(newLast * PAGE_SIZE).toString(16)} after ${this.maxStalls} internal retries (a fault handler that does not change the entry?)`,
+      );
     }
     this.lastPage = newLast;
     const action = views.i32[(ctx + CTX.ACTION) >>> 2];
@@ -397,7 +488,13 @@ class RangeFaultWalk {
     for (let p = lastPage; p < faultEnd; p++) {
       if (batch) {
         // the engine faults the run of empty PTEs itself (same result as handleMmFault page by page)
-        const next = eng.raw.faultAnonRange(mm.ptr, p, faultEnd, flags & FAULT_FLAG_WRITE ? 1 : 0, vma.flags & VM.WRITE ? 1 : 0);
+        const next = eng.raw.faultAnonRange(
+          mm.ptr,
+          p,
+          faultEnd,
+          flags & FAULT_FLAG_WRITE ? 1 : 0,
+          vma.flags & VM.WRITE ? 1 : 0,
+        );
         const n = eng.raw.faultAnonFaulted();
         stats.faultedPages += n;
         mm.stats.faults += n;
@@ -411,14 +508,19 @@ class RangeFaultWalk {
         p = next;
         if (p >= faultEnd) break;
       }
-      if (p > lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
+      if (p > lastPage && mm.hooks.betweenFaults)
+        callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
       stats.faultedPages++;
       if (handleMmFault(mm, vma, p * PAGE_SIZE, flags) & VM_FAULT_ERROR) return EFAULT;
       if (!vma.isHugetlb && !mm.hooks.betweenFaults) {
         // the rest of a PMD that is now a present huge leaf would only see no-op faults
         // (huge_pmd_set_accessed); they are counted but not run
         const leaf = mm.leafOf(p * PAGE_SIZE);
-        if (leaf.level === 1 && (leaf.entry.lo & PTE_LO.PRESENT) !== 0 && (!(flags & FAULT_FLAG_WRITE) || (leaf.entry.lo & PTE_LO.RW) !== 0)) {
+        if (
+          leaf.level === 1 &&
+          (leaf.entry.lo & PTE_LO.PRESENT) !== 0 &&
+          (!(flags & FAULT_FLAG_WRITE) || (leaf.entry.lo & PTE_LO.RW) !== 0)
+        ) {
           const pmdEnd = Math.min(faultEnd, (Math.floor(p / PTRS_PER_TABLE) + 1) * PTRS_PER_TABLE);
           stats.faultedPages += pmdEnd - p - 1;
           mm.stats.faults += pmdEnd - p - 1;
@@ -433,7 +535,8 @@ class RangeFaultWalk {
   private faultOne(): HmmStepResult {
     const mm = this.mm;
     const p = this.p;
-    if (p > this.lastPage && mm.hooks.betweenFaults) callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
+    if (p > this.lastPage && mm.hooks.betweenFaults)
+      callHook(mm.hooks.betweenFaults, "mm.hooks.betweenFaults", { addr: p * PAGE_SIZE, index: p - this.startPage });
     this.stats.faultedPages++;
     if (handleMmFault(mm, this.vma as Vma, p * PAGE_SIZE, this.flags) & VM_FAULT_ERROR) {
       this.faulting = false;
@@ -465,7 +568,10 @@ export interface HmmRangeFaultStepper {
  * The caller holds the mmap lock across every step. With `fine`, every faulted page is one step.
  * Returns the errno at once when the call fails before walking.
  */
-export function hmmRangeFaultBegin(range: HmmRange, opts: HmmRangeFaultOptions & { fine?: boolean } = {}): HmmRangeFaultStepper | HmmRangeFaultResult {
+export function hmmRangeFaultBegin(
+  range: HmmRange,
+  opts: HmmRangeFaultOptions & { fine?: boolean } = {},
+): HmmRangeFaultStepper | HmmRangeFaultResult {
   const { fine, ...hmmOpts } = opts;
   checkHmmRangeArgs(range, hmmOpts);
   const mm = mmOfNotifier(range.notifier);
@@ -487,9 +593,15 @@ export function hmmRangeFaultBegin(range: HmmRange, opts: HmmRangeFaultOptions &
       return r;
     },
     stats,
-    get walkedPages() { return w.walkedPages; },
-    get nextFaultAddr() { return w.nextFaultAddr; },
-    get writeFault() { return w.writeFault; },
+    get walkedPages() {
+      return w.walkedPages;
+    },
+    get nextFaultAddr() {
+      return w.nextFaultAddr;
+    },
+    get writeFault() {
+      return w.writeFault;
+    },
   };
 }
 
@@ -497,14 +609,18 @@ export function hmmRangeFaultBegin(range: HmmRange, opts: HmmRangeFaultOptions &
 function canBatchAnonFaults(mm: MmStruct, vma: Vma): boolean {
   if (!vma.isAnonymous || vma.isShared || vma.isHugetlb || mm.hooks.betweenFaults) return false;
   // where a THP could be created the first fault of a PMD must take the THP path
-  return mm.thp === "never" || (vma.flags & VM.NOHUGEPAGE) !== 0 || (mm.thp === "madvise" && (vma.flags & VM.HUGEPAGE) === 0);
+  return (
+    mm.thp === "never" || (vma.flags & VM.NOHUGEPAGE) !== 0 || (mm.thp === "madvise" && (vma.flags & VM.HUGEPAGE) === 0)
+  );
 }
 
 /** A profile, or anything that has one (an Mm): the layout an output word is decoded with. */
-export type ProfileOf = Profile | {
-  /** The kernel profile its words were produced under (e.g. an Mm's). */
-  readonly profile: Profile;
-};
+export type ProfileOf =
+  | Profile
+  | {
+      /** The kernel profile its words were produced under (e.g. an Mm's). */
+      readonly profile: Profile;
+    };
 const layoutOf = (p: ProfileOf): Profile => (typeof p === "string" ? p : p?.profile);
 
 /**
@@ -512,7 +628,9 @@ const layoutOf = (p: ProfileOf): Profile => (typeof p === "string" ? p : p?.prof
  * moved in v6.16, so the word's profile (or the Mm it came from) is required.
  */
 export function hmmPfnToMapOrder(hmmPfn: bigint, profile: ProfileOf): number {
-  return Number((BigInt.asUintN(64, hmmPfn) >> BigInt(profileInfo(layoutOf(profile)).orderShift)) & BigInt(HMM_PFN_ORDER_MASK));
+  return Number(
+    (BigInt.asUintN(64, hmmPfn) >> BigInt(profileInfo(layoutOf(profile)).orderShift)) & BigInt(HMM_PFN_ORDER_MASK),
+  );
 }
 /** hmm_pfn_to_page()'s pfn: the pfn field of an output word (hmm_pfn & ~HMM_PFN_FLAGS), as a number. */
 export function hmmPfnToPfn(hmmPfn: bigint, profile: ProfileOf): number {
@@ -528,7 +646,8 @@ export const hmmPfnHi = {
   /** HMM_PFN_ERROR is set in the high word. */
   isError: (hi: number): boolean => (hi & HMM_PFN_HI.ERROR) !== 0,
   /** hmm_pfn_to_map_order() on the high word, under the profile's layout. */
-  order: (hi: number, profile: ProfileOf): number => (hi >>> (profileInfo(layoutOf(profile)).orderShift - 32)) & HMM_PFN_ORDER_MASK,
+  order: (hi: number, profile: ProfileOf): number =>
+    (hi >>> (profileInfo(layoutOf(profile)).orderShift - 32)) & HMM_PFN_ORDER_MASK,
 };
 
 /** Throws ErrnoError for a non-zero hmmRangeFault result (for callers that prefer exceptions). */

@@ -23,8 +23,16 @@
 // walk_page_range().
 import type { Engine } from "../engine/engine.js";
 import {
-  CTX, ERRNO, HMM_PFN_HI, HMM_PFN_ORDER_SHIFT_LATE, HMM_PFN_ORDER_SHIFT_SEED, MEM,
-  PROFILE_DEVICE_THP, PROFILE_LATE_LAYOUT, PROFILE_NO_DEVMAP, VM,
+  CTX,
+  ERRNO,
+  HMM_PFN_HI,
+  HMM_PFN_ORDER_SHIFT_LATE,
+  HMM_PFN_ORDER_SHIFT_SEED,
+  MEM,
+  PROFILE_DEVICE_THP,
+  PROFILE_LATE_LAYOUT,
+  PROFILE_NO_DEVMAP,
+  VM,
 } from "../engine/layout.js";
 import { walkHugetlbRange } from "./reference-walk/hugetlb.js";
 import { WalkState } from "./reference-walk/state.js";
@@ -34,8 +42,15 @@ export { ReferenceTrap } from "./reference-walk/state.js";
 
 /** The signature of the WASM export `hmmWalk` (pointers u32, page numbers as numbers). */
 export type HmmWalkFn = (
-  mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
-  defaultFlagsHi: number, pfnFlagsMaskHi: number, ownerId: number, profile: number,
+  mm: number,
+  pfns: number,
+  startPage: number,
+  lastPage: number,
+  endPage: number,
+  defaultFlagsHi: number,
+  pfnFlagsMaskHi: number,
+  ownerId: number,
+  profile: number,
 ) => number;
 
 /**
@@ -52,8 +67,15 @@ export function createReferenceWalker(engine: Engine): HmmWalkFn {
 /** One pass of the walk: loads the range into the walk state, walks it, stores the WALK_CTX outputs. */
 function hmmWalk(
   w: WalkState,
-  mm: number, pfns: number, startPage: number, lastPage: number, endPage: number,
-  defaultFlagsHi: number, pfnFlagsMaskHi: number, ownerId: number, profile: number,
+  mm: number,
+  pfns: number,
+  startPage: number,
+  lastPage: number,
+  endPage: number,
+  defaultFlagsHi: number,
+  pfnFlagsMaskHi: number,
+  ownerId: number,
+  profile: number,
 ): number {
   const views = w.engine.mem();
   w.u8 = views.u8;
@@ -105,7 +127,7 @@ function walkPageRange(w: WalkState, start: number, end: number): number {
   if (start >= end) return -ERRNO.EINVAL;
   const count = w.i32[(w.mm + MEM.MM_VMA_COUNT) >>> 2];
   let vi = findVma(w, start);
-  for (let page = start; page < end;) {
+  for (let page = start; page < end; ) {
     let next: number;
     let err: number;
     if (vi >= count || page < w.vmaStartPage(vi)) {
@@ -121,10 +143,11 @@ function walkPageRange(w: WalkState, start: number, end: number): number {
       const hugeShift = w.i32[(w.vmaPtr(vi) + MEM.VMA_HUGE_SHIFT) >>> 2];
       vi++;
       err = w.hmmVmaWalkTest(page, next);
-      if (err > 0) err = 0; // V2/V3: skipped
+      if (err > 0)
+        err = 0; // V2/V3: skipped
       else if (err === 0) {
-        err = (w.vmaFlags & VM.HUGETLB) !== 0 ? walkHugetlbRange(w, page, next, hugeShift)
-          : walkPgdRange(w, page, next);
+        err =
+          (w.vmaFlags & VM.HUGETLB) !== 0 ? walkHugetlbRange(w, page, next, hugeShift) : walkPgdRange(w, page, next);
       }
     }
     if (err !== 0) return err;

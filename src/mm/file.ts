@@ -29,7 +29,8 @@ export class SimFile {
     if (typeof name !== "string") throw new ArgumentTypeError("new SimFile", "name", "must be a string", name);
     argInt("new SimFile", "size", size);
     argEnum("new SimFile", "kind", kind, ["regular", "shmem", "hugetlbfs"] as const);
-    if (initial !== null && !(initial instanceof Uint8Array)) throw new ArgumentTypeError("new SimFile", "initial", "must be a Uint8Array or null", initial);
+    if (initial !== null && !(initial instanceof Uint8Array))
+      throw new ArgumentTypeError("new SimFile", "initial", "must be a Uint8Array or null", initial);
   }
   /** Size in 4 KiB pages, rounded up. */
   get pages(): number {

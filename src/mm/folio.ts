@@ -71,7 +71,14 @@ export function folioAt(mm: MmStruct, v: Vma, addr: number): FolioView | null {
   let mapcount = 0;
   for (let i = 0; i < 2 ** order; i++) mapcount += eng.mapcount(head + i);
   if (leaf.level === 1) {
-    return { head, order, addr: base, end: Math.min(v.end, base + size), mappings: [{ addr: base, level: 1, ptr: leaf.ptr, entry: leaf.entry, sub: 0 }], mapcount };
+    return {
+      head,
+      order,
+      addr: base,
+      end: Math.min(v.end, base + size),
+      mappings: [{ addr: base, level: 1, ptr: leaf.ptr, entry: leaf.entry, sub: 0 }],
+      mapcount,
+    };
   }
   const fa = addr - (pfn - head) * PAGE;
   const fend = Math.min(v.end, fa + size);
@@ -112,7 +119,11 @@ export function ksmStable(engine: Engine): Map<string, number> {
 export function isKsmPage(engine: Engine, pfn: number): boolean {
   const stable = machineOf(engine).ksmStable;
   let listed = false;
-  for (const k of stable.values()) if (k === pfn) { listed = true; break; }
+  for (const k of stable.values())
+    if (k === pfn) {
+      listed = true;
+      break;
+    }
   return listed && stable.get(contentsKey(engine, pfn)) === pfn;
 }
 

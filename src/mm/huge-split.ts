@@ -44,7 +44,8 @@ export function splitHugePmdAddress(mm: MmStruct, addr: number): void {
   if (addr % PMD_SIZE !== 0) pmdMigrationEntryWait(mm, addr);
   const leaf = mm.leafOf(addr);
   if (leaf.level === 2 && pte.isHugeLeaf(leaf.entry)) splitHugePud(mm, addr);
-  else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && (pte.isHugeLeaf(leaf.entry) || pte.isDevicePrivate(leaf.entry))) splitHugePmd(mm, v, addr);
+  else if (addr % PMD_SIZE !== 0 && leaf.level === 1 && (pte.isHugeLeaf(leaf.entry) || pte.isDevicePrivate(leaf.entry)))
+    splitHugePmd(mm, v, addr);
 }
 
 /**
@@ -112,7 +113,8 @@ export function splitHugePmdLocked(mm: MmStruct, v: Vma, haddr: number): void {
     const table = eng.raw.installTable(mm.ptr, slot) >>> 0;
     if (table === 0) throw new EngineError("out of engine memory splitting a device-private PMD");
     const w = pte.isWritableSwapLike(e);
-    for (let i = 0; i < PTRS_PER_TABLE; i++) eng.writeEntry(table + i * 8, pte.mk.devicePrivate(pte.swapOffset(e) + i, w));
+    for (let i = 0; i < PTRS_PER_TABLE; i++)
+      eng.writeEntry(table + i * 8, pte.mk.devicePrivate(pte.swapOffset(e) + i, w));
     return;
   }
   if (!pte.isHugeLeaf(e)) return;
@@ -125,7 +127,15 @@ export function splitHugePmdLocked(mm: MmStruct, v: Vma, haddr: number): void {
   }
   const table = eng.raw.installTable(mm.ptr, slot) >>> 0;
   if (table === 0) throw new EngineError("out of engine memory splitting a huge PMD");
-  const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP | PTE_BITS.PROTNONE | PTE_BITS.PRESENT);
+  const keepLo =
+    e.lo &
+    (PTE_BITS.RW |
+      PTE_BITS.DIRTY |
+      PTE_BITS.ACCESSED |
+      PTE_BITS.SOFT_DIRTY |
+      PTE_BITS.UFFD_WP |
+      PTE_BITS.PROTNONE |
+      PTE_BITS.PRESENT);
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
     const ne = isZero ? pte.mk.zero(PHYS.ZERO_PFN) : pte.mkPfnEntry(pfn + i, PTE_BITS.USER | keepLo);
     eng.writeEntry(table + i * 8, ne);

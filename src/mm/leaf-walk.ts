@@ -46,8 +46,13 @@ export function forEachLeaf(mm: PageTableRef, start: number, end: number, f: Lea
  * f sees the leaves forEachLeaf() would give it, minus those the batch handled. Returns nothing;
  * throws only what batch or f throw.
  */
-export function forEachLeafBatched(mm: PageTableRef, start: number, end: number,
-  batch: (page: number, endPage: number) => number, f: LeafVisitor): void {
+export function forEachLeafBatched(
+  mm: PageTableRef,
+  start: number,
+  end: number,
+  batch: (page: number, endPage: number) => number,
+  f: LeafVisitor,
+): void {
   const eng = mm.engine;
   const raw = eng.raw;
   const endPage = end / PAGE_SIZE;

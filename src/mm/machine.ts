@@ -96,7 +96,10 @@ export function runOp<T>(engine: Engine, f: () => T): T {
   } catch (e) {
     failed = true;
     // a trap of the WebAssembly engine never escapes bare: it says which operation it hit
-    failure = e instanceof WebAssembly.RuntimeError ? new EngineError(`WebAssembly engine trapped: ${e.message}`, { cause: e }) : e;
+    failure =
+      e instanceof WebAssembly.RuntimeError
+        ? new EngineError(`WebAssembly engine trapped: ${e.message}`, { cause: e })
+        : e;
   }
   if (--m.opDepth === 0) {
     const errs = m.callbackErrors;

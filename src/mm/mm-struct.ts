@@ -3,12 +3,32 @@
 // page table lives beside it: zap.ts (zap_page_range), huge-split.ts (THP/PUD splits),
 // vma-list.ts (__split_vma, get_unmapped_area); the syscalls live in src/ops/.
 import type { Engine } from "../engine/engine.js";
-import { ArgumentTypeError, ErrnoError, LockStateError, OutOfEngineMemoryError, SimulationDeadlock, UseAfterFreeError } from "../engine/errors.js";
+import {
+  ArgumentTypeError,
+  ErrnoError,
+  LockStateError,
+  OutOfEngineMemoryError,
+  SimulationDeadlock,
+  UseAfterFreeError,
+} from "../engine/errors.js";
 import { argBool, argEnum, argOptions } from "../engine/validate.js";
-import { ERRNO, FRAME, MEM, PAGE_SHIFT, PAGE_SIZE, PTE_LO as PTE_BITS, VA_BITS_L4, VA_BITS_L5, levelSize } from "../engine/layout.js";
+import {
+  ERRNO,
+  FRAME,
+  MEM,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  PTE_LO as PTE_BITS,
+  VA_BITS_L4,
+  VA_BITS_L5,
+  levelSize,
+} from "../engine/layout.js";
 import {
   MMU_NOTIFY_UNMAP,
-  MmuNotifierSubscriptions, type MmuNotifierEvent, type MmuIntervalNotifier, type MmuIntervalNotifierOps,
+  MmuNotifierSubscriptions,
+  type MmuNotifierEvent,
+  type MmuIntervalNotifier,
+  type MmuIntervalNotifierOps,
 } from "./notifier.js";
 import { PROFILES, type Profile, profileBits } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
@@ -17,7 +37,16 @@ import { type ThpPolicy, type Vma, hex } from "./vma.js";
 import { type MachineState, deferCallbackError, machineState, runOp } from "./machine.js";
 import { StateHasher } from "../engine/digest.js";
 import type { SimFile } from "./file.js";
-import type { EngineVmaRow, HmmStats, LeafRef, MmHooks, MmOptions, MmStats, PendingMigration, Translation } from "./mm-types.js";
+import type {
+  EngineVmaRow,
+  HmmStats,
+  LeafRef,
+  MmHooks,
+  MmOptions,
+  MmStats,
+  PendingMigration,
+  Translation,
+} from "./mm-types.js";
 import { type LeafVisitor, forEachLeaf } from "./leaf-walk.js";
 import { zapPageRange } from "./zap.js";
 
@@ -44,7 +73,8 @@ export function liveMms(engine: Engine): MmStruct[] {
 /** The Mm a notifier subscription belongs to. */
 export function mmOfNotifier(sub: MmuIntervalNotifier): MmStruct {
   const mm = sub.subscriptions.owner;
-  if (!(mm instanceof MmStruct)) throw new ArgumentTypeError("mmOfNotifier", "sub", "must be a subscription of an Mm", sub);
+  if (!(mm instanceof MmStruct))
+    throw new ArgumentTypeError("mmOfNotifier", "sub", "must be a subscription of an Mm", sub);
   return mm;
 }
 
@@ -97,9 +127,13 @@ export class MmStruct {
    * @param options See MmOptions. Throws ArgumentTypeError / InvalidArgumentError on bad options,
    *   EngineError when engine memory is exhausted.
    */
-  constructor(readonly engine: Engine, options: MmOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    options: MmOptions = {},
+  ) {
     const opts = argOptions<MmOptions>("new Mm", "options", options);
-    if (typeof engine?.raw?.mmCreate !== "function") throw new ArgumentTypeError("new Mm", "engine", "must be an Engine", engine);
+    if (typeof engine?.raw?.mmCreate !== "function")
+      throw new ArgumentTypeError("new Mm", "engine", "must be an Engine", engine);
     this.levels = argEnum("new Mm", "levels", opts.levels ?? 4, [4, 5] as const);
     this.profile = argEnum("new Mm", "profile", opts.profile ?? "v6.1", PROFILES);
     this.profileBits = profileBits(this.profile);
@@ -222,7 +256,8 @@ export class MmStruct {
   /** @internal Copies the VMA list into the engine, where the walker reads it. */
   syncVmas(): void {
     const raw = this.engine.raw;
-    if (!raw.vmaReserve(this.ptr, this.vmas.length)) throw new OutOfEngineMemoryError("out of engine memory for the VMA table");
+    if (!raw.vmaReserve(this.ptr, this.vmas.length))
+      throw new OutOfEngineMemoryError("out of engine memory for the VMA table");
     this.vmas.forEach((v, i) => raw.vmaSet(this.ptr, i, v.start / PAGE, v.end / PAGE, v.flags, v.hugeShift));
     raw.vmaSetCount(this.ptr, this.vmas.length);
   }
@@ -235,7 +270,12 @@ export class MmStruct {
     for (let i = 0; i < count && base !== 0; i++) {
       const w = (base + i * MEM.VMA_BYTES) >>> 2;
       const at = (off: number): number => u32[w + off / 4] + u32[w + off / 4 + 1] * 2 ** 32;
-      out.push({ start: at(MEM.VMA_START), end: at(MEM.VMA_END), flags: u32[w + MEM.VMA_FLAGS / 4], hugeShift: u32[w + MEM.VMA_HUGE_SHIFT / 4] | 0 });
+      out.push({
+        start: at(MEM.VMA_START),
+        end: at(MEM.VMA_END),
+        flags: u32[w + MEM.VMA_FLAGS / 4],
+        hugeShift: u32[w + MEM.VMA_HUGE_SHIFT / 4] | 0,
+      });
     }
     return out;
   }
@@ -245,7 +285,8 @@ export class MmStruct {
   /** @internal Pointer to the entry at `level` (0 PTE, 1 PMD, 2 PUD, 3 P4D/PGD, 4 PGD) mapping addr. */
   entryPtr(addr: number, level: number, alloc: boolean): number {
     const p = this.engine.raw.entryPtr(this.ptr, addr / PAGE, level, alloc ? 1 : 0) >>> 0;
-    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0) throw new OutOfEngineMemoryError("out of engine memory for page tables");
+    if (p === 0 && alloc && this.engine.raw.entryPtrStopLevel() < 0)
+      throw new OutOfEngineMemoryError("out of engine memory for page tables");
     return p;
   }
   /** The leaf entry mapping addr and its level, or level -1 when nothing maps it. */
@@ -286,7 +327,10 @@ export class MmStruct {
     if (!pte.isMigration(leaf.entry)) return;
     const pfn = pte.swapOffset(leaf.entry);
     const m = this.pendingMigrations.get(pfn) ?? this.engine.pendingMigrations.get(pfn);
-    if (!m) throw new SimulationDeadlock(`migration entry for pfn ${pfn} at ${hex(addr)} has no migration in flight to wait for`);
+    if (!m)
+      throw new SimulationDeadlock(
+        `migration entry for pfn ${pfn} at ${hex(addr)} has no migration in flight to wait for`,
+      );
     m.finish();
   }
 
@@ -306,13 +350,27 @@ export class MmStruct {
 
   /** @internal Feeds this Mm's state into h (see stateDigest). */
   digestInto(h: StateHasher): void {
-    h.str("mm").num(this.id).num(this.levels).str(this.profile).str(this.thp).bool(this.hugeZeroPage)
-      .bool(this.numaMigrateOnFault).bool(this.dead).num(this.readers).bool(this.writer);
+    h.str("mm")
+      .num(this.id)
+      .num(this.levels)
+      .str(this.profile)
+      .str(this.thp)
+      .bool(this.hugeZeroPage)
+      .bool(this.numaMigrateOnFault)
+      .bool(this.dead)
+      .num(this.readers)
+      .bool(this.writer);
     const files = new Set<SimFile>();
     h.str("vmas").num(this.vmas.length);
     for (const v of this.vmas) {
-      h.num(v.start).num(v.end).num(v.flags).num(v.pgoff).num(v.hugeShift).bool(v.anonVma)
-        .str(v.file ? `${v.file.kind}:${v.file.name}` : "").num(v.device ? this.engine.ownerId(v.device.owner) : 0);
+      h.num(v.start)
+        .num(v.end)
+        .num(v.flags)
+        .num(v.pgoff)
+        .num(v.hugeShift)
+        .bool(v.anonVma)
+        .str(v.file ? `${v.file.kind}:${v.file.name}` : "")
+        .num(v.device ? this.engine.ownerId(v.device.owner) : 0);
       if (v.file) files.add(v.file);
     }
     if (!this.dead) {
@@ -320,7 +378,11 @@ export class MmStruct {
       h.str("vmatable").num(table.length);
       for (const t of table) h.num(t.start).num(t.end).num(t.flags).num(t.hugeShift);
       h.str("entries");
-      this.forEachLeaf(0, this.taskSize + PAGE, (addr, level, _ptr, e) => void h.num(addr).num(level).u32(e.lo).u32(e.hi));
+      this.forEachLeaf(
+        0,
+        this.taskSize + PAGE,
+        (addr, level, _ptr, e) => void h.num(addr).num(level).u32(e.lo).u32(e.hi),
+      );
     }
     h.str("notifiers").num(this.notifiers.invalidateSeq).num(this.notifiers.activeInvalidateRanges);
     for (const sub of this.notifiers.intervals()) h.num(sub.start).num(sub.length).num(sub.invalidateSeq);
@@ -352,7 +414,9 @@ export class MmStruct {
   checkNotInCallback(what: string): void {
     const inNotifier = liveMms(this.engine).some((m) => m.notifiers.inCallback);
     if (inNotifier || machineOf(this.engine).driverCallbackDepth > 0) {
-      throw new LockStateError(`${what} on mm ${this.id} from inside ${inNotifier ? "an mmu notifier invalidate" : "a device driver"} callback is not allowed`);
+      throw new LockStateError(
+        `${what} on mm ${this.id} from inside ${inNotifier ? "an mmu notifier invalidate" : "a device driver"} callback is not allowed`,
+      );
     }
   }
 
@@ -381,7 +445,9 @@ export class MmStruct {
     if (this.dead) return;
     this.checkNotInCallback("exit_mmap");
     if (this.isLocked || this.notifiers.activeInvalidateRanges > 0) {
-      throw new LockStateError(`exit_mmap: mm ${this.id} is in use (its mmap lock is held or an invalidation is running)`);
+      throw new LockStateError(
+        `exit_mmap: mm ${this.id} is in use (its mmap lock is held or an invalidation is running)`,
+      );
     }
     this.runOp(() => {
       this.notifiers.release();

@@ -101,14 +101,18 @@ export function assertAddress(what: string, v: number): void {
 export function assertRange(range: MmuNotifierRange): void {
   assertAddress("range.start", range.start);
   if (!(range.end === Infinity || (Number.isInteger(range.end) && range.end > range.start))) {
-    throw branded(new RangeError(`range.end must be an integer > start (${range.start}) or Infinity, got ${range.end}`));
+    throw branded(
+      new RangeError(`range.end must be an integer > start (${range.start}) or Infinity, got ${range.end}`),
+    );
   }
   if (!Number.isInteger(range.event) || range.event < 0 || range.event >= MMU_NOTIFY_EVENT_NAMES.length) {
     throw branded(new RangeError(`range.event must be an MMU_NOTIFY_* value (0..7), got ${range.event}`));
   }
   if (range.blockable !== ((range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE) !== 0)) {
-    throw branded(new RangeError(
-      `range.blockable (${range.blockable}) disagrees with flags & MMU_NOTIFIER_RANGE_BLOCKABLE (flags ${range.flags})`,
-    ));
+    throw branded(
+      new RangeError(
+        `range.blockable (${range.blockable}) disagrees with flags & MMU_NOTIFIER_RANGE_BLOCKABLE (flags ${range.flags})`,
+      ),
+    );
   }
 }

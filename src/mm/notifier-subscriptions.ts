@@ -13,8 +13,15 @@
 // the running epoch ends.
 import { ERRNO } from "../engine/layout.js";
 import {
-  MMU_NOTIFY_EVENT_NAMES, MMU_NOTIFY_RELEASE, type InvalidateListener, type MmuNotifierEvent, type MmuNotifierRange,
-  assertAddress, assertRange, branded, mmuNotifierRangeInit,
+  MMU_NOTIFY_EVENT_NAMES,
+  MMU_NOTIFY_RELEASE,
+  type InvalidateListener,
+  type MmuNotifierEvent,
+  type MmuNotifierRange,
+  assertAddress,
+  assertRange,
+  branded,
+  mmuNotifierRangeInit,
 } from "./notifier-range.js";
 
 const { EAGAIN, EOVERFLOW } = ERRNO;
@@ -139,15 +146,13 @@ export class MmuNotifierSubscriptions {
    * `length` is 0 or `start + length - 1` exceeds 2^64 - 1.
    * @throws RangeError if start/length are not non-negative integers; TypeError if `ops.invalidate` is missing.
    */
-  intervalNotifierInsert(
-    start: number,
-    length: number,
-    ops: MmuIntervalNotifierOps,
-  ): IntervalNotifierInsertResult {
+  intervalNotifierInsert(start: number, length: number, ops: MmuIntervalNotifierOps): IntervalNotifierInsertResult {
     assertAddress("start", start);
     assertAddress("length", length);
     if (typeof ops?.invalidate !== "function") {
-      throw branded(new TypeError("mmu_interval_notifier_insert: ops must have an invalidate(sub, range, curSeq) function"));
+      throw branded(
+        new TypeError("mmu_interval_notifier_insert: ops must have an invalidate(sub, range, curSeq) function"),
+      );
     }
     if (length === 0 || BigInt(start) + BigInt(length) > TWO_POW_64) return { ret: -EOVERFLOW };
     const sub = new MmuIntervalNotifier(this, start, length, ops);
@@ -178,7 +183,9 @@ export class MmuNotifierSubscriptions {
   intervalNotifierRemove(sub: MmuIntervalNotifier): void {
     this.assertOwn(sub);
     if (this.callbackDepth > 0) {
-      throw branded(new Error("mmu_interval_notifier_remove must not be called from an invalidate callback (it would deadlock)"));
+      throw branded(
+        new Error("mmu_interval_notifier_remove must not be called from an invalidate callback (it would deadlock)"),
+      );
     }
     if (sub.removed) throw branded(new Error("mmu_interval_notifier_remove: subscription already removed"));
     sub.removed = true;
@@ -243,7 +250,9 @@ export class MmuNotifierSubscriptions {
   /** `mmu_notifier_invalidate_range_end`: the last active range to end closes the epoch. */
   invalidateRangeEnd(range: MmuNotifierRange): void {
     if (this.activeInvalidateRanges === 0) {
-      throw branded(new Error("invalidateRangeEnd without a matching invalidateRangeStart (or after it returned -EAGAIN)"));
+      throw branded(
+        new Error("invalidateRangeEnd without a matching invalidateRangeStart (or after it returned -EAGAIN)"),
+      );
     }
     this.endRange(range);
   }

@@ -70,7 +70,14 @@ export function rmapWalk(mm: MmStruct, v: Vma, addr: number): Rmap | null {
   }
   // fast path: every mapping of the folio is in this VMA (mapcount counts them all)
   if (f0.mapcount === f0.mappings.length) {
-    return { head: f0.head, order: f0.order, hits: [{ mm, vma: v, view: f0 }], mappings: f0.mappings.length, busy: false, file };
+    return {
+      head: f0.head,
+      order: f0.order,
+      hits: [{ mm, vma: v, view: f0 }],
+      mappings: f0.mappings.length,
+      busy: false,
+      file,
+    };
   }
   return rmapOfFolio(eng, f0.head, f0.order, file);
 }
@@ -133,7 +140,14 @@ export function deviceRmap(eng: Engine, pfn: number): Rmap {
       if (!v.anonVma) continue;
       m.forEachLeaf(v.start, v.end, (a, level, ptr, en) => {
         if (level !== 0 || !pte.isDevicePrivate(en) || pte.swapOffset(en) !== pfn) return;
-        const view: FolioView = { head: pfn, order: 0, addr: a, end: a + PAGE, mapcount: 0, mappings: [{ addr: a, level: 0, ptr, entry: en, sub: 0 }] };
+        const view: FolioView = {
+          head: pfn,
+          order: 0,
+          addr: a,
+          end: a + PAGE,
+          mapcount: 0,
+          mappings: [{ addr: a, level: 0, ptr, entry: en, sub: 0 }],
+        };
         r.hits.push({ mm: m, vma: v, view });
         r.mappings++;
       });

@@ -23,7 +23,8 @@ export function splitVma(mm: MmStruct, start: number, end: number): Vma[] {
     }
   }
   // the engine's VMA table must have room for the pieces before anything is split (-ENOMEM)
-  if (!mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2)) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+  if (!mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2))
+    throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
   let split = false;
   for (const a of [start, end]) {
     const v = mm.vmaLookup(a);

@@ -85,8 +85,15 @@ export class Vma {
   }
   /** A copy covering [start, end) with the file offset adjusted (what a VMA split produces). */
   clone(start: number, end: number): Vma {
-    const v = new Vma(start, end, this.flags, this.pgoff + (start - this.start) / PAGE_SIZE, this.file,
-      this.device, this.hugeShift);
+    const v = new Vma(
+      start,
+      end,
+      this.flags,
+      this.pgoff + (start - this.start) / PAGE_SIZE,
+      this.file,
+      this.device,
+      this.hugeShift,
+    );
     v.anonVma = this.anonVma;
     return v;
   }
@@ -102,8 +109,9 @@ export function hex(n: number): string {
 
 /** "rw-p"-style summary of vm_flags as in /proc/pid/maps. */
 export function vmFlagsString(f: number): string {
-  return (f & VM.READ ? "r" : "-") + (f & VM.WRITE ? "w" : "-") + (f & VM.EXEC ? "x" : "-") +
-    (f & VM.SHARED ? "s" : "p");
+  return (
+    (f & VM.READ ? "r" : "-") + (f & VM.WRITE ? "w" : "-") + (f & VM.EXEC ? "x" : "-") + (f & VM.SHARED ? "s" : "p")
+  );
 }
 
 /** calc_vm_prot_bits() | calc_vm_flag_bits() | the VM_MAY* defaults. */
@@ -120,6 +128,5 @@ export function vmFlagsFor(prot: number, mapFlags: number): number {
 }
 
 export function protToVmFlags(prot: number): number {
-  return (prot & PROT_READ ? VM.READ : 0) | (prot & PROT_WRITE ? VM.WRITE : 0) |
-    (prot & PROT_EXEC ? VM.EXEC : 0);
+  return (prot & PROT_READ ? VM.READ : 0) | (prot & PROT_WRITE ? VM.WRITE : 0) | (prot & PROT_EXEC ? VM.EXEC : 0);
 }

@@ -24,10 +24,16 @@ export function zapPageRange(mm: PageTableRef, v: Vma, start: number, end: numbe
   // would outlive it. While any of those exist, pages at their last reference go to putPage().
   const m = machineState(eng);
   const stopAtFree = eng.materialisedFrames() > 0 || m.lazyFree.size > 0 || m.ksmStable.size > 0 ? 1 : 0;
-  forEachLeafBatched(mm, start, end, (page, endPage) => raw.zapPtes(mm.ptr, page, endPage, stopAtFree), (addr, level, ptr, e) => {
-    zapLeafEntry(mm, v, addr, level, e);
-    eng.writeEntry(ptr, pte.NONE);
-  });
+  forEachLeafBatched(
+    mm,
+    start,
+    end,
+    (page, endPage) => raw.zapPtes(mm.ptr, page, endPage, stopAtFree),
+    (addr, level, ptr, e) => {
+      zapLeafEntry(mm, v, addr, level, e);
+      eng.writeEntry(ptr, pte.NONE);
+    },
+  );
 }
 
 /**
@@ -40,7 +46,7 @@ export function zapLeafEntry(mm: PageTableRef, v: Vma, addr: number, level: numb
   const eng = mm.engine;
   if (pte.isPresent(e)) {
     const pfn = pte.pfnOf(e);
-    if ((e.lo & PTE_BITS.SPECIAL) || !eng.hasStructPage(pfn)) return;
+    if (e.lo & PTE_BITS.SPECIAL || !eng.hasStructPage(pfn)) return;
     if ((eng.frameFlags(pfn) & FRAME.RESERVED) !== 0) return;
     eng.setMapcount(pfn, Math.max(0, eng.mapcount(pfn) - 1));
     if (eng.frameFlags(pfn) & FRAME.HUGETLB) {
@@ -58,7 +64,8 @@ export function zapLeafEntry(mm: PageTableRef, v: Vma, addr: number, level: numb
   }
   if (pte.isDevicePrivate(e) && level === 1) {
     // a PMD-level device-private entry (v6.19) maps a table's worth (512) of device pages, each holding a reference
-    for (let i = 0; i < PTRS_PER_TABLE; i++) zapLeafEntry(mm, v, addr, 0, pte.mk.devicePrivate(pte.swapOffset(e) + i, false));
+    for (let i = 0; i < PTRS_PER_TABLE; i++)
+      zapLeafEntry(mm, v, addr, 0, pte.mk.devicePrivate(pte.swapOffset(e) + i, false));
     return;
   }
   if (pte.isDevicePrivate(e) || pte.isDeviceExclusive(e) || pte.isMigration(e)) {

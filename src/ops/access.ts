@@ -39,7 +39,7 @@ export function cpuRead(mm: MmStruct, addr: number, length: number): Uint8Array 
   argInt("cpuRead", "length", length, 0, MAX_ACCESS);
   return runOp(mm.engine, () => {
     const out = new Uint8Array(length);
-    for (let done = 0; done < length;) {
+    for (let done = 0; done < length; ) {
       const a = addr + done;
       const n = Math.min(length - done, PAGE - (a % PAGE));
       const { pfn, offset } = cpuFault(mm, a, false);
@@ -54,7 +54,7 @@ export function cpuWrite(mm: MmStruct, addr: number, data: Uint8Array): void {
   argULong("cpuWrite", "addr", addr);
   argBytes("cpuWrite", "data", data);
   return runOp(mm.engine, () => {
-    for (let done = 0; done < data.length;) {
+    for (let done = 0; done < data.length; ) {
       const a = addr + done;
       const n = Math.min(data.length - done, PAGE - (a % PAGE));
       const { pfn, offset } = cpuFault(mm, a, true);
@@ -77,7 +77,11 @@ export function cpuReadU32(mm: MmStruct, addr: number): number {
 }
 export function cpuWriteU32(mm: MmStruct, addr: number, value: number): void {
   argInt("cpuWriteU32", "value", value, -(2 ** 31), 2 ** 32 - 1);
-  cpuWrite(mm, addr, new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]));
+  cpuWrite(
+    mm,
+    addr,
+    new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]),
+  );
 }
 /** A data-less CPU access: faults the page in for read or write. */
 export function touch(mm: MmStruct, addr: number, write: boolean): void {
@@ -92,9 +96,9 @@ export function populate(mm: MmStruct, addr: number, length: number, write: bool
   argULong("populate", "addr", addr);
   argULong("populate", "length", length);
   argBool("populate", "write", write);
-  if (length > mm.taskSize) throw new InvalidArgumentError("populate", "length", "must not exceed the address space", length);
+  if (length > mm.taskSize)
+    throw new InvalidArgumentError("populate", "length", "must not exceed the address space", length);
   return runOp(mm.engine, () => {
     for (let a = addr; a < addr + length; a += PAGE) touch(mm, a, write);
   });
 }
-

@@ -46,8 +46,9 @@ export function writebackFile(engine: Engine, file: SimFile): WritebackResult {
           const addr = v.start + (index - v.pgoff) * PAGE;
           const leaf = mm.leafOf(addr);
           const mapped = leaf.level === 0 && pte.isPresent(leaf.entry) && pte.pfnOf(leaf.entry) === pfn;
-          if (mapped && (leaf.entry.lo & PTE_LO.DIRTY)) dirty = true;
-          if (v.isShared) maps.push({ mm, addr, end: Math.min(v.end, addr + PAGE), shared: true, ptr: mapped ? leaf.ptr : 0 });
+          if (mapped && leaf.entry.lo & PTE_LO.DIRTY) dirty = true;
+          if (v.isShared)
+            maps.push({ mm, addr, end: Math.min(v.end, addr + PAGE), shared: true, ptr: mapped ? leaf.ptr : 0 });
         }
       }
       if (!dirty) continue;
@@ -113,7 +114,7 @@ export function clearRefs(mm: MmStruct, type: number): void {
             } else if (pte.isPresent(e)) {
               lo &= ~PTE_LO.ACCESSED;
             }
-            if ((lo >>> 0) !== e.lo) eng.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
+            if (lo >>> 0 !== e.lo) eng.writeEntry(ptr, { lo: lo >>> 0, hi: e.hi });
           });
         }
       };

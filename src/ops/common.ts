@@ -64,6 +64,17 @@ export function vmasIn(mm: MmStruct, start: number, end: number): { vmas: Vma[];
 }
 
 export {
-  isNormalPage, folioAt, folioExclusiveTo, lazyFreeSet, ksmStable, contentsKey, migrationLocs, addMigrationLoc,
-  takeMigrationLocs, type FolioMapping, type FolioView, type MigrationLoc, type TakenLoc,
+  isNormalPage,
+  folioAt,
+  folioExclusiveTo,
+  lazyFreeSet,
+  ksmStable,
+  contentsKey,
+  migrationLocs,
+  addMigrationLoc,
+  takeMigrationLocs,
+  type FolioMapping,
+  type FolioView,
+  type MigrationLoc,
+  type TakenLoc,
 } from "../mm/folio.js";

@@ -38,8 +38,9 @@ export function oomReap(mm: MmStruct): OomReapResult {
     for (const v of [...mm.vmas]) {
       if (v.flags & (VM.HUGETLB | VM.PFNMAP)) continue;
       if (!v.isAnonymous && v.isShared) continue;
-      const ret = mm.notifiers.invalidate(v.start, v.end, MMU_NOTIFY_UNMAP, null, { blockable: false },
-        () => zapPageRange(mm, v, v.start, v.end));
+      const ret = mm.notifiers.invalidate(v.start, v.end, MMU_NOTIFY_UNMAP, null, { blockable: false }, () =>
+        zapPageRange(mm, v, v.start, v.end),
+      );
       if (ret !== 0) {
         res.complete = false;
         res.skipped.push(v);

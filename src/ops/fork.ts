@@ -56,7 +56,12 @@ function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
     return parent.withWriteLock(() => {
       // the child is of the parent's class (the public Mm for Mms users created)
       const Ctor = parent.constructor as new (engine: MmStruct["engine"], opts: MmOptions) => T;
-      const child = new Ctor(parent.engine, { levels: parent.levels, profile: parent.profile, thp: parent.thp, hugeZeroPage: parent.hugeZeroPage });
+      const child = new Ctor(parent.engine, {
+        levels: parent.levels,
+        profile: parent.profile,
+        thp: parent.thp,
+        hugeZeroPage: parent.hugeZeroPage,
+      });
       made(child);
       try {
         for (const v of parent.vmas) {
@@ -67,7 +72,7 @@ function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
         }
         child.syncVmas();
         for (const v of parent.vmas) {
-          if (!vmaNeedsCopy(v) || (v.flags & VM.DONTCOPY)) continue;
+          if (!vmaNeedsCopy(v) || v.flags & VM.DONTCOPY) continue;
           const copy = (): void => copyPageRange(parent, child, v);
           if (isCowMapping(v.flags)) parent.invalidate(v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, null, copy);
           else copy();
@@ -91,9 +96,15 @@ function forkOp<T extends MmStruct>(parent: T, made: (child: T) => void): T {
 function copyPageRange(src: MmStruct, dst: MmStruct, v: Vma): void {
   const raw = src.engine.raw;
   const cow = isCowMapping(v.flags);
-  forEachLeafBatched(src, v.start, v.end, (page, endPage) => {
-    return raw.copyPtes(src.ptr, dst.ptr, page, endPage, cow ? 1 : 0, v.isShared ? 1 : 0);
-  }, (addr, level, ptr) => copyLeaf(src, dst, v, cow, addr, level, ptr));
+  forEachLeafBatched(
+    src,
+    v.start,
+    v.end,
+    (page, endPage) => {
+      return raw.copyPtes(src.ptr, dst.ptr, page, endPage, cow ? 1 : 0, v.isShared ? 1 : 0);
+    },
+    (addr, level, ptr) => copyLeaf(src, dst, v, cow, addr, level, ptr),
+  );
 }
 
 function copyLeaf(src: MmStruct, dst: MmStruct, v: Vma, cow: boolean, addr: number, level: number, ptr: number): void {
@@ -109,7 +120,9 @@ function copyLeaf(src: MmStruct, dst: MmStruct, v: Vma, cow: boolean, addr: numb
     e = pte.mkPfnEntry(pfn, PRESENT_BITS | PTE_LO.ACCESSED | (w ? PTE_LO.RW | PTE_LO.DIRTY : 0));
     eng.writeEntry(ptr, e);
   }
-  const { parentEntry, childEntry } = pte.isPresent(e) ? copyPresent(src, v, cow, e) : copyNonPresent(src, v, cow, e, level);
+  const { parentEntry, childEntry } = pte.isPresent(e)
+    ? copyPresent(src, v, cow, e)
+    : copyNonPresent(src, v, cow, e, level);
   if (parentEntry.lo !== e.lo || parentEntry.hi !== e.hi) eng.writeEntry(ptr, parentEntry);
   const cptr = dst.entryPtr(addr, level, true);
   eng.writeEntry(cptr, childEntry);
@@ -117,7 +130,9 @@ function copyLeaf(src: MmStruct, dst: MmStruct, v: Vma, cow: boolean, addr: numb
     // the child's copy of a migration entry of a pending migration is completed with it
     // (remove_migration_ptes finds it through the rmap); it holds its own reference
     const pfn = pte.swapOffset(e);
-    const loc = migrationLocs(eng).get(pfn)?.find((l) => l.mm === src && l.addr === addr && l.level === level);
+    const loc = migrationLocs(eng)
+      .get(pfn)
+      ?.find((l) => l.mm === src && l.addr === addr && l.level === level);
     if (loc) {
       eng.getPage(pfn);
       addMigrationLoc(eng, pfn, { mm: dst, addr, level, entry0: loc.entry0 });
@@ -151,7 +166,13 @@ function copyPresent(mm: MmStruct, v: Vma, cow: boolean, e: Entry): { parentEntr
   return { parentEntry, childEntry: { lo: lo >>> 0, hi: e.hi } };
 }
 
-function copyNonPresent(mm: MmStruct, _v: Vma, cow: boolean, e: Entry, level = 0): { parentEntry: Entry; childEntry: Entry } {
+function copyNonPresent(
+  mm: MmStruct,
+  _v: Vma,
+  cow: boolean,
+  e: Entry,
+  level = 0,
+): { parentEntry: Entry; childEntry: Entry } {
   const eng = mm.engine;
   const EXCL = Number(SWP.EXCLUSIVE);
   if (pte.isRegularSwap(e)) {

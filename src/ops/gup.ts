@@ -33,7 +33,8 @@ export interface GupResult {
 /** check_vma_flags(): the access GUP is asked for must be allowed by the VMA. */
 function checkVmaFlags(flags: number, gupFlags: number): boolean {
   if (flags & (VM.IO | VM.PFNMAP)) return false;
-  if (gupFlags & FOLL_WRITE) return (flags & VM.WRITE) !== 0 || ((gupFlags & FOLL_FORCE) !== 0 && (flags & VM.MAYWRITE) !== 0);
+  if (gupFlags & FOLL_WRITE)
+    return (flags & VM.WRITE) !== 0 || ((gupFlags & FOLL_FORCE) !== 0 && (flags & VM.MAYWRITE) !== 0);
   return (flags & VM.READ) !== 0 || ((gupFlags & FOLL_FORCE) !== 0 && (flags & VM.MAYREAD) !== 0);
 }
 
@@ -76,7 +77,8 @@ function gupInternal(mm: MmStruct, start: number, nrPages: number, gupFlags: num
       let t = mm.translate(addr, write);
       for (let tries = 0; !t && tries < 8; tries++) {
         // faultin_page(): a device-private entry faults through migrate_to_ram
-        if (handleMmFault(mm, vma, addr, FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0)) & VM_FAULT_ERROR) return fail(-ERRNO.EFAULT);
+        if (handleMmFault(mm, vma, addr, FAULT_FLAG_REMOTE | (write ? FAULT_FLAG_WRITE : 0)) & VM_FAULT_ERROR)
+          return fail(-ERRNO.EFAULT);
         t = mm.translate(addr, write);
       }
       if (!t) return fail(-ERRNO.EFAULT);

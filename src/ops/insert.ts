@@ -29,7 +29,8 @@ function checkInsertArgs(fn: string, mm: MmStruct, addr: number, pfn: number): v
 export function insertPfn(mm: MmStruct, addr: number, pfn: number, write = false): void {
   checkInsertArgs("insertPfn", mm, addr, pfn);
   const vma = mm.vmaLookup(addr);
-  if (!vma || !(vma.flags & (VM.PFNMAP | VM.MIXEDMAP))) throw new ErrnoError(-ERRNO.EINVAL, `insert_pfn at ${hex(addr)}: not a PFNMAP/MIXEDMAP VMA`);
+  if (!vma || !(vma.flags & (VM.PFNMAP | VM.MIXEDMAP)))
+    throw new ErrnoError(-ERRNO.EINVAL, `insert_pfn at ${hex(addr)}: not a PFNMAP/MIXEDMAP VMA`);
   const p = mm.entryPtr(addr, 0, true);
   const old = mm.engine.readEntry(p);
   if (!pte.isNone(old)) {
@@ -54,10 +55,13 @@ export function insertPage(mm: MmStruct, addr: number, pfn: number): void {
   checkInsertArgs("insertPage", mm, addr, pfn);
   const vma = mm.vmaLookup(addr);
   if (!vma) throw new ErrnoError(-ERRNO.EFAULT, `vm_insert_page at ${hex(addr)}: no VMA`);
-  if (vma.flags & VM.PFNMAP) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: a VM_PFNMAP VMA takes no pages`);
-  if (!mm.engine.hasStructPage(pfn)) throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page: pfn ${pfn} has no struct page`);
+  if (vma.flags & VM.PFNMAP)
+    throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page at ${hex(addr)}: a VM_PFNMAP VMA takes no pages`);
+  if (!mm.engine.hasStructPage(pfn))
+    throw new ErrnoError(-ERRNO.EINVAL, `vm_insert_page: pfn ${pfn} has no struct page`);
   const p = mm.entryPtr(addr, 0, true);
-  if (!pte.isNone(mm.engine.readEntry(p))) throw new ErrnoError(-ERRNO.EBUSY, `vm_insert_page at ${hex(addr)}: the PTE is already occupied`);
+  if (!pte.isNone(mm.engine.readEntry(p)))
+    throw new ErrnoError(-ERRNO.EBUSY, `vm_insert_page at ${hex(addr)}: the PTE is already occupied`);
   if (!(vma.flags & VM.MIXEDMAP)) {
     vma.flags = (vma.flags | VM.MIXEDMAP) >>> 0;
     mm.syncVmas();
@@ -66,4 +70,3 @@ export function insertPage(mm: MmStruct, addr: number, pfn: number): void {
   mm.engine.setMapcount(pfn, mm.engine.mapcount(pfn) + 1);
   mm.engine.writeEntry(p, pte.mk.page(pfn, false));
 }
-

@@ -61,20 +61,24 @@ const EINVAL = -ERRNO.EINVAL;
 export function madvise(mm: MmStruct, addr: number, len: number, advice: number): void {
   return runOp(mm.engine, () => {
     argBits("madvise", "advice", advice);
-  const end = checkedEnd(mm, addr, len, "madvise");
+    const end = checkedEnd(mm, addr, len, "madvise");
     if (end === addr) return;
     switch (advice) {
       case MADV_DONTNEED:
       case MADV_DONTNEED_LOCKED:
-        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => dontneed(mm, v, s, e, advice === MADV_DONTNEED_LOCKED)));
+        return mm.withReadLock(() =>
+          perVma(mm, addr, end, (v, s, e) => dontneed(mm, v, s, e, advice === MADV_DONTNEED_LOCKED)),
+        );
       case MADV_FREE:
         return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvFree(mm, v, s, e)));
       case MADV_PAGEOUT:
-        return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => {
-          if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.LOCKED)) throw new ErrnoError(EINVAL, `MADV_PAGEOUT on ${v}`);
-          const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
-          reclaimVmaRange(mm, v, s, e, r, true);
-        }));
+        return mm.withReadLock(() =>
+          perVma(mm, addr, end, (v, s, e) => {
+            if (v.isHugetlb || v.flags & (VM.PFNMAP | VM.LOCKED)) throw new ErrnoError(EINVAL, `MADV_PAGEOUT on ${v}`);
+            const r: ReclaimResult = { swappedOut: 0, discarded: 0, unmappedFile: 0, skipped: 0 };
+            reclaimVmaRange(mm, v, s, e, r, true);
+          }),
+        );
       case MADV_REMOVE:
         return mm.withReadLock(() => perVma(mm, addr, end, (v, s, e) => madvRemove(mm, v, s, e)));
       case MADV_COLLAPSE:
@@ -108,7 +112,14 @@ function perVma(mm: MmStruct, start: number, end: number, f: (v: Vma, s: number,
   if (hole) throw new ErrnoError(-ERRNO.ENOMEM, `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
 }
 
-function setFlags(mm: MmStruct, start: number, end: number, set: number, clear: number, ok?: (v: Vma) => boolean): void {
+function setFlags(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  set: number,
+  clear: number,
+  ok?: (v: Vma) => boolean,
+): void {
   mm.withWriteLock(() => {
     const { hole } = vmasIn(mm, start, end);
     for (const v of vmasIn(mm, start, end).vmas) if (ok && !ok(v)) throw new ErrnoError(EINVAL, `madvise on ${v}`);
@@ -134,7 +145,7 @@ export function zapPageRangeSingle(mm: MmStruct, v: Vma, s: number, e: number, k
     // unmap_mapping_range(even_cows = 0): private COW copies (anon pages, swap entries) survive
     mm.forEachLeaf(s, e, (a, level, ptr, en) => {
       if (pte.isRegularSwap(en)) return;
-      if (isNormalPage(mm, en) && (mm.engine.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) return;
+      if (isNormalPage(mm, en) && mm.engine.frameFlags(pte.pfnOf(en)) & FRAME.ANON) return;
       zapLeafEntry(mm, v, a, level, en);
       mm.engine.writeEntry(ptr, pte.NONE);
     });
@@ -153,7 +164,8 @@ function dontneed(mm: MmStruct, v: Vma, s: number, e: number, locked: boolean): 
 }
 
 function madvFree(mm: MmStruct, v: Vma, s: number, e: number): void {
-  if (!v.isAnonymous || v.isShared || v.flags & (VM.LOCKED | VM.PFNMAP)) throw new ErrnoError(EINVAL, `MADV_FREE on ${v}`);
+  if (!v.isAnonymous || v.isShared || v.flags & (VM.LOCKED | VM.PFNMAP))
+    throw new ErrnoError(EINVAL, `MADV_FREE on ${v}`);
   const eng = mm.engine;
   const lazy = lazyFreeSet(eng);
   mm.invalidate(s, e, MMU_NOTIFY_CLEAR, null, () => {
@@ -181,7 +193,8 @@ function madvFree(mm: MmStruct, v: Vma, s: number, e: number): void {
 function madvRemove(mm: MmStruct, v: Vma, s: number, e: number): void {
   if (v.flags & VM.LOCKED) throw new ErrnoError(EINVAL, `MADV_REMOVE on ${v}`);
   if (!v.file) throw new ErrnoError(EINVAL, `MADV_REMOVE on ${v}: not a file mapping`);
-  if ((v.flags & (VM.SHARED | VM.WRITE)) !== (VM.SHARED | VM.WRITE)) throw new ErrnoError(-ERRNO.EACCES, `MADV_REMOVE on ${v}`);
+  if ((v.flags & (VM.SHARED | VM.WRITE)) !== (VM.SHARED | VM.WRITE))
+    throw new ErrnoError(-ERRNO.EACCES, `MADV_REMOVE on ${v}`);
   punchHole(mm.engine, v.file, v.pageIndex(s) * PAGE, e - s);
 }
 
@@ -215,7 +228,8 @@ export function collapseHugePage(mm: MmStruct, haddr: number): number {
     mm.checkAlive("collapseHugePage");
     const eng = mm.engine;
     const v = mm.vmaLookup(haddr);
-    if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr) return EINVAL;
+    if (haddr % PMD_SIZE !== 0 || !v || !v.isAnonymous || v.isShared || haddr + PMD_SIZE > v.end || v.start > haddr)
+      return EINVAL;
     const top = mm.leafOf(haddr);
     if (top.level === 1 && pte.isHugeLeaf(top.entry)) return 0; // already a THP
     if (top.level >= 1) return -ERRNO.EAGAIN;
@@ -303,9 +317,27 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
     argOptions("khugepagedScan", "opts", opts);
     mm.checkAlive("khugepagedScan");
     const maxPages = argBudget("khugepagedScan", "opts.maxPages", opts.maxPages === undefined ? 4096 : opts.maxPages);
-    const maxNone = argInt("khugepagedScan", "opts.maxPtesNone", opts.maxPtesNone === undefined ? HPAGE_PMD_NR - 1 : opts.maxPtesNone, 0, HPAGE_PMD_NR - 1);
-    const maxSwap = argInt("khugepagedScan", "opts.maxPtesSwap", opts.maxPtesSwap === undefined ? 64 : opts.maxPtesSwap, 0, HPAGE_PMD_NR - 1);
-    const maxShared = argInt("khugepagedScan", "opts.maxPtesShared", opts.maxPtesShared === undefined ? 256 : opts.maxPtesShared, 0, HPAGE_PMD_NR);
+    const maxNone = argInt(
+      "khugepagedScan",
+      "opts.maxPtesNone",
+      opts.maxPtesNone === undefined ? HPAGE_PMD_NR - 1 : opts.maxPtesNone,
+      0,
+      HPAGE_PMD_NR - 1,
+    );
+    const maxSwap = argInt(
+      "khugepagedScan",
+      "opts.maxPtesSwap",
+      opts.maxPtesSwap === undefined ? 64 : opts.maxPtesSwap,
+      0,
+      HPAGE_PMD_NR - 1,
+    );
+    const maxShared = argInt(
+      "khugepagedScan",
+      "opts.maxPtesShared",
+      opts.maxPtesShared === undefined ? 256 : opts.maxPtesShared,
+      0,
+      HPAGE_PMD_NR,
+    );
     const res: KhugepagedResult = { collapsed: [], scanned: 0 };
     if (mm.exited || mm.thp === "never") return res;
     return mm.withWriteLock(() => {
@@ -319,11 +351,19 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
           if (top.level !== 0 && top.level !== -1) continue; // already huge (or a PMD entry)
           if (top.level === -1) continue; // no page table: nothing to collapse
           res.scanned += HPAGE_PMD_NR;
-          let none = 0, swap = 0, shared = 0, writable = 0, ok = true;
+          let none = 0,
+            swap = 0,
+            shared = 0,
+            writable = 0,
+            ok = true;
           for (let i = 0; i < HPAGE_PMD_NR && ok; i++) {
             const l = mm.leafOf(h + i * PAGE);
             const en = l.entry;
-            if (l.level < 0 || pte.isNone(en) || (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)) {
+            if (
+              l.level < 0 ||
+              pte.isNone(en) ||
+              (pte.isPresent(en) && !pte.isProtnone(en) && pte.pfnOf(en) === PHYS.ZERO_PFN)
+            ) {
               if (++none > maxNone) ok = false;
               continue;
             }
@@ -331,7 +371,10 @@ export function khugepagedScan(mm: MmStruct, opts: KhugepagedOptions = {}): Khug
               if (++swap > maxSwap) ok = false;
               continue;
             }
-            if (!isNormalPage(mm, en) || pte.isProtnone(en) || !(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) { ok = false; continue; }
+            if (!isNormalPage(mm, en) || pte.isProtnone(en) || !(eng.frameFlags(pte.pfnOf(en)) & FRAME.ANON)) {
+              ok = false;
+              continue;
+            }
             if (eng.mapcount(pte.pfnOf(en)) > 1 && ++shared > maxShared) ok = false;
             if (pte.isWrite(en)) writable++;
           }
@@ -372,7 +415,7 @@ function dropCachePages(engine: Engine, file: SimFile, first: number, last: numb
 }
 
 function zeroCached(engine: Engine, file: SimFile, from: number, to: number): void {
-  for (let off = from; off < to;) {
+  for (let off = from; off < to; ) {
     const idx = Math.floor(off / PAGE);
     const n = Math.min(to, (idx + 1) * PAGE) - off;
     const pfn = file.pageCache.get(idx);

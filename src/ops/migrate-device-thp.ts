@@ -53,7 +53,14 @@ interface CompoundMigration {
  * null when the range migrates page by page (profile without device THP, flag absent, range
  * not exactly one aligned PMD, or a PMD the caller does not select).
  */
-export function compoundKind(mm: MmStruct, vma: Vma, start: number, end: number, flags: number, ownerId: number): CompoundState | null {
+export function compoundKind(
+  mm: MmStruct,
+  vma: Vma,
+  start: number,
+  end: number,
+  flags: number,
+  ownerId: number,
+): CompoundState | null {
   if (!profileInfo(mm.profile).deviceThp || !(flags & MIGRATE_VMA_SELECT_COMPOUND)) return null;
   if (start % PMD_SIZE !== 0 || end - start !== PMD_SIZE) return null;
   const eng = mm.engine;
@@ -74,7 +81,8 @@ export function compoundKind(mm: MmStruct, vma: Vma, start: number, end: number,
   if (pte.isHugeLeaf(e) && pte.isPresent(e) && flags & SELECT_SYSTEM) {
     const head = pte.pfnOf(e);
     // an exclusive anonymous THP mapped once; anything else is split and migrated page by page
-    if ((eng.frameFlags(head) & FRAME.ANON) !== 0 && eng.mapcount(head) === 1 && eng.refcount(head) === 1) return { kind: "thp", pmdp, entry: e };
+    if ((eng.frameFlags(head) & FRAME.ANON) !== 0 && eng.mapcount(head) === 1 && eng.refcount(head) === 1)
+      return { kind: "thp", pmdp, entry: e };
   }
   return null;
 }
@@ -94,7 +102,7 @@ export function collectCompound(m: CompoundMigration, c: CompoundState): void {
   });
 }
 
-const has = (v: number, f: number): boolean => (v % SHIFT & f) !== 0;
+const has = (v: number, f: number): boolean => ((v % SHIFT) & f) !== 0;
 
 /** migrate_vma_pages(): a hole gets its destination now, inside a second MIGRATE invalidation. */
 export function pagesCompound(m: CompoundMigration): void {

@@ -16,7 +16,12 @@ import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
 import type { Entry } from "../engine/pte.js";
 import {
-  type CompoundState, collectCompound, compoundKind, finalizeCompound, pagesCompound, splitDeviceFolioMappings,
+  type CompoundState,
+  collectCompound,
+  compoundKind,
+  finalizeCompound,
+  pagesCompound,
+  splitDeviceFolioMappings,
 } from "./migrate-device-thp.js";
 
 export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-device-thp.js";
@@ -37,7 +42,7 @@ export const MIGRATE_VMA_SELECT_DEVICE_PRIVATE = 1 << 1;
 export const MIGRATE_VMA_SELECT_DEVICE_COHERENT = 1 << 2;
 
 // migrate_pfn values exceed 32 bits, so flags are added and removed arithmetically, never with | or ~
-export const hasFlag = (m: number, f: number): boolean => (m % 2 ** MIGRATE_PFN_SHIFT & f) !== 0;
+export const hasFlag = (m: number, f: number): boolean => ((m % 2 ** MIGRATE_PFN_SHIFT) & f) !== 0;
 export const withoutFlag = (m: number, f: number): number => (hasFlag(m, f) ? m - f : m);
 /** The MIGRATE_PFN_* flag bits of a migrate_pfn number (its low MIGRATE_PFN_SHIFT bits). */
 export const migratePfnFlags = (m: number): number => m % 2 ** MIGRATE_PFN_SHIFT;
@@ -107,7 +112,8 @@ export interface MigrateVma {
 
 /** migrate_vma_setup(): collects and unmaps; returns the migration, or a negative errno. */
 export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | number {
-  if (typeof a !== "object" || a === null) throw new ArgumentTypeError("migrateVmaSetup", "args", "must be a MigrateVmaArgs object", a);
+  if (typeof a !== "object" || a === null)
+    throw new ArgumentTypeError("migrateVmaSetup", "args", "must be a MigrateVmaArgs object", a);
   argULong("migrateVmaSetup", "args.start", a.start);
   argULong("migrateVmaSetup", "args.end", a.end);
   argBits("migrateVmaSetup", "args.flags", a.flags);
@@ -121,8 +127,18 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
     const eng = mm.engine;
     const npages = (a.end - a.start) / PAGE;
     const m: MigrateVma = {
-      mm, vma, start: a.start, end: a.end, npages, cpages: 0, src: new Array(npages).fill(0),
-      dst: new Array(npages).fill(0), pgmapOwner: a.pgmapOwner, saved: new Map(), done: false, flags: a.flags,
+      mm,
+      vma,
+      start: a.start,
+      end: a.end,
+      npages,
+      cpages: 0,
+      src: new Array(npages).fill(0),
+      dst: new Array(npages).fill(0),
+      pgmapOwner: a.pgmapOwner,
+      saved: new Map(),
+      done: false,
+      flags: a.flags,
     };
     const ownerId = eng.ownerId(a.pgmapOwner);
     const compound = compoundKind(mm, vma, a.start, a.end, a.flags, ownerId);
@@ -136,7 +152,8 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
       pmdMigrationEntryWait(mm, Math.max(x, a.start));
       const leaf = mm.leafOf(Math.max(x, a.start));
       if (leaf.level === 1 && pte.isHugeLeaf(leaf.entry)) splitHugePmd(mm, vma, Math.max(x, a.start));
-      else if (leaf.level === 1 && pte.isDevicePrivate(leaf.entry)) splitDeviceFolioMappings(eng, pte.swapOffset(leaf.entry));
+      else if (leaf.level === 1 && pte.isDevicePrivate(leaf.entry))
+        splitDeviceFolioMappings(eng, pte.swapOffset(leaf.entry));
     }
     // the page at index i becomes a migration entry and its source word records it
     // a page mapped at several addresses of the range (KSM, mremap) is collected once: the
@@ -158,12 +175,16 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
         const e = leaf.entry;
         if (leaf.level !== 0 && leaf.level !== -1) continue;
         if (leaf.level === -1 || pte.isNone(e)) {
-          if (vma.isAnonymous) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; }
+          if (vma.isAnonymous) {
+            m.src[i] = MIGRATE_PFN_MIGRATE;
+            m.cpages++;
+          }
           continue;
         }
         if (pte.isDevicePrivate(e)) {
           const pfn = pte.swapOffset(e);
-          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId || collected.has(pfn)) continue;
+          if (!(a.flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE) || eng.pgmapOwnerId(pfn) !== ownerId || collected.has(pfn))
+            continue;
           collect(i, addr, leaf.ptr, e, pfn, pte.isWritableSwapLike(e));
           if (eng.mapcount(pfn) > 1) shared.push(i);
           continue;
@@ -176,7 +197,11 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
         } else if (!(a.flags & MIGRATE_VMA_SELECT_SYSTEM)) {
           continue;
         }
-        if (pfn === PHYS.ZERO_PFN) { m.src[i] = MIGRATE_PFN_MIGRATE; m.cpages++; continue; }
+        if (pfn === PHYS.ZERO_PFN) {
+          m.src[i] = MIGRATE_PFN_MIGRATE;
+          m.cpages++;
+          continue;
+        }
         if (e.lo & PTE_LO.SPECIAL || !eng.hasStructPage(pfn) || collected.has(pfn)) continue;
         // a page of a large folio mapped elsewhere too would need a folio split: skipped
         if (eng.mapcount(pfn) > 1 && eng.folioOf(pfn).order !== 0) continue;
@@ -193,7 +218,10 @@ export function migrateVmaSetup(mm: MmStruct, a: MigrateVmaArgs): MigrateVma | n
       const devicePage = eng.isDevicePrivatePage(pfn);
       // a device-private page is always anonymous (a COW copy even in a private file mapping):
       // no page-cache reference, whatever the VMA maps
-      const fileRef = !devicePage && (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file ? { file: vma.file, index: vma.pageIndex(addr) } : null;
+      const fileRef =
+        !devicePage && (eng.frameFlags(pfn) & FRAME.ANON) === 0 && vma.file
+          ? { file: vma.file, index: vma.pageIndex(addr) }
+          : null;
       const rm = devicePage ? deviceRmap(eng, pfn) : rmapOfFolio(eng, pfn, 0, fileRef);
       if (eng.refcount(pfn) !== 1 + rm.mappings + (fileRef ? 1 : 0)) {
         const leaf = mm.leafOf(addr);
@@ -228,10 +256,14 @@ export function migrateVmaPages(m: MigrateVma): void {
     for (let i = 0; i < m.npages; i++) {
       if (!hasFlag(m.src[i], MIGRATE_PFN_MIGRATE) || !m.dst[i]) continue;
       const spfn = migratePfnToPfn(m.src[i]);
-      if (!spfn) { if (firstHole < 0) firstHole = i; continue; }
+      if (!spfn) {
+        if (firstHole < 0) firstHole = i;
+        continue;
+      }
       const dpfn = migratePfnToPfn(m.dst[i]);
       const toDevice = eng.isDevicePrivatePage(dpfn);
-      if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0) m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
+      if (toDevice && spfn !== PHYS.ZERO_PFN && (eng.frameFlags(spfn) & FRAME.FILE) !== 0)
+        m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
     }
     if (firstHole < 0) return;
     const start = m.start + firstHole * PAGE;
@@ -243,7 +275,10 @@ export function migrateVmaPages(m: MigrateVma): void {
         const ptr = m.mm.entryPtr(addr, 0, true);
         const cur = eng.readEntry(ptr);
         const w = (m.vma.flags & VM.WRITE) !== 0;
-        if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) { m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE); continue; }
+        if (!pte.isNone(cur) && !(pte.isPresent(cur) && pte.pfnOf(cur) === PHYS.ZERO_PFN)) {
+          m.src[i] = withoutFlag(m.src[i], MIGRATE_PFN_MIGRATE);
+          continue;
+        }
         m.vma.anonVma = true;
         eng.setMapcount(dpfn, 1);
         eng.writeEntry(ptr, eng.isDevicePrivatePage(dpfn) ? pte.mk.devicePrivate(dpfn, w) : pte.mk.page(dpfn, w));
@@ -290,10 +325,23 @@ export function migrateVmaFinalize(m: MigrateVma): void {
           const local = t.loc.mm === m.mm && t.loc.addr === addr;
           // remove_migration_pte(): writable only if the migration entry still is (an mprotect or
           // a fork since setup made it readable, and a fork shares the page with the child)
-          if (local) { eng.writeEntry(t.ptr, pte.isWritableSwapLike(t.cur) ? old : readOnlyEntry(old)); continue; }
+          if (local) {
+            eng.writeEntry(t.ptr, pte.isWritableSwapLike(t.cur) ? old : readOnlyEntry(old));
+            continue;
+          }
           const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
           const e0 = t.loc.entry0;
-          eng.writeEntry(t.ptr, pte.mkPfnEntry(spfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) | (w ? PTE_LO.RW : 0)));
+          eng.writeEntry(
+            t.ptr,
+            pte.mkPfnEntry(
+              spfn,
+              PTE_LO.PRESENT |
+                PTE_LO.USER |
+                PTE_LO.ACCESSED |
+                (e0.lo & (PTE_LO.DIRTY | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP)) |
+                (w ? PTE_LO.RW : 0),
+            ),
+          );
         }
         // a page mapped again by several Mms (a fork during the migration) is exclusive to none
         if (live.length > 1 && !fromDevice) eng.setFrameFlags(spfn, eng.frameFlags(spfn) & ~FRAME.ANON_EXCLUSIVE);
@@ -324,7 +372,12 @@ export function migrateVmaSplitCompound(m: MigrateVma): MigrateVma | number {
   const c = m.compound;
   if (c && c.kind !== "hole") splitHugePmd(m.mm, m.vma, m.start);
   if (c && c.kind === "hole" && pte.isHugeLeaf(c.entry)) splitHugePmd(m.mm, m.vma, m.start);
-  return migrateVmaSetup(m.mm, { start: m.start, end: m.end, pgmapOwner: m.pgmapOwner, flags: m.flags & ~MIGRATE_VMA_SELECT_COMPOUND_BIT });
+  return migrateVmaSetup(m.mm, {
+    start: m.start,
+    end: m.end,
+    pgmapOwner: m.pgmapOwner,
+    flags: m.flags & ~MIGRATE_VMA_SELECT_COMPOUND_BIT,
+  });
 }
 const MIGRATE_VMA_SELECT_COMPOUND_BIT = 1 << 3;
 
@@ -353,7 +406,12 @@ export interface DeviceExclusiveResult {
  * page it cannot fault. The simulator holds no page lock or reference on them afterwards, so
  * callers have nothing to unlock or put.
  */
-export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: number, owner: unknown): DeviceExclusiveResult {
+export function makeDeviceExclusiveRangePages(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  owner: unknown,
+): DeviceExclusiveResult {
   argULong("makeDeviceExclusiveRange", "start", start);
   argULong("makeDeviceExclusiveRange", "end", end);
   mm.checkAlive("makeDeviceExclusiveRange");
@@ -377,7 +435,7 @@ export function makeDeviceExclusiveRangePages(mm: MmStruct, start: number, end: 
       }
       const pfn = pte.pfnOf(leaf.entry);
       // page_make_device_exclusive(): anonymous pages only (PageAnon), and not a large folio's tail
-      if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || (eng.frameFlags(pfn) & FRAME.TAIL)) {
+      if (!eng.hasStructPage(pfn) || !(eng.frameFlags(pfn) & FRAME.ANON) || eng.frameFlags(pfn) & FRAME.TAIL) {
         pages.push(0);
         continue;
       }

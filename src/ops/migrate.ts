@@ -145,8 +145,15 @@ function startFolioMigration(mm: MmStruct, v: Vma, addr: number): FolioMigration
   }
   const file = rm.file;
   const mig: FolioMigration = {
-    mm: mine.mm, vma: mine.vma, src: head, order: rm.order, start: mine.view.addr, end: mine.view.end, hits,
-    dst: 0, state: "pending",
+    mm: mine.mm,
+    vma: mine.vma,
+    src: head,
+    order: rm.order,
+    start: mine.view.addr,
+    end: mine.view.end,
+    hits,
+    dst: 0,
+    state: "pending",
     finish: () => complete(mig, [...subs], file, false),
     abort: () => complete(mig, [...subs], file, true),
   };
@@ -159,7 +166,11 @@ const KEEP = PTE_LO.PSE | PTE_LO.SOFT_DIRTY | PTE_LO.UFFD_WP | PTE_LO.DIRTY;
 /** The present entry that replaces a migration entry (remove_migration_pte). */
 function restored(pfn: number, t: TakenLoc): Entry {
   const w = pte.swapType(t.cur) === SWP.MIGRATION_WRITE;
-  return pte.mkPfnEntry(pfn, PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (t.loc.entry0.lo & KEEP) | (w ? PTE_LO.RW : 0), (t.loc.entry0.hi & pte.FLAGS_HI) >>> 0);
+  return pte.mkPfnEntry(
+    pfn,
+    PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED | (t.loc.entry0.lo & KEEP) | (w ? PTE_LO.RW : 0),
+    (t.loc.entry0.hi & pte.FLAGS_HI) >>> 0,
+  );
 }
 
 function complete(mig: FolioMigration, subs: number[], file: Rmap["file"], undo: boolean): void {

@@ -8,8 +8,20 @@ import type { MmStruct } from "../mm/mm-struct.js";
 import type { MmapOptions } from "../mm/mm-types.js";
 import { getUnmappedArea, vmaLink } from "../mm/vma-list.js";
 import {
-  MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_HUGETLB, MAP_HUGE_SHIFT, MAP_POPULATE, MAP_PRIVATE,
-  MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, hex, vmFlagsFor,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_HUGETLB,
+  MAP_HUGE_SHIFT,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  Vma,
+  hex,
+  vmFlagsFor,
 } from "../mm/vma.js";
 import { populate } from "./access.js";
 import { doMunmap } from "./munmap.js";
@@ -34,8 +46,10 @@ function checkMmapArgs(mm: MmStruct, o: MmapOptions): void {
   if (o.addr !== undefined) argULong(fn, "addr", o.addr);
   if (o.offset !== undefined) argULong(fn, "offset", o.offset);
   if (o.vmFlags !== undefined) argBits(fn, "vmFlags", o.vmFlags);
-  if (o.file !== undefined && !(o.file instanceof File)) throw new ArgumentTypeError(fn, "file", "must be a SimFile", o.file);
-  if (o.device !== undefined && (typeof o.device !== "object" || o.device === null)) throw new ArgumentTypeError(fn, "device", "must be a Device", o.device);
+  if (o.file !== undefined && !(o.file instanceof File))
+    throw new ArgumentTypeError(fn, "file", "must be a SimFile", o.file);
+  if (o.device !== undefined && (typeof o.device !== "object" || o.device === null))
+    throw new ArgumentTypeError(fn, "device", "must be a Device", o.device);
   if ((o.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0 && o.addr === undefined) {
     throw new InvalidArgumentError(fn, "addr", "is required with MAP_FIXED / MAP_FIXED_NOREPLACE");
   }
@@ -55,7 +69,7 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
   const anon = (flags & MAP_ANONYMOUS) !== 0;
   if (!anon && !o.file && !o.device) throw new ErrnoError(-ERRNO.EINVAL, "mmap: a file mapping needs a file");
   const hugetlb = (flags & MAP_HUGETLB) !== 0;
-  const hugeShift = hugetlb ? ((flags >>> MAP_HUGE_SHIFT) & 0x3f) || PMD_SHIFT : 0;
+  const hugeShift = hugetlb ? (flags >>> MAP_HUGE_SHIFT) & 0x3f || PMD_SHIFT : 0;
   if (hugetlb && hugeShift !== PMD_SHIFT && hugeShift !== PUD_SHIFT) {
     throw new ErrnoError(-ERRNO.EINVAL, `mmap: unsupported hugetlb page size 2^${hugeShift}`);
   }
@@ -68,9 +82,11 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
     addr = o.addr!;
     if (addr % align !== 0) throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_FIXED address not aligned");
     // get_unmapped_area(): a fixed range beyond TASK_SIZE is -ENOMEM
-    if (addr + length > mm.taskSize) throw new ErrnoError(-ERRNO.ENOMEM, `mmap: [${hex(addr)}, +${length}) is beyond the address space`);
+    if (addr + length > mm.taskSize)
+      throw new ErrnoError(-ERRNO.ENOMEM, `mmap: [${hex(addr)}, +${length}) is beyond the address space`);
     const clash = mm.vmas.some((v) => v.start < addr + length && v.end > addr);
-    if (clash && flags & MAP_FIXED_NOREPLACE) throw new ErrnoError(-ERRNO.EEXIST, "mmap: MAP_FIXED_NOREPLACE over a mapping");
+    if (clash && flags & MAP_FIXED_NOREPLACE)
+      throw new ErrnoError(-ERRNO.EEXIST, "mmap: MAP_FIXED_NOREPLACE over a mapping");
     if (clash) doMunmap(mm, addr, length);
   } else {
     addr = getUnmappedArea(mm, length, hugetlb ? align : length >= PMD_SIZE && anon ? PMD_SIZE : PAGE);
@@ -81,7 +97,8 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
     file.internal = true;
   }
   if (anon && hugetlb && flags & MAP_PRIVATE) file = null;
-  if (!anon && hugetlb && file && file.kind !== "hugetlbfs") throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
+  if (!anon && hugetlb && file && file.kind !== "hugetlbfs")
+    throw new ErrnoError(-ERRNO.EINVAL, "mmap: MAP_HUGETLB on a non-hugetlbfs file");
   const vmFlags = (vmFlagsFor(prot, flags) | (o.vmFlags ?? 0)) >>> 0;
   const vma = new Vma(addr, addr + length, vmFlags, offset / PAGE, file, o.device ?? null, hugeShift);
   vmaLink(mm, vma);
@@ -103,4 +120,3 @@ export function doMmap(mm: MmStruct, o: MmapOptions): number {
   }
   return addr;
 }
-

@@ -5,7 +5,19 @@ import { InvalidArgumentError } from "../engine/errors.js";
 import { argBits, argULong } from "../engine/validate.js";
 import { runOp } from "../mm/machine.js";
 import { ErrnoError } from "../engine/errors.js";
-import { ERRNO, FRAME, P4D_SHIFT, PAGE_SIZE, PHYS, PROT_MODE, PTE_LO as PTE_BITS, PUD_SIZE, SWP, VM, levelSize } from "../engine/layout.js";
+import {
+  ERRNO,
+  FRAME,
+  P4D_SHIFT,
+  PAGE_SIZE,
+  PHYS,
+  PROT_MODE,
+  PTE_LO as PTE_BITS,
+  PUD_SIZE,
+  SWP,
+  VM,
+  levelSize,
+} from "../engine/layout.js";
 import { isKsmPage } from "../mm/folio.js";
 import { isCowMapping } from "./fork.js";
 import { profileInfo } from "../engine/profile.js";
@@ -40,7 +52,8 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
   // do_mprotect_pkey(): unknown prot bits are -EINVAL, a zero length is success
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
   if (length === 0) return;
-  if (addr + Math.ceil(length / PAGE) * PAGE > mm.taskSize + PAGE) throw new ErrnoError(-ERRNO.ENOMEM, "mprotect: range beyond the address space");
+  if (addr + Math.ceil(length / PAGE) * PAGE > mm.taskSize + PAGE)
+    throw new ErrnoError(-ERRNO.ENOMEM, "mprotect: range beyond the address space");
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) throw new ErrnoError(-ERRNO.EINVAL, `mprotect: bad prot ${prot}`);
   const end = addr + Math.ceil(length / PAGE) * PAGE;
   // every page of the range must be mapped (ENOMEM otherwise), checked before anything changes
@@ -48,7 +61,7 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
   for (const v of mm.vmas) {
     if (v.end <= cur || v.start >= end) continue;
     if (v.start > cur) break;
-    if ((prot & PROT_WRITE) && !(v.flags & VM.MAYWRITE)) throw new ErrnoError(-ERRNO.EACCES, "mprotect: no VM_MAYWRITE");
+    if (prot & PROT_WRITE && !(v.flags & VM.MAYWRITE)) throw new ErrnoError(-ERRNO.EACCES, "mprotect: no VM_MAYWRITE");
     cur = v.end;
   }
   if (cur < end) throw new ErrnoError(-ERRNO.ENOMEM, `mprotect: ${hex(cur)} is not mapped`);
@@ -70,7 +83,8 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
       throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
     }
   }
-  if (pieces.length && !mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2)) throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+  if (pieces.length && !mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2))
+    throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
   for (const [s, e] of pieces) {
     splitHugePmdAddress(mm, s);
     splitHugePmdAddress(mm, e);
@@ -100,8 +114,9 @@ export function changeProtection(mm: MmStruct, v: Vma, start: number, end: numbe
   const chunk = atPud ? 2 ** P4D_SHIFT : PUD_SIZE;
   const mode = numa ? -1 : protectMode(v);
   const raw = mm.engine.raw;
-  const batch = (page: number, endPage: number): number => (mode < 0 ? page : raw.protectPtes(mm.ptr, page, endPage, mode));
-  for (let a = start; a < end;) {
+  const batch = (page: number, endPage: number): number =>
+    mode < 0 ? page : raw.protectPtes(mm.ptr, page, endPage, mode);
+  for (let a = start; a < end; ) {
     const chunkEnd = Math.min(end, (Math.floor(a / chunk) + 1) * chunk);
     const first = firstPopulated(mm, a, chunkEnd, atPud ? 2 : 1);
     if (first >= 0) {
@@ -134,7 +149,7 @@ function protectMode(v: Vma): number {
 function firstPopulated(mm: MmStruct, a: number, b: number, level: number): number {
   const raw = mm.engine.raw;
   const size = levelSize(level);
-  for (let x = a; x < b;) {
+  for (let x = a; x < b; ) {
     const next = Math.min(b, (Math.floor(x / size) + 1) * size);
     const p = raw.entryPtr(mm.ptr, x / PAGE, level, 0) >>> 0;
     if (p !== 0 && !pte.isNone(mm.engine.readEntry(p))) return x;
@@ -165,12 +180,19 @@ function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: En
     if (!pte.isWritableSwapLike(e)) return e;
     const t = pte.swapType(e);
     const off = pte.swapOffset(e);
-    const rt = t === SWP.MIGRATION_WRITE ? readableMigrationType(mm, off) : t === SWP.DEVICE_WRITE ? SWP.DEVICE_READ : SWP.DEVICE_EXCLUSIVE_READ;
+    const rt =
+      t === SWP.MIGRATION_WRITE
+        ? readableMigrationType(mm, off)
+        : t === SWP.DEVICE_WRITE
+          ? SWP.DEVICE_READ
+          : SWP.DEVICE_EXCLUSIVE_READ;
     return pte.mkSwapEntry(rt, off, e.lo & pte.SWP_FLAGS_LO);
   }
   if (!pte.isPresent(e)) return e;
   const pfn = pte.pfnOf(e);
-  const keepLo = e.lo & (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
+  const keepLo =
+    e.lo &
+    (PTE_BITS.SPECIAL | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
   if (!(v.flags & VM.READ) && !(v.flags & VM.WRITE) && !(v.flags & VM.EXEC)) {
     return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
   }
@@ -184,11 +206,15 @@ function protectEntry(mm: MmStruct, v: Vma, _addr: number, _level: number, e: En
       write = (f & FRAME.ANON) !== 0 && (f & FRAME.ANON_EXCLUSIVE) !== 0;
     }
   }
-  return pte.mkPfnEntry(pfn, PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0), e.hi & pte.FLAGS_HI);
+  return pte.mkPfnEntry(
+    pfn,
+    PTE_BITS.PRESENT | PTE_BITS.USER | keepLo | (write ? PTE_BITS.RW : 0),
+    e.hi & pte.FLAGS_HI,
+  );
 }
 
 function numaEntry(mm: MmStruct, v: Vma, e: Entry, level: number): Entry {
-  if (!pte.isPresent(e) || pte.isProtnone(e) || (e.lo & PTE_BITS.SPECIAL)) return e;
+  if (!pte.isPresent(e) || pte.isProtnone(e) || e.lo & PTE_BITS.SPECIAL) return e;
   const pfn = pte.pfnOf(e);
   const eng = mm.engine;
   // change_pte_range(prot_numa) / change_huge_pmd(): no normal page (zero pages), device pages
@@ -199,7 +225,8 @@ function numaEntry(mm: MmStruct, v: Vma, e: Entry, level: number): Entry {
     if (isKsmPage(eng, pfn)) return e;
     if (isCowMapping(v.flags) && eng.refcount(eng.folioOf(pfn).head) !== 1) return e;
   }
-  const keepLo = e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
+  const keepLo =
+    e.lo & (PTE_BITS.RW | PTE_BITS.DIRTY | PTE_BITS.ACCESSED | PTE_BITS.PSE | PTE_BITS.SOFT_DIRTY | PTE_BITS.UFFD_WP);
   return pte.mkPfnEntry(pfn, PTE_BITS.PROTNONE | PTE_BITS.USER | keepLo, e.hi & pte.FLAGS_HI);
 }
 
@@ -209,11 +236,11 @@ export function numaHintingScan(mm: MmStruct, start: number, end: number): void 
     argULong("numaHintingScan", "start", start);
     argULong("numaHintingScan", "end", end);
     mm.checkAlive("numaHintingScan");
-    if (start % PAGE !== 0 || end % PAGE !== 0) throw new InvalidArgumentError("numaHintingScan", "start and end", "must be page aligned");
+    if (start % PAGE !== 0 || end % PAGE !== 0)
+      throw new InvalidArgumentError("numaHintingScan", "start and end", "must be page aligned");
     for (const v of mm.vmas) {
       if (v.end <= start || v.start >= end || v.isHugetlb || !v.isAnonymous) continue;
       changeProtection(mm, v, Math.max(start, v.start), Math.min(end, v.end), true);
     }
   });
 }
-

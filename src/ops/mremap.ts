@@ -34,33 +34,48 @@ const EINVAL = -ERRNO.EINVAL;
  * mremap(old_addr, old_len, new_len, flags, new_addr): returns the new address. Takes the mmap
  * write lock (SimulationDeadlock while a walk holds the read lock). hugetlb VMAs are not supported.
  */
-export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: number, flags = 0, newAddr?: number): number {
+export function mremap(
+  mm: MmStruct,
+  oldAddr: number,
+  oldLen: number,
+  newLen: number,
+  flags = 0,
+  newAddr?: number,
+): number {
   argULong("mremap", "oldAddr", oldAddr);
   argULong("mremap", "oldLen", oldLen);
   argULong("mremap", "newLen", newLen);
   argBits("mremap", "flags", flags);
   if (newAddr !== undefined) argULong("mremap", "newAddr", newAddr);
   mm.checkAlive("mremap");
-  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) throw new ErrnoError(EINVAL, `mremap: bad flags ${flags}`);
-  if (oldAddr % PAGE !== 0 || !Number.isSafeInteger(oldAddr)) throw new ErrnoError(EINVAL, "mremap: unaligned old address");
-  if ((flags & MREMAP_FIXED || flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_MAYMOVE)) throw new ErrnoError(EINVAL, "mremap: FIXED/DONTUNMAP need MAYMOVE");
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+    throw new ErrnoError(EINVAL, `mremap: bad flags ${flags}`);
+  if (oldAddr % PAGE !== 0 || !Number.isSafeInteger(oldAddr))
+    throw new ErrnoError(EINVAL, "mremap: unaligned old address");
+  if ((flags & MREMAP_FIXED || flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_MAYMOVE))
+    throw new ErrnoError(EINVAL, "mremap: FIXED/DONTUNMAP need MAYMOVE");
   oldLen = alignUp(oldLen, PAGE);
   newLen = alignUp(newLen, PAGE);
   if (newLen <= 0) throw new ErrnoError(EINVAL, "mremap: zero new length");
-  if (flags & MREMAP_DONTUNMAP && oldLen !== newLen) throw new ErrnoError(EINVAL, "mremap: DONTUNMAP needs old_len == new_len");
+  if (flags & MREMAP_DONTUNMAP && oldLen !== newLen)
+    throw new ErrnoError(EINVAL, "mremap: DONTUNMAP needs old_len == new_len");
   // old_len 0 duplicates a shared mapping in the kernel; only with MREMAP_MAYMOVE and VM_SHARED
   if (oldLen === 0) throw new ErrnoError(EINVAL, "mremap: old_len 0 (duplicating a shared mapping) is not modelled");
-  if (newLen > mm.taskSize || oldAddr + oldLen > mm.taskSize + PAGE) throw new ErrnoError(EINVAL, "mremap: range beyond the address space");
+  if (newLen > mm.taskSize || oldAddr + oldLen > mm.taskSize + PAGE)
+    throw new ErrnoError(EINVAL, "mremap: range beyond the address space");
   if (mm.exited) throw new ErrnoError(EINVAL, "mremap: the mm has exited");
   return mm.withWriteLock(() => {
     const v = mm.vmaLookup(oldAddr);
-    if (!v || oldAddr + oldLen > v.end) throw new ErrnoError(-ERRNO.EFAULT, `mremap: [${hex(oldAddr)}, +${oldLen}) is not one mapping`);
+    if (!v || oldAddr + oldLen > v.end)
+      throw new ErrnoError(-ERRNO.EFAULT, `mremap: [${hex(oldAddr)}, +${oldLen}) is not one mapping`);
     if (v.isHugetlb) throw new ErrnoError(EINVAL, "mremap of hugetlb mappings is not modelled");
-    if (flags & MREMAP_DONTUNMAP && (!v.isAnonymous || v.isShared)) throw new ErrnoError(EINVAL, "mremap: DONTUNMAP needs a private anonymous mapping");
+    if (flags & MREMAP_DONTUNMAP && (!v.isAnonymous || v.isShared))
+      throw new ErrnoError(EINVAL, "mremap: DONTUNMAP needs a private anonymous mapping");
     if (flags & MREMAP_FIXED) {
       const na = newAddr ?? -1;
       if (na % PAGE !== 0 || na < 0) throw new ErrnoError(EINVAL, "mremap: bad new address");
-      if (na < oldAddr + oldLen && na + newLen > oldAddr) throw new ErrnoError(EINVAL, "mremap: new range overlaps the old one");
+      if (na < oldAddr + oldLen && na + newLen > oldAddr)
+        throw new ErrnoError(EINVAL, "mremap: new range overlaps the old one");
       checkRange(mm, na, newLen, "mremap");
       doMunmap(mm, na, newLen);
       if (oldLen > newLen) {
@@ -93,7 +108,14 @@ export function mremap(mm: MmStruct, oldAddr: number, oldLen: number, newLen: nu
 }
 
 /** move_vma(): new VMA, move_page_tables() inside UNMAP of the old range, then unmap the old. */
-function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number, newLen: number, dontUnmap: boolean): void {
+function moveVma(
+  mm: MmStruct,
+  oldAddr: number,
+  oldLen: number,
+  newAddr: number,
+  newLen: number,
+  dontUnmap: boolean,
+): void {
   const eng = mm.engine;
   const oldEnd = oldAddr + oldLen;
   // vma_adjust() splits THPs straddling the edges of the old range (CLEAR 2 MiB each)
@@ -116,7 +138,8 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
     const huge: number[] = [];
     mm.forEachLeaf(oldAddr, oldEnd, (a, level, _p, e) => {
       // (v6.19: a device-private PMD too)
-      if (level === 1 && (pte.isHugeLeaf(e) || pte.isDevicePrivate(e)) && (newAddr + (a - oldAddr)) % PMD_SIZE !== 0) huge.push(a);
+      if (level === 1 && (pte.isHugeLeaf(e) || pte.isDevicePrivate(e)) && (newAddr + (a - oldAddr)) % PMD_SIZE !== 0)
+        huge.push(a);
     });
     for (const a of huge) splitHugePmd(mm, old, a);
     const leaves: { a: number; level: number; ptr: number; e: Entry }[] = [];
@@ -127,7 +150,9 @@ function moveVma(mm: MmStruct, oldAddr: number, oldLen: number, newAddr: number,
       eng.writeEntry(ptr, pte.NONE);
       if (pte.isMigration(e)) {
         // a pending migration finds its moved entry at the new address
-        const loc = migrationLocs(eng).get(pte.swapOffset(e))?.find((l) => l.mm === mm && l.addr === a && l.level === level);
+        const loc = migrationLocs(eng)
+          .get(pte.swapOffset(e))
+          ?.find((l) => l.mm === mm && l.addr === a && l.level === level);
         if (loc) loc.addr = newAddr + (a - oldAddr);
       }
     }
@@ -182,7 +207,12 @@ export function brk(mm: MmStruct, newBrk?: number): number {
         heap.end = newTop;
         mm.syncVmas();
       } else {
-        doMmap(mm, { addr: oldTop, length: newTop - oldTop, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE });
+        doMmap(mm, {
+          addr: oldTop,
+          length: newTop - oldTop,
+          prot: PROT_READ | PROT_WRITE,
+          flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+        });
       }
     }
     s.brk = newBrk;

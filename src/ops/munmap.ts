@@ -26,7 +26,7 @@ export function doMunmap(mm: MmStruct, addr: number, length: number): void {
   for (const v of mm.vmas) {
     if (v.isHugetlb && v.start < end && v.end > addr) {
       const sz = 2 ** v.hugeShift;
-      if ((Math.max(addr, v.start) % sz) !== 0 || (Math.min(end, v.end) % sz) !== 0) {
+      if (Math.max(addr, v.start) % sz !== 0 || Math.min(end, v.end) % sz !== 0) {
         throw new ErrnoError(-ERRNO.EINVAL, "munmap: hugetlb range not huge-page aligned");
       }
     }
@@ -43,4 +43,3 @@ export function doMunmap(mm: MmStruct, addr: number, length: number): void {
   mm.releaseOrphanFiles(gone);
   mm.engine.raw.pruneTables(mm.ptr, addr / PAGE, end / PAGE);
 }
-

@@ -18,7 +18,15 @@ import { MMU_NOTIFY_CLEAR } from "../mm/notifier.js";
 import * as pte from "../engine/pte.js";
 import type { Vma } from "../mm/vma.js";
 import {
-  PAGE, PMD_SIZE, checkedEnd, contentsKey, folioAt, isNormalPage, ksmStable, lazyFreeSet, vmasIn,
+  PAGE,
+  PMD_SIZE,
+  checkedEnd,
+  contentsKey,
+  folioAt,
+  isNormalPage,
+  ksmStable,
+  lazyFreeSet,
+  vmasIn,
   type FolioView,
 } from "./common.js";
 import { rmapOfFolio, rmapWalk } from "../mm/rmap.js";
@@ -58,7 +66,14 @@ export function reclaimPages(mm: MmStruct, addr: number, len: number): ReclaimRe
  * once (madvise_cold_or_pageout_pte_range: "do not interfere with other mappings of this page",
  * page_mapcount() != 1 is skipped); reclaim unmaps shared folios from every Mm.
  */
-export function reclaimVmaRange(mm: MmStruct, v: Vma, start: number, end: number, r: ReclaimResult, pageoutOnly: boolean): void {
+export function reclaimVmaRange(
+  mm: MmStruct,
+  v: Vma,
+  start: number,
+  end: number,
+  r: ReclaimResult,
+  pageoutOnly: boolean,
+): void {
   const addrs: number[] = [];
   mm.forEachLeaf(start, end, (a) => addrs.push(a));
   const done = new Set<number>();
@@ -68,7 +83,10 @@ export function reclaimVmaRange(mm: MmStruct, v: Vma, start: number, end: number
     if (!f) continue;
     if (done.has(f.head)) continue;
     done.add(f.head);
-    if (pageoutOnly && f.mapcount !== f.mappings.length) { r.skipped++; continue; }
+    if (pageoutOnly && f.mapcount !== f.mappings.length) {
+      r.skipped++;
+      continue;
+    }
     reclaimFolio(mm, v, f, r);
   }
 }
@@ -82,28 +100,46 @@ export function reclaimFolio(mm: MmStruct, v: Vma, f0: FolioView, r: ReclaimResu
   const eng = mm.engine;
   const first = f0.mappings[0];
   let rm = first ? rmapWalk(mm, v, first.addr) : null;
-  if (!rm) { r.skipped++; return false; }
+  if (!rm) {
+    r.skipped++;
+    return false;
+  }
   const head = rm.head;
   const flags = eng.frameFlags(head);
   const anon = (flags & FRAME.ANON) !== 0;
-  if (!anon && !rm.file) { r.skipped++; return false; }
+  if (!anon && !rm.file) {
+    r.skipped++;
+    return false;
+  }
   const cacheRefs = anon ? 0 : 1;
-  if (rm.busy || eng.pendingMigrations.has(head) || eng.refcount(head) !== rm.mappings + cacheRefs) { r.skipped++; return false; }
+  if (rm.busy || eng.pendingMigrations.has(head) || eng.refcount(head) !== rm.mappings + cacheRefs) {
+    r.skipped++;
+    return false;
+  }
   // TTU_SPLIT_HUGE_PMD: PMD mappings are split first (CLEAR over the 2 MiB, in their Mm)
   const pmdHits = rm.hits.filter((h) => h.view.mappings.some((m) => m.level === 1));
   if (pmdHits.length > 0) {
     for (const h of pmdHits) splitHugePmd(h.mm, h.vma, h.view.addr);
     rm = rmapOfFolio(eng, head, rm.order, rm.file);
-    if (rm.hits.length === 0) { r.skipped++; return false; }
+    if (rm.hits.length === 0) {
+      r.skipped++;
+      return false;
+    }
   }
   const lazy = lazyFreeSet(eng);
-  const isLazy = anon && lazy.has(head) && rm.mappings === 1 &&
+  const isLazy =
+    anon &&
+    lazy.has(head) &&
+    rm.mappings === 1 &&
     rm.hits.every((h) => h.view.mappings.every((m) => (eng.readEntry(m.ptr).lo & PTE_LO.DIRTY) === 0));
   const slots = new Map<number, number>();
   if (anon && !isLazy) {
     // add_to_swap(): a slot per page; a full device fails the whole folio
     const pages = new Set(rm.hits.flatMap((h) => h.view.mappings.map((m) => m.sub)));
-    if (mm.swap.capacity - mm.swap.used < pages.size) { r.skipped++; return false; }
+    if (mm.swap.capacity - mm.swap.used < pages.size) {
+      r.skipped++;
+      return false;
+    }
   }
   for (const h of rm.hits) {
     const f = h.view;

@@ -42,10 +42,19 @@ export function uffdWriteprotect(mm: MmStruct, start: number, len: number, prote
     const end = start + len;
     for (let a = start; a < end; a += PAGE_SIZE) {
       const v = mm.vmaLookup(a);
-      if (!v || !(v.flags & VM.UFFD_WP)) throw new ErrnoError(-ERRNO.ENOENT, `UFFDIO_WRITEPROTECT: ${a.toString(16)} is not registered for write protection`);
+      if (!v || !(v.flags & VM.UFFD_WP))
+        throw new ErrnoError(
+          -ERRNO.ENOENT,
+          `UFFDIO_WRITEPROTECT: ${a.toString(16)} is not registered for write protection`,
+        );
     }
     for (const v of mm.vmas) {
-      if (v.isHugetlb && v.start < end && v.end > start && (start % 2 ** v.hugeShift !== 0 || end % 2 ** v.hugeShift !== 0)) {
+      if (
+        v.isHugetlb &&
+        v.start < end &&
+        v.end > start &&
+        (start % 2 ** v.hugeShift !== 0 || end % 2 ** v.hugeShift !== 0)
+      ) {
         throw new ErrnoError(-ERRNO.EINVAL, "UFFDIO_WRITEPROTECT: range not aligned to the hugetlb page size");
       }
     }

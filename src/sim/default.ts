@@ -66,8 +66,10 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
   const len = pages * PAGE_SIZE;
   const base = mm.mmap({ length: len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
   const shadow = new Map<number, number>();
-  log(`hmmsim default simulation: ${pages} pages (${len / 2 ** 20} MiB) at 0x${base.toString(16)}, ` +
-    `${mm.levels}-level, profile ${mm.profile}, ${rounds} rounds, seed ${opts.seed ?? 1}`);
+  log(
+    `hmmsim default simulation: ${pages} pages (${len / 2 ** 20} MiB) at 0x${base.toString(16)}, ` +
+      `${mm.levels}-level, profile ${mm.profile}, ${rounds} rounds, seed ${opts.seed ?? 1}`,
+  );
 
   let migratedToDevice = 0;
   let mapped = true;
@@ -103,13 +105,15 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
     } else if (op === 4) {
       for (let p = p0; p < p0 + n; p++) {
         const got = mm.cpuReadU32(base + p * PAGE_SIZE);
-        if (got !== (shadow.get(p) ?? 0)) throw new Error(`data mismatch at page ${p}: ${got} != ${shadow.get(p) ?? 0}`);
+        if (got !== (shadow.get(p) ?? 0))
+          throw new Error(`data mismatch at page ${p}: ${got} != ${shadow.get(p) ?? 0}`);
       }
     } else if (op === 5 && rand() < 0.2) {
       mm.munmap(base, len);
       mapped = false;
     }
-    if ((r + 1) % 16 === 0) log(`round ${r + 1}/${rounds}: ${mirror.entries.size} device entries, seq ${mm.notifiers.invalidateSeq}`);
+    if ((r + 1) % 16 === 0)
+      log(`round ${r + 1}/${rounds}: ${mirror.entries.size} device entries, seq ${mm.notifiers.invalidateSeq}`);
   }
   // final check: the device mirror agrees with the CPU page table, the data with the shadow
   const v = mirror.verify();
@@ -123,10 +127,19 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
     invalidations[name] = (invalidations[name] ?? 0) + 1;
   }
   const report: SimReport = {
-    pages, rounds, deviceFaults: mirror.stats.faults, externalRetries: mirror.stats.retries, invalidations,
-    migratedToDevice, migratedToRam: gpu.migrateToRamCalls, cpuFaults: mm.stats.faults,
-    walkPasses: mm.stats.walkPasses, mirrorMismatches: v.mismatches, dataMismatches,
-    finalSeq: mm.notifiers.invalidateSeq, ok: v.ok && dataMismatches === 0,
+    pages,
+    rounds,
+    deviceFaults: mirror.stats.faults,
+    externalRetries: mirror.stats.retries,
+    invalidations,
+    migratedToDevice,
+    migratedToRam: gpu.migrateToRamCalls,
+    cpuFaults: mm.stats.faults,
+    walkPasses: mm.stats.walkPasses,
+    mirrorMismatches: v.mismatches,
+    dataMismatches,
+    finalSeq: mm.notifiers.invalidateSeq,
+    ok: v.ok && dataMismatches === 0,
   };
   mm.exit();
   return report;

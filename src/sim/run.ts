@@ -13,7 +13,14 @@ import { ChromeTraceWriter, type TraceSink } from "./trace/chrome.js";
 import { cpuActor } from "./actors/cpu.js";
 import { daemonActor } from "./actors/daemon.js";
 import { type DeviceRetryLog, deviceActor } from "./actors/device.js";
-import { type ActorState, type LivelockReport, type SimViolation, type Wait, World, mirrorViews } from "./actors/world.js";
+import {
+  type ActorState,
+  type LivelockReport,
+  type SimViolation,
+  type Wait,
+  World,
+  mirrorViews,
+} from "./actors/world.js";
 
 export type { LivelockReport, LivelockCause, SimViolation } from "./actors/world.js";
 
@@ -117,37 +124,75 @@ interface Runner {
 }
 
 /** Runs one schedule of a scenario (strategy "dfs": explores schedules, see explore.ts). */
-export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly number[], sched?: { out?: Scheduler }): SimRunReport {
+export function runOnce(
+  s: Scenario,
+  opts: RunOptions,
+  dfsPrefix?: readonly number[],
+  sched?: { out?: Scheduler },
+): SimRunReport {
   const t0 = performance.now();
   const seed = opts.seed ?? s.run.seed;
   const strategy = opts.strategy ?? s.run.strategy;
   const check = opts.check ?? s.run.check;
   const { profile, costs } = resolveCostProfile(s.machine.costProfile);
   const metrics = new Metrics();
-  const trace = opts.trace ? new ChromeTraceWriter(opts.trace, s.name, s.actors.map((a) => a.name)) : null;
+  const trace = opts.trace
+    ? new ChromeTraceWriter(
+        opts.trace,
+        s.name,
+        s.actors.map((a) => a.name),
+      )
+    : null;
   const onEvent = opts.onEvent;
-  const emit = trace && onEvent ? (e: SimEvent) => { trace.event(e); onEvent(e); } : trace ? (e: SimEvent) => trace.event(e) : onEvent ?? null;
+  const emit =
+    trace && onEvent
+      ? (e: SimEvent) => {
+          trace.event(e);
+          onEvent(e);
+        }
+      : trace
+        ? (e: SimEvent) => trace.event(e)
+        : (onEvent ?? null);
   const w = new World(s, costs, metrics, emit, opts.engine ?? {});
   const root = Rng.seeded(seed);
   const scheduler = new Scheduler({
-    strategy, rng: root.stream(0), actors: s.actors.length, pctDepth: opts.pctDepth ?? s.run.pctDepth,
-    pctSteps: Math.min(s.run.maxSteps, 10_000), replay: opts.replay ?? s.run.replay, dfsPrefix,
+    strategy,
+    rng: root.stream(0),
+    actors: s.actors.length,
+    pctDepth: opts.pctDepth ?? s.run.pctDepth,
+    pctSteps: Math.min(s.run.maxSteps, 10_000),
+    replay: opts.replay ?? s.run.replay,
+    dfsPrefix,
   });
   if (sched) sched.out = scheduler;
   const runners: Runner[] = s.actors.map((spec, index) => {
-    const state: ActorState = { index, name: spec.name, kind: spec.kind, clock: 0, counters: metrics.actor(spec.name), wait: null, done: false, lastProgressNs: 0 };
+    const state: ActorState = {
+      index,
+      name: spec.name,
+      kind: spec.kind,
+      clock: 0,
+      counters: metrics.actor(spec.name),
+      wait: null,
+      done: false,
+      lastProgressNs: 0,
+    };
     w.actors.push(state);
     const rng = root.stream(index + 1);
-    const gen = spec.kind === "device" ? deviceActor(w, state, spec, rng, { retries: 0, stale: 0, causes: new Map() } satisfies DeviceRetryLog)
-      : spec.kind === "cpu" ? cpuActor(w, state, spec, rng)
-        : daemonActor(w, state, spec);
+    const gen =
+      spec.kind === "device"
+        ? deviceActor(w, state, spec, rng, { retries: 0, stale: 0, causes: new Map() } satisfies DeviceRetryLog)
+        : spec.kind === "cpu"
+          ? cpuActor(w, state, spec, rng)
+          : daemonActor(w, state, spec);
     return { state, gen };
   });
   const mirrors = () => mirrorViews(w);
-  const files = () => [...w.procs.values()].flatMap((p) => [...p.mappings.values()].flatMap((m) => (m.file ? [m.file] : [])));
+  const files = () =>
+    [...w.procs.values()].flatMap((p) => [...p.mappings.values()].flatMap((m) => (m.file ? [m.file] : [])));
   const runCheck = (ignoreLocks: boolean): void => {
-    const v = checkInvariants(w.engine, { mirrors: mirrors(), files: files(), limit: 5 })
-      .filter((x) => !(ignoreLocks && x.kind === "lock-held"));
+    const v = checkInvariants(w.engine, { mirrors: mirrors(), files: files(), limit: 5 }).filter(
+      (x) => !(ignoreLocks && x.kind === "lock-held"),
+    );
     if (v.length > 0) w.violation("invariant", v.map((x) => `${x.kind}: ${x.message}`).join("; "));
   };
 
@@ -162,7 +207,10 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
   try {
     for (;;) {
       if (w.stopped) break;
-      if (w.step >= maxSteps) { endReason = "maxSteps"; break; }
+      if (w.step >= maxSteps) {
+        endReason = "maxSteps";
+        break;
+      }
       let minClock = Infinity;
       let live = 0;
       for (const r of runners) {
@@ -175,11 +223,16 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
       if (live === 0) break;
       if (minClock === Infinity) {
         w.current = null;
-        const blocked = runners.filter((r) => !r.state.done).map((r) => `${r.state.name} waits for ${r.state.wait?.reason}`);
+        const blocked = runners
+          .filter((r) => !r.state.done)
+          .map((r) => `${r.state.name} waits for ${r.state.wait?.reason}`);
         w.violation("deadlock", `every live actor is blocked: ${blocked.join("; ")}`);
         break;
       }
-      if (minClock >= durationNs) { endReason = "duration"; break; }
+      if (minClock >= durationNs) {
+        endReason = "duration";
+        break;
+      }
       cands.length = 0;
       for (const r of runners) {
         const a = r.state;
@@ -207,7 +260,10 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
       for (const r of runners) if (!r.state.done) r.gen.return();
       throw e;
     }
-    w.violation("error", `${w.current?.name ?? "setup"} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    w.violation(
+      "error",
+      `${w.current?.name ?? "setup"} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    );
   } finally {
     loopMs = performance.now() - loop0;
     for (const r of runners) if (!r.state.done) r.gen.return();
@@ -234,9 +290,19 @@ export function runOnce(s: Scenario, opts: RunOptions, dfsPrefix?: readonly numb
     if (!p.mm.exited) p.mm.exit();
   }
   return {
-    status, ok: status === "ok", scenario: s.name, seed, strategy, schedule, steps: w.step, endReason,
-    simTimeNs: Math.round(simTimeNs), wallMs: performance.now() - t0, loopMs,
-    metrics: metrics.snapshot(), latency: metrics.latency(),
+    status,
+    ok: status === "ok",
+    scenario: s.name,
+    seed,
+    strategy,
+    schedule,
+    steps: w.step,
+    endReason,
+    simTimeNs: Math.round(simTimeNs),
+    wallMs: performance.now() - t0,
+    loopMs,
+    metrics: metrics.snapshot(),
+    latency: metrics.latency(),
     violations: w.violations.map((v) => ({ ...v, schedule, lastEvents })),
     ...(w.livelock ? { livelock: { ...w.livelock, schedule, lastEvents } } : {}),
     costProfile: profile.name,

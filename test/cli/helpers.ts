@@ -16,25 +16,50 @@ export const MAIN = join(ROOT, "src/cli/main.ts");
  */
 export const PRIMARY_PROJECT = ENGINE_OPTS.build === "release" && ENGINE_OPTS.walker === "wasm";
 
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `hmmsim args…` in this process (fast: no process start, no transpiling), capturing its output. */
 export async function hmmsim(args: string[]): Promise<CliResult> {
-  let stdout = "", stderr = "";
-  const code = await runCli(args, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, stderrTTY: null });
+  let stdout = "",
+    stderr = "";
+  const code = await runCli(args, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    stderrTTY: null,
+  });
   return { code, signal: null, stdout, stderr };
 }
 
 /** Runs `hmmsim args…` as a child process (node --import tsx src/cli/main.ts) to completion. */
 export function cli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    p.stdout.setEncoding("utf8").on("data", (s: string) => { stdout += s; });
-    p.stderr.setEncoding("utf8").on("data", (s: string) => { stderr += s; });
+    const p = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "",
+      stderr = "";
+    p.stdout.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+    });
+    p.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
     const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 90_000);
     p.on("error", fail);
-    p.on("close", (code, signal) => { clearTimeout(timer); done({ code, signal, stdout, stderr }); });
+    p.on("close", (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr });
+    });
   });
 }
 

@@ -41,7 +41,9 @@ class Proc {
         this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.done(line), false) : true));
       }
     });
-    child.stderr!.setEncoding("utf8").on("data", (s: string) => { this.stderr += s; });
+    child.stderr!.setEncoding("utf8").on("data", (s: string) => {
+      this.stderr += s;
+    });
     this.exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
   }
   /** Resolves with the first line (already seen or to come) that passes `test`. */
@@ -49,12 +51,21 @@ class Proc {
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((done, fail) => {
-      const t = setTimeout(() => fail(new Error(`timed out waiting for a line; got:\n${this.lines.join("\n")}\n${this.stderr}`)), timeoutMs);
-      this.waiters.push({ test, done: (l) => { clearTimeout(t); done(l); } });
+      const t = setTimeout(
+        () => fail(new Error(`timed out waiting for a line; got:\n${this.lines.join("\n")}\n${this.stderr}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        test,
+        done: (l) => {
+          clearTimeout(t);
+          done(l);
+        },
+      });
     });
   }
   events(): { event: string; jobId?: string; point?: number }[] {
-    return this.lines.filter((l) => l.startsWith("{\"event\"")).map((l) => JSON.parse(l));
+    return this.lines.filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l));
   }
 }
 
@@ -72,20 +83,28 @@ describe.runIf(PRIMARY_PROJECT)("sweeps on a Redis queue", () => {
   beforeAll(async () => {
     if (!REDIS) throw new Error("no redis-server: apt-get install redis-server (.ci/run does)");
     const port = await freePort();
-    redis = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"], { stdio: ["ignore", "pipe", "pipe"] });
+    redis = spawn(
+      REDIS,
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     const ready = new Proc(redis);
     await ready.waitFor((l) => /Ready to accept connections/.test(l), 20_000);
     url = `redis://127.0.0.1:${port}/0`;
     dir = scratch("hmmsim-queue-");
     // 4 points × 2 seeds; the stale-sequence driver livelocks on some seeds: results, not errors
-    sweepFile = put(dir, "sweep.yaml", `name: queue-test
+    sweepFile = put(
+      dir,
+      "sweep.yaml",
+      `name: queue-test
 parameters:
   grid:
     "${PATHS.pages}": [2048, 4096]
     "devices[0].driver.refreshSeqOnBusy": [true, false]
 seeds: 2
 metrics: [hmm.calls, retries.external, device.accesses]
-`);
+`,
+    );
   });
 
   afterAll(async () => {
@@ -101,7 +120,9 @@ metrics: [hmm.calls, retries.external, device.accesses]
     const local = await hmmsim(["sweep", sweepFile, "--workers", "2", "--out", join(dir, "local"), "--quiet"]);
     expect([local.code, local.stderr]).toEqual([1, ""]);
     const localCsv = readFileSync(join(dir, "local", "results.csv"), "utf8");
-    expect(localCsv.split("\n")[0]).toBe(`point,seed,${PATHS.pages},devices[0].driver.refreshSeqOnBusy,status,simTimeNs,hmm.calls,retries.external,device.accesses`);
+    expect(localCsv.split("\n")[0]).toBe(
+      `point,seed,${PATHS.pages},devices[0].driver.refreshSeqOnBusy,status,simTimeNs,hmm.calls,retries.external,device.accesses`,
+    );
 
     // short locks so the killed worker's job comes back quickly; a few stalls tolerated, since on a
     // loaded machine a live worker can miss a lock renewal too
@@ -109,23 +130,31 @@ metrics: [hmm.calls, retries.external, device.accesses]
     const a = hmmsimProc(["worker", "--queue", url, ...fast]);
     const b = hmmsimProc(["worker", "--queue", url, ...fast]);
     workers.push(a, b);
-    await Promise.all([a.waitFor((l) => l.includes("\"ready\"")), b.waitFor((l) => l.includes("\"ready\""))]);
+    await Promise.all([a.waitFor((l) => l.includes('"ready"')), b.waitFor((l) => l.includes('"ready"'))]);
 
     const coord = hmmsimProc(["sweep", sweepFile, "--queue", url, "--out", join(dir, "queue"), "--json"]);
     // kill worker A as soon as it has started a job
-    const started = JSON.parse(await a.waitFor((l) => l.includes("\"started\""))) as { jobId: string; point: number };
+    const started = JSON.parse(await a.waitFor((l) => l.includes('"started"'))) as { jobId: string; point: number };
     a.child.kill("SIGKILL");
     expect((await a.exited).signal).toBe("SIGKILL");
     expect(a.events().some((e) => e.event === "completed" && e.jobId === started.jobId)).toBe(false);
 
     const end = await coord.exited;
-    const doc = JSON.parse(coord.lines.join("\n")) as { exitCode: number; result: { counts: Record<string, number>; retried: number; complete: boolean } };
+    const doc = JSON.parse(coord.lines.join("\n")) as {
+      exitCode: number;
+      result: { counts: Record<string, number>; retried: number; complete: boolean };
+    };
     expect(end.code).toBe(1);
     expect(doc.exitCode).toBe(1);
     expect(doc.result.complete).toBe(true);
     expect(doc.result.retried).toBeGreaterThanOrEqual(1);
     // worker B picked the killed job up after its lock expired and finished it
-    expect(b.events().filter((e) => e.jobId === started.jobId).map((e) => e.event)).toEqual(["started", "completed"]);
+    expect(
+      b
+        .events()
+        .filter((e) => e.jobId === started.jobId)
+        .map((e) => e.event),
+    ).toEqual(["started", "completed"]);
     expect(readFileSync(join(dir, "queue", "results.csv"), "utf8")).toBe(localCsv);
     const lj = JSON.parse(readFileSync(join(dir, "local", "results.json"), "utf8"));
     const qj = JSON.parse(readFileSync(join(dir, "queue", "results.json"), "utf8"));
@@ -139,7 +168,12 @@ metrics: [hmm.calls, retries.external, device.accesses]
     expect(readFileSync(join(dir, "again", "results.csv"), "utf8")).toBe(localCsv);
     const q = new Queue("hmmsim-sweep", { connection: { url, maxRetriesPerRequest: null } });
     try {
-      expect(await q.getJobCounts("completed", "waiting", "active", "failed")).toEqual({ completed: 8, waiting: 0, active: 0, failed: 0 });
+      expect(await q.getJobCounts("completed", "waiting", "active", "failed")).toEqual({
+        completed: 8,
+        waiting: 0,
+        active: 0,
+        failed: 0,
+      });
     } finally {
       await q.close();
     }
@@ -147,12 +181,14 @@ metrics: [hmm.calls, retries.external, device.accesses]
 
   it("a job whose scenario is invalid fails permanently, without retries", async () => {
     const { plan } = loadSweepFile(sweepFile);
-    const bad = { ...plan.jobs[0], scenario: "{\"version\":1,\"machine\":{\"levels\":3}}" };
+    const bad = { ...plan.jobs[0], scenario: '{"version":1,"machine":{"levels":3}}' };
     const { id: _id, ...work } = bad;
     bad.id = jobId(work);
     const o = await runSweepQueue({ ...plan, jobs: [bad] }, { url, attempts: 3, backoffMs: 60_000 });
     expect(o.results).toEqual([null]);
-    expect(o.failures).toEqual([{ job: 0, permanent: true, message: expect.stringMatching(/^permanent: .*machine\.levels/) }]);
+    expect(o.failures).toEqual([
+      { job: 0, permanent: true, message: expect.stringMatching(/^permanent: .*machine\.levels/) },
+    ]);
     const q = new Queue("hmmsim-sweep", { connection: { url, maxRetriesPerRequest: null } });
     try {
       const j = await q.getJob(bad.id);

@@ -8,8 +8,21 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, type Prof
 import { PHYS } from "../../src/engine/layout.js";
 import * as pte from "../../src/engine/pte.js";
 import {
-  PAGE, REQ_FAULT, REQ_WRITE, STICKY, V, baseOf, cpuPfn, driverFault, highBaseOf5,
-  hexWords, makeSim, runRange, type Event, type RunResult, type Sim,
+  PAGE,
+  REQ_FAULT,
+  REQ_WRITE,
+  STICKY,
+  V,
+  baseOf,
+  cpuPfn,
+  driverFault,
+  highBaseOf5,
+  hexWords,
+  makeSim,
+  runRange,
+  type Event,
+  type RunResult,
+  type Sim,
 } from "../helpers.js";
 
 export const RW = PROT_READ | PROT_WRITE;
@@ -63,7 +76,13 @@ export interface Case {
 }
 
 export function anon(t: Ctx, addr: number, pages: number, prot = RW, flags = 0, vmFlags = 0): number {
-  return t.mm.mmap({ addr, length: pages * PAGE, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags, vmFlags });
+  return t.mm.mmap({
+    addr,
+    length: pages * PAGE,
+    prot,
+    flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags,
+    vmFlags,
+  });
 }
 export function pages(n: number, f: (i: number) => bigint | null): (bigint | null)[] {
   return Array.from({ length: n }, (_, i) => f(i));
@@ -83,7 +102,12 @@ export function isUnmapped(t: Ctx, addr: number): boolean {
   const l = t.mm.leafOf(addr);
   return l.level < 0 || pte.isNone(l.entry);
 }
-export const ev = (event: number, start: number, end: number, owner: unknown = null): Partial<Event> => ({ event, start, end, owner });
+export const ev = (event: number, start: number, end: number, owner: unknown = null): Partial<Event> => ({
+  event,
+  start,
+  end,
+  owner,
+});
 
 export const thp = (t: Ctx): void => {
   t.mm.thp = "always";
@@ -97,7 +121,9 @@ export const DAX_PMD_PFN = 0x3000000;
 export type Levels = 4 | 5 | "5hi";
 export type Combo = [levels: Levels, profile: Profile, sticky: boolean];
 export const COMBOS: Combo[] = [];
-for (const levels of [4, 5] as const) for (const profile of ["v6.1", "v6.16"] as const) for (const sticky of [false, true]) COMBOS.push([levels, profile, sticky]);
+for (const levels of [4, 5] as const)
+  for (const profile of ["v6.1", "v6.16"] as const)
+    for (const sticky of [false, true]) COMBOS.push([levels, profile, sticky]);
 COMBOS.push(["5hi", "v6.1", false], ["5hi", "v6.16", true]);
 
 export function runCase(c: Case, [levels, profile, sticky]: Combo): void {
@@ -109,8 +135,12 @@ export function runCase(c: Case, [levels, profile, sticky]: Combo): void {
   const n = (sc.end - sc.start) / PAGE;
   const stickyBits = sticky ? STICKY : 0n;
   const opts = {
-    start: sc.start, end: sc.end, req: (i: number) => (sc.req?.[i] ?? 0n) | stickyBits,
-    defaultFlags: sc.defaultFlags, pfnFlagsMask: sc.pfnFlagsMask, owner: sc.owner,
+    start: sc.start,
+    end: sc.end,
+    req: (i: number) => (sc.req?.[i] ?? 0n) | stickyBits,
+    defaultFlags: sc.defaultFlags,
+    pfnFlagsMask: sc.pfnFlagsMask,
+    owner: sc.owner,
   };
   const r = sc.driver ? driverFault(t, opts) : runRange(t, opts);
   const x = sc.expect(t, r);
@@ -133,7 +163,9 @@ export function registerRows(cases: Case[]): void {
     describe(`decision table ${row}`, () => {
       for (const c of cases.filter((k) => k.row === row)) {
         const combos = COMBOS.filter(([, p]) => !c.profiles || c.profiles.includes(p));
-        it.each(combos)(`${c.name} [%s-level %s sticky=%s]`, (levels, profile, sticky) => runCase(c, [levels, profile, sticky]));
+        it.each(combos)(`${c.name} [%s-level %s sticky=%s]`, (levels, profile, sticky) =>
+          runCase(c, [levels, profile, sticky]),
+        );
       }
     });
   }

@@ -3,10 +3,36 @@
 // vm_insert_page marking VM_MIXEDMAP, the migrate_to_ram hook and profile-aware decoders.
 import { describe, expect, it } from "vitest";
 import {
-  Device, ENOENT, Engine, FRAME, HUGE_ZERO_PFN, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MIGRATE_PFN_MIGRATE,
-  MIGRATE_PFN_SHIFT, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE, Mm, PROT_READ, PROT_WRITE, PfnArray, VM, ZERO_PFN,
-  hmmPfnToMapOrder, hmmPfnToPfn, hmmRangeFault, insertPage, makeDeviceExclusiveRange, makeDeviceExclusiveRangePages,
-  migratePfn, migratePfnFlags, migratePfnHasFlag, migratePfnToPfn, migratePfnWithFlag, migratePfnWithoutFlag,
+  Device,
+  ENOENT,
+  Engine,
+  FRAME,
+  HUGE_ZERO_PFN,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_SHIFT,
+  MIGRATE_PFN_VALID,
+  MIGRATE_PFN_WRITE,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  PfnArray,
+  VM,
+  ZERO_PFN,
+  hmmPfnToMapOrder,
+  hmmPfnToPfn,
+  hmmRangeFault,
+  insertPage,
+  makeDeviceExclusiveRange,
+  makeDeviceExclusiveRangePages,
+  migratePfn,
+  migratePfnFlags,
+  migratePfnHasFlag,
+  migratePfnToPfn,
+  migratePfnWithFlag,
+  migratePfnWithoutFlag,
 } from "../../src/index.js";
 import { PHYS } from "../../src/engine/layout.js";
 import { ENGINE_OPTS } from "../env.js";
@@ -85,7 +111,8 @@ describe("migrate_to_ram hook", () => {
     const seen: number[] = [];
     const dev = new Device(engine, {
       onMigrateToRam: (m) => {
-        for (let i = 0; i < m.npages; i++) if (migratePfnHasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) seen.push(m.start + i * PAGE);
+        for (let i = 0; i < m.npages; i++)
+          if (migratePfnHasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) seen.push(m.start + i * PAGE);
       },
     });
     const a = mm.mmap({ length: 2 * PAGE, prot: RW, flags: MAP_PRIVATE | MAP_ANONYMOUS });
@@ -111,7 +138,11 @@ describe("profile-aware decoders", () => {
     const pfns = new PfnArray(engine, 2);
     expect(pfns.profile).toBe("v6.1");
     const seq = mm.notifiers.readBegin(sub);
-    expect(mm.withReadLock(() => hmmRangeFault({ notifier: sub, notifierSeq: seq, start: base, end: base + 2 * PAGE, hmmPfns: pfns }))).toBe(0);
+    expect(
+      mm.withReadLock(() =>
+        hmmRangeFault({ notifier: sub, notifierSeq: seq, start: base, end: base + 2 * PAGE, hmmPfns: pfns }),
+      ),
+    ).toBe(0);
     expect(pfns.profile).toBe("v6.16");
     expect(pfns.order(1)).toBe(9);
     const head = mm.translate(base, false)!.pfn;

@@ -3,13 +3,42 @@
 // device memory chunks, mmap, migrate_to_ram and per-process files.
 import { describe, expect, it } from "vitest";
 import {
-  EBUSY, EFAULT, EINVAL, ENOENT, EPERM, Engine, MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MMU_NOTIFY_MIGRATE,
-  Mm, PROT_READ, PROT_WRITE, VM, fork, madvise, type Profile,
+  EBUSY,
+  EFAULT,
+  EINVAL,
+  ENOENT,
+  EPERM,
+  Engine,
+  MADV_DONTNEED,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MMU_NOTIFY_MIGRATE,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  VM,
+  fork,
+  madvise,
+  type Profile,
 } from "../../src/index.js";
 import {
-  DPT_TAG_ATOMIC, DPT_TAG_READ, DPT_TAG_WRITE, DmirrorDriver, EBADF, ENODEV, HMM_DMIRROR_CHECK_EXCLUSIVE,
-  HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_FLAGS, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS, HMM_DMIRROR_READ,
-  HMM_DMIRROR_RELEASE, HMM_DMIRROR_SNAPSHOT, HMM_DMIRROR_WRITE, type HmmDmirrorCmd,
+  DPT_TAG_ATOMIC,
+  DPT_TAG_READ,
+  DPT_TAG_WRITE,
+  DmirrorDriver,
+  EBADF,
+  ENODEV,
+  HMM_DMIRROR_CHECK_EXCLUSIVE,
+  HMM_DMIRROR_EXCLUSIVE,
+  HMM_DMIRROR_FLAGS,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_RELEASE,
+  HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_WRITE,
+  type HmmDmirrorCmd,
 } from "../../src/drivers/dmirror/index.js";
 import { ENGINE_OPTS } from "../env.js";
 
@@ -23,8 +52,11 @@ function sim(profile: Profile = "v6.1", retryBudget?: number) {
   const driver = new DmirrorDriver(engine, { profile, retryBudget, chunkPages: 256 });
   return { engine, mm, driver, fd: driver.open(0, mm) };
 }
-const cmd = (addr: number | bigint, npages: number | bigint, ptr: Uint8Array | null = new Uint8Array(Number(npages) * PAGE)): HmmDmirrorCmd =>
-  ({ addr, ptr, npages, cpages: -1, faults: -1 });
+const cmd = (
+  addr: number | bigint,
+  npages: number | bigint,
+  ptr: Uint8Array | null = new Uint8Array(Number(npages) * PAGE),
+): HmmDmirrorCmd => ({ addr, ptr, npages, cpages: -1, faults: -1 });
 const fillPages = (mm: Mm, a: number, n: number, base = 1): void => {
   for (let i = 0; i < n; i++) mm.cpuWriteU32(a + i * PAGE, base + i);
 };
@@ -108,7 +140,10 @@ describe("READ / WRITE", () => {
     mm.cpuWriteU32(other, 1);
     let walks = 0;
     // another thread mprotects something between every walk and its commit
-    fd.hooks.afterWalk = () => { walks++; mm.mprotect(other, PAGE, walks % 2 ? PROT_READ : RW); };
+    fd.hooks.afterWalk = () => {
+      walks++;
+      mm.mprotect(other, PAGE, walks % 2 ? PROT_READ : RW);
+    };
     expect(fd.ioctl(HMM_DMIRROR_READ, cmd(a, 1))).toBe(EBUSY);
     expect(walks).toBe(5);
   });
@@ -218,7 +253,10 @@ describe("EXCLUSIVE / CHECK_EXCLUSIVE", () => {
     expect(fd.ioctl(HMM_DMIRROR_CHECK_EXCLUSIVE, cmd(a, 2))).toBe(0);
   });
   it("a read-only VMA: -EBUSY in the seed (chunk not converted), the GUP's -EFAULT in v6.16", () => {
-    for (const [profile, want] of [["v6.1", EBUSY], ["v6.16", EFAULT]] as const) {
+    for (const [profile, want] of [
+      ["v6.1", EBUSY],
+      ["v6.16", EFAULT],
+    ] as const) {
       const { fd, mm } = sim(profile);
       const a = mm.mmap({ length: PAGE, prot: PROT_READ, flags: ANON });
       expect(fd.ioctl(HMM_DMIRROR_EXCLUSIVE, cmd(a, 1))).toBe(want);

@@ -2,10 +2,29 @@
 // FLAGS(FAIL_ALLOC) falling back to small pages, whole-folio migrate_to_ram, close evicting, and
 // the preamble's npages limit; with what the same calls do in the earlier profiles.
 import { describe, expect, it } from "vitest";
-import { EINVAL, ERRNO, Engine, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, Mm, PROT_READ, PROT_WRITE, madvise, type Profile } from "../../src/index.js";
 import {
-  DPT_TAG_WRITE, DmirrorDriver, HMM_DMIRROR_FLAGS, HMM_DMIRROR_FLAG_FAIL_ALLOC, HMM_DMIRROR_MIGRATE_TO_DEV,
-  HMM_DMIRROR_MIGRATE_TO_SYS, HMM_DMIRROR_READ, HMM_DMIRROR_SNAPSHOT, type HmmDmirrorCmd,
+  EINVAL,
+  ERRNO,
+  Engine,
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  Mm,
+  PROT_READ,
+  PROT_WRITE,
+  madvise,
+  type Profile,
+} from "../../src/index.js";
+import {
+  DPT_TAG_WRITE,
+  DmirrorDriver,
+  HMM_DMIRROR_FLAGS,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_SNAPSHOT,
+  type HmmDmirrorCmd,
 } from "../../src/drivers/dmirror/index.js";
 import * as pte from "../../src/engine/pte.js";
 import { ENGINE_OPTS } from "../env.js";
@@ -24,8 +43,13 @@ function sim(profile: Profile = "v6.19") {
   for (let i = 0; i < N; i++) mm.cpuWriteU32(map + i * PAGE, i);
   return { engine, mm, driver, fd: driver.open(0, mm), map };
 }
-const cmd = (addr: number | bigint, npages: number | bigint, bytes = Number(npages) * PAGE): HmmDmirrorCmd =>
-  ({ addr, ptr: new Uint8Array(bytes), npages, cpages: 0, faults: 0 });
+const cmd = (addr: number | bigint, npages: number | bigint, bytes = Number(npages) * PAGE): HmmDmirrorCmd => ({
+  addr,
+  ptr: new Uint8Array(bytes),
+  npages,
+  cpages: 0,
+  faults: 0,
+});
 
 describe("v6.19 compound migration", () => {
   it("a THP moves as one device-private PMD: 512 WRITE entries, snapshot 0x26, another device sees 0xFF", () => {
@@ -100,7 +124,10 @@ describe("v6.19 compound migration", () => {
 
 describe("v6.19 close and preamble", () => {
   it("closing a file evicts the device's memory (v6.19), not before", () => {
-    for (const [profile, evicts] of [["v6.16", false], ["v6.19", true]] as const) {
+    for (const [profile, evicts] of [
+      ["v6.16", false],
+      ["v6.19", true],
+    ] as const) {
       const { mm, fd, map } = sim(profile);
       expect(fd.ioctl(HMM_DMIRROR_MIGRATE_TO_DEV, cmd(map, 4))).toBe(0);
       const dev = fd.device;
@@ -113,8 +140,12 @@ describe("v6.19 close and preamble", () => {
   it("npages above ULONG_MAX >> PAGE_SHIFT is -EINVAL in v6.19; a huge bounce buffer is -ENOMEM", () => {
     const huge = 2n ** 52n + 1n; // << 12 wraps to 4096: the seed's overflow check passes
     const late = sim("v6.19");
-    expect(late.fd.ioctl(HMM_DMIRROR_READ, { addr: late.map, ptr: null, npages: huge, cpages: 0, faults: 0 })).toBe(EINVAL);
+    expect(late.fd.ioctl(HMM_DMIRROR_READ, { addr: late.map, ptr: null, npages: huge, cpages: 0, faults: 0 })).toBe(
+      EINVAL,
+    );
     const seed = sim("v6.1");
-    expect(seed.fd.ioctl(HMM_DMIRROR_READ, { addr: seed.map, ptr: null, npages: huge, cpages: 0, faults: 0 })).toBe(-ERRNO.ENOMEM);
+    expect(seed.fd.ioctl(HMM_DMIRROR_READ, { addr: seed.map, ptr: null, npages: huge, cpages: 0, faults: 0 })).toBe(
+      -ERRNO.ENOMEM,
+    );
   });
 });

@@ -15,7 +15,10 @@ describe.each(WASM_BUILDS)("ABI of the %s build", (build) => {
 
   it("exports exactly the raw functions the host declares, with their parameter counts", () => {
     const declared = Object.keys(RAW_FUNCTION_ARITY).sort();
-    const exported = exports.filter((e) => e.kind === "function").map((e) => e.name).sort();
+    const exported = exports
+      .filter((e) => e.kind === "function")
+      .map((e) => e.name)
+      .sort();
     expect(exported).toEqual(declared);
     for (const [name, arity] of Object.entries(RAW_FUNCTION_ARITY)) {
       expect((instance[name] as (...a: number[]) => number).length, name).toBe(arity);

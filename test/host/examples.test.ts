@@ -32,23 +32,41 @@ describe("examples", () => {
     ]);
   });
 
-  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)("browser/: the page runs the mirror on its main thread", async () => {
-    const r = await runPage({
-      "/index.html": ["text/html", readFileSync("examples/browser/index.html", "utf8")],
-      "/main.js": ["text/javascript", await bundle("examples/browser/main.ts", alias)],
-    }, "/index.html");
-    expect(r.consoleErrors).toEqual([]);
-    expect(r.text.split("\n")).toEqual([
-      expect.stringMatching(/^build: (simd|release)$/), "fault: 0", "mirrored pages: 256", "after munmap: 128", "coherent: true",
-    ]);
-  }, 60_000);
+  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)(
+    "browser/: the page runs the mirror on its main thread",
+    async () => {
+      const r = await runPage(
+        {
+          "/index.html": ["text/html", readFileSync("examples/browser/index.html", "utf8")],
+          "/main.js": ["text/javascript", await bundle("examples/browser/main.ts", alias)],
+        },
+        "/index.html",
+      );
+      expect(r.consoleErrors).toEqual([]);
+      expect(r.text.split("\n")).toEqual([
+        expect.stringMatching(/^build: (simd|release)$/),
+        "fault: 0",
+        "mirrored pages: 256",
+        "after munmap: 128",
+        "coherent: true",
+      ]);
+    },
+    60_000,
+  );
 
-  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)("worker/: the simulation runs in a module Worker", async () => {
-    const r = await runPage({
-      "/index.html": ["text/html", readFileSync("examples/worker/index.html", "utf8")],
-      "/worker.js": ["text/javascript", await bundle("examples/worker/worker.ts", alias)],
-    }, "/index.html");
-    expect(r.consoleErrors).toEqual([]);
-    expect(r.text.split("\n")).toEqual(["pages: 512", "fault: 0", "mirrored pages: 512", "CPU reads page 6: 6"]);
-  }, 60_000);
+  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)(
+    "worker/: the simulation runs in a module Worker",
+    async () => {
+      const r = await runPage(
+        {
+          "/index.html": ["text/html", readFileSync("examples/worker/index.html", "utf8")],
+          "/worker.js": ["text/javascript", await bundle("examples/worker/worker.ts", alias)],
+        },
+        "/index.html",
+      );
+      expect(r.consoleErrors).toEqual([]);
+      expect(r.text.split("\n")).toEqual(["pages: 512", "fault: 0", "mirrored pages: 512", "CPU reads page 6: 6"]);
+    },
+    60_000,
+  );
 });

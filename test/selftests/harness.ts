@@ -84,7 +84,10 @@ export function intPattern(n: number, f: (i: number) => number): Uint8Array {
 
 /** CPU stores f(i) at every int of [addr, addr + n) (page by page, as the loop would fault them). */
 export function cpuInit(mm: Mm, addr: number, n: number, f: (i: number) => number, firstInt = 0): void {
-  mm.cpuWrite(addr, intPattern(n, (i) => f(i + firstInt)));
+  mm.cpuWrite(
+    addr,
+    intPattern(n, (i) => f(i + firstInt)),
+  );
 }
 
 /** Index of the first int of [addr, addr + n) whose CPU value is not f(i), or -1. */

@@ -3,18 +3,58 @@
 // deterministic interleavings. Same rules as part 1: kernel names, kernel assertions.
 import { describe, expect, it } from "vitest";
 import {
-  EINVAL, ENOENT, EPERM, FOLL_LONGTERM, FOLL_WRITE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, PROT_NONE, PROT_READ,
-  PROT_WRITE, SimFile, fork, getUserPages, pinUserPages, putUserPages, unpinUserPages, type Mm, type Profile,
+  EINVAL,
+  ENOENT,
+  EPERM,
+  FOLL_LONGTERM,
+  FOLL_WRITE,
+  MAP_ANONYMOUS,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  SimFile,
+  fork,
+  getUserPages,
+  pinUserPages,
+  putUserPages,
+  unpinUserPages,
+  type Mm,
+  type Profile,
 } from "../../src/index.js";
 import {
-  HMM_DMIRROR_CHECK_EXCLUSIVE, HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
-  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE, HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE,
-  HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO, HMM_DMIRROR_READ,
-  HMM_DMIRROR_RELEASE, HMM_DMIRROR_SNAPSHOT, HMM_DMIRROR_WRITE,
+  HMM_DMIRROR_CHECK_EXCLUSIVE,
+  HMM_DMIRROR_EXCLUSIVE,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_ERROR,
+  HMM_DMIRROR_PROT_NONE,
+  HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_READ,
+  HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_PROT_ZERO,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_RELEASE,
+  HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_WRITE,
 } from "../../src/drivers/dmirror/index.js";
 import {
-  HMM_BUFFER_SIZE, PAGE, PMD, VARIANTS, buffer, cpuInit, cpuMismatch, hmmDmirrorCmd, intPattern, ints, mirrorMismatch,
-  setup, teardown,
+  HMM_BUFFER_SIZE,
+  PAGE,
+  PMD,
+  VARIANTS,
+  buffer,
+  cpuInit,
+  cpuMismatch,
+  hmmDmirrorCmd,
+  intPattern,
+  ints,
+  mirrorMismatch,
+  setup,
+  teardown,
 } from "./harness.js";
 
 const RW = PROT_READ | PROT_WRITE;
@@ -31,7 +71,10 @@ function incrementAll(mm: Mm, addr: number, bytes: number): number {
     const v = ints(mm.cpuRead(addr + off, PAGE));
     const first = off / 4;
     for (let k = 0; k < v.length; k++) if (v[k] !== first + k) return first + k;
-    mm.cpuWrite(addr + off, intPattern(PAGE, (k) => first + k + 1));
+    mm.cpuWrite(
+      addr + off,
+      intPattern(PAGE, (k) => first + k + 1),
+    );
   }
   return cpuMismatch(mm, addr, bytes, (i) => i + 1);
 }
@@ -113,8 +156,12 @@ describe.each(VARIANTS)("hmm $name", (variant) => {
         };
         let n = 0;
         let w = 0;
-        f.fd.hooks.beforeChunk = () => { if (pt.kind === "chunk" && n++ === pt.k) unmap(); };
-        f.fd.hooks.afterWalk = () => { if (pt.kind === "walk" && w++ === pt.k) unmap(); };
+        f.fd.hooks.beforeChunk = () => {
+          if (pt.kind === "chunk" && n++ === pt.k) unmap();
+        };
+        f.fd.hooks.afterWalk = () => {
+          if (pt.kind === "walk" && w++ === pt.k) unmap();
+        };
         if (pt.kind === "before") unmap();
         const addr = pt.kind === "before-null" ? (unmap(), 0) : b.ptr;
         const rc = hmmDmirrorCmd(f.fd, HMM_DMIRROR_READ, b, npages, addr);
@@ -161,14 +208,21 @@ describe.each(VARIANTS)("hmm $name", (variant) => {
       expect(b.cpages).toBe(n);
       const m = [...b.mirror.subarray(0, n)];
       expect(m.slice(0, 5)).toEqual([
-        HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_ZERO | HMM_DMIRROR_PROT_READ,
-        HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE,
+        HMM_DMIRROR_PROT_ERROR,
+        HMM_DMIRROR_PROT_ERROR,
+        HMM_DMIRROR_PROT_ZERO | HMM_DMIRROR_PROT_READ,
+        HMM_DMIRROR_PROT_READ,
+        HMM_DMIRROR_PROT_WRITE,
       ]);
       if (!coherent) {
-        expect(m.slice(5)).toEqual([HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_NONE]);
+        expect(m.slice(5)).toEqual([
+          HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE,
+          HMM_DMIRROR_PROT_NONE,
+        ]);
       } else {
         expect(m.slice(5)).toEqual([
-          HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL | HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE | HMM_DMIRROR_PROT_WRITE,
+          HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL | HMM_DMIRROR_PROT_WRITE,
+          HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE | HMM_DMIRROR_PROT_WRITE,
         ]);
       }
       expect(teardown(f)).toEqual([0, 0]);

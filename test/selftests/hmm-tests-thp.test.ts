@@ -4,15 +4,46 @@
 // variants (coherent devices migrate page by page: device-coherent THP is not modelled).
 import { describe, expect, it } from "vitest";
 import {
-  MADV_COLLAPSE, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_DONTUNMAP, MREMAP_FIXED,
-  MREMAP_MAYMOVE, PM_PRESENT, PM_SWAP, PROT_READ, PROT_WRITE, madvise, mremap, pagemapRead,
+  MADV_COLLAPSE,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PM_PRESENT,
+  PM_SWAP,
+  PROT_READ,
+  PROT_WRITE,
+  madvise,
+  mremap,
+  pagemapRead,
 } from "../../src/index.js";
 import {
-  HMM_DMIRROR_FLAGS, HMM_DMIRROR_FLAG_FAIL_ALLOC, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS,
-  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_FLAGS,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_SNAPSHOT,
 } from "../../src/drivers/dmirror/index.js";
 import {
-  ALIGN, PAGE, PMD, VARIANTS, buffer, cpuInit, cpuMismatch, hmmDmirrorCmd, mirrorMismatch, setup, teardown, type Fixture,
+  ALIGN,
+  PAGE,
+  PMD,
+  VARIANTS,
+  buffer,
+  cpuInit,
+  cpuMismatch,
+  hmmDmirrorCmd,
+  mirrorMismatch,
+  setup,
+  teardown,
+  type Fixture,
 } from "./harness.js";
 
 const RW = PROT_READ | PROT_WRITE;

@@ -3,16 +3,45 @@
 // profile the test exists in. Assertions are the kernel test's: return codes, cpages, faults, data.
 import { describe, expect, it } from "vitest";
 import {
-  EFAULT, ENOENT, EPERM, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ,
-  PROT_WRITE, SimFile, fork, madvise, type Profile,
+  EFAULT,
+  ENOENT,
+  EPERM,
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  SimFile,
+  fork,
+  madvise,
+  type Profile,
 } from "../../src/index.js";
 import {
-  HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_READ, HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_PROT_READ,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_SNAPSHOT,
   HMM_DMIRROR_WRITE,
 } from "../../src/drivers/dmirror/index.js";
 import {
-  ALIGN, HMM_BUFFER_SIZE, PAGE, PMD, VARIANTS, buffer, cpuInit, cpuMismatch, hmmDmirrorCmd, ints, intPattern,
-  mirrorMismatch, setup, teardown,
+  ALIGN,
+  HMM_BUFFER_SIZE,
+  PAGE,
+  PMD,
+  VARIANTS,
+  buffer,
+  cpuInit,
+  cpuMismatch,
+  hmmDmirrorCmd,
+  ints,
+  intPattern,
+  mirrorMismatch,
+  setup,
+  teardown,
 } from "./harness.js";
 
 const RW = PROT_READ | PROT_WRITE;
@@ -89,7 +118,15 @@ describe.each(PROFILES)("%s", (profile) => {
 
     it("hmm.anon_write_child", () => {
       // v6.19 loops over migrate (device pages before fork) and use_thp (a PMD-sized THP buffer)
-      const loops = profile === "v6.19" ? [[0, 0], [0, 1], [1, 0], [1, 1]] : [[0, 0]];
+      const loops =
+        profile === "v6.19"
+          ? [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ]
+          : [[0, 0]];
       const f = setup(profile, variant);
       for (const [migrate, useThp] of loops) {
         const sz = useThp ? PMD : size;
@@ -177,7 +214,12 @@ describe.each(PROFILES)("%s", (profile) => {
     it("hmm.file_read", () => {
       const f = setup(profile, variant);
       // a temporary file written with pwrite()
-      const file = new SimFile("hmm-test-tmpfile", size, "regular", intPattern(size, (i) => i));
+      const file = new SimFile(
+        "hmm-test-tmpfile",
+        size,
+        "regular",
+        intPattern(size, (i) => i),
+      );
       const b = buffer(f.mm.mmap({ length: size, prot: PROT_READ, flags: MAP_SHARED, file }), size);
       expect(hmmDmirrorCmd(f.fd, HMM_DMIRROR_READ, b, npages)).toBe(0);
       expect(b.cpages).toBe(npages);
@@ -197,7 +239,8 @@ describe.each(PROFILES)("%s", (profile) => {
       expect(cpuMismatch(f.mm, b.ptr, size, (i) => i)).toBe(-1);
       // pread(): the data reached the file's page cache
       const back = new Uint8Array(size);
-      for (let p = 0; p < npages; p++) f.engine.readFrame(file.pageCache.get(p)!, 0, back.subarray(p * PAGE, (p + 1) * PAGE));
+      for (let p = 0; p < npages; p++)
+        f.engine.readFrame(file.pageCache.get(p)!, 0, back.subarray(p * PAGE, (p + 1) * PAGE));
       expect(ints(back).findIndex((v, i) => v !== i)).toBe(-1);
       expect(teardown(f)).toEqual([0, 0]);
     });

@@ -6,14 +6,32 @@ import { EXIT, type Output } from "../io.js";
 import { measureWalk } from "../walk-bench.js";
 import { choiceOption, intOption } from "../values.js";
 
-interface BenchOpts { pages: number; runs: number; walker: "wasm" | "reference" | "both"; json?: boolean; quiet?: boolean }
+interface BenchOpts {
+  pages: number;
+  runs: number;
+  walker: "wasm" | "reference" | "both";
+  json?: boolean;
+  quiet?: boolean;
+}
 
 export function benchCommand(out: Output): Command {
   return new Command("bench")
-    .description("measure this machine: device faults per walker and the default scenario (npm run bench has the full suite)")
-    .addOption(new Option("--pages <n>", "pages per device fault").default(4096).argParser(intOption("--pages", 64, 1 << 20)))
-    .addOption(new Option("--runs <n>", "timed runs per figure (the median is reported)").default(5).argParser(intOption("--runs", 1, 1000)))
-    .addOption(new Option("--walker <name>", "wasm, reference or both").default("both").argParser(choiceOption("--walker", ["wasm", "reference", "both"] as const)))
+    .description(
+      "measure this machine: device faults per walker and the default scenario (npm run bench has the full suite)",
+    )
+    .addOption(
+      new Option("--pages <n>", "pages per device fault").default(4096).argParser(intOption("--pages", 64, 1 << 20)),
+    )
+    .addOption(
+      new Option("--runs <n>", "timed runs per figure (the median is reported)")
+        .default(5)
+        .argParser(intOption("--runs", 1, 1000)),
+    )
+    .addOption(
+      new Option("--walker <name>", "wasm, reference or both")
+        .default("both")
+        .argParser(choiceOption("--walker", ["wasm", "reference", "both"] as const)),
+    )
     .option("--json", "print one JSON document (docs/cli.md) instead of text")
     .option("-q, --quiet", "print only the figures")
     .action((o: BenchOpts) => {
@@ -33,7 +51,9 @@ export function benchCommand(out: Output): Command {
       if (out.json) out.emit("bench", EXIT.ok, inputs, { walks, scenario });
       else {
         for (const w of walks) {
-          out.line(`${w.walker.padEnd(9)} (${w.build}) first touch ${w.firstTouchNsPerPage.toFixed(1)} ns/page, resident ${w.residentNsPerPage.toFixed(1)} ns/page (${w.residentUsPerCall.toFixed(1)} µs per ${w.pages}-page call)`);
+          out.line(
+            `${w.walker.padEnd(9)} (${w.build}) first touch ${w.firstTouchNsPerPage.toFixed(1)} ns/page, resident ${w.residentNsPerPage.toFixed(1)} ns/page (${w.residentUsPerCall.toFixed(1)} µs per ${w.pages}-page call)`,
+          );
         }
         out.line(`default scenario: ${scenario.medianWallMs.toFixed(1)} ms per run (median of ${o.runs})`);
       }

@@ -8,7 +8,14 @@ import { loadSweep, readInput } from "../../sim/sweep/load.js";
 import { formatIssue, parseSweep, SweepError } from "../../sim/sweep/schema.js";
 import { EXIT, type Issue, type Output } from "../io.js";
 
-interface FileReport { file: string; kind: "scenario" | "sweep"; ok: boolean; issues: Issue[]; points: number | null; jobs: number | null }
+interface FileReport {
+  file: string;
+  kind: "scenario" | "sweep";
+  ok: boolean;
+  issues: Issue[];
+  points: number | null;
+  jobs: number | null;
+}
 
 /** Whether a file's text looks like a sweep file (a top-level `parameters` or `seeds` key). */
 function looksLikeSweep(text: string): boolean {
@@ -32,7 +39,8 @@ function check(file: string): FileReport {
       const l = loadSweep(parseSweep(text, { source: file }), file);
       return { file, kind: "sweep", ok: true, issues: [], points: l.plan.points.length, jobs: l.plan.jobs.length };
     } catch (e) {
-      if (e instanceof SweepError) return { file, kind: "sweep", ok: false, issues: e.issues, points: null, jobs: null };
+      if (e instanceof SweepError)
+        return { file, kind: "sweep", ok: false, issues: e.issues, points: null, jobs: null };
       throw e;
     }
   }
@@ -40,7 +48,8 @@ function check(file: string): FileReport {
     parseScenarioObject(text, file);
     return { file, kind: "scenario", ok: true, issues: [], points: null, jobs: null };
   } catch (e) {
-    if (e instanceof ScenarioInputError) return { file, kind: "scenario", ok: false, issues: e.issues, points: null, jobs: null };
+    if (e instanceof ScenarioInputError)
+      return { file, kind: "scenario", ok: false, issues: e.issues, points: null, jobs: null };
     throw e;
   }
 }
@@ -58,12 +67,26 @@ export function validateCommand(out: Output): Command {
       const code = reports.every((r) => r.ok) ? EXIT.ok : EXIT.usage;
       if (out.json) {
         const bad = reports.filter((r) => !r.ok);
-        out.emit("validate", code, { files }, { files: reports },
-          bad.length ? { kind: "input", message: `${bad.length} of ${reports.length} files invalid`, issues: bad.flatMap((r) => r.issues.map((i) => ({ ...i, path: `${r.file}: ${i.path}` }))) } : null);
+        out.emit(
+          "validate",
+          code,
+          { files },
+          { files: reports },
+          bad.length
+            ? {
+                kind: "input",
+                message: `${bad.length} of ${reports.length} files invalid`,
+                issues: bad.flatMap((r) => r.issues.map((i) => ({ ...i, path: `${r.file}: ${i.path}` }))),
+              }
+            : null,
+        );
       } else {
         for (const r of reports) {
           if (r.ok) {
-            if (!out.quiet) out.line(`${r.file}: valid ${r.kind}${r.kind === "sweep" ? ` (${r.points} points, ${r.jobs} jobs)` : ""}`);
+            if (!out.quiet)
+              out.line(
+                `${r.file}: valid ${r.kind}${r.kind === "sweep" ? ` (${r.points} points, ${r.jobs} jobs)` : ""}`,
+              );
           } else {
             out.io.stderr(`${r.file}: invalid ${r.kind}\n${r.issues.map((i) => `  ${formatIssue(i)}\n`).join("")}`);
           }

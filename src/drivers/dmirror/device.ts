@@ -9,8 +9,17 @@ import { splitHugePmd } from "../../mm/huge-split.js";
 import { MMU_NOTIFY_CLEAR } from "../../mm/notifier.js";
 import type { Profile } from "../../engine/profile.js";
 import {
-  type MigrateVma, MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag,
-  migrateDeviceRange, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+  type MigrateVma,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  hasFlag,
+  migrateDeviceRange,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+  migrateVmaSplitCompound,
 } from "../../ops/migrate-device.js";
 import { profileInfo } from "../../engine/profile.js";
 import { VM_FAULT_SIGBUS, type VmFault } from "../../fault/fault.js";
@@ -78,8 +87,10 @@ export class DmirrorDevice {
     }
     this.chunkPages = opts.chunkPages ?? DEVMEM_CHUNK_PAGES;
     this.maxChunks = opts.maxChunks ?? DEVMEM_MAX_CHUNKS;
-    if (!Number.isInteger(this.chunkPages) || this.chunkPages <= 0) throw new RangeError("dmirror: chunkPages must be a positive integer");
-    if (!Number.isInteger(this.maxChunks) || this.maxChunks <= 0) throw new RangeError("dmirror: maxChunks must be a positive integer");
+    if (!Number.isInteger(this.chunkPages) || this.chunkPages <= 0)
+      throw new RangeError("dmirror: chunkPages must be a positive integer");
+    if (!Number.isInteger(this.maxChunks) || this.maxChunks <= 0)
+      throw new RangeError("dmirror: maxChunks must be a positive integer");
   }
 
   /** pgmap->owner of every chunk (and the VMA device of an mmap of the device file). */
@@ -96,7 +107,9 @@ export class DmirrorDevice {
   private allocateChunk(): Device | null {
     if (this.chunks.length >= this.maxChunks) return null;
     const chunk = new Device(this.engine, {
-      owner: this, pages: this.chunkPages, coherent: this.coherent,
+      owner: this,
+      pages: this.chunkPages,
+      coherent: this.coherent,
       pageFree: (pfn) => this.pageFree(pfn),
       onMigrateToRam: (m) => this.eraseUsers(m),
       migrateToRam: profileInfo(this.profile).deviceThp ? (vmf, dev) => this.migrateFolioToRam(vmf, dev) : undefined,
@@ -170,8 +183,11 @@ export class DmirrorDevice {
     }
     const haddr = vmf.address - (vmf.address % (512 * PAGE_SIZE));
     const m = migrateVmaSetup(vmf.mm, {
-      start: haddr, end: haddr + 512 * PAGE_SIZE, pgmapOwner: this,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | MIGRATE_VMA_SELECT_COMPOUND, faultPage: vmf.page,
+      start: haddr,
+      end: haddr + 512 * PAGE_SIZE,
+      pgmapOwner: this,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | MIGRATE_VMA_SELECT_COMPOUND,
+      faultPage: vmf.page,
     });
     if (typeof m === "number") return VM_FAULT_SIGBUS;
     if (!m.compound) {
@@ -179,7 +195,12 @@ export class DmirrorDevice {
       return dev.defaultMigrateToRam(vmf);
     }
     const head = pte.swapOffset(leaf.entry);
-    const ok = compoundToSystem(this.engine, m, () => this.takeFailAlloc(), (i) => this.users.get(head + i)?.erase(haddr + i * PAGE_SIZE));
+    const ok = compoundToSystem(
+      this.engine,
+      m,
+      () => this.takeFailAlloc(),
+      (i) => this.users.get(head + i)?.erase(haddr + i * PAGE_SIZE),
+    );
     if (!ok) {
       const r = migrateVmaSplitCompound(m);
       if (typeof r === "number") return VM_FAULT_SIGBUS;
@@ -273,7 +294,8 @@ export class DmirrorDevice {
       });
     }
     // a page mapped once is exclusive to that mapping again
-    for (const d of copies.values()) if (eng.mapcount(d) === 1) eng.setFrameFlags(d, eng.frameFlags(d) | FRAME.ANON_EXCLUSIVE);
+    for (const d of copies.values())
+      if (eng.mapcount(d) === 1) eng.setFrameFlags(d, eng.frameFlags(d) | FRAME.ANON_EXCLUSIVE);
     return 0;
   }
 }

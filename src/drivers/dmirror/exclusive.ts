@@ -30,13 +30,18 @@ function atomicMap(ctx: DmirrorContext, start: number, pages: number[]): number 
  * v6.15+: make_device_exclusive() page by page, its error returned as is. Then the data is read
  * back through the device page table.
  */
-export function dmirrorExclusive(ctx: DmirrorContext, addr: number, npages: number, ptr: Uint8Array | null): ReadResult {
+export function dmirrorExclusive(
+  ctx: DmirrorContext,
+  addr: number,
+  npages: number,
+  ptr: Uint8Array | null,
+): ReadResult {
   const { mm } = ctx;
   if (mm.exited) return { ret: -ERRNO.EINVAL, cpages: 0, faults: 0 };
   const end = addr + npages * PAGE;
   const ret = mm.withReadLock(() => {
     const step = ctx.revision.exclusivePerPage ? PAGE : DMIRROR_CHUNK_PAGES * PAGE;
-    for (let a = addr; a < end;) {
+    for (let a = addr; a < end; ) {
       const next = Math.min(a + step, end);
       // dmirror passes a NULL owner: its own notifier sees (and handles) the EXCLUSIVE event
       const r = makeDeviceExclusiveRangePages(mm, a, next, null);
@@ -57,7 +62,8 @@ export function dmirrorCheckExclusive(ctx: DmirrorContext, addr: number, npages:
   const first = addr / PAGE;
   if (npages > ctx.pt.size) {
     // a range larger than the table: look at the entries instead of every index
-    for (const p of ctx.pt.pages()) if (p >= first && p < first + npages && ctx.pt.get(p)!.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;
+    for (const p of ctx.pt.pages())
+      if (p >= first && p < first + npages && ctx.pt.get(p)!.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;
     return 0;
   }
   for (let p = first; p < first + npages; p++) if (ctx.pt.get(p)?.tag === DPT_TAG_ATOMIC) return -ERRNO.EPERM;

@@ -22,16 +22,31 @@ export interface ReadResult {
  * table under the mutex: each page tagged WRITE iff the word has HMM_PFN_WRITE. A write request
  * answered without WRITE is -EFAULT (the kernel WARNs). -EBUSY when the budget runs out.
  */
-export function dmirrorRangeFault(ctx: DmirrorContext, start: number, end: number, write: boolean, pfns: PfnArray): number {
+export function dmirrorRangeFault(
+  ctx: DmirrorContext,
+  start: number,
+  end: number,
+  write: boolean,
+  pfns: PfnArray,
+): number {
   const { mm, notifier } = ctx;
   const npages = (end - start) / PAGE;
   const defaultFlags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0n);
   for (let tries = 0; ; tries++) {
     if (tries >= ctx.retryBudget) return -ERRNO.EBUSY;
     const seq = mm.notifiers.readBegin(notifier);
-    const ret = mm.withReadLock(() => hmmRangeFault({
-      notifier, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags, pfnFlagsMask: 0n, devPrivateOwner: ctx.device,
-    }));
+    const ret = mm.withReadLock(() =>
+      hmmRangeFault({
+        notifier,
+        notifierSeq: seq,
+        start,
+        end,
+        hmmPfns: pfns,
+        defaultFlags,
+        pfnFlagsMask: 0n,
+        devPrivateOwner: ctx.device,
+      }),
+    );
     ctx.hooks.afterWalk?.({ start, end, ret });
     if (ret === -ERRNO.EBUSY) continue;
     if (ret !== 0) return ret;
@@ -56,7 +71,7 @@ export function dmirrorFault(ctx: DmirrorContext, start: number, end: number, wr
   if (ctx.mm.exited) return 0;
   const pfns = new PfnArray(ctx.mm, DMIRROR_CHUNK_PAGES);
   try {
-    for (let addr = start; addr < end;) {
+    for (let addr = start; addr < end; ) {
       const next = Math.min(addr + DMIRROR_CHUNK_PAGES * PAGE, end);
       ctx.hooks.beforeChunk?.({ start: addr, end: next });
       const ret = dmirrorRangeFault(ctx, addr, next, write, pfns);
@@ -74,7 +89,14 @@ export function dmirrorFault(ctx: DmirrorContext, start: number, end: number, wr
  * the command at byte i * 4096), counting each page in cpages; -ENOENT at the first page without
  * an entry.
  */
-export function dmirrorDoRead(ctx: DmirrorContext, cmdAddr: number, start: number, end: number, bounce: Uint8Array, counter: { cpages: number }): number {
+export function dmirrorDoRead(
+  ctx: DmirrorContext,
+  cmdAddr: number,
+  start: number,
+  end: number,
+  bounce: Uint8Array,
+  counter: { cpages: number },
+): number {
   for (let a = start; a < end; a += PAGE) {
     const e = ctx.pt.get(a / PAGE);
     if (!e) return -ERRNO.ENOENT;
@@ -86,7 +108,14 @@ export function dmirrorDoRead(ctx: DmirrorContext, cmdAddr: number, start: numbe
 }
 
 /** dmirror_do_write(): like dmirrorDoRead, into the pages, which must be mapped WRITE. */
-function dmirrorDoWrite(ctx: DmirrorContext, cmdAddr: number, start: number, end: number, bounce: Uint8Array, counter: { cpages: number }): number {
+function dmirrorDoWrite(
+  ctx: DmirrorContext,
+  cmdAddr: number,
+  start: number,
+  end: number,
+  bounce: Uint8Array,
+  counter: { cpages: number },
+): number {
   for (let a = start; a < end; a += PAGE) {
     const e = ctx.pt.get(a / PAGE);
     if (!e || e.tag !== DPT_TAG_WRITE) return -ERRNO.ENOENT;
@@ -108,7 +137,10 @@ function accessLoop(ctx: DmirrorContext, addr: number, npages: number, bounce: U
     ret = ctx.withMutex(() => (write ? dmirrorDoWrite : dmirrorDoRead)(ctx, addr, start, end, bounce, counter));
     if (ret !== -ERRNO.ENOENT) break;
     // a fault pass that maps nothing (the mm is gone) would loop for ever in the kernel
-    if (faults >= ctx.retryBudget) { ret = -ERRNO.EBUSY; break; }
+    if (faults >= ctx.retryBudget) {
+      ret = -ERRNO.EBUSY;
+      break;
+    }
     ret = dmirrorFault(ctx, addr + counter.cpages * PAGE, end, write);
     if (ret) break;
     faults++;

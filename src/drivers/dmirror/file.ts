@@ -16,9 +16,22 @@ import { dmirrorMigrateToDevice, dmirrorMigrateToSystem } from "./migrate.js";
 import { DevicePageTable } from "./pt.js";
 import { dmirrorSnapshot } from "./snapshot.js";
 import {
-  DMIRROR_RETRY_BUDGET, EBADF, MAX_BOUNCE_PAGES, type DmirrorRevision, HMM_DMIRROR_CHECK_EXCLUSIVE, HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_FLAGS,
-  HMM_DMIRROR_FLAG_FAIL_ALLOC, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS, HMM_DMIRROR_READ,
-  HMM_DMIRROR_RELEASE, HMM_DMIRROR_SNAPSHOT, HMM_DMIRROR_WRITE, type HmmDmirrorCmd, dmirrorRevision,
+  DMIRROR_RETRY_BUDGET,
+  EBADF,
+  MAX_BOUNCE_PAGES,
+  type DmirrorRevision,
+  HMM_DMIRROR_CHECK_EXCLUSIVE,
+  HMM_DMIRROR_EXCLUSIVE,
+  HMM_DMIRROR_FLAGS,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_RELEASE,
+  HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_WRITE,
+  type HmmDmirrorCmd,
+  dmirrorRevision,
 } from "./uapi.js";
 
 const PAGE = PAGE_SIZE;
@@ -52,10 +65,15 @@ export class DmirrorFile implements DmirrorContext {
    * @param device The dmirror device (minor) the file belongs to.
    * @param mm The address space to mirror.
    */
-  constructor(readonly device: DmirrorDevice, readonly mm: MmStruct, opts: DmirrorFileOptions = {}) {
+  constructor(
+    readonly device: DmirrorDevice,
+    readonly mm: MmStruct,
+    opts: DmirrorFileOptions = {},
+  ) {
     this.revision = dmirrorRevision(device.profile);
     this.retryBudget = opts.retryBudget ?? DMIRROR_RETRY_BUDGET;
-    if (!Number.isInteger(this.retryBudget) || this.retryBudget <= 0) throw new RangeError("dmirror: retryBudget must be a positive integer");
+    if (!Number.isInteger(this.retryBudget) || this.retryBudget <= 0)
+      throw new RangeError("dmirror: retryBudget must be a positive integer");
     // the kernel subscribes [0, ULONG_MAX & PAGE_MASK): every user address
     this.notifier = mm.intervalNotifierInsert(0, mm.taskSize + PAGE, {
       invalidate: (sub, range, curSeq) => this.invalidate(sub, range, curSeq),
@@ -124,13 +142,27 @@ export class DmirrorFile implements DmirrorContext {
     if (bounced && n > MAX_BOUNCE_PAGES) return -ERRNO.ENOMEM;
     let r: ReadResult | { ret: number; cpages?: number; faults?: number };
     switch (request) {
-      case HMM_DMIRROR_READ: r = dmirrorRead(this, a, n, cmd.ptr); break;
-      case HMM_DMIRROR_WRITE: r = dmirrorWrite(this, a, n, cmd.ptr); break;
-      case HMM_DMIRROR_MIGRATE_TO_DEV: r = dmirrorMigrateToDevice(this, a, n, cmd.ptr); break;
-      case HMM_DMIRROR_MIGRATE_TO_SYS: r = dmirrorMigrateToSystem(this, a, n); break;
-      case HMM_DMIRROR_SNAPSHOT: r = dmirrorSnapshot(this, a, n, cmd.ptr); break;
-      case HMM_DMIRROR_EXCLUSIVE: r = dmirrorExclusive(this, a, n, cmd.ptr); break;
-      case HMM_DMIRROR_CHECK_EXCLUSIVE: r = { ret: dmirrorCheckExclusive(this, a, n) }; break;
+      case HMM_DMIRROR_READ:
+        r = dmirrorRead(this, a, n, cmd.ptr);
+        break;
+      case HMM_DMIRROR_WRITE:
+        r = dmirrorWrite(this, a, n, cmd.ptr);
+        break;
+      case HMM_DMIRROR_MIGRATE_TO_DEV:
+        r = dmirrorMigrateToDevice(this, a, n, cmd.ptr);
+        break;
+      case HMM_DMIRROR_MIGRATE_TO_SYS:
+        r = dmirrorMigrateToSystem(this, a, n);
+        break;
+      case HMM_DMIRROR_SNAPSHOT:
+        r = dmirrorSnapshot(this, a, n, cmd.ptr);
+        break;
+      case HMM_DMIRROR_EXCLUSIVE:
+        r = dmirrorExclusive(this, a, n, cmd.ptr);
+        break;
+      case HMM_DMIRROR_CHECK_EXCLUSIVE:
+        r = { ret: dmirrorCheckExclusive(this, a, n) };
+        break;
       case HMM_DMIRROR_RELEASE:
         if (!this.revision.release) return -ERRNO.EINVAL;
         r = { ret: this.device.evictAll() };
@@ -155,7 +187,8 @@ export class DmirrorFile implements DmirrorContext {
    * mapping maps the pages read-only). Returns the address; throws ErrnoError like mmap(2).
    */
   mmap(length: number, prot: number, flags: number = MAP_SHARED): number {
-    if (flags !== MAP_SHARED && flags !== MAP_PRIVATE) throw new ErrnoError(-ERRNO.EINVAL, `dmirror mmap: flags must be MAP_SHARED or MAP_PRIVATE`);
+    if (flags !== MAP_SHARED && flags !== MAP_PRIVATE)
+      throw new ErrnoError(-ERRNO.EINVAL, `dmirror mmap: flags must be MAP_SHARED or MAP_PRIVATE`);
     const eng = this.mm.engine;
     const addr = mmap(this.mm, { length, prot, flags, device: this.device });
     const v = this.mm.vmaLookup(addr)!;

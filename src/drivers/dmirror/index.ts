@@ -11,7 +11,13 @@ import { DmirrorFile, type DmirrorFileOptions } from "./file.js";
 import { ENODEV, HMM_DMIRROR_MEMORY_DEVICE_COHERENT, HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from "./uapi.js";
 
 export * from "./uapi.js";
-export { DmirrorDevice, DEVMEM_CHUNK_PAGES, type DmirrorDeviceOptions, type DmirrorDeviceStats, type DmirrorPageUser } from "./device.js";
+export {
+  DmirrorDevice,
+  DEVMEM_CHUNK_PAGES,
+  type DmirrorDeviceOptions,
+  type DmirrorDeviceStats,
+  type DmirrorPageUser,
+} from "./device.js";
 export { DmirrorFile, type DmirrorFileOptions } from "./file.js";
 export type { DmirrorHooks } from "./context.js";
 export { DevicePageTable, DPT_TAG_READ, DPT_TAG_WRITE, DPT_TAG_ATOMIC, type DptEntry } from "./pt.js";
@@ -53,7 +59,10 @@ export class DmirrorDriver {
   private readonly fileOpts: DmirrorFileOptions;
 
   /** @param engine The machine the driver's devices are plugged into. */
-  constructor(readonly engine: Engine, opts: DmirrorDriverOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    opts: DmirrorDriverOptions = {},
+  ) {
     this.profile = opts.profile ?? "v6.1";
     profileInfo(this.profile);
     this.fileOpts = { retryBudget: opts.retryBudget };

@@ -3,9 +3,21 @@
 // page table then holds the device pages (docs/semantics.md §6.2).
 import { ERRNO, FRAME, PAGE_SIZE, PHYS, VM } from "../../engine/layout.js";
 import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_PFN_VALID, MIGRATE_PFN_WRITE, MIGRATE_VMA_SELECT_DEVICE_COHERENT,
-  MIGRATE_VMA_SELECT_COMPOUND, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM, type MigrateVma, hasFlag,
-  migratePfn, migratePfnToPfn, migrateVmaFinalize, migrateVmaPages, migrateVmaSetup, migrateVmaSplitCompound,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_VALID,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  type MigrateVma,
+  hasFlag,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+  migrateVmaSplitCompound,
 } from "../../ops/migrate-device.js";
 import { compoundToDevice, compoundToSystem } from "./thp.js";
 import type { DmirrorContext } from "./context.js";
@@ -20,18 +32,25 @@ const PAGE = PAGE_SIZE;
  * MIGRATE_VMA_SELECT_COMPOUND where the profile's driver migrates THPs (v6.19). Device-coherent
  * THPs are not modelled: coherent devices migrate page by page.
  */
-const compoundFlag = (ctx: DmirrorContext): number => (ctx.revision.flags && !ctx.device.coherent ? MIGRATE_VMA_SELECT_COMPOUND : 0);
+const compoundFlag = (ctx: DmirrorContext): number =>
+  ctx.revision.flags && !ctx.device.coherent ? MIGRATE_VMA_SELECT_COMPOUND : 0;
 
 /**
  * Runs `step` on every chunk of [start, end): VMA by VMA (a missing VMA or one without VM_READ is
  * -EINVAL), at most `chunk` pages per migrate_vma call, under the mmap read lock.
  */
-function forEachMigrateChunk(ctx: DmirrorContext, start: number, end: number, flags: number, step: (m: MigrateVma) => number): number {
+function forEachMigrateChunk(
+  ctx: DmirrorContext,
+  start: number,
+  end: number,
+  flags: number,
+  step: (m: MigrateVma) => number,
+): number {
   const { mm } = ctx;
   if (mm.exited) return -ERRNO.EINVAL;
   const chunk = ctx.revision.migrateChunk * PAGE;
   return mm.withReadLock(() => {
-    for (let addr = start; addr < end;) {
+    for (let addr = start; addr < end; ) {
       const vma = mm.vmaLookup(addr);
       if (!vma || !(vma.flags & VM.READ)) return -ERRNO.EINVAL;
       const next = Math.min(end, addr + chunk, vma.end);
@@ -87,7 +106,12 @@ function finalizeAndMap(ctx: DmirrorContext, m: MigrateVma): void {
  * move to this device; the data is then read back through the device page table without
  * faulting (a page the device does not map: -ENOENT).
  */
-export function dmirrorMigrateToDevice(ctx: DmirrorContext, addr: number, npages: number, ptr: Uint8Array | null): ReadResult {
+export function dmirrorMigrateToDevice(
+  ctx: DmirrorContext,
+  addr: number,
+  npages: number,
+  ptr: Uint8Array | null,
+): ReadResult {
   const end = addr + npages * PAGE;
   const ret = forEachMigrateChunk(ctx, addr, end, MIGRATE_VMA_SELECT_SYSTEM | compoundFlag(ctx), (m0) => {
     let m = m0;
@@ -155,7 +179,8 @@ export function dmirrorMigrateToSystem(ctx: DmirrorContext, addr: number, npages
     migrateVmaPages(m);
     // dmirror_successful_migrated_pages(): a compound entry counts all its pages
     for (let i = 0; i < m.npages; i++) {
-      if (hasFlag(m.src[i], MIGRATE_PFN_VALID) && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE)) cpages += m.compound ? m.npages : 1;
+      if (hasFlag(m.src[i], MIGRATE_PFN_VALID) && hasFlag(m.src[i], MIGRATE_PFN_MIGRATE))
+        cpages += m.compound ? m.npages : 1;
     }
     migrateVmaFinalize(m);
     return 0;

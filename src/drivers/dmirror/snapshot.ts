@@ -5,9 +5,18 @@ import { hmmRangeFault } from "../../hmm/range-fault.js";
 import { PfnArray } from "../../hmm/pfns.js";
 import { type DmirrorContext, userBuffer } from "./context.js";
 import {
-  DMIRROR_CHUNK_PAGES, HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
-  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE, HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE,
-  HMM_DMIRROR_PROT_PMD, HMM_DMIRROR_PROT_PUD, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_ZERO,
+  DMIRROR_CHUNK_PAGES,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE,
+  HMM_DMIRROR_PROT_ERROR,
+  HMM_DMIRROR_PROT_NONE,
+  HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_PUD,
+  HMM_DMIRROR_PROT_READ,
+  HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_PROT_ZERO,
 } from "./uapi.js";
 
 const PAGE = PAGE_SIZE;
@@ -24,8 +33,12 @@ export function dmirrorMkentry(ctx: DmirrorContext, pfns: PfnArray, i: number): 
   if (owner !== 0) {
     const local = owner === eng.ownerId(ctx.device);
     prot = eng.isDeviceCoherent(pfn)
-      ? (local ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE)
-      : (local ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE);
+      ? local
+        ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL
+        : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE
+      : local
+        ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL
+        : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
   } else if (pfn === PHYS.ZERO_PFN) {
     // is_zero_pfn(): the 4 KiB zero page only, not the huge zero page
     prot = HMM_DMIRROR_PROT_ZERO;
@@ -38,7 +51,13 @@ export function dmirrorMkentry(ctx: DmirrorContext, pfns: PfnArray, i: number): 
 }
 
 /** dmirror_range_snapshot(): one chunk, its own notifier, bytes into `perm`. */
-function dmirrorRangeSnapshot(ctx: DmirrorContext, start: number, end: number, pfns: PfnArray, perm: Uint8Array): number {
+function dmirrorRangeSnapshot(
+  ctx: DmirrorContext,
+  start: number,
+  end: number,
+  pfns: PfnArray,
+  perm: Uint8Array,
+): number {
   const { mm } = ctx;
   const sub = mm.intervalNotifierInsert(start, end - start, {
     // any invalidation of the interval spoils the whole snapshot: only the sequence moves
@@ -52,9 +71,18 @@ function dmirrorRangeSnapshot(ctx: DmirrorContext, start: number, end: number, p
     for (let tries = 0; ; tries++) {
       if (tries >= ctx.retryBudget) return -ERRNO.EBUSY;
       const seq = mm.notifiers.readBegin(sub);
-      const ret = mm.withReadLock(() => hmmRangeFault({
-        notifier: sub, notifierSeq: seq, start, end, hmmPfns: pfns, defaultFlags: 0n, pfnFlagsMask: 0n, devPrivateOwner: ctx.device,
-      }));
+      const ret = mm.withReadLock(() =>
+        hmmRangeFault({
+          notifier: sub,
+          notifierSeq: seq,
+          start,
+          end,
+          hmmPfns: pfns,
+          defaultFlags: 0n,
+          pfnFlagsMask: 0n,
+          devPrivateOwner: ctx.device,
+        }),
+      );
       ctx.hooks.afterWalk?.({ start, end, ret });
       if (ret === -ERRNO.EBUSY) continue;
       if (ret !== 0) return ret;
@@ -71,14 +99,19 @@ function dmirrorRangeSnapshot(ctx: DmirrorContext, start: number, end: number, p
 }
 
 /** HMM_DMIRROR_SNAPSHOT: npages protection bytes into `ptr`; cpages counts the bytes copied. */
-export function dmirrorSnapshot(ctx: DmirrorContext, addr: number, npages: number, ptr: Uint8Array | null): { ret: number; cpages: number } {
+export function dmirrorSnapshot(
+  ctx: DmirrorContext,
+  addr: number,
+  npages: number,
+  ptr: Uint8Array | null,
+): { ret: number; cpages: number } {
   if (ctx.mm.exited) return { ret: -ERRNO.EINVAL, cpages: 0 };
   const end = addr + npages * PAGE;
   const pfns = new PfnArray(ctx.mm, DMIRROR_CHUNK_PAGES);
   const perm = new Uint8Array(DMIRROR_CHUNK_PAGES);
   let cpages = 0;
   try {
-    for (let a = addr; a < end;) {
+    for (let a = addr; a < end; ) {
       const next = Math.min(a + DMIRROR_CHUNK_PAGES * PAGE, end);
       const ret = dmirrorRangeSnapshot(ctx, a, next, pfns, perm);
       if (ret) return { ret, cpages };

@@ -5,7 +5,13 @@
 import type { Engine } from "../../engine/engine.js";
 import { FRAME, PMD_ORDER } from "../../engine/layout.js";
 import {
-  MIGRATE_PFN_COMPOUND, MIGRATE_PFN_MIGRATE, MIGRATE_PFN_WRITE, type MigrateVma, hasFlag, migratePfn, migratePfnToPfn,
+  MIGRATE_PFN_COMPOUND,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_WRITE,
+  type MigrateVma,
+  hasFlag,
+  migratePfn,
+  migratePfnToPfn,
 } from "../../ops/migrate-device.js";
 import { VM } from "../../engine/layout.js";
 
@@ -35,7 +41,12 @@ export function compoundToDevice(eng: Engine, m: MigrateVma, allocFolio: () => n
  * holds the copy. `failOnce` says whether FLAGS(FAIL_ALLOC) makes this large allocation fail.
  * Returns false when it failed (the caller splits and migrates page by page).
  */
-export function compoundToSystem(eng: Engine, m: MigrateVma, failOnce: () => boolean, erase: (index: number) => void): boolean {
+export function compoundToSystem(
+  eng: Engine,
+  m: MigrateVma,
+  failOnce: () => boolean,
+  erase: (index: number) => void,
+): boolean {
   if (!hasFlag(m.src[0], MIGRATE_PFN_MIGRATE)) return true;
   const head = failOnce() ? 0 : eng.allocFrames(PMD_ORDER, FRAME.ANON | FRAME.ANON_EXCLUSIVE);
   if (head === 0) return false;

@@ -35,9 +35,17 @@ export const HMM_DMIRROR_MEMORY_DEVICE_PRIVATE = 1;
 export const HMM_DMIRROR_MEMORY_DEVICE_COHERENT = 2;
 
 export {
-  HMM_DMIRROR_PROT_ERROR, HMM_DMIRROR_PROT_NONE, HMM_DMIRROR_PROT_READ, HMM_DMIRROR_PROT_WRITE, HMM_DMIRROR_PROT_PMD,
-  HMM_DMIRROR_PROT_PUD, HMM_DMIRROR_PROT_ZERO, HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL, HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE,
-  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL, HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
+  HMM_DMIRROR_PROT_ERROR,
+  HMM_DMIRROR_PROT_NONE,
+  HMM_DMIRROR_PROT_READ,
+  HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_PUD,
+  HMM_DMIRROR_PROT_ZERO,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
 } from "../mirror.js";
 
 /**
@@ -76,9 +84,30 @@ export interface DmirrorRevision {
 }
 
 const REVISIONS: Record<Profile, DmirrorRevision> = {
-  "v6.1": { release: false, flags: false, npagesLimit: false, migrateChunk: 64, exclusivePerPage: false, closeEvicts: false },
-  "v6.16": { release: true, flags: false, npagesLimit: false, migrateChunk: 64, exclusivePerPage: true, closeEvicts: false },
-  "v6.19": { release: true, flags: true, npagesLimit: true, migrateChunk: 512, exclusivePerPage: true, closeEvicts: true },
+  "v6.1": {
+    release: false,
+    flags: false,
+    npagesLimit: false,
+    migrateChunk: 64,
+    exclusivePerPage: false,
+    closeEvicts: false,
+  },
+  "v6.16": {
+    release: true,
+    flags: false,
+    npagesLimit: false,
+    migrateChunk: 64,
+    exclusivePerPage: true,
+    closeEvicts: false,
+  },
+  "v6.19": {
+    release: true,
+    flags: true,
+    npagesLimit: true,
+    migrateChunk: 512,
+    exclusivePerPage: true,
+    closeEvicts: true,
+  },
 };
 
 /** The dmirror revision of a profile's kernel. */

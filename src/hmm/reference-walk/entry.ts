@@ -60,7 +60,7 @@ export const pudDevmap = isDevmap;
 export function flagsDifferFromTable(e: Entry, ignoredLo: number): boolean {
   const lo = (e.lo & FLAGS_LO & ~ignoredLo) >>> 0;
   const hi = (e.hi & FLAGS_HI) >>> 0;
-  return lo !== ((TABLE_FLAGS_LO & ~ignoredLo) >>> 0) || hi !== ((TABLE_FLAGS_HI & FLAGS_HI) >>> 0);
+  return lo !== (TABLE_FLAGS_LO & ~ignoredLo) >>> 0 || hi !== (TABLE_FLAGS_HI & FLAGS_HI) >>> 0;
 }
 /** pgd_bad() / p4d_bad(): anything but a table entry once U is ignored. */
 export function upperBad(e: Entry): boolean {

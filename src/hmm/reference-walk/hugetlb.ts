@@ -25,11 +25,20 @@ export function hugePteOffset(w: WalkState, page: number, hugeShift: number): nu
 }
 
 /** hmm_vma_walk_hugetlb_entry() for one huge page chunk [addr, end): H2 .. H5. */
-export function hmmVmaWalkHugetlbEntry(w: WalkState, ptep: number, hugePages: number, hugeOrder: number, addr: number, end: number): number {
+export function hmmVmaWalkHugetlbEntry(
+  w: WalkState,
+  ptep: number,
+  hugePages: number,
+  hugeOrder: number,
+  addr: number,
+  end: number,
+): number {
   const entry = w.load64(ptep);
   // pte_to_hmm_pfn_flags() | hmm_pfn_flags_order(huge_page_order(h)): the order is always there
-  const cpuHi = ((!isPresent(entry) || isProtnone(entry) ? 0 :
-    isWrite(entry) ? VALID_HI | WRITE_HI : VALID_HI) | w.order(hugeOrder)) >>> 0;
+  const cpuHi =
+    ((!isPresent(entry) || isProtnone(entry) ? 0 : isWrite(entry) ? VALID_HI | WRITE_HI : VALID_HI) |
+      w.order(hugeOrder)) >>>
+    0;
   // QUIRK: the first page's request decides for the whole huge page
   const required = w.hmmPteNeedFault(w.requestHi(addr), cpuHi);
   if (required !== 0) return w.hmmVmaFault(addr, end, required);
@@ -46,12 +55,14 @@ export function walkHugetlbRange(w: WalkState, addr: number, end: number, hugeSh
   }
   const hugeOrder = hugeShift - PAGE_SHIFT;
   const hugePages = 2 ** hugeOrder;
-  for (let page = addr; page < end;) {
+  for (let page = addr; page < end; ) {
     const base = page - (page % hugePages);
     const next = Math.min(base + hugePages, end);
     const ptep = hugePteOffset(w, base, hugeShift);
-    const r = ptep === 0 ? w.hmmVmaWalkHole(page, next) // H1
-      : hmmVmaWalkHugetlbEntry(w, ptep, hugePages, hugeOrder, page, next);
+    const r =
+      ptep === 0
+        ? w.hmmVmaWalkHole(page, next) // H1
+        : hmmVmaWalkHugetlbEntry(w, ptep, hugePages, hugeOrder, page, next);
     if (r !== 0) return r;
     page = next;
   }

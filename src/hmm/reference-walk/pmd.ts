@@ -3,8 +3,18 @@
 import { ERRNO, PMD_ORDER, SWP } from "../../engine/layout.js";
 import { type Entry, isNone, isProtnone, isWrite, pfnOf, swapOffset, swapType } from "../../engine/pte.js";
 import {
-  PMD_PAGES, PMD_LEVEL, VALID_HI, WRITE_HI, ERROR_HI, pmdPresent, pmdTransHuge, pmdDevmap,
-  flagsDifferFromTable, tableOf, isMigrationType, isDevicePrivateType,
+  PMD_PAGES,
+  PMD_LEVEL,
+  VALID_HI,
+  WRITE_HI,
+  ERROR_HI,
+  pmdPresent,
+  pmdTransHuge,
+  pmdDevmap,
+  flagsDifferFromTable,
+  tableOf,
+  isMigrationType,
+  isDevicePrivateType,
 } from "./entry.js";
 import type { WalkState } from "./state.js";
 import { hmmVmaHandlePte } from "./pte.js";
@@ -12,8 +22,7 @@ import { hmmVmaHandlePte } from "./pte.js";
 /** hmm_vma_handle_pmd(): a present huge PMD (THP, huge zero page, devmap), M4. */
 export function hmmVmaHandlePmd(w: WalkState, addr: number, end: number, pmd: Entry): number {
   // pmd_to_hmm_pfn_flags(): protnone gives 0 (no flags and no order)
-  const cpuHi = isProtnone(pmd) ? 0 :
-    ((isWrite(pmd) ? VALID_HI | WRITE_HI : VALID_HI) | w.order(PMD_ORDER)) >>> 0;
+  const cpuHi = isProtnone(pmd) ? 0 : ((isWrite(pmd) ? VALID_HI | WRITE_HI : VALID_HI) | w.order(PMD_ORDER)) >>> 0;
   const required = w.hmmRangeNeedFault(addr, end, cpuHi);
   if (required !== 0) return w.hmmVmaFault(addr, end, required);
   // SPEC: pte_pfn() of the entry (x86 pmd_pfn() would also drop pfn bits 0..8 of a PSE entry)
@@ -47,17 +56,20 @@ export function hmmVmaHandleAbsentPmd(w: WalkState, addr: number, end: number, p
 export function hmmVmaWalkPmd(w: WalkState, pmdp: number, addr: number, end: number): number {
   const pmd = w.load64(pmdp);
   if (isNone(pmd)) return w.hmmVmaWalkHole(addr, end); // M1
-  if (!pmdPresent(pmd) && isMigrationType(swapType(pmd))) { // M2
+  if (!pmdPresent(pmd) && isMigrationType(swapType(pmd))) {
+    // M2
     if (w.hmmRangeNeedFault(addr, end, 0) !== 0) return w.migrationEntryWait(addr);
     return w.hmmPfnsFill(addr, end, 0);
   }
-  if (!pmdPresent(pmd)) { // M3 (SEED) / M3L (v6.19)
+  if (!pmdPresent(pmd)) {
+    // M3 (SEED) / M3L (v6.19)
     if (w.deviceThp) return hmmVmaHandleAbsentPmd(w, addr, end, pmd);
     if (w.hmmRangeNeedFault(addr, end, 0) !== 0) return -ERRNO.EFAULT;
     return w.hmmPfnsFill(addr, end, ERROR_HI);
   }
   if (pmdDevmap(pmd) || pmdTransHuge(pmd)) return hmmVmaHandlePmd(w, addr, end, pmd); // M4
-  if (pmdBad(w, pmd)) { // M5
+  if (pmdBad(w, pmd)) {
+    // M5
     if (w.hmmRangeNeedFault(addr, end, 0) !== 0) return -ERRNO.EFAULT;
     return w.hmmPfnsFill(addr, end, ERROR_HI);
   }
@@ -78,7 +90,7 @@ export function pmdBad(w: WalkState, pmd: Entry): boolean {
 
 /** walk_pmd_range(): PMD chunks of [addr, end) in the PMD table at `table`. */
 export function walkPmdRange(w: WalkState, table: number, addr: number, end: number): number {
-  for (let page = addr; page < end;) {
+  for (let page = addr; page < end; ) {
     const next = Math.min((Math.floor(page / PMD_PAGES) + 1) * PMD_PAGES, end);
     const r = hmmVmaWalkPmd(w, w.entrySlot(table, PMD_LEVEL, page), page, next);
     if (r !== 0) return r;

@@ -2,7 +2,15 @@
 // of docs/semantics.md §3).
 import { ERRNO, PHYS, SWP } from "../../engine/layout.js";
 import {
-  type Entry, isDevmap, isNone, isPresent, isProtnone, isSpecial, isWrite, pfnOf, swapOffset,
+  type Entry,
+  isDevmap,
+  isNone,
+  isPresent,
+  isProtnone,
+  isSpecial,
+  isWrite,
+  pfnOf,
+  swapOffset,
   swapType,
 } from "../../engine/pte.js";
 import { VALID_HI, WRITE_HI, ERROR_HI, isMigrationType, isDevicePrivateType, isDeviceExclusiveType } from "./entry.js";

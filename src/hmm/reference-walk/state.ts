@@ -4,13 +4,32 @@
 // host (hmm_vma_fault, migration_entry_wait) and the callbacks for holes and skipped VMAs.
 import type { Engine } from "../../engine/engine.js";
 import {
-  CTX, ERRNO, FRAME, HMM_NEED_ALL_BITS, HMM_NEED_FAULT, HMM_NEED_WRITE_FAULT,
-  HMM_PFN_ORDER_SHIFT_SEED, MEM, PAGE_SHIFT, PHYS, PTE, VM, META_CHUNK_FRAMES,
+  CTX,
+  ERRNO,
+  FRAME,
+  HMM_NEED_ALL_BITS,
+  HMM_NEED_FAULT,
+  HMM_NEED_WRITE_FAULT,
+  HMM_PFN_ORDER_SHIFT_SEED,
+  MEM,
+  PAGE_SHIFT,
+  PHYS,
+  PTE,
+  VM,
+  META_CHUNK_FRAMES,
 } from "../../engine/layout.js";
 import type { Entry } from "../../engine/pte.js";
 import {
-  TWO32, ENTRIES_PER_TABLE, ENTRY_BYTES, pagesPerEntry, lo32, VALID_HI, WRITE_HI, ERROR_HI,
-  REQ_FAULT_HI, REQ_WRITE_HI,
+  TWO32,
+  ENTRIES_PER_TABLE,
+  ENTRY_BYTES,
+  pagesPerEntry,
+  lo32,
+  VALID_HI,
+  WRITE_HI,
+  ERROR_HI,
+  REQ_FAULT_HI,
+  REQ_WRITE_HI,
 } from "./entry.js";
 
 /** Thrown where the WebAssembly walker would trap on an out-of-bounds memory access. */

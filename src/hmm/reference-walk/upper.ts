@@ -3,8 +3,18 @@
 import { CTX, ERRNO, MEM, PUD_ORDER } from "../../engine/layout.js";
 import { NONE, isNone, isTable, isWrite, pfnOf } from "../../engine/pte.js";
 import {
-  PUD_PAGES, PUD_LEVEL, pagesPerEntry, VALID_HI, WRITE_HI, ERROR_HI, pudTransHuge, pudDevmap,
-  upperBad, pudHuge, upperPresent, tableOf,
+  PUD_PAGES,
+  PUD_LEVEL,
+  pagesPerEntry,
+  VALID_HI,
+  WRITE_HI,
+  ERROR_HI,
+  pudTransHuge,
+  pudDevmap,
+  upperBad,
+  pudHuge,
+  upperPresent,
+  tableOf,
 } from "./entry.js";
 import type { WalkState } from "./state.js";
 import { walkPmdRange } from "./pmd.js";
@@ -52,7 +62,7 @@ export function hmmVmaWalkPud(w: WalkState, pudp: number, addr: number, end: num
  */
 export function walkUpperRange(w: WalkState, table: number, level: number, addr: number, end: number): number {
   const span = pagesPerEntry(level);
-  for (let page = addr; page < end;) {
+  for (let page = addr; page < end; ) {
     const next = Math.min((Math.floor(page / span) + 1) * span, end);
     const slot = w.entrySlot(table, level, page);
     let r: number;

@@ -7,8 +7,14 @@ import type { CostKey } from "../cost/index.js";
 export type FaultKind = "anon" | "thp" | "cow" | "swapin" | "migrateToRam" | "numa" | "file" | "minor";
 
 export const FAULT_COST: Record<FaultKind, CostKey> = {
-  anon: "fault.anonNs", thp: "fault.thpNs", cow: "fault.cowNs", swapin: "fault.swapinNs",
-  migrateToRam: "fault.migrateToRamNs", numa: "fault.numaNs", file: "fault.minorNs", minor: "fault.minorNs",
+  anon: "fault.anonNs",
+  thp: "fault.thpNs",
+  cow: "fault.cowNs",
+  swapin: "fault.swapinNs",
+  migrateToRam: "fault.migrateToRamNs",
+  numa: "fault.numaNs",
+  file: "fault.minorNs",
+  minor: "fault.minorNs",
 };
 
 /** The fault kind of an access to addr, before handle_mm_fault runs. "thp" is decided after (thpAfter). */

@@ -4,18 +4,40 @@
 import { ErrnoError, errnoName } from "../../engine/errors.js";
 import { getUnmappedArea } from "../../mm/vma-list.js";
 import {
-  MADV_COLLAPSE, MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, madvise,
+  MADV_COLLAPSE,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
+  madvise,
 } from "../../ops/madvise.js";
 import { fork } from "../../ops/fork.js";
 import { MREMAP_FIXED, MREMAP_MAYMOVE, mremap } from "../../ops/mremap.js";
 import type { CpuActorSpec, CpuOpSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
-import { type ActorState, type MappingState, PAGE, type ProcessState, type Wait, type World, protOf, resetShadowAfterMap } from "./world.js";
+import {
+  type ActorState,
+  type MappingState,
+  PAGE,
+  type ProcessState,
+  type Wait,
+  type World,
+  protOf,
+  resetShadowAfterMap,
+} from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
 
-const ADVICE = { dontneed: MADV_DONTNEED, free: MADV_FREE, pageout: MADV_PAGEOUT, hugepage: MADV_HUGEPAGE, nohugepage: MADV_NOHUGEPAGE, collapse: MADV_COLLAPSE } as const;
+const ADVICE = {
+  dontneed: MADV_DONTNEED,
+  free: MADV_FREE,
+  pageout: MADV_PAGEOUT,
+  hugepage: MADV_HUGEPAGE,
+  nohugepage: MADV_NOHUGEPAGE,
+  collapse: MADV_COLLAPSE,
+} as const;
 const READ_LOCK_ADVICE = new Set(["dontneed", "free", "pageout"]);
 
 export function* cpuActor(w: World, a: ActorState, spec: CpuActorSpec, rng: Rng): Gen<void> {
@@ -62,7 +84,11 @@ function* writeLock(w: World, a: ActorState, ps: ProcessState): Gen<void> {
 }
 
 /** The first page and page count an op works on (a random start when op.at is "random"). */
-function span(st: MappingState, op: { page: number; pages?: number; at: "fixed" | "random" }, rng: Rng): [number, number] {
+function span(
+  st: MappingState,
+  op: { page: number; pages?: number; at: "fixed" | "random" },
+  rng: Rng,
+): [number, number] {
   if (op.at === "random") {
     const pages = op.pages ?? 1;
     return [rng.int(st.spec.pages - pages + 1), pages];
@@ -83,15 +109,24 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
   try {
     if (op.op === "read" || op.op === "write") {
       const wt = w.readLockWait(ps);
-      if (wt) { m.inc(c, "sim.blocked"); yield wt; }
-      if (!st!.mapped) { m.inc(c, "cpu.errors.unmapped"); return; }
+      if (wt) {
+        m.inc(c, "sim.blocked");
+        yield wt;
+      }
+      if (!st!.mapped) {
+        m.inc(c, "cpu.errors.unmapped");
+        return;
+      }
       access(w, a, ps, st!, first, pages, op.op === "write", i);
       return;
     }
     a.clock += costs["cpu.syscallNs"];
     if (op.op === "madvise" && READ_LOCK_ADVICE.has(op.advice)) {
       const wt = w.readLockWait(ps);
-      if (wt) { m.inc(c, "sim.blocked"); yield wt; }
+      if (wt) {
+        m.inc(c, "sim.blocked");
+        yield wt;
+      }
     } else {
       yield* writeLock(w, a, ps);
     }
@@ -101,7 +136,10 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
         mm.munmap(addr, len);
         // a shared file mapping's data lives on in the file (a remap reads it back); the rest is gone
         if (st!.spec.kind !== "file-shared") {
-          for (let p = first; p < first + pages; p++) { st!.shadow.delete(p); st!.unknown.delete(p); }
+          for (let p = first; p < first + pages; p++) {
+            st!.shadow.delete(p);
+            st!.unknown.delete(p);
+          }
         }
         if (pages === st!.spec.pages) st!.mapped = false;
         a.clock += costs["cpu.tlbFlushPageNs"] * Math.min(pages, 33);
@@ -118,7 +156,10 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
       }
       case "madvise": {
         madvise(mm, addr, len, ADVICE[op.advice]);
-        if ((op.advice === "dontneed" || op.advice === "free") && (st!.spec.kind === "anon" || st!.spec.kind === "file-private")) {
+        if (
+          (op.advice === "dontneed" || op.advice === "free") &&
+          (st!.spec.kind === "anon" || st!.spec.kind === "file-private")
+        ) {
           // private data is gone (MADV_FREE: may be gone): the page reads as zero or as the file again
           for (let p = first; p < first + pages; p++) {
             if (op.advice === "free") st!.unknown.add(p);
@@ -151,7 +192,16 @@ function* runOp(w: World, a: ActorState, ps: ProcessState, op: CpuOpSpec, i: num
 }
 
 /** Loads or stores the first word of each page, faulting like the CPU; loads check the data. */
-function access(w: World, a: ActorState, ps: ProcessState, st: MappingState, first: number, pages: number, write: boolean, i: number): void {
+function access(
+  w: World,
+  a: ActorState,
+  ps: ProcessState,
+  st: MappingState,
+  first: number,
+  pages: number,
+  write: boolean,
+  i: number,
+): void {
   const mm = ps.mm;
   const m = w.metrics;
   const c = a.counters;

@@ -39,7 +39,10 @@ export function* daemonActor(w: World, a: ActorState, spec: DaemonActorSpec): Ge
       }
     } else {
       const wt = w.readLockWait(ps);
-      if (wt) { m.inc(c, "sim.blocked"); yield wt; }
+      if (wt) {
+        m.inc(c, "sim.blocked");
+        yield wt;
+      }
     }
     if (mm.exited) break;
     m.inc(c, "daemon.runs");
@@ -86,7 +89,15 @@ export function* daemonActor(w: World, a: ActorState, spec: DaemonActorSpec): Ge
       cursor = 0;
       t = (t + 1) % targets.length;
     }
-    w.emit?.({ type: "slice", actor: a.name, name: spec.daemon, cat: "daemon", ts: t0, dur: a.clock - t0, args: { pages: n } });
+    w.emit?.({
+      type: "slice",
+      actor: a.name,
+      name: spec.daemon,
+      cat: "daemon",
+      ts: t0,
+      dur: a.clock - t0,
+      args: { pages: n },
+    });
     a.lastProgressNs = a.clock;
     a.clock = Math.max(a.clock, t0 + spec.periodNs);
     yield;

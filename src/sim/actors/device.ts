@@ -16,8 +16,15 @@ import { FAULT_COST, classifyFault, thpAfter } from "./classify.js";
 import { migrateChunk } from "./migrate.js";
 import { makePattern } from "./patterns.js";
 import {
-  type ActorState, type InvalidationRecord, type MappingState, type MirrorState, PAGE, type Wait, type World,
-  fmtInv, hex,
+  type ActorState,
+  type InvalidationRecord,
+  type MappingState,
+  type MirrorState,
+  PAGE,
+  type Wait,
+  type World,
+  fmtInv,
+  hex,
 } from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
@@ -68,7 +75,10 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
     const pfn = (word - (word & 1)) / 2;
     if (write) {
       const v = (w.step * 64 + a.index + 1) >>> 0;
-      buf4[0] = v; buf4[1] = v >>> 8; buf4[2] = v >>> 16; buf4[3] = v >>> 24;
+      buf4[0] = v;
+      buf4[1] = v >>> 8;
+      buf4[2] = v >>> 16;
+      buf4[3] = v >>> 24;
       w.engine.writeFrame(pfn, 0, buf4);
       ms.shadow.set(page, v);
       ms.unknown.delete(page);
@@ -78,7 +88,11 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
       const got = (buf4[0] | (buf4[1] << 8) | (buf4[2] << 16) | (buf4[3] << 24)) >>> 0;
       const want = ms.shadow.get(page) ?? 0;
       reads++;
-      if (got !== want && !ms.unknown.has(page)) w.violation("data", `${a.name} read ${got} at page ${page} of ${spec.process}.${spec.mapping} (pfn ${hex(pfn)}), the CPU last wrote ${want}`);
+      if (got !== want && !ms.unknown.has(page))
+        w.violation(
+          "data",
+          `${a.name} read ${got} at page ${page} of ${spec.process}.${spec.mapping} (pfn ${hex(pfn)}), the CPU last wrote ${want}`,
+        );
     }
   };
 
@@ -134,7 +148,15 @@ export function* deviceActor(w: World, a: ActorState, spec: DeviceActorSpec, rng
         for (let i = 0; i < pending.length; i += 2) access(pending[i], pending[i + 1] === 1);
         m.sample("device.access", a.clock - batchStart, pending.length / 2);
         m.sample("device.faultBatch", a.clock - batchStart);
-        w.emit?.({ type: "slice", actor: a.name, name: "fault batch", cat: "device", ts: batchStart, dur: a.clock - batchStart, args: { faults: pending.length / 2, chunks: chunks.size } });
+        w.emit?.({
+          type: "slice",
+          actor: a.name,
+          name: "fault batch",
+          cat: "device",
+          ts: batchStart,
+          dur: a.clock - batchStart,
+          args: { faults: pending.length / 2, chunks: chunks.size },
+        });
       }
       if (reads > 0) m.inc(c, "device.reads", reads);
       if (writes > 0) m.inc(c, "device.writes", writes);
@@ -167,8 +189,17 @@ function* readBegin(mst: MirrorState): Gen<number> {
 }
 
 /** One chunk through the driver protocol (dmirror_range_fault + commit). Returns 0 or a negative errno. */
-function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingState, s: number, e: number, write: boolean,
-  pfns: PfnArray, log: DeviceRetryLog): Gen<number> {
+function* driverFault(
+  w: World,
+  a: ActorState,
+  mst: MirrorState,
+  ms: MappingState,
+  s: number,
+  e: number,
+  write: boolean,
+  pfns: PfnArray,
+  log: DeviceRetryLog,
+): Gen<number> {
   const ps = mst.proc;
   const mm = ps.mm;
   const dev = mst.dev;
@@ -211,7 +242,18 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
     m.inc(c, "hmm.pages", npages);
     let r: number;
     try {
-      const st = hmmRangeFaultBegin({ notifier, notifierSeq: seq, start: s, end: e, hmmPfns: pfns, defaultFlags, devPrivateOwner: dev.device.owner }, { engine: w.engine.walker, fine });
+      const st = hmmRangeFaultBegin(
+        {
+          notifier,
+          notifierSeq: seq,
+          start: s,
+          end: e,
+          hmmPfns: pfns,
+          defaultFlags,
+          devPrivateOwner: dev.device.owner,
+        },
+        { engine: w.engine.walker, fine },
+      );
       if (typeof st === "number") {
         r = st;
       } else {
@@ -230,10 +272,26 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
               pulled += n;
             }
             a.clock += k === "thp" ? costs["fault.thpNs"] : costs[FAULT_COST[k]] * n;
-            w.emit?.({ type: "slice", actor: a.name, name: `fault ${k}`, cat: "fault", ts: stepStart, dur: a.clock - stepStart, args: { addr: hex(fa), pages: n } });
+            w.emit?.({
+              type: "slice",
+              actor: a.name,
+              name: `fault ${k}`,
+              cat: "fault",
+              ts: stepStart,
+              dur: a.clock - stepStart,
+              args: { addr: hex(fa), pages: n },
+            });
           } else {
             a.clock += costs["walk.pageNs"] * st.walkedPages;
-            w.emit?.({ type: "slice", actor: a.name, name: "walk pass", cat: "hmm", ts: stepStart, dur: a.clock - stepStart, args: { pages: st.walkedPages } });
+            w.emit?.({
+              type: "slice",
+              actor: a.name,
+              name: "walk pass",
+              cat: "hmm",
+              ts: stepStart,
+              dur: a.clock - stepStart,
+              args: { pages: st.walkedPages },
+            });
           }
           if (r <= 0) break;
           // another actor may run here: between passes, or between the faults of a chunk
@@ -247,7 +305,15 @@ function* driverFault(w: World, a: ActorState, mst: MirrorState, ms: MappingStat
     } finally {
       mm.mmapReadUnlock();
     }
-    w.emit?.({ type: "slice", actor: a.name, name: "hmm_range_fault", cat: "hmm", ts: callStart, dur: a.clock - callStart, args: { start: hex(s), pages: npages, ret: errnoName(r) } });
+    w.emit?.({
+      type: "slice",
+      actor: a.name,
+      name: "hmm_range_fault",
+      cat: "hmm",
+      ts: callStart,
+      dur: a.clock - callStart,
+      args: { start: hex(s), pages: npages, ret: errnoName(r) },
+    });
     if (r === EBUSY) {
       retried(w, a, mst, hitPos, "ebusy", log);
       if (driver.refreshSeqOnBusy) {
@@ -311,11 +377,25 @@ function commit(w: World, a: ActorState, mst: MirrorState, s: number, npages: nu
     if (pfn >= devFirst && pfn < devEnd) mst.devPages.set(pfn, first + i);
   }
   w.metrics.inc(a.counters, "device.tableUpdates", npages);
-  w.emit?.({ type: "instant", actor: a.name, name: "commit", cat: "device", ts: a.clock, args: { start: hex(s), pages: npages } });
+  w.emit?.({
+    type: "instant",
+    actor: a.name,
+    name: "commit",
+    cat: "device",
+    ts: a.clock,
+    args: { start: hex(s), pages: npages },
+  });
 }
 
 /** An external retry: counted, attributed to the invalidation that caused it, charged the back-off. */
-function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind: "ebusy" | "readRetry" | "ownMigration", log: DeviceRetryLog): void {
+function retried(
+  w: World,
+  a: ActorState,
+  mst: MirrorState,
+  hitPos: number,
+  kind: "ebusy" | "readRetry" | "ownMigration",
+  log: DeviceRetryLog,
+): void {
   const m = w.metrics;
   const c = a.counters;
   m.inc(c, "retries.external");
@@ -339,8 +419,22 @@ function retried(w: World, a: ActorState, mst: MirrorState, hitPos: number, kind
   log.retries++;
   // an effect cannot precede its cause: the device learns of the invalidation no earlier than it happened
   if (cause && cause.ts > a.clock) a.clock = cause.ts;
-  w.emit?.({ type: "instant", actor: a.name, name: kind === "ebusy" ? "-EBUSY" : kind, cat: "retry", ts: a.clock, args: { cause: cause ? cause.id : 0 } });
-  if (cause && w.emit) w.emit({ type: "flow", id: w.nextFlowId++, name: `${cause.event} -> ${kind}`, from: { actor: cause.actor, ts: cause.ts }, to: { actor: a.name, ts: a.clock } });
+  w.emit?.({
+    type: "instant",
+    actor: a.name,
+    name: kind === "ebusy" ? "-EBUSY" : kind,
+    cat: "retry",
+    ts: a.clock,
+    args: { cause: cause ? cause.id : 0 },
+  });
+  if (cause && w.emit)
+    w.emit({
+      type: "flow",
+      id: w.nextFlowId++,
+      name: `${cause.event} -> ${kind}`,
+      from: { actor: cause.actor, ts: cause.ts },
+      to: { actor: a.name, ts: a.clock },
+    });
   if (!prev) w.note(`${a.name}: ${kind} caused by ${cause ? fmtInv(cause) : "an unknown invalidation"}`);
   a.clock += w.costs["retry.backoffNs"];
   w.checkLivelock(a, log);

@@ -4,11 +4,25 @@
 import { ErrnoError, errnoName } from "../../engine/errors.js";
 import { FRAME } from "../../engine/layout.js";
 import {
-  MIGRATE_PFN_MIGRATE, MIGRATE_VMA_SELECT_DEVICE_PRIVATE, hasFlag, migratePfn, migratePfnToPfn, migrateVmaFinalize,
-  migrateVmaPages, migrateVmaSetup,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  hasFlag,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
 } from "../../ops/migrate-device.js";
 import { transferNs } from "../cost/index.js";
-import { type ActorState, type DeviceState, type MirrorState, PAGE, type Wait, type World, dropRange } from "./world.js";
+import {
+  type ActorState,
+  type DeviceState,
+  type MirrorState,
+  PAGE,
+  type Wait,
+  type World,
+  dropRange,
+} from "./world.js";
 
 type Gen<T> = Generator<Wait | undefined, T, void>;
 
@@ -53,7 +67,15 @@ export function* migrateChunk(w: World, a: ActorState, mst: MirrorState, s: numb
           other.eraseGen++;
         }
       }
-      w.emit?.({ type: "slice", actor: a.name, name: "migrate to device", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: moved } });
+      w.emit?.({
+        type: "slice",
+        actor: a.name,
+        name: "migrate to device",
+        cat: "migrate",
+        ts: t0,
+        dur: a.clock - t0,
+        args: { pages: moved },
+      });
       w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
     }
   } finally {
@@ -71,7 +93,12 @@ function evict(w: World, a: ActorState, dev: DeviceState): void {
   if (mm.exited) return;
   const t0 = a.clock;
   let n = 0;
-  const vm = migrateVmaSetup(mm, { start, end, pgmapOwner: dev.device.owner, flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE });
+  const vm = migrateVmaSetup(mm, {
+    start,
+    end,
+    pgmapOwner: dev.device.owner,
+    flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  });
   if (typeof vm === "number") return;
   for (let i = 0; i < vm.npages; i++) {
     const spfn = migratePfnToPfn(vm.src[i]);
@@ -98,6 +125,14 @@ function evict(w: World, a: ActorState, dev: DeviceState): void {
   w.metrics.inc(a.counters, "migrations.toRam.bytes", n * PAGE);
   w.metrics.inc(a.counters, "migrations.evictions");
   a.clock += w.costs["migrate.perPageNs"] * n + transferNs(w.costs, n * PAGE);
-  w.emit?.({ type: "slice", actor: a.name, name: "evict to ram", cat: "migrate", ts: t0, dur: a.clock - t0, args: { pages: n } });
+  w.emit?.({
+    type: "slice",
+    actor: a.name,
+    name: "evict to ram",
+    cat: "migrate",
+    ts: t0,
+    dur: a.clock - t0,
+    args: { pages: n },
+  });
   w.emit?.({ type: "counter", name: `${dev.spec.name} resident pages`, ts: a.clock, value: dev.resident });
 }

@@ -8,10 +8,24 @@ import { Device } from "../../drivers/device.js";
 import type { Mirror } from "../../drivers/mirror.js";
 import { DeviceTable } from "./table.js";
 import { HMM_PFN_VALID, HMM_PFN_WRITE } from "../../engine/layout.js";
-import { MMU_NOTIFY_EVENT_NAMES, MMU_NOTIFY_MIGRATE, type MmuIntervalNotifier, type MmuNotifierRange } from "../../mm/notifier.js";
+import {
+  MMU_NOTIFY_EVENT_NAMES,
+  MMU_NOTIFY_MIGRATE,
+  type MmuIntervalNotifier,
+  type MmuNotifierRange,
+} from "../../mm/notifier.js";
 import { SimFile } from "../../mm/file.js";
 import {
-  MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_HUGETLB,
+  MAP_HUGE_1GB,
+  MAP_HUGE_2MB,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
 } from "../../mm/vma.js";
 import { MADV_HUGEPAGE, madvise } from "../../ops/madvise.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
@@ -106,7 +120,8 @@ export function mirrorViews(w: World): Mirror[] {
   for (const d of w.devices.values()) {
     for (const m of d.mirrors) {
       const entries = new Map<number, bigint>();
-      for (const [page, word] of m.words.entries()) entries.set(page, BigInt((word - (word & 1)) / 2) | HMM_PFN_VALID | (word & 1 ? HMM_PFN_WRITE : 0n));
+      for (const [page, word] of m.words.entries())
+        entries.set(page, BigInt((word - (word & 1)) / 2) | HMM_PFN_VALID | (word & 1 ? HMM_PFN_WRITE : 0n));
       // exactly the fields checkInvariants reads of a Mirror
       out.push({ mm: m.proc.mm, owner: d.device.owner, entries } as unknown as Mirror);
     }
@@ -190,10 +205,20 @@ export class World {
   private readonly recent: (string | (() => string))[] = [];
   private readonly pendingInv: { rec: InvalidationRecord; seqs: number[]; mirrors: MirrorState[] }[] = [];
 
-  constructor(readonly scenario: Scenario, readonly costs: Costs, readonly metrics: Metrics,
-    public emit: ((e: SimEvent) => void) | null, engineOpts: EngineOptions) {
+  constructor(
+    readonly scenario: Scenario,
+    readonly costs: Costs,
+    readonly metrics: Metrics,
+    public emit: ((e: SimEvent) => void) | null,
+    engineOpts: EngineOptions,
+  ) {
     const m = scenario.machine;
-    this.engine = new Engine({ ...engineOpts, ...(m.ramPages ? { ramFrames: m.ramPages } : {}), ...(m.swapPages !== undefined ? { swapPages: m.swapPages } : {}), ...(m.walker ? { walker: m.walker } : {}) });
+    this.engine = new Engine({
+      ...engineOpts,
+      ...(m.ramPages ? { ramFrames: m.ramPages } : {}),
+      ...(m.swapPages !== undefined ? { swapPages: m.swapPages } : {}),
+      ...(m.walker ? { walker: m.walker } : {}),
+    });
     if (m.hugetlb.pages2M) this.engine.setHugetlbPages(21, m.hugetlb.pages2M);
     if (m.hugetlb.pages1G) this.engine.setHugetlbPages(30, m.hugetlb.pages1G);
     for (const d of scenario.devices) this.addDevice(d);
@@ -204,7 +229,9 @@ export class World {
     const owner = spec.owner !== undefined ? this.devices.get(spec.owner)?.device.owner : undefined;
     const st: DeviceState = { spec, device: undefined as unknown as Device, mirrors: [], migrated: [], resident: 0 };
     (st as { device: Device }).device = new Device(this.engine, {
-      pages: spec.memoryPages, coherent: spec.kind === "coherent", ...(owner !== undefined ? { owner } : {}),
+      pages: spec.memoryPages,
+      coherent: spec.kind === "coherent",
+      ...(owner !== undefined ? { owner } : {}),
       pageFree: (pfn) => this.devicePageFreed(st, pfn),
     });
     // dmirror_devmem_fault erases its device-table entry itself (the MIGRATE it raises is its own
@@ -227,14 +254,26 @@ export class World {
 
   private addProcess(spec: ProcessSpec): void {
     const m = this.scenario.machine;
-    const mm = new Mm(this.engine, { levels: m.levels, profile: m.profile, thp: m.thp, hugeZeroPage: spec.hugeZeroPage, numaMigrateOnFault: spec.numaMigrateOnFault });
+    const mm = new Mm(this.engine, {
+      levels: m.levels,
+      profile: m.profile,
+      thp: m.thp,
+      hugeZeroPage: spec.hugeZeroPage,
+      numaMigrateOnFault: spec.numaMigrateOnFault,
+    });
     const ps: ProcessState = { spec, mm, mappings: new Map(), children: [], writersWaiting: 0 };
     this.procs.set(spec.name, ps);
     mm.notifiers.onInvalidate((phase, range) => this.onInvalidate(ps, phase, range));
     for (const ms of spec.mappings) {
-      const file = ms.kind === "file-private" || ms.kind === "file-shared"
-        ? new SimFile(`${spec.name}.${ms.name}`, ms.pages * PAGE, "regular", ms.init === "index" ? indexContents(ms.pages) : null)
-        : null;
+      const file =
+        ms.kind === "file-private" || ms.kind === "file-shared"
+          ? new SimFile(
+              `${spec.name}.${ms.name}`,
+              ms.pages * PAGE,
+              "regular",
+              ms.init === "index" ? indexContents(ms.pages) : null,
+            )
+          : null;
       const st: MappingState = { spec: ms, addr: 0, mapped: false, file, shadow: new Map(), unknown: new Set() };
       ps.mappings.set(ms.name, st);
       this.mapMapping(ps, st, false);
@@ -257,12 +296,30 @@ export class World {
     const addr = fixed ? { addr: st.addr } : {};
     const mm = ps.mm;
     switch (ms.kind) {
-      case "anon": st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | fixedFlags }); break;
-      case "anon-shared": st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_SHARED | MAP_ANONYMOUS | fixedFlags }); break;
-      case "file-private": st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_PRIVATE | fixedFlags, file: st.file as SimFile }); break;
-      case "file-shared": st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_SHARED | fixedFlags, file: st.file as SimFile }); break;
+      case "anon":
+        st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | fixedFlags });
+        break;
+      case "anon-shared":
+        st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_SHARED | MAP_ANONYMOUS | fixedFlags });
+        break;
+      case "file-private":
+        st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_PRIVATE | fixedFlags, file: st.file as SimFile });
+        break;
+      case "file-shared":
+        st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_SHARED | fixedFlags, file: st.file as SimFile });
+        break;
       case "hugetlb":
-        st.addr = mm.mmap({ ...addr, length, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | fixedFlags | (ms.hugeSize === "1G" ? MAP_HUGE_1GB : MAP_HUGE_2MB) });
+        st.addr = mm.mmap({
+          ...addr,
+          length,
+          prot,
+          flags:
+            MAP_PRIVATE |
+            MAP_ANONYMOUS |
+            MAP_HUGETLB |
+            fixedFlags |
+            (ms.hugeSize === "1G" ? MAP_HUGE_1GB : MAP_HUGE_2MB),
+        });
         break;
       case "device": {
         const dev = this.devices.get(ms.device as string) as DeviceState;
@@ -286,11 +343,24 @@ export class World {
           // dmirror ignores the migrations its own pgmap owner started (it updates its table itself)
           if (range.event === MMU_NOTIFY_MIGRATE && range.owner === owner) return true;
           mm.notifiers.setSeq(sub, curSeq);
-          dropRange(state, Math.floor(range.start / PAGE), range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE));
+          dropRange(
+            state,
+            Math.floor(range.start / PAGE),
+            range.end === Infinity ? Infinity : Math.ceil(range.end / PAGE),
+          );
           return true;
         },
       });
-      const state: MirrorState = { notifier, dev, proc: ps, words, hits: [], hitBase: 0, devPages: new Map(), eraseGen: 0 };
+      const state: MirrorState = {
+        notifier,
+        dev,
+        proc: ps,
+        words,
+        hits: [],
+        hitBase: 0,
+        devPages: new Map(),
+        eraseGen: 0,
+      };
       ms = state;
       dev.mirrors.push(ms);
     }
@@ -302,7 +372,14 @@ export class World {
     const cur = this.current;
     if (phase === "start") {
       const event = MMU_NOTIFY_EVENT_NAMES[range.event];
-      const rec: InvalidationRecord = { id: ++this.invCount, event, start: range.start, end: range.end, actor: cur?.name ?? "", ts: cur?.clock ?? 0 };
+      const rec: InvalidationRecord = {
+        id: ++this.invCount,
+        event,
+        start: range.start,
+        end: range.end,
+        actor: cur?.name ?? "",
+        ts: cur?.clock ?? 0,
+      };
       const mirrors: MirrorState[] = [];
       for (const d of this.devices.values()) for (const m of d.mirrors) if (m.proc === ps) mirrors.push(m);
       this.pendingInv.push({ rec, seqs: mirrors.map((m) => m.notifier.invalidateSeq), mirrors });
@@ -319,12 +396,23 @@ export class World {
       if (m.notifier.invalidateSeq === p.seqs[i]) return;
       hit++;
       m.hits.push(p.rec);
-      if (m.hits.length > 4096) { m.hits.splice(0, 2048); m.hitBase += 2048; }
+      if (m.hits.length > 4096) {
+        m.hits.splice(0, 2048);
+        m.hitBase += 2048;
+      }
     });
-    if (cur && hit > 0) cur.clock += hit * (this.costs["invalidate.perNotifierNs"] + this.costs["invalidate.deviceTlbNs"]);
+    if (cur && hit > 0)
+      cur.clock += hit * (this.costs["invalidate.perNotifierNs"] + this.costs["invalidate.deviceTlbNs"]);
     if (this.emit) {
       const r = p.rec;
-      this.emit({ type: "instant", actor: r.actor, name: `invalidate ${r.event}`, cat: "invalidate", ts: r.ts, args: { id: r.id, start: hex(r.start), end: r.end === Infinity ? "inf" : hex(r.end), mirrorsHit: hit } });
+      this.emit({
+        type: "instant",
+        actor: r.actor,
+        name: `invalidate ${r.event}`,
+        cat: "invalidate",
+        ts: r.ts,
+        args: { id: r.id, start: hex(r.start), end: r.end === Infinity ? "inf" : hex(r.end), mirrorsHit: hit },
+      });
     }
     if (hit > 0) this.note(() => `${fmtInv(p.rec)} hit ${hit} mirror(s)`);
   }
@@ -342,27 +430,47 @@ export class World {
   }
 
   /** Ends the run with a livelock report when `a` has made no progress for run.livelockNs. */
-  checkLivelock(a: ActorState, log: { retries: number; stale: number; causes: Map<number, { invalidation: InvalidationRecord | null; count: number }> }): void {
+  checkLivelock(
+    a: ActorState,
+    log: {
+      retries: number;
+      stale: number;
+      causes: Map<number, { invalidation: InvalidationRecord | null; count: number }>;
+    },
+  ): void {
     const limit = this.scenario.run.livelockNs;
     if (a.clock - a.lastProgressNs <= limit || this.livelock) return;
-    const cycle = [...log.causes.values()].filter((x) => x.invalidation).map((x) => {
-      const r = x.invalidation as InvalidationRecord;
-      return { id: r.id, event: r.event, start: r.start, end: r.end, by: r.actor, ts: r.ts, retries: x.count };
-    });
+    const cycle = [...log.causes.values()]
+      .filter((x) => x.invalidation)
+      .map((x) => {
+        const r = x.invalidation as InvalidationRecord;
+        return { id: r.id, event: r.event, start: r.start, end: r.end, by: r.actor, ts: r.ts, retries: x.count };
+      });
     const span = Math.round(a.clock - a.lastProgressNs);
     let cause: string;
     if (cycle.length === 1 && log.stale > 0) {
       const r = log.causes.values().next().value!.invalidation as InvalidationRecord;
-      cause = `${a.name} retried ${log.retries} times in ${span} ns without completing a fault: every retry failed against the same ` +
+      cause =
+        `${a.name} retried ${log.retries} times in ${span} ns without completing a fault: every retry failed against the same ` +
         `${fmtInv(r)}. The driver keeps the notifierSeq it read before that invalidation (refreshSeqOnBusy: false), ` +
         `so hmm_range_fault returns -EBUSY at its first sequence check on every retry until the retry budget runs out.`;
     } else {
       const by = new Map<string, number>();
-      for (const x of cycle) by.set(`${x.event} by ${x.by || "setup"}`, (by.get(`${x.event} by ${x.by || "setup"}`) ?? 0) + x.retries);
-      cause = `${a.name} retried ${log.retries} times in ${span} ns without completing a fault batch: invalidations keep changing ` +
+      for (const x of cycle)
+        by.set(`${x.event} by ${x.by || "setup"}`, (by.get(`${x.event} by ${x.by || "setup"}`) ?? 0) + x.retries);
+      cause =
+        `${a.name} retried ${log.retries} times in ${span} ns without completing a fault batch: invalidations keep changing ` +
         `the notifier sequence before a walk can commit (${[...by].map(([k, n]) => `${k}: ${n}`).join(", ") || "no invalidation recorded"}).`;
     }
-    this.livelock = { actor: a.name, sinceNs: a.lastProgressNs, detectedNs: a.clock, retries: log.retries, staleRetries: log.stale, cause, cycle: cycle.slice(-8) };
+    this.livelock = {
+      actor: a.name,
+      sinceNs: a.lastProgressNs,
+      detectedNs: a.clock,
+      retries: log.retries,
+      staleRetries: log.stale,
+      cause,
+      cycle: cycle.slice(-8),
+    };
     this.note(`LIVELOCK: ${cause}`);
     this.stopped = true;
   }
@@ -382,7 +490,13 @@ export class World {
   }
 
   violation(kind: SimViolation["kind"], message: string): void {
-    this.violations.push({ kind, message, actor: this.current?.name, timeNs: this.current?.clock ?? 0, step: this.step });
+    this.violations.push({
+      kind,
+      message,
+      actor: this.current?.name,
+      timeNs: this.current?.clock ?? 0,
+      step: this.step,
+    });
     this.note(`VIOLATION ${kind}: ${message}`);
     this.stopped = true;
   }
@@ -408,7 +522,8 @@ export function resetShadowAfterMap(st: MappingState): void {
   st.unknown.clear();
   if (st.spec.kind === "file-shared") return;
   st.shadow.clear();
-  if (st.spec.kind === "file-private" && st.spec.init === "index") for (let p = 0; p < st.spec.pages; p++) st.shadow.set(p, p);
+  if (st.spec.kind === "file-private" && st.spec.init === "index")
+    for (let p = 0; p < st.spec.pages; p++) st.shadow.set(p, p);
 }
 
 export function protOf(p: "none" | "r" | "rw"): number {

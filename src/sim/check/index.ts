@@ -1,4 +1,8 @@
 // The invariant checker of the simulation layer (public): see invariants.ts.
 export {
-  checkInvariants, checkTeardown, formatViolations, type CheckOptions, type InvariantViolation,
+  checkInvariants,
+  checkTeardown,
+  formatViolations,
+  type CheckOptions,
+  type InvariantViolation,
 } from "./invariants.js";

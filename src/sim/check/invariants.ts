@@ -98,7 +98,11 @@ export function checkInvariants(engine: Engine, options: CheckOptions = {}): Inv
   for (const f of files) {
     for (const [index, pfn] of f.pageCache) {
       if (!engine.hasStructPage(pfn)) {
-        r.add({ kind: "page-cache", message: `file ${f.name} index ${index} caches pfn ${pfn} without a struct page`, pfn });
+        r.add({
+          kind: "page-cache",
+          message: `file ${f.name} index ${index} caches pfn ${pfn} without a struct page`,
+          pfn,
+        });
         continue;
       }
       bump(exp.refs, engine.folioOf(pfn).head);
@@ -106,7 +110,14 @@ export function checkInvariants(engine: Engine, options: CheckOptions = {}): Inv
   }
   for (const w of exp.writableAnon) {
     const n = exp.maps.get(w.pfn) ?? 0;
-    if (n > 1) r.add({ kind: "cow", message: `mm ${w.mm.id}: writable PTE at ${hex(w.addr)} maps anonymous pfn ${w.pfn}, which is mapped ${n} times`, mmId: w.mm.id, addr: w.addr, pfn: w.pfn });
+    if (n > 1)
+      r.add({
+        kind: "cow",
+        message: `mm ${w.mm.id}: writable PTE at ${hex(w.addr)} maps anonymous pfn ${w.pfn}, which is mapped ${n} times`,
+        mmId: w.mm.id,
+        addr: w.addr,
+        pfn: w.pfn,
+      });
   }
   checkFrames(engine, exp, r);
   checkSwap(engine, exp, r);
@@ -118,15 +129,35 @@ function checkMmState(mm: MmStruct, r: Report): void {
   if (mm.isLocked) r.add({ kind: "lock-held", message: `mm ${mm.id}: the mmap lock is still held`, mmId: mm.id });
   const n = mm.notifiers;
   if (n.activeInvalidateRanges !== 0 || (n.invalidateSeq & 1) !== 0) {
-    r.add({ kind: "open-invalidation", message: `mm ${mm.id}: ${n.activeInvalidateRanges} invalidation(s) open, sequence ${n.invalidateSeq}`, mmId: mm.id });
+    r.add({
+      kind: "open-invalidation",
+      message: `mm ${mm.id}: ${n.activeInvalidateRanges} invalidation(s) open, sequence ${n.invalidateSeq}`,
+      mmId: mm.id,
+    });
   }
   let prevEnd = 0;
   for (const v of mm.vmas) {
-    const bad = !Number.isSafeInteger(v.start / PAGE) || v.start % PAGE !== 0 || v.end % PAGE !== 0 || v.start >= v.end ||
-      v.start < prevEnd || v.end > mm.taskSize + PAGE;
-    if (bad) r.add({ kind: "vma-list", message: `mm ${mm.id}: bad VMA ${v} (previous ends at ${hex(prevEnd)})`, mmId: mm.id, addr: v.start });
+    const bad =
+      !Number.isSafeInteger(v.start / PAGE) ||
+      v.start % PAGE !== 0 ||
+      v.end % PAGE !== 0 ||
+      v.start >= v.end ||
+      v.start < prevEnd ||
+      v.end > mm.taskSize + PAGE;
+    if (bad)
+      r.add({
+        kind: "vma-list",
+        message: `mm ${mm.id}: bad VMA ${v} (previous ends at ${hex(prevEnd)})`,
+        mmId: mm.id,
+        addr: v.start,
+      });
     if (v.isHugetlb && (v.start % 2 ** v.hugeShift !== 0 || v.end % 2 ** v.hugeShift !== 0)) {
-      r.add({ kind: "vma-list", message: `mm ${mm.id}: hugetlb VMA ${v} not aligned to its page size`, mmId: mm.id, addr: v.start });
+      r.add({
+        kind: "vma-list",
+        message: `mm ${mm.id}: hugetlb VMA ${v} not aligned to its page size`,
+        mmId: mm.id,
+        addr: v.start,
+      });
     }
     prevEnd = v.end;
   }
@@ -134,11 +165,19 @@ function checkMmState(mm: MmStruct, r: Report): void {
 
 function checkVmaTable(mm: MmStruct, r: Report): void {
   const t = mm.engineVmaTable();
-  const same = t.length === mm.vmas.length && mm.vmas.every((v, i) =>
-    t[i].start === v.start && t[i].end === v.end && t[i].flags === v.flags >>> 0 && t[i].hugeShift === v.hugeShift);
+  const same =
+    t.length === mm.vmas.length &&
+    mm.vmas.every(
+      (v, i) =>
+        t[i].start === v.start && t[i].end === v.end && t[i].flags === v.flags >>> 0 && t[i].hugeShift === v.hugeShift,
+    );
   if (!same) {
     const show = t.map((x) => `[${hex(x.start)}-${hex(x.end)} ${x.flags.toString(16)}]`).join(" ");
-    r.add({ kind: "vma-table", message: `mm ${mm.id}: engine VMA table ${show} differs from the VMA list ${mm.vmas.join(" ")}`, mmId: mm.id });
+    r.add({
+      kind: "vma-table",
+      message: `mm ${mm.id}: engine VMA table ${show} differs from the VMA list ${mm.vmas.join(" ")}`,
+      mmId: mm.id,
+    });
   }
 }
 
@@ -150,19 +189,37 @@ function walkEntries(mm: MmStruct, exp: Expected, r: Report): void {
     const base = addr - (addr % span);
     const v = mm.vmaLookup(base);
     if (!v || base + span > v.end) {
-      r.add({ kind: "entry-outside-vma", message: `mm ${mm.id}: level-${level} entry at ${hex(base)} (+${span}) lies outside every VMA`, mmId: mm.id, addr: base });
+      r.add({
+        kind: "entry-outside-vma",
+        message: `mm ${mm.id}: level-${level} entry at ${hex(base)} (+${span}) lies outside every VMA`,
+        mmId: mm.id,
+        addr: base,
+      });
     }
     if (pte.isPresent(e)) {
       const pfn = pte.pfnOf(e);
       const writable = (e.lo & 1) !== 0 && pte.isWrite(e); // PRESENT and RW (protnone keeps RW as the saved bit)
       if (writable && v && (v.flags & VM.WRITE) === 0) {
-        r.add({ kind: "write-beyond-vma", message: `mm ${mm.id}: writable entry at ${hex(base)} in VMA ${v} without VM_WRITE`, mmId: mm.id, addr: base, pfn });
+        r.add({
+          kind: "write-beyond-vma",
+          message: `mm ${mm.id}: writable entry at ${hex(base)} in VMA ${v} without VM_WRITE`,
+          mmId: mm.id,
+          addr: base,
+          pfn,
+        });
       }
-      if (pte.isSpecial(e) || pte.isDevmap(e) || !eng.hasStructPage(pfn) || (eng.frameFlags(pfn) & FRAME.RESERVED) !== 0) return;
+      if (
+        pte.isSpecial(e) ||
+        pte.isDevmap(e) ||
+        !eng.hasStructPage(pfn) ||
+        (eng.frameFlags(pfn) & FRAME.RESERVED) !== 0
+      )
+        return;
       const { head } = eng.folioOf(pfn);
       bump(exp.refs, head);
       bump(exp.maps, level === 0 ? pfn : head);
-      if (writable && level === 0 && (eng.frameFlags(head) & FRAME.ANON) !== 0 && v && !v.isShared) exp.writableAnon.push({ mm, addr: base, pfn });
+      if (writable && level === 0 && (eng.frameFlags(head) & FRAME.ANON) !== 0 && v && !v.isShared)
+        exp.writableAnon.push({ mm, addr: base, pfn });
       return;
     }
     if (pte.isRegularSwap(e)) {
@@ -172,7 +229,13 @@ function walkEntries(mm: MmStruct, exp: Expected, r: Report): void {
     if (pte.isMigration(e) || pte.isDevicePrivate(e) || pte.isDeviceExclusive(e)) {
       const pfn = pte.swapOffset(e);
       if (!eng.hasStructPage(pfn)) {
-        r.add({ kind: "dangling-entry", message: `mm ${mm.id}: entry at ${hex(base)} names pfn ${pfn} without a struct page`, mmId: mm.id, addr: base, pfn });
+        r.add({
+          kind: "dangling-entry",
+          message: `mm ${mm.id}: entry at ${hex(base)} names pfn ${pfn} without a struct page`,
+          mmId: mm.id,
+          addr: base,
+          pfn,
+        });
         return;
       }
       const { head } = eng.folioOf(pfn);
@@ -202,17 +265,26 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
     if (busy.has(head)) return;
     const wantMaps = exp.maps.get(pfn) ?? 0;
     if (mc !== wantMaps) {
-      r.add({ kind: "mapcount", message: `pfn ${pfn}: mapcount ${mc}, the page tables map it ${wantMaps} time(s)`, pfn });
+      r.add({
+        kind: "mapcount",
+        message: `pfn ${pfn}: mapcount ${mc}, the page tables map it ${wantMaps} time(s)`,
+        pfn,
+      });
     }
     if ((flags & FRAME.TAIL) !== 0) return;
     const want = exp.refs.get(pfn) ?? 0;
     if ((flags & FRAME.DEVICE_PRIVATE) !== 0) {
       if (rc > 0) bump(deviceUsed, aux);
-      if (rc !== want) r.add({ kind: "refcount", message: `device pfn ${pfn}: refcount ${rc}, ${want} reference(s) found`, pfn });
+      if (rc !== want)
+        r.add({ kind: "refcount", message: `device pfn ${pfn}: refcount ${rc}, ${want} reference(s) found`, pfn });
       return;
     }
     if (want === 0) {
-      r.add({ kind: "leak", message: `pfn ${pfn} (flags ${flags.toString(16)}, order ${(flags & FRAME.HEAD) !== 0 ? aux : 0}) is allocated with refcount ${rc} but nothing references it`, pfn });
+      r.add({
+        kind: "leak",
+        message: `pfn ${pfn} (flags ${flags.toString(16)}, order ${(flags & FRAME.HEAD) !== 0 ? aux : 0}) is allocated with refcount ${rc} but nothing references it`,
+        pfn,
+      });
     } else if (rc !== want) {
       r.add({ kind: "refcount", message: `pfn ${pfn}: refcount ${rc}, ${want} reference(s) found`, pfn });
     }
@@ -221,20 +293,27 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
   for (const head of exp.refs.keys()) {
     if (busy.has(head)) continue;
     const flags = engine.frameFlags(head);
-    if (flags === 0) r.add({ kind: "free-frame-mapped", message: `pfn ${head} is free but still referenced`, pfn: head });
+    if (flags === 0)
+      r.add({ kind: "free-frame-mapped", message: `pfn ${head} is free but still referenced`, pfn: head });
   }
   for (const [shift, total] of engine.hugetlbTotal) {
     const free = engine.hugetlbFree.get(shift) ?? 0;
     const used = hugetlbUsed.get(shift) ?? 0;
     if (total > 0 && free + used !== total) {
-      r.add({ kind: "hugetlb-pool", message: `hugetlb ${2 ** shift >> 20} MiB pool: ${free} free + ${used} in use != ${total} pages`, });
+      r.add({
+        kind: "hugetlb-pool",
+        message: `hugetlb ${(2 ** shift) >> 20} MiB pool: ${free} free + ${used} in use != ${total} pages`,
+      });
     }
   }
   for (const ops of engine.pgmaps.values()) {
     if (!(ops instanceof Device)) continue;
     const used = deviceUsed.get(ops.pgmapIndex) ?? 0;
     if (used + ops.freePages !== ops.npages) {
-      r.add({ kind: "device-pages", message: `device pgmap ${ops.pgmapIndex}: ${used} in use + ${ops.freePages} free != ${ops.npages} pages` });
+      r.add({
+        kind: "device-pages",
+        message: `device pgmap ${ops.pgmapIndex}: ${used} in use + ${ops.freePages} free != ${ops.npages} pages`,
+      });
     }
   }
 }
@@ -242,10 +321,14 @@ function checkFrames(engine: Engine, exp: Expected, r: Report): void {
 function checkSwap(engine: Engine, exp: Expected, r: Report): void {
   for (const [slot, n] of exp.swap) {
     const refs = engine.swap.refs(slot);
-    if (refs !== n) r.add({ kind: "swap", message: `swap slot ${slot}: ${refs} reference(s) recorded, ${n} swap entries` });
+    if (refs !== n)
+      r.add({ kind: "swap", message: `swap slot ${slot}: ${refs} reference(s) recorded, ${n} swap entries` });
   }
   if (engine.swap.used !== exp.swap.size) {
-    r.add({ kind: "swap-leak", message: `swap: ${engine.swap.used} slot(s) in use, ${exp.swap.size} referenced by swap entries` });
+    r.add({
+      kind: "swap-leak",
+      message: `swap: ${engine.swap.used} slot(s) in use, ${exp.swap.size} referenced by swap entries`,
+    });
   }
 }
 
@@ -253,7 +336,12 @@ function checkSwap(engine: Engine, exp: Expected, r: Report): void {
 function checkMirror(m: Mirror, r: Report): void {
   const mm = m.mm;
   if (mm.exited) {
-    if (m.entries.size > 0) r.add({ kind: "mirror-after-exit", message: `mirror of exited mm ${mm.id} still holds ${m.entries.size} entries`, mmId: mm.id });
+    if (m.entries.size > 0)
+      r.add({
+        kind: "mirror-after-exit",
+        message: `mirror of exited mm ${mm.id} still holds ${m.entries.size} entries`,
+        mmId: mm.id,
+      });
     return;
   }
   const eng = mm.engine;
@@ -269,7 +357,8 @@ function checkMirror(m: Mirror, r: Report): void {
   mm.forEachLeaf(lo * PAGE, (hi + 1) * PAGE, (a, level, _p, entry) => {
     const span = 2 ** (9 * level);
     const first = Math.floor(a / PAGE / span) * span;
-    for (let p = Math.max(first, lo); p < Math.min(first + span, hi + 1); p++) if (m.entries.has(p)) leaves.set(p, { level, entry });
+    for (let p = Math.max(first, lo); p < Math.min(first + span, hi + 1); p++)
+      if (m.entries.has(p)) leaves.set(p, { level, entry });
   });
   for (const [page, word] of m.entries) {
     if (r.full) return;
@@ -289,19 +378,39 @@ function checkMirror(m: Mirror, r: Report): void {
       cpuPfn = pte.swapOffset(e);
       cpuWrite = pte.isWritableSwapLike(e);
       if (pte.isDevicePrivate(e) && eng.pgmapOwnerId(cpuPfn) !== eng.ownerId(m.owner)) {
-        r.add({ kind: "mirror-owner", message: `mirror (mm ${mm.id}) maps device-private pfn ${cpuPfn} at ${hex(addr)} of another owner`, ...where });
+        r.add({
+          kind: "mirror-owner",
+          message: `mirror (mm ${mm.id}) maps device-private pfn ${cpuPfn} at ${hex(addr)} of another owner`,
+          ...where,
+        });
         continue;
       }
     }
     if (cpuPfn < 0) {
       const what = leaf.level < 0 ? "nothing" : pte.isProtnone(e) ? "a protnone entry" : "a non-present entry";
-      r.add({ kind: "mirror-stale", message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)} where the CPU has ${what}`, ...where });
+      r.add({
+        kind: "mirror-stale",
+        message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)} where the CPU has ${what}`,
+        ...where,
+      });
     } else if (cpuPfn !== pfn) {
-      r.add({ kind: "mirror-pfn", message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)}, the CPU maps pfn ${cpuPfn}`, ...where });
+      r.add({
+        kind: "mirror-pfn",
+        message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)}, the CPU maps pfn ${cpuPfn}`,
+        ...where,
+      });
     } else if (write && !cpuWrite) {
-      r.add({ kind: "mirror-permission", message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)} writable, the CPU read-only`, ...where });
+      r.add({
+        kind: "mirror-permission",
+        message: `mirror (mm ${mm.id}) maps pfn ${pfn} at ${hex(addr)} writable, the CPU read-only`,
+        ...where,
+      });
     } else if (pfn === PHYS.ZERO_PFN && write) {
-      r.add({ kind: "mirror-permission", message: `mirror (mm ${mm.id}) maps the zero page writable at ${hex(addr)}`, ...where });
+      r.add({
+        kind: "mirror-permission",
+        message: `mirror (mm ${mm.id}) maps the zero page writable at ${hex(addr)}`,
+        ...where,
+      });
     }
   }
 }
@@ -314,7 +423,8 @@ function checkMirror(m: Mirror, r: Report): void {
 export function checkTeardown(engine: Engine, opts: { files?: readonly SimFile[] } = {}): InvariantViolation[] {
   const r = new Report(50);
   const live = liveMms(engine);
-  if (live.length > 0) r.add({ kind: "teardown-mm", message: `${live.length} Mm(s) still live: ${live.map((m) => m.id).join(", ")}` });
+  if (live.length > 0)
+    r.add({ kind: "teardown-mm", message: `${live.length} Mm(s) still live: ${live.map((m) => m.id).join(", ")}` });
   let cached = 0;
   const cachedHuge = new Map<number, number>();
   for (const f of opts.files ?? []) {
@@ -325,21 +435,35 @@ export function checkTeardown(engine: Engine, opts: { files?: readonly SimFile[]
     }
   }
   if (engine.framesInUse() !== cached) {
-    r.add({ kind: "teardown-frames", message: `${engine.framesInUse()} frame(s) still in use, ${cached} held by page caches` });
+    r.add({
+      kind: "teardown-frames",
+      message: `${engine.framesInUse()} frame(s) still in use, ${cached} held by page caches`,
+    });
   }
   for (const [shift, total] of engine.hugetlbTotal) {
     const free = engine.hugetlbFree.get(shift) ?? 0;
-    if (free + (cachedHuge.get(shift) ?? 0) !== total) r.add({ kind: "teardown-hugetlb", message: `hugetlb ${2 ** shift >> 20} MiB pool: ${free} of ${total} pages free` });
+    if (free + (cachedHuge.get(shift) ?? 0) !== total)
+      r.add({
+        kind: "teardown-hugetlb",
+        message: `hugetlb ${(2 ** shift) >> 20} MiB pool: ${free} of ${total} pages free`,
+      });
   }
   for (const ops of engine.pgmaps.values()) {
     if (ops instanceof Device && ops.freePages !== ops.npages) {
-      r.add({ kind: "teardown-device", message: `device pgmap ${ops.pgmapIndex}: ${ops.freePages} of ${ops.npages} pages free` });
+      r.add({
+        kind: "teardown-device",
+        message: `device pgmap ${ops.pgmapIndex}: ${ops.freePages} of ${ops.npages} pages free`,
+      });
     }
   }
-  if (engine.swap.used !== 0) r.add({ kind: "teardown-swap", message: `${engine.swap.used} swap slot(s) still in use` });
+  if (engine.swap.used !== 0)
+    r.add({ kind: "teardown-swap", message: `${engine.swap.used} swap slot(s) still in use` });
   const machine = machineOf(engine);
   if (machine.migrationLocs.size > 0 || engine.pendingMigrations.size > 0) {
-    r.add({ kind: "teardown-migration", message: `${engine.pendingMigrations.size} migration(s) in flight, ${machine.migrationLocs.size} folio(s) with migration entries` });
+    r.add({
+      kind: "teardown-migration",
+      message: `${engine.pendingMigrations.size} migration(s) in flight, ${machine.migrationLocs.size} folio(s) with migration entries`,
+    });
   }
   return r.out;
 }

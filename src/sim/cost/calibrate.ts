@@ -57,7 +57,16 @@ export function calibrate(opts: CalibrateOptions = {}): CostProfile {
   const pfns = new PfnArray(engine, pages);
   const call = (start: number, n: number, flags: bigint): number => {
     const seq = mm.notifiers.readBegin(mirror.notifier);
-    return mm.withReadLock(() => hmmRangeFault({ notifier: mirror.notifier, notifierSeq: seq, start, end: start + n * PAGE_SIZE, hmmPfns: pfns, defaultFlags: flags }));
+    return mm.withReadLock(() =>
+      hmmRangeFault({
+        notifier: mirror.notifier,
+        notifierSeq: seq,
+        start,
+        end: start + n * PAGE_SIZE,
+        hmmPfns: pfns,
+        defaultFlags: flags,
+      }),
+    );
   };
   try {
     // populated pages: the walk only (REQ_FAULT finds everything present)
@@ -71,13 +80,23 @@ export function calibrate(opts: CalibrateOptions = {}): CostProfile {
     const chunk = 16;
     const end = addr + len;
     const faultReps = Math.max(1, Math.floor((end - next) / (chunk * PAGE_SIZE) / 5) - 1);
-    const t = timeMs(now, faultReps, () => {
-      call(next, chunk, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE);
-      next += chunk * PAGE_SIZE;
-    }, false);
+    const t = timeMs(
+      now,
+      faultReps,
+      () => {
+        call(next, chunk, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE);
+        next += chunk * PAGE_SIZE;
+      },
+      false,
+    );
     const faultNs = Math.max(0, (t * 1e6 - callNs - pageNs * chunk) / chunk);
     const where = `calibrate() on this machine (${engine.build} build, ${pages}-page calls, best of 7 x ${reps})`;
-    const measured = (value: number, unit: string) => ({ value: Math.round(value * 10) / 10, unit, source: where, confidence: "measured" as const });
+    const measured = (value: number, unit: string) => ({
+      value: Math.round(value * 10) / 10,
+      unit,
+      source: where,
+      confidence: "measured" as const,
+    });
     return {
       name: opts.name ?? "calibrated",
       description: `${base.description} with the CPU-side walk measured by calibrate()`,

@@ -5,7 +5,14 @@ import { GENERIC_X86_PCIE4 } from "./profiles/generic-x86-pcie4.js";
 import { UVMSMART_PCIE3 } from "./profiles/uvmsmart-pcie3.js";
 
 export {
-  COST_KEYS, CostProfileSchema, CostEntrySchema, type CostKey, type CostEntry, type CostProfile, type CostProfileInput, type CostTable,
+  COST_KEYS,
+  CostProfileSchema,
+  CostEntrySchema,
+  type CostKey,
+  type CostEntry,
+  type CostProfile,
+  type CostProfileInput,
+  type CostTable,
 } from "./schema.js";
 
 /** The profiles shipped with hmmsim, by name. */
@@ -36,7 +43,10 @@ export interface ResolvedCostProfile {
  */
 export function resolveCostProfile(p: string | CostProfile): ResolvedCostProfile {
   const profile = typeof p === "string" ? BUILTIN_COST_PROFILES[p] : p;
-  if (!profile) throw new RangeError(`unknown cost profile "${String(p)}" (built-in: ${Object.keys(BUILTIN_COST_PROFILES).join(", ")})`);
+  if (!profile)
+    throw new RangeError(
+      `unknown cost profile "${String(p)}" (built-in: ${Object.keys(BUILTIN_COST_PROFILES).join(", ")})`,
+    );
   const costs = {} as Costs;
   for (const [k, e] of Object.entries(profile.entries)) costs[k as CostKey] = e.value;
   return { profile, costs };
@@ -51,9 +61,8 @@ export function transferNs(costs: Costs, bytes: number): number {
   const a = costs["link.atanAGiBps"];
   const b = costs["link.atanBPerKiB"];
   if (a > 0 && b > 0) {
-    const gibps = (2 * a / Math.PI) * Math.atan(b * (bytes / 1024));
+    const gibps = ((2 * a) / Math.PI) * Math.atan(b * (bytes / 1024));
     return (bytes / (gibps * 2 ** 30)) * 1e9;
   }
   return bytes / costs["link.bandwidthGBps"];
 }
-

@@ -65,14 +65,29 @@ export type CostKey = keyof CostTable<unknown>;
 // Every key once, in the table's order: the object literal's type makes the compiler reject a
 // missing or unknown key, so COST_KEYS cannot drift from CostTable.
 const KEY_ORDER: CostTable<null> = {
-  "hmm.callNs": null, "walk.pageNs": null,
-  "fault.anonNs": null, "fault.cowNs": null, "fault.thpNs": null, "fault.swapinNs": null, "fault.migrateToRamNs": null,
-  "fault.numaNs": null, "fault.minorNs": null,
-  "invalidate.perNotifierNs": null, "invalidate.deviceTlbNs": null,
-  "cpu.accessNs": null, "cpu.syscallNs": null, "cpu.tlbFlushPageNs": null,
-  "migrate.perPageNs": null, "link.bandwidthGBps": null, "link.atanAGiBps": null, "link.atanBPerKiB": null,
-  "gpu.farFaultBatchNs": null, "gpu.accessNs": null,
-  "retry.backoffNs": null, "daemon.scanPageNs": null, "khugepaged.collapseNs": null,
+  "hmm.callNs": null,
+  "walk.pageNs": null,
+  "fault.anonNs": null,
+  "fault.cowNs": null,
+  "fault.thpNs": null,
+  "fault.swapinNs": null,
+  "fault.migrateToRamNs": null,
+  "fault.numaNs": null,
+  "fault.minorNs": null,
+  "invalidate.perNotifierNs": null,
+  "invalidate.deviceTlbNs": null,
+  "cpu.accessNs": null,
+  "cpu.syscallNs": null,
+  "cpu.tlbFlushPageNs": null,
+  "migrate.perPageNs": null,
+  "link.bandwidthGBps": null,
+  "link.atanAGiBps": null,
+  "link.atanBPerKiB": null,
+  "gpu.farFaultBatchNs": null,
+  "gpu.accessNs": null,
+  "retry.backoffNs": null,
+  "daemon.scanPageNs": null,
+  "khugepaged.collapseNs": null,
 };
 
 /** Names of every cost entry a profile must define (the keys of {@link CostTable}, in its order). */
@@ -112,7 +127,10 @@ export interface CostProfileInput {
   entries: CostTable<CostEntry>;
 }
 
-const entriesShape = Object.fromEntries(COST_KEYS.map((k) => [k, CostEntrySchema])) as Record<CostKey, typeof CostEntrySchema>;
+const entriesShape = Object.fromEntries(COST_KEYS.map((k) => [k, CostEntrySchema])) as Record<
+  CostKey,
+  typeof CostEntrySchema
+>;
 
 /**
  * Schema of a cost profile: a name, a description and one entry per CostKey. Typed by the

@@ -23,7 +23,10 @@ export class ScenarioError extends Error {
    * @param issues Every problem found.
    * @param source Name of the text (file name), prefixed to the message.
    */
-  constructor(readonly issues: ScenarioIssue[], source?: string) {
+  constructor(
+    readonly issues: ScenarioIssue[],
+    source?: string,
+  ) {
     super((source ? `${source}: ` : "") + issues.map(formatIssue).join("\n"));
     this.name = "ScenarioError";
   }
@@ -62,15 +65,21 @@ export function parseScenario(text: string, opts: { source?: string } = {}): Sce
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ScenarioError(doc.errors.map((e) => {
-      const p = lc.linePos(e.pos[0]);
-      return { path: "", message: e.message.split("\n")[0], line: p.line, col: p.col };
-    }), opts.source);
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const p = lc.linePos(e.pos[0]);
+        return { path: "", message: e.message.split("\n")[0], line: p.line, col: p.col };
+      }),
+      opts.source,
+    );
   }
   const obj: unknown = doc.toJS();
   const res = check(obj);
   if (res.ok) return res.value;
-  throw new ScenarioError(res.issues.map((i) => ({ ...i.issue, ...position(doc, lc, i.segs, i.atKey ?? false) })), opts.source);
+  throw new ScenarioError(
+    res.issues.map((i) => ({ ...i.issue, ...position(doc, lc, i.segs, i.atKey ?? false) })),
+    opts.source,
+  );
 }
 
 /** Validates a scenario object (already parsed). Throws ScenarioError. */
@@ -86,7 +95,8 @@ function check(obj: unknown): CheckResult {
   const r = ScenarioSchema.safeParse(obj, { reportInput: true });
   if (!r.success) return { ok: false, issues: zodIssues(r.error) };
   const refs = crossReferences(r.data);
-  if (refs.length > 0) return { ok: false, issues: refs.map(([segs, message]) => ({ issue: { path: formatPath(segs), message }, segs })) };
+  if (refs.length > 0)
+    return { ok: false, issues: refs.map(([segs, message]) => ({ issue: { path: formatPath(segs), message }, segs })) };
   return { ok: true, value: r.data };
 }
 
@@ -112,7 +122,12 @@ function flatten(issues: readonly ZodIssue[], prefix: PathSegment[]): Located[] 
       }
     }
     if (i.code === "unrecognized_keys") {
-      for (const k of i.keys) out.push({ issue: { path: formatPath([...segs, k]), message: `unknown key "${k}"` }, segs: [...segs, k], atKey: true });
+      for (const k of i.keys)
+        out.push({
+          issue: { path: formatPath([...segs, k]), message: `unknown key "${k}"` },
+          segs: [...segs, k],
+          atKey: true,
+        });
       continue;
     }
     out.push({ issue: { path: formatPath(segs), message: zodMessage(i) }, segs });
@@ -121,7 +136,8 @@ function flatten(issues: readonly ZodIssue[], prefix: PathSegment[]): Located[] 
 }
 
 function zodMessage(i: ZodIssue): string {
-  if (i.code === "invalid_type") return `expected ${i.expected}${i.input === undefined ? " (missing)" : `, got ${describe(i.input)}`}`;
+  if (i.code === "invalid_type")
+    return `expected ${i.expected}${i.input === undefined ? " (missing)" : `, got ${describe(i.input)}`}`;
   if (i.code === "invalid_value") return `expected one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`;
   if (i.code === "invalid_union" && "discriminator" in i) return i.message;
   return i.message.replace(/^Invalid input: /, "");
@@ -136,17 +152,29 @@ function describe(v: unknown): string {
 }
 
 /** The source position of the deepest node of `segs` that exists (a key for unknown keys). */
-function position(doc: Document, lc: LineCounter, segs: PathSegment[], atKey: boolean): { line?: number; col?: number } {
+function position(
+  doc: Document,
+  lc: LineCounter,
+  segs: PathSegment[],
+  atKey: boolean,
+): { line?: number; col?: number } {
   let node: unknown = doc.contents;
   let offset: number | undefined = rangeStart(node);
   for (const s of segs) {
     if (isMap(node)) {
       const pair = node.items.find((p) => keyValue(p.key) === String(s));
       if (!pair) break;
-      if (atKey && s === segs[segs.length - 1]) { offset = rangeStart(pair.key) ?? offset; break; }
+      if (atKey && s === segs[segs.length - 1]) {
+        offset = rangeStart(pair.key) ?? offset;
+        break;
+      }
       // the value's position, or the key's when the value is empty or the key is the culprit
       offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
-      if (pair.value == null) { offset = rangeStart(pair.key) ?? offset; node = null; break; }
+      if (pair.value == null) {
+        offset = rangeStart(pair.key) ?? offset;
+        node = null;
+        break;
+      }
       node = pair.value;
       if (s === segs[segs.length - 1] && !isMap(node) && !isSeq(node)) break;
     } else if (isSeq(node) && typeof s === "number") {
@@ -196,18 +224,25 @@ function crossReferences(s: Scenario): [PathSegment[], string][] {
     p.mappings.forEach((m, mi) => {
       const at: PathSegment[] = ["processes", pi, "mappings", mi];
       if (m.kind === "device" && !m.device) out.push([[...at, "device"], `a "device" mapping names its device`]);
-      if (m.device !== undefined && !devices.has(m.device)) out.push([[...at, "device"], `no device named "${m.device}"`]);
-      if (m.kind === "hugetlb" && m.hugeSize === "1G" && m.pages % 262144 !== 0) out.push([[...at, "pages"], "expected a multiple of 262144 for 1 GiB hugetlb pages"]);
-      if (m.kind === "hugetlb" && m.hugeSize === "2M" && m.pages % 512 !== 0) out.push([[...at, "pages"], "expected a multiple of 512 for 2 MiB hugetlb pages"]);
+      if (m.device !== undefined && !devices.has(m.device))
+        out.push([[...at, "device"], `no device named "${m.device}"`]);
+      if (m.kind === "hugetlb" && m.hugeSize === "1G" && m.pages % 262144 !== 0)
+        out.push([[...at, "pages"], "expected a multiple of 262144 for 1 GiB hugetlb pages"]);
+      if (m.kind === "hugetlb" && m.hugeSize === "2M" && m.pages % 512 !== 0)
+        out.push([[...at, "pages"], "expected a multiple of 512 for 2 MiB hugetlb pages"]);
     });
   });
   s.devices.forEach((d, di) => {
-    if (d.owner !== undefined && (!devices.has(d.owner) || d.owner === d.name)) out.push([["devices", di, "owner"], `no other device named "${d.owner}"`]);
+    if (d.owner !== undefined && (!devices.has(d.owner) || d.owner === d.name))
+      out.push([["devices", di, "owner"], `no other device named "${d.owner}"`]);
   });
   s.actors.forEach((a, ai) => {
     const at: PathSegment[] = ["actors", ai];
     const p = procs.get(a.process);
-    if (!p) { out.push([[...at, "process"], `no process named "${a.process}"`]); return; }
+    if (!p) {
+      out.push([[...at, "process"], `no process named "${a.process}"`]);
+      return;
+    }
     const maps = new Map(p.mappings.map((m) => [m.name, m]));
     const needMap = (segs: PathSegment[], m: string | undefined) => {
       if (m !== undefined && !maps.has(m)) out.push([segs, `process "${p.name}" has no mapping named "${m}"`]);
@@ -220,15 +255,20 @@ function crossReferences(s: Scenario): [PathSegment[], string][] {
       needMap([...at, "mapping"], a.mapping);
       const m = maps.get(a.mapping);
       if (m && a.pattern.kind === "replay") {
-        a.pattern.pages.forEach((pg, i) => { if (pg >= m.pages) out.push([[...at, "pattern", "pages", i], `page ${pg} is outside mapping "${m.name}" (${m.pages} pages)`]); });
+        a.pattern.pages.forEach((pg, i) => {
+          if (pg >= m.pages)
+            out.push([[...at, "pattern", "pages", i], `page ${pg} is outside mapping "${m.name}" (${m.pages} pages)`]);
+        });
       }
-      if (m && a.pattern.kind === "hot-set" && a.pattern.hotPages > m.pages) out.push([[...at, "pattern", "hotPages"], `expected at most ${m.pages} (the mapping's pages)`]);
+      if (m && a.pattern.kind === "hot-set" && a.pattern.hotPages > m.pages)
+        out.push([[...at, "pattern", "hotPages"], `expected at most ${m.pages} (the mapping's pages)`]);
     } else if (a.kind === "cpu") {
       a.ops.forEach((o, oi) => {
         if ("mapping" in o) {
           needMap([...at, "ops", oi, "mapping"], o.mapping);
           const m = maps.get(o.mapping);
-          if (m && "page" in o && o.page + (o.pages ?? 1) > m.pages) out.push([[...at, "ops", oi, "page"], `range ends past mapping "${m.name}" (${m.pages} pages)`]);
+          if (m && "page" in o && o.page + (o.pages ?? 1) > m.pages)
+            out.push([[...at, "ops", oi, "page"], `range ends past mapping "${m.name}" (${m.pages} pages)`]);
         }
       });
     } else {

@@ -24,12 +24,14 @@ export const MachineSchema = z.strictObject({
   /** Swap slots (default: unbounded). */
   swapPages: nonNegInt.optional(),
   /** Reserved hugetlb pools, in huge pages of each size (not 4 KiB pages). */
-  hugetlb: z.strictObject({
-    /** 2 MiB huge pages reserved for MAP_HUGETLB mappings (default 0). */
-    pages2M: nonNegInt.default(0),
-    /** 1 GiB huge pages reserved for MAP_HUGETLB | MAP_HUGE_1GB mappings (default 0). */
-    pages1G: nonNegInt.default(0),
-  }).default({ pages2M: 0, pages1G: 0 }),
+  hugetlb: z
+    .strictObject({
+      /** 2 MiB huge pages reserved for MAP_HUGETLB mappings (default 0). */
+      pages2M: nonNegInt.default(0),
+      /** 1 GiB huge pages reserved for MAP_HUGETLB | MAP_HUGE_1GB mappings (default 0). */
+      pages1G: nonNegInt.default(0),
+    })
+    .default({ pages2M: 0, pages1G: 0 }),
   /** A built-in cost profile name or an inline profile. */
   costProfile: z.union([z.string(), CostProfileSchema]).default("generic-x86-pcie4"),
   /** Page-walk implementation: the WASM walker (default) or the TypeScript reference walker. */
@@ -98,7 +100,11 @@ export const DeviceSchema = z.strictObject({
   driver: DriverSchema.default(DriverSchema.parse({})),
 });
 
-const stride = z.number().int().positive().refine((v) => v % PAGE === 0, { message: "expected a positive multiple of 4096" });
+const stride = z
+  .number()
+  .int()
+  .positive()
+  .refine((v) => v % PAGE === 0, { message: "expected a positive multiple of 4096" });
 
 /** Access pattern of a device actor, chosen by `kind` (sequential, strided, random, zipf, hot-set, replay). */
 export const PatternSchema = z.discriminatedUnion("kind", [

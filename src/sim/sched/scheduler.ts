@@ -20,7 +20,7 @@ const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /** Run-length encodes actor indices: a letter per actor (a-z, A-Z), then the run length when above 1. */
 export function encodeSchedule(choices: readonly number[]): string {
   let out = "";
-  for (let i = 0; i < choices.length;) {
+  for (let i = 0; i < choices.length; ) {
     let j = i + 1;
     while (j < choices.length && choices[j] === choices[i]) j++;
     out += LETTERS[choices[i]] + (j - i > 1 ? String(j - i) : "");
@@ -37,12 +37,16 @@ export function decodeSchedule(s: string): number[] {
   let at = 0;
   while (at < s.length && (m = re.exec(s)) !== null) {
     const n = m[2] ? Number(m[2]) : 1;
-    if (!Number.isSafeInteger(n) || n < 1) throw new ScheduleReplayError(`schedule string: bad run length at offset ${at}`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new ScheduleReplayError(`schedule string: bad run length at offset ${at}`);
     const a = LETTERS.indexOf(m[1]);
     for (let k = 0; k < n; k++) out.push(a);
     at = re.lastIndex;
   }
-  if (at !== s.length) throw new ScheduleReplayError(`schedule string: unexpected "${s[at]}" at offset ${at} (expected a letter a-z/A-Z and an optional count)`);
+  if (at !== s.length)
+    throw new ScheduleReplayError(
+      `schedule string: unexpected "${s[at]}" at offset ${at} (expected a letter a-z/A-Z and an optional count)`,
+    );
   return out;
 }
 
@@ -78,7 +82,9 @@ export class Scheduler {
         const j = o.rng.int(i + 1);
         [order[i], order[j]] = [order[j], order[i]];
       }
-      order.forEach((a, rank) => { this.prio[a] = d + rank; });
+      order.forEach((a, rank) => {
+        this.prio[a] = d + rank;
+      });
       const k = Math.max(1, o.pctSteps ?? 1000);
       for (let j = 1; j < d; j++) this.changePoints.set(o.rng.int(k), d - j);
     }
@@ -92,7 +98,9 @@ export class Scheduler {
     if (i < this.replay.length) {
       pick = this.replay[i];
       if (!cands.includes(pick)) {
-        throw new ScheduleReplayError(`schedule replay diverged at decision ${i}: actor ${LETTERS[pick]} is not runnable (runnable: ${cands.map((c) => LETTERS[c]).join("")})`);
+        throw new ScheduleReplayError(
+          `schedule replay diverged at decision ${i}: actor ${LETTERS[pick]} is not runnable (runnable: ${cands.map((c) => LETTERS[c]).join("")})`,
+        );
       }
     } else if (this.o.strategy === "dfs") {
       pick = cands[0];

@@ -2,8 +2,16 @@
 // validate and run a scenario held as a plain JSON object (what sweep jobs carry), and the legacy
 // `hmmsim run` knobs that parametrise the built-in default scenario.
 import {
-  defaultScenario, parseScenario, runScenario, ScenarioError, validateScenario,
-  type RunOptions, type Scenario, type SimRunMetrics, type SimRunReport, type TraceSink,
+  defaultScenario,
+  parseScenario,
+  runScenario,
+  ScenarioError,
+  validateScenario,
+  type RunOptions,
+  type Scenario,
+  type SimRunMetrics,
+  type SimRunReport,
+  type TraceSink,
 } from "../index.js";
 
 export { ScenarioError as ScenarioInputError } from "../index.js";
@@ -82,13 +90,26 @@ export function runScenarioObject(scenario: Record<string, unknown>, opts: Backe
   if (opts.onProgress !== undefined) ro.onProgress = opts.onProgress;
   const r = runScenario(s, ro);
   return {
-    status: r.status, ok: r.ok, seed: r.seed, strategy: r.strategy, schedule: r.schedule,
-    simTimeNs: r.simTimeNs, wallMs: r.wallMs, metrics: { total: r.metrics.total }, raw: r,
+    status: r.status,
+    ok: r.ok,
+    seed: r.seed,
+    strategy: r.strategy,
+    schedule: r.schedule,
+    simTimeNs: r.simTimeNs,
+    wallMs: r.wallMs,
+    metrics: { total: r.metrics.total },
+    raw: r,
   };
 }
 
 /** The legacy `hmmsim run` knobs that parametrise the built-in default scenario (docs/cli.md). */
-export interface DefaultKnobs { pages?: number; rounds?: number; levels?: 4 | 5; profile?: "v6.1" | "v6.16"; engine?: "wasm" | "reference" }
+export interface DefaultKnobs {
+  pages?: number;
+  rounds?: number;
+  levels?: 4 | 5;
+  profile?: "v6.1" | "v6.16";
+  engine?: "wasm" | "reference";
+}
 
 /**
  * Applies the knobs (a copy is returned): --pages sizes the heap, the device memory (a quarter of
@@ -119,6 +140,8 @@ export function describeDefault(scenario: Record<string, unknown>, seed: number)
   const s = scenario as unknown as Scenario;
   const pages = s.processes[0].mappings[0].pages;
   const cpu = s.actors.find((a) => a.kind === "cpu") as { count?: number } | undefined;
-  return `hmmsim default simulation: ${pages} pages (${(pages * 4096) / 2 ** 20} MiB), ${s.machine.levels}-level, profile ${s.machine.profile}, ` +
-    `${cpu?.count ?? 0} CPU operations, seed ${seed}`;
+  return (
+    `hmmsim default simulation: ${pages} pages (${(pages * 4096) / 2 ** 20} MiB), ${s.machine.levels}-level, profile ${s.machine.profile}, ` +
+    `${cpu?.count ?? 0} CPU operations, seed ${seed}`
+  );
 }

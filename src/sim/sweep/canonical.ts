@@ -15,8 +15,10 @@ export function canonicalJson(value: unknown): string {
 function write(v: unknown, at: string, seen: Set<object>): string {
   if (v === null) return "null";
   switch (typeof v) {
-    case "boolean": return v ? "true" : "false";
-    case "string": return JSON.stringify(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "string":
+      return JSON.stringify(v);
     case "number":
       if (!Number.isFinite(v)) throw new CanonicalJsonError(`${at}: ${v} has no JSON form`);
       return JSON.stringify(Object.is(v, -0) ? 0 : v);
@@ -28,7 +30,9 @@ function write(v: unknown, at: string, seen: Set<object>): string {
         out = `[${v.map((x, i) => write(x, `${at}[${i}]`, seen)).join(",")}]`;
       } else {
         const o = v as Record<string, unknown>;
-        const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+        const keys = Object.keys(o)
+          .filter((k) => o[k] !== undefined)
+          .sort();
         out = `{${keys.map((k) => `${JSON.stringify(k)}:${write(o[k], `${at}.${k}`, seen)}`).join(",")}}`;
       }
       seen.delete(v);

@@ -17,7 +17,15 @@ export { runSweepJob, pickMetrics, PermanentJobError } from "./job.js";
 export type { JobResult } from "./job.js";
 export { runSweepLocal, runSweepInline, defaultWorkers } from "./pool.js";
 export type { LocalRunOptions } from "./pool.js";
-export { runSweepQueue, startQueueWorker, checkQueueUrl, probeQueue, DEFAULT_QUEUE_NAME, QueueUrlError, QueueUnreachableError } from "./queue.js";
+export {
+  runSweepQueue,
+  startQueueWorker,
+  checkQueueUrl,
+  probeQueue,
+  DEFAULT_QUEUE_NAME,
+  QueueUrlError,
+  QueueUnreachableError,
+} from "./queue.js";
 export type { QueueRunOptions, QueueWorkerOptions, QueueWorkerHandle } from "./queue.js";
 export type { SweepOutcome, JobFailure, ProgressFn } from "./outcome.js";
 export { resultRows, resultsCsv, resultsJson, metricColumns, RESULTS_SCHEMA } from "./results.js";

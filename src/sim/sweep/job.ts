@@ -35,7 +35,12 @@ export function runSweepJob(job: SweepJob): JobResult {
   }
   let report: BackendReport;
   try {
-    report = runScenarioObject(scenario, { seed: job.seed, strategy: job.strategy, pctDepth: job.pctDepth, check: job.check });
+    report = runScenarioObject(scenario, {
+      seed: job.seed,
+      strategy: job.strategy,
+      pctDepth: job.pctDepth,
+      check: job.check,
+    });
   } catch (e) {
     if (e instanceof ScenarioInputError || e instanceof RangeError || e instanceof TypeError) {
       throw new PermanentJobError(`job ${job.id} (point ${job.point}, seed ${job.seed}): ${(e as Error).message}`);
@@ -43,8 +48,12 @@ export function runSweepJob(job: SweepJob): JobResult {
     throw e;
   }
   return {
-    id: job.id, status: report.status, schedule: report.schedule, simTimeNs: report.simTimeNs,
-    metrics: pickMetrics(report, job.metrics), wallMs: report.wallMs,
+    id: job.id,
+    status: report.status,
+    schedule: report.schedule,
+    simTimeNs: report.simTimeNs,
+    metrics: pickMetrics(report, job.metrics),
+    wallMs: report.wallMs,
   };
 }
 

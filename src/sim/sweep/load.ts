@@ -25,7 +25,14 @@ export function readInput(path: string, what: string): string {
     return readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : (e as Error).message;
     throw new SweepError([{ path: "", message: `cannot read ${what} ${path}: ${why}` }]);
   }
 }
@@ -42,7 +49,12 @@ export function sweepBaseScenario(sweep: Sweep, sweepPath: string | undefined): 
     return validateScenarioObject(s);
   } catch (e) {
     if (e instanceof ScenarioInputError) {
-      throw new SweepError(e.issues.map((i) => ({ ...i, path: typeof s === "string" ? `scenario (${s}): ${i.path}` : `scenario.${i.path}` })));
+      throw new SweepError(
+        e.issues.map((i) => ({
+          ...i,
+          path: typeof s === "string" ? `scenario (${s}): ${i.path}` : `scenario.${i.path}`,
+        })),
+      );
     }
     throw e;
   }

@@ -20,7 +20,11 @@ export interface SweepFiles {
 export function writeSweepOutputs(o: SweepOutcome, dir: string, extra: { source?: string } = {}): SweepFiles {
   mkdirSync(dir, { recursive: true });
   const meta = { version: hmmsimVersion(), source: extra.source };
-  const files: SweepFiles = { csv: join(dir, "results.csv"), json: join(dir, "results.json"), html: join(dir, "report.html") };
+  const files: SweepFiles = {
+    csv: join(dir, "results.csv"),
+    json: join(dir, "results.json"),
+    html: join(dir, "report.html"),
+  };
   const put = (f: string, text: string) => {
     writeFileSync(f + ".tmp", text);
     renameSync(f + ".tmp", f);

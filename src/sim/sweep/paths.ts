@@ -22,7 +22,8 @@ export function parsePath(path: string): PathSegment[] {
       rest = rest.slice(m[0].length);
     } else {
       if (!first) {
-        if (!rest.startsWith(".")) throw new PathError(`bad path ${JSON.stringify(path)}: expected "." or "[" at "${rest}"`);
+        if (!rest.startsWith("."))
+          throw new PathError(`bad path ${JSON.stringify(path)}: expected "." or "[" at "${rest}"`);
         rest = rest.slice(1);
       }
       const m = KEY.exec(rest);
@@ -32,7 +33,7 @@ export function parsePath(path: string): PathSegment[] {
     }
     first = false;
   }
-  if (out.length === 0) throw new PathError("bad path \"\": a parameter needs a path into the scenario");
+  if (out.length === 0) throw new PathError('bad path "": a parameter needs a path into the scenario');
   return out;
 }
 

@@ -88,7 +88,12 @@ export function planSweep(sweep: Sweep, base: Record<string, unknown>, opts: { v
   const seeds = typeof sweep.seeds === "number" ? Array.from({ length: sweep.seeds }, (_, i) => i + 1) : sweep.seeds;
   const nPoints = axes.reduce((n, a) => n * a.length, 1);
   if (nPoints * seeds.length > MAX_SWEEP_JOBS) {
-    throw new SweepError([{ path: "parameters", message: `${nPoints} points × ${seeds.length} seeds = ${nPoints * seeds.length} jobs, more than the ${MAX_SWEEP_JOBS} a sweep may hold` }]);
+    throw new SweepError([
+      {
+        path: "parameters",
+        message: `${nPoints} points × ${seeds.length} seeds = ${nPoints * seeds.length} jobs, more than the ${MAX_SWEEP_JOBS} a sweep may hold`,
+      },
+    ]);
   }
 
   const points: SweepPoint[] = [];
@@ -127,7 +132,11 @@ export function planSweep(sweep: Sweep, base: Record<string, unknown>, opts: { v
   for (const pt of points) {
     for (const seed of seeds) {
       const body: Omit<SweepJob, "id"> = {
-        point: pt.index, seed, scenario: pt.scenario, metrics, version: opts.version,
+        point: pt.index,
+        seed,
+        scenario: pt.scenario,
+        metrics,
+        version: opts.version,
         ...(sweep.strategy !== undefined ? { strategy: sweep.strategy } : {}),
         ...(sweep.check !== undefined ? { check: sweep.check } : {}),
         ...(sweep.pctDepth !== undefined ? { pctDepth: sweep.pctDepth } : {}),

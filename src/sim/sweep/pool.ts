@@ -28,12 +28,16 @@ export function defaultWorkers(): number {
 /** Runs every job of `plan` on a pool of worker threads. */
 export async function runSweepLocal(plan: SweepPlan, opts: LocalRunOptions = {}): Promise<SweepOutcome> {
   const workers = opts.workers ?? defaultWorkers();
-  if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new RangeError(`workers must be an integer in 1..1024, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 1024)
+    throw new RangeError(`workers must be an integer in 1..1024, got ${workers}`);
   const t0 = performance.now();
   const build = defaultBuild();
   const filename = poolWorkerFile();
   const pool = new Piscina({
-    filename, minThreads: workers, maxThreads: workers, idleTimeout: 60_000,
+    filename,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
     workerData: { wasm: { build, module: compiledBuild(build) } },
   });
   const total = plan.jobs.length;
@@ -51,7 +55,7 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalRunOptions = {})
       let out: TaskOutcome;
       try {
         // Running jobs are not cancelled: an abort only stops handing out new ones.
-        out = await pool.run(plan.jobs[i]) as TaskOutcome;
+        out = (await pool.run(plan.jobs[i])) as TaskOutcome;
       } catch (e) {
         out = { ok: false, permanent: false, message: (e as Error).message };
       }
@@ -68,13 +72,22 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalRunOptions = {})
   }
   failures.sort((a, b) => a.job - b.job);
   return {
-    plan, results, failures, complete: done === total, mode: "local", workers,
-    wallMs: performance.now() - t0, retried: 0,
+    plan,
+    results,
+    failures,
+    complete: done === total,
+    mode: "local",
+    workers,
+    wallMs: performance.now() - t0,
+    retried: 0,
   };
 }
 
 /** Runs every job in this thread, one after another (no pool): for embedding and small sweeps. */
-export async function runSweepInline(plan: SweepPlan, opts: Omit<LocalRunOptions, "workers"> = {}): Promise<SweepOutcome> {
+export async function runSweepInline(
+  plan: SweepPlan,
+  opts: Omit<LocalRunOptions, "workers"> = {},
+): Promise<SweepOutcome> {
   const { runSweepJob, PermanentJobError } = await import("./job.js");
   const t0 = performance.now();
   const results: (JobResult | null)[] = new Array(plan.jobs.length).fill(null);
@@ -92,7 +105,13 @@ export async function runSweepInline(plan: SweepPlan, opts: Omit<LocalRunOptions
     await new Promise<void>((r) => setImmediate(r));
   }
   return {
-    plan, results, failures, complete: done === plan.jobs.length, mode: "inline", workers: 1,
-    wallMs: performance.now() - t0, retried: 0,
+    plan,
+    results,
+    failures,
+    complete: done === plan.jobs.length,
+    mode: "inline",
+    workers: 1,
+    wallMs: performance.now() - t0,
+    retried: 0,
   };
 }

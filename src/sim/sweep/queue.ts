@@ -23,11 +23,17 @@ export class QueueUrlError extends Error {}
 /** Checks a queue URL (redis://host:port/db or rediss://…) and returns it normalised. */
 export function checkQueueUrl(url: string): string {
   let u: URL;
-  try { u = new URL(url); } catch { throw new QueueUrlError(`--queue: ${JSON.stringify(url)} is not a URL; expected redis://host:port/db`); }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new QueueUrlError(`--queue: expected a redis:// or rediss:// URL, got ${u.protocol}//`);
+  try {
+    u = new URL(url);
+  } catch {
+    throw new QueueUrlError(`--queue: ${JSON.stringify(url)} is not a URL; expected redis://host:port/db`);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new QueueUrlError(`--queue: expected a redis:// or rediss:// URL, got ${u.protocol}//`);
   if (!u.hostname) throw new QueueUrlError("--queue: the URL needs a host");
   const db = u.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) throw new QueueUrlError(`--queue: the database must be a number, got ${JSON.stringify(db)}`);
+  if (db !== "" && !/^\d+$/.test(db))
+    throw new QueueUrlError(`--queue: the database must be a number, got ${JSON.stringify(db)}`);
   return u.toString();
 }
 
@@ -36,10 +42,18 @@ export class QueueUnreachableError extends Error {}
 
 /** Connects once and PINGs, so an unreachable server is one clear error, not a retry loop. */
 export async function probeQueue(url: string, timeoutMs = 5000): Promise<void> {
-  const client = new Redis(checkQueueUrl(url), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const client = new Redis(checkQueueUrl(url), {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   // the socket's own error (ECONNREFUSED, ENOTFOUND…) says more than the client's "Connection is closed"
   let cause: NodeJS.ErrnoException | undefined;
-  client.on("error", (e: NodeJS.ErrnoException) => { cause ??= e; });
+  client.on("error", (e: NodeJS.ErrnoException) => {
+    cause ??= e;
+  });
   try {
     await client.connect();
     await client.ping();
@@ -92,7 +106,8 @@ export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Pro
   const slots = new Map<string, number[]>();
   plan.jobs.forEach((j, i) => {
     const s = slots.get(j.id);
-    if (s) s.push(i); else slots.set(j.id, [i]);
+    if (s) s.push(i);
+    else slots.set(j.id, [i]);
   });
   const pending = new Set(slots.keys());
   let done = 0;
@@ -125,16 +140,23 @@ export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Pro
 
   try {
     await events.waitUntilReady();
-    events.on("completed", ({ jobId }) => { void check(jobId); });
-    events.on("failed", ({ jobId }) => { void check(jobId); });
+    events.on("completed", ({ jobId }) => {
+      void check(jobId);
+    });
+    events.on("failed", ({ jobId }) => {
+      void check(jobId);
+    });
     const attempts = opts.attempts ?? 3;
     const backoff = { type: "exponential" as const, delay: opts.backoffMs ?? 1000 };
     const ids = [...slots.keys()];
     for (let k = 0; k < ids.length; k += 500) {
-      await queue.addBulk(ids.slice(k, k + 500).map((id) => ({
-        name: "point", data: plan.jobs[slots.get(id)![0]],
-        opts: { jobId: id, attempts, backoff, removeOnComplete: false, removeOnFail: false },
-      })));
+      await queue.addBulk(
+        ids.slice(k, k + 500).map((id) => ({
+          name: "point",
+          data: plan.jobs[slots.get(id)![0]],
+          opts: { jobId: id, attempts, backoff, removeOnComplete: false, removeOnFail: false },
+        })),
+      );
     }
     // Jobs finished by an earlier submission (or before the listener saw them).
     await Promise.all(ids.map(check));
@@ -143,16 +165,28 @@ export async function runSweepQueue(plan: SweepPlan, opts: QueueRunOptions): Pro
       if (pending.size === 0) resolve();
       opts.signal?.addEventListener("abort", () => resolve(), { once: true });
     });
-    const poll = setInterval(() => { for (const id of pending) void check(id); }, opts.pollMs ?? 2000);
-    try { await finished; } finally { clearInterval(poll); }
+    const poll = setInterval(() => {
+      for (const id of pending) void check(id);
+    }, opts.pollMs ?? 2000);
+    try {
+      await finished;
+    } finally {
+      clearInterval(poll);
+    }
   } finally {
     await events.close();
     await queue.close();
   }
   failures.sort((a, b) => a.job - b.job);
   return {
-    plan, results, failures, complete: pending.size === 0, mode: "queue", workers: 0,
-    wallMs: performance.now() - t0, retried,
+    plan,
+    results,
+    failures,
+    complete: pending.size === 0,
+    mode: "queue",
+    workers: 0,
+    wallMs: performance.now() - t0,
+    retried,
   };
 }
 
@@ -175,7 +209,15 @@ export interface QueueWorkerOptions {
   /** Called with connection errors (the client keeps reconnecting). */
   onError?: (e: Error) => void;
   /** Called as jobs start and end. */
-  onEvent?: (e: { event: "started" | "completed" | "failed"; jobId: string; point: number; seed: number; status?: string; message?: string; wallMs?: number }) => void;
+  onEvent?: (e: {
+    event: "started" | "completed" | "failed";
+    jobId: string;
+    point: number;
+    seed: number;
+    status?: string;
+    message?: string;
+    wallMs?: number;
+  }) => void;
 }
 
 /** A running queue worker; close() lets running jobs finish, then disconnects. */
@@ -192,29 +234,46 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorkerHandle {
   const build = defaultBuild();
   const pool = new Piscina({
     filename: poolWorkerFile(),
-    minThreads: concurrency, maxThreads: concurrency, idleTimeout: 60_000,
+    minThreads: concurrency,
+    maxThreads: concurrency,
+    idleTimeout: 60_000,
     workerData: { wasm: { build, module: compiledBuild(build) } },
   });
-  const worker = new Worker(opts.name ?? DEFAULT_QUEUE_NAME, async (job: Job<SweepJob>) => {
-    const data = job.data;
-    if (data.version !== opts.version) {
-      throw new UnrecoverableError(`permanent: job planned by hmmsim ${data.version}, this worker runs ${opts.version}`);
-    }
-    opts.onEvent?.({ event: "started", jobId: data.id, point: data.point, seed: data.seed });
-    const out = await pool.run(data) as TaskOutcome;
-    if (!out.ok) {
-      opts.onEvent?.({ event: "failed", jobId: data.id, point: data.point, seed: data.seed, message: out.message });
-      if (out.permanent) throw new UnrecoverableError(`permanent: ${out.message}`);
-      throw new Error(out.message);
-    }
-    opts.onEvent?.({ event: "completed", jobId: data.id, point: data.point, seed: data.seed, status: out.result.status, wallMs: out.result.wallMs });
-    return out.result;
-  }, {
-    connection: connection(opts.url), concurrency, autorun: true,
-    lockDuration: opts.lockDurationMs ?? 30_000,
-    stalledInterval: opts.stalledIntervalMs ?? 30_000,
-    maxStalledCount: opts.maxStalledCount ?? 1,
-  });
+  const worker = new Worker(
+    opts.name ?? DEFAULT_QUEUE_NAME,
+    async (job: Job<SweepJob>) => {
+      const data = job.data;
+      if (data.version !== opts.version) {
+        throw new UnrecoverableError(
+          `permanent: job planned by hmmsim ${data.version}, this worker runs ${opts.version}`,
+        );
+      }
+      opts.onEvent?.({ event: "started", jobId: data.id, point: data.point, seed: data.seed });
+      const out = (await pool.run(data)) as TaskOutcome;
+      if (!out.ok) {
+        opts.onEvent?.({ event: "failed", jobId: data.id, point: data.point, seed: data.seed, message: out.message });
+        if (out.permanent) throw new UnrecoverableError(`permanent: ${out.message}`);
+        throw new Error(out.message);
+      }
+      opts.onEvent?.({
+        event: "completed",
+        jobId: data.id,
+        point: data.point,
+        seed: data.seed,
+        status: out.result.status,
+        wallMs: out.result.wallMs,
+      });
+      return out.result;
+    },
+    {
+      connection: connection(opts.url),
+      concurrency,
+      autorun: true,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 30_000,
+      maxStalledCount: opts.maxStalledCount ?? 1,
+    },
+  );
   worker.on("error", (e) => opts.onError?.(e));
   return {
     ready: worker.waitUntilReady().then(() => undefined),

@@ -40,7 +40,8 @@ export function chartSeries(o: SweepOutcome): ChartSeries[] {
   const rows = resultRows(o).filter((r) => r.status !== "error");
   const metrics = ["simTimeNs", ...metricColumns(o)];
   const params = o.plan.params.length ? o.plan.params : ["seed"];
-  const xOf = (r: ResultRow, p: string): unknown => (p === "seed" && !o.plan.params.includes("seed") ? r.seed : r.values[p]);
+  const xOf = (r: ResultRow, p: string): unknown =>
+    p === "seed" && !o.plan.params.includes("seed") ? r.seed : r.values[p];
   const out: ChartSeries[] = [];
   for (const p of params) {
     const raw = rows.map((r) => xOf(r, p));
@@ -58,9 +59,13 @@ export function chartSeries(o: SweepOutcome): ChartSeries[] {
       });
       const agg = (f: (b: number[]) => number) => buckets.map((b) => (b.length ? f(b) : null));
       out.push({
-        metric: m, param: p, labels, x: xs,
+        metric: m,
+        param: p,
+        labels,
+        x: xs,
         mean: agg((b) => b.reduce((s, v) => s + v, 0) / b.length),
-        min: agg((b) => Math.min(...b)), max: agg((b) => Math.max(...b)),
+        min: agg((b) => Math.min(...b)),
+        max: agg((b) => Math.max(...b)),
         n: buckets.map((b) => b.length),
       });
     }
@@ -74,7 +79,10 @@ function esc(s: string): string {
 
 /** JSON safe to place inside a <script> element. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(v)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 let uplotAssets: { js: string; css: string } | undefined;
@@ -142,8 +150,14 @@ export function reportHtml(o: SweepOutcome, extra: { version: string; source?: s
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   const head = ["point", "seed", ...o.plan.params, "status", "simTimeNs", ...metrics];
-  const cell = (v: unknown) => esc(v === null || v === undefined ? "" : typeof v === "object" ? canonicalJson(v) : String(v));
-  const table = rows.map((r) => `<tr class="${esc(r.status)}">${[r.point, r.seed, ...o.plan.params.map((p) => r.values[p]), r.status, r.simTimeNs, ...metrics.map((m) => r.metrics[m])].map((v) => `<td>${cell(v)}</td>`).join("")}</tr>`).join("\n");
+  const cell = (v: unknown) =>
+    esc(v === null || v === undefined ? "" : typeof v === "object" ? canonicalJson(v) : String(v));
+  const table = rows
+    .map(
+      (r) =>
+        `<tr class="${esc(r.status)}">${[r.point, r.seed, ...o.plan.params.map((p) => r.values[p]), r.status, r.simTimeNs, ...metrics.map((m) => r.metrics[m])].map((v) => `<td>${cell(v)}</td>`).join("")}</tr>`,
+    )
+    .join("\n");
   const summary = [...counts].map(([k, v]) => `${v} ${esc(k)}`).join(", ") || "no results";
   return `<!doctype html>
 <html lang="en">

@@ -50,9 +50,15 @@ export function resultRows(o: SweepOutcome): ResultRow[] {
     const metrics: Record<string, number | null> = {};
     for (const c of cols) metrics[c] = r ? (r.metrics[c] ?? null) : null;
     rows.push({
-      point: job.point, seed: job.seed, jobId: job.id, values,
-      status: r ? r.status : "error", simTimeNs: r ? r.simTimeNs : null, metrics,
-      schedule: r ? r.schedule : null, ...(f ? { error: f.message } : {}),
+      point: job.point,
+      seed: job.seed,
+      jobId: job.id,
+      values,
+      status: r ? r.status : "error",
+      simTimeNs: r ? r.simTimeNs : null,
+      metrics,
+      schedule: r ? r.schedule : null,
+      ...(f ? { error: f.message } : {}),
     });
   });
   return rows;
@@ -71,7 +77,11 @@ export function resultsCsv(o: SweepOutcome): string {
   const cols = metricColumns(o);
   const header = ["point", "seed", ...o.plan.params, "status", "simTimeNs", ...cols];
   const body = resultRows(o).map((r) => [
-    String(r.point), String(r.seed), ...o.plan.params.map((p) => cell(r.values[p])), r.status, cell(r.simTimeNs),
+    String(r.point),
+    String(r.seed),
+    ...o.plan.params.map((p) => cell(r.values[p])),
+    r.status,
+    cell(r.simTimeNs),
     ...cols.map((c) => cell(r.metrics[c])),
   ]);
   return stringify([header, ...body], { record_delimiter: "unix" });
@@ -99,8 +109,13 @@ export function resultsJson(o: SweepOutcome, extra: { version: string; source?: 
     counts,
     rows,
     failures: o.failures.map((f) => ({ ...f, jobId: o.plan.jobs[f.job].id })),
-    timings: { mode: o.mode, workers: o.workers, wallMs: o.wallMs, retried: o.retried,
-      jobWallMs: o.results.reduce((s, r) => s + (r?.wallMs ?? 0), 0) },
+    timings: {
+      mode: o.mode,
+      workers: o.workers,
+      wallMs: o.wallMs,
+      retried: o.retried,
+      jobWallMs: o.results.reduce((s, r) => s + (r?.wallMs ?? 0), 0),
+    },
   };
   return JSON.stringify(doc, null, 2) + "\n";
 }

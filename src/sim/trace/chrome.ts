@@ -43,7 +43,11 @@ export class ChromeTraceWriter {
   private closed = false;
   private readonly tids = new Map<string, number>();
 
-  constructor(private readonly sink: TraceSink, title: string, actors: readonly string[]) {
+  constructor(
+    private readonly sink: TraceSink,
+    title: string,
+    actors: readonly string[],
+  ) {
     this.cap = sink.maxEvents ?? 1_000_000;
     sink.write("[\n");
     this.raw({ ph: "M", pid: PID, tid: 0, name: "process_name", args: { name: `hmmsim: ${title}` } });
@@ -79,10 +83,28 @@ export class ChromeTraceWriter {
     if (this.closed) return;
     switch (e.type) {
       case "slice":
-        this.put({ ph: "X", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), dur: durUs(e.ts, e.dur), ...(e.args ? { args: e.args } : {}) });
+        this.put({
+          ph: "X",
+          pid: PID,
+          tid: this.tid(e.actor),
+          name: e.name,
+          cat: e.cat,
+          ts: us(e.ts),
+          dur: durUs(e.ts, e.dur),
+          ...(e.args ? { args: e.args } : {}),
+        });
         break;
       case "instant":
-        this.put({ ph: "i", s: "t", pid: PID, tid: this.tid(e.actor), name: e.name, cat: e.cat, ts: us(e.ts), ...(e.args ? { args: e.args } : {}) });
+        this.put({
+          ph: "i",
+          s: "t",
+          pid: PID,
+          tid: this.tid(e.actor),
+          name: e.name,
+          cat: e.cat,
+          ts: us(e.ts),
+          ...(e.args ? { args: e.args } : {}),
+        });
         break;
       case "flow":
         // both ends or neither: a lone flow end would not open
@@ -90,8 +112,25 @@ export class ChromeTraceWriter {
           this.dropped += 2;
           break;
         }
-        this.put({ ph: "s", pid: PID, tid: this.tid(e.from.actor), name: e.name, cat: "flow", id: e.id, ts: us(e.from.ts) });
-        this.put({ ph: "f", bp: "e", pid: PID, tid: this.tid(e.to.actor), name: e.name, cat: "flow", id: e.id, ts: us(e.to.ts) });
+        this.put({
+          ph: "s",
+          pid: PID,
+          tid: this.tid(e.from.actor),
+          name: e.name,
+          cat: "flow",
+          id: e.id,
+          ts: us(e.from.ts),
+        });
+        this.put({
+          ph: "f",
+          bp: "e",
+          pid: PID,
+          tid: this.tid(e.to.actor),
+          name: e.name,
+          cat: "flow",
+          id: e.id,
+          ts: us(e.to.ts),
+        });
         break;
       case "counter":
         this.put({ ph: "C", pid: PID, name: e.name, ts: us(e.ts), args: { value: e.value } });
@@ -103,7 +142,8 @@ export class ChromeTraceWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.dropped > 0) this.raw({ ph: "M", pid: PID, tid: 0, name: "hmmsim_dropped_events", args: { dropped: this.dropped } });
+    if (this.dropped > 0)
+      this.raw({ ph: "M", pid: PID, tid: 0, name: "hmmsim_dropped_events", args: { dropped: this.dropped } });
     this.sink.write("\n]\n");
     this.sink.close?.();
   }

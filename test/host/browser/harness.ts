@@ -7,8 +7,15 @@ import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 const CANDIDATES = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"];
 
@@ -18,10 +25,20 @@ export function chromiumPath(): string | undefined {
 }
 
 /** Bundles `entry` as one ES module for the browser (or Node, to compare). */
-export async function bundle(entry: string, alias: Record<string, string> = {}, platform: "browser" | "node" = "browser"): Promise<string> {
+export async function bundle(
+  entry: string,
+  alias: Record<string, string> = {},
+  platform: "browser" | "node" = "browser",
+): Promise<string> {
   const r = await build({
-    entryPoints: [entry], bundle: true, format: "esm", platform, target: "es2022", write: false,
-    alias, logLevel: "silent",
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform,
+    target: "es2022",
+    write: false,
+    alias,
+    logLevel: "silent",
   });
   return r.outputFiles[0].text;
 }
@@ -62,18 +79,26 @@ export async function runInChromium(code: string, modes: ("main" | "worker")[]):
   const worker = `${CAPTURE}\ntry { await import("/main.js"); postMessage({ lines: globalThis.__lines }); }
 catch (e) { postMessage({ lines: globalThis.__lines, error: String(e && e.stack || e) }); }`;
   const files: Served = {
-    "/": ["text/html", PAGE], "/main.js": ["text/javascript", main], "/worker.js": ["text/javascript", worker],
+    "/": ["text/html", PAGE],
+    "/main.js": ["text/javascript", main],
+    "/worker.js": ["text/javascript", worker],
   };
   return withBrowser(files, async (browser, port) => {
     const out: Record<string, BrowserRun> = {};
     for (const mode of modes) {
       const page = await browser.newPage();
       const consoleErrors: string[] = [];
-      page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
       page.on("pageerror", (e) => consoleErrors.push(String(e)));
       await page.goto(`http://127.0.0.1:${port}/?mode=${mode}`);
-      await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, { timeout: 30_000 });
-      const r = await page.evaluate(() => (window as unknown as { __result: { lines: string[]; error?: string } }).__result);
+      await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, {
+        timeout: 30_000,
+      });
+      const r = await page.evaluate(
+        () => (window as unknown as { __result: { lines: string[]; error?: string } }).__result,
+      );
       out[mode] = { ...r, consoleErrors };
       await page.close();
     }
@@ -92,10 +117,14 @@ export async function runPage(files: Served, page: string): Promise<{ text: stri
   return withBrowser(files, async (browser, port) => {
     const tab = await browser.newPage();
     const consoleErrors: string[] = [];
-    tab.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    tab.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
     tab.on("pageerror", (e) => consoleErrors.push(String(e)));
     await tab.goto(`http://127.0.0.1:${port}${page}`);
-    await tab.waitForFunction(() => document.getElementById("out")?.textContent !== "running…", null, { timeout: 30_000 });
+    await tab.waitForFunction(() => document.getElementById("out")?.textContent !== "running…", null, {
+      timeout: 30_000,
+    });
     const text = await tab.evaluate(() => document.getElementById("out")?.textContent ?? "");
     return { text, consoleErrors };
   });
@@ -105,7 +134,10 @@ export async function runPage(files: Served, page: string): Promise<{ text: stri
 async function withBrowser<T>(files: Served, f: (browser: Browser, port: number) => Promise<T>): Promise<T> {
   const server: Server = createServer((req, res) => {
     const file = files[(req.url ?? "/").split("?")[0]];
-    if (!file) { res.writeHead(404).end(); return; }
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { "content-type": file[0] }).end(file[1]);
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));

@@ -17,21 +17,27 @@ describe("README library example in headless Chromium", () => {
     expect(readme).toContain("```ts\n" + readFileSync(EXAMPLE, "utf8") + "```");
   });
 
-  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)("prints the same values on the main thread, in a Worker and in Node", async () => {
-    const alias = { hmmsim: "./src/index.ts" };
-    const dir = mkdtempSync(join(tmpdir(), "hmmsim-readme-"));
-    writeFileSync(join(dir, "example.mjs"), await bundle(EXAMPLE, alias, "node"));
-    const node = execFileSync(process.execPath, [join(dir, "example.mjs")], { encoding: "utf8" }).trim().split("\n");
-    rmSync(dir, { recursive: true });
-    // valid, writable, a RAM pfn, and the VALID bit (bit 63) of the output word
-    expect(node).toEqual([expect.stringMatching(/^true true \d+ 9223372036854775808n$/)]);
-    const code = await bundle(EXAMPLE, alias);
-    expect(code).not.toMatch(/\bfrom\s*["']node:/);
-    const runs = await runInChromium(code, ["main", "worker"]);
-    for (const mode of ["main", "worker"] as const) {
-      expect(runs[mode].error, mode).toBeUndefined();
-      expect(runs[mode].consoleErrors, mode).toEqual([]);
-      expect(runs[mode].lines, mode).toEqual(node);
-    }
-  }, 120_000);
+  it.runIf(chromiumPath() !== undefined || REQUIRE_BROWSER)(
+    "prints the same values on the main thread, in a Worker and in Node",
+    async () => {
+      const alias = { hmmsim: "./src/index.ts" };
+      const dir = mkdtempSync(join(tmpdir(), "hmmsim-readme-"));
+      writeFileSync(join(dir, "example.mjs"), await bundle(EXAMPLE, alias, "node"));
+      const node = execFileSync(process.execPath, [join(dir, "example.mjs")], { encoding: "utf8" })
+        .trim()
+        .split("\n");
+      rmSync(dir, { recursive: true });
+      // valid, writable, a RAM pfn, and the VALID bit (bit 63) of the output word
+      expect(node).toEqual([expect.stringMatching(/^true true \d+ 9223372036854775808n$/)]);
+      const code = await bundle(EXAMPLE, alias);
+      expect(code).not.toMatch(/\bfrom\s*["']node:/);
+      const runs = await runInChromium(code, ["main", "worker"]);
+      for (const mode of ["main", "worker"] as const) {
+        expect(runs[mode].error, mode).toBeUndefined();
+        expect(runs[mode].consoleErrors, mode).toEqual([]);
+        expect(runs[mode].lines, mode).toEqual(node);
+      }
+    },
+    120_000,
+  );
 });
