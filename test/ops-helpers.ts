@@ -12,10 +12,8 @@ import { MMU_NOTIFY_EVENT_NAMES, type MmuIntervalNotifier } from "../src/mm/noti
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
 import { ENGINE_OPTS } from "./env.js";
 
-// the suite runs per build and walker (test/env.ts)
-// The reference walker (src/hmm/reference-walk.ts) is not registered with hmm.ts yet: these tests walk
-// with the WebAssembly walker in every variant.
-export const WALKER = "wasm" as const;
+// the suite runs per build and walker (test/env.ts): snap() walks with the walker the engine was
+// created with (ENGINE_OPTS), so the reference project runs these tests on the reference walker
 
 export const PAGE = 4096;
 export const PMD = 2 * 1024 * 1024;
@@ -95,18 +93,15 @@ export function snap(
   const seq = mm.notifiers.readBegin(sub);
   const defaultFlags = o.fault || o.write ? HMM_PFN_REQ_FAULT | (o.write ? HMM_PFN_REQ_WRITE : 0n) : 0n;
   const ret = mm.withReadLock(() =>
-    hmmRangeFault(
-      {
-        notifier: sub,
-        notifierSeq: seq,
-        start,
-        end: start + npages * PAGE,
-        hmmPfns: pfns,
-        defaultFlags,
-        devPrivateOwner: o.owner,
-      },
-      { engine: WALKER },
-    ),
+    hmmRangeFault({
+      notifier: sub,
+      notifierSeq: seq,
+      start,
+      end: start + npages * PAGE,
+      hmmPfns: pfns,
+      defaultFlags,
+      devPrivateOwner: o.owner,
+    }),
   );
   return { ret, words: [...pfns] };
 }
