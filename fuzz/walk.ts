@@ -5,7 +5,8 @@
 // The vitest properties build every case in two fresh engines (~5-20 ms a case, mostly WebAssembly
 // instantiation). Here one pair of engines in lockstep (LockstepPair) serves many cases: a fresh mm
 // and hmm_pfns array per case, freed afterwards; the pair is replaced every --recycle cases, when
-// its heap has grown by 1 MiB, after a case that wrote outside its own page tables (the pair is
+// its heap has grown by 1 MiB, after a case that wrote where the pair cannot undo the write (the
+// case is abandoned in the pair at that write and checked in two fresh engines, and the pair is
 // retired: see LockstepPair), and after any failure. A failing case is re-run in two fresh
 // engines (the vitest harness) before it counts, and fast-check shrinks it the same way.
 //

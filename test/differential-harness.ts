@@ -981,6 +981,31 @@ const TABLE_BYTES = MEM.BLOCK_SIZE;
 const blockOf = (ptr: number): number => (ptr - (ptr % TABLE_BYTES)) >>> 0;
 
 /**
+ * The heap blocks a LockstepPair keeps from case to case: the frame-metadata chunks (found through
+ * the frame-metadata directory below the heap) and the zero block. Nothing else of the heap is live
+ * between cases (every case frees its mm, tables and hmm_pfns array), which the count checks: when
+ * the engine starts keeping another block, this says so instead of letting the pair misjudge writes.
+ */
+function persistentBlocks(w: World): Set<number> {
+  const u32 = w.e.mem().u32;
+  const blocks = new Set<number>([w.zeroBlockPfn * MEM.BLOCK_SIZE]);
+  for (let i = MEM.META_DIR_BASE >>> 2; i < MEM.HEAP_BASE >>> 2; i++) if (u32[i] !== 0) blocks.add(u32[i]);
+  if (blocks.size !== w.e.raw.blocksUsed()) {
+    throw new Error(
+      `LockstepPair: ${w.e.raw.blocksUsed()} heap blocks in use between cases, but only ${blocks.size} ` +
+        "are frame-metadata chunks or the zero block",
+    );
+  }
+  return blocks;
+}
+
+/**
+ * Thrown by a CaseLedger at the first write of a case that the pair could not undo: the pair stops
+ * building the case there, before its allocator hands out anything more.
+ */
+class PairAbandoned extends Error {}
+
+/**
  * The page tables the mm of one case allocated, recorded as the engine allocates them (entryPtr()
  * counts each table it adds in the mm's MM_TABLES), and an undo log of every write the case made
  * anywhere else.
@@ -995,24 +1020,32 @@ const blockOf = (ptr: number): number => (ptr - (ptr % TABLE_BYTES)) >>> 0;
  * the pair fell out of step ("heaps diverged", "linear memory differs", traps in blockAlloc).
  *
  * Writes through such a pointer land outside the mm's root, its recorded tables and the zero block
- * (`foreign`, a few cases in a hundred): the old values are logged and written back after the case.
- * That restores the pair unless the engine read a foreign value back while allocating during the
- * case: a write into the static data below the walk context (the allocators' free-list heads), into
- * the first word of a heap block (a free block's link) or into the case's mm struct makes the case
- * `unrestorable`, and the pair is retired after it. Writes beyond linear memory write nothing.
+ * (`foreign`, about one case in two hundred): the old values are logged and written back after the
+ * case. That restores the pair only where the engine's allocator never looks during the case: the
+ * walk context, the pgmap table and the frame-metadata directory below the heap, and the blocks the
+ * pair keeps between cases (`persistent`) past their first word. Anywhere else the write is
+ * `unrestorable`, and the ledger abandons the case at once (PairAbandoned): the static data below
+ * the walk context holds the allocators' free-list heads; the mm struct holds the root and the
+ * table count entryPtr() reads; any other heap block is the case's own mm or VMA table, a block on
+ * a free list (whose first word links the list; blockAlloc() pops it), or memory the allocator has
+ * not handed out yet (the table slab's tail, memory above the heap top), which it hands out as a
+ * table without clearing it, so that the new table is not empty and the path from the root no longer
+ * shows which tables a lookup added. A case that went on after such a write trapped in blockAlloc
+ * (seed 20261202, case 22949), or leaked a table and freed a block it had not allocated. Writes
+ * beyond linear memory write nothing.
  */
 class CaseLedger implements TableLedger {
   readonly tables = new Set<number>();
   /** [ptr, lo, hi] before each foreign write, in write order. */
   readonly undo: [number, number, number][] = [];
-  unrestorable = false;
   constructor(
     private readonly w: World,
     private readonly root: number,
+    private readonly persistent: ReadonlySet<number>,
   ) {}
 
   get foreign(): boolean {
-    return this.undo.length > 0 || this.unrestorable;
+    return this.undo.length > 0;
   }
 
   private own(ptr: number): boolean {
@@ -1020,10 +1053,20 @@ class CaseLedger implements TableLedger {
     return b === this.root || b === this.w.zeroBlockPfn * MEM.BLOCK_SIZE || this.tables.has(b);
   }
 
-  /** Logs the value at `ptr` before a write outside the case's own tables. */
+  /** Stops the case: the pair cannot be brought back to where it was before it. */
+  private abandon(why: string): never {
+    throw new PairAbandoned(why);
+  }
+
+  /** Logs the value at `ptr` before a write outside the case's own tables; abandons the case where undo is unsafe. */
   private foreignWrite(ptr: number, lo: number, hi: number): void {
-    const heapLink = ptr >= MEM.HEAP_BASE && ptr % TABLE_BYTES < 8; // a free block's link word
-    if (ptr < MEM.WALK_CTX || heapLink || blockOf(ptr) === blockOf(this.w.mm)) this.unrestorable = true;
+    if (ptr < MEM.WALK_CTX) this.abandon(`a write into the static data at ${hex(ptr)}`);
+    if (ptr >= MEM.HEAP_BASE) {
+      if (!this.persistent.has(blockOf(ptr)))
+        this.abandon(`a write at ${hex(ptr)}, in a heap block the allocator may hand out or read during the case`);
+      // conservative: a persistent block is live, but the first word of a block is a free block's link
+      if (ptr % TABLE_BYTES < 8) this.abandon(`a write into the first word of the heap block at ${hex(ptr)}`);
+    }
     this.undo.push([ptr, lo, hi]);
   }
 
@@ -1036,13 +1079,14 @@ class CaseLedger implements TableLedger {
       ptr = raw.entryPtr(mm, page, level, 1) >>> 0;
     } catch (err) {
       // a trap reading a table pointer beyond memory comes before any allocation on the path
-      if (raw.mmTables(mm) !== before) this.unrestorable = true;
+      if (raw.mmTables(mm) !== before) this.abandon("a lookup trapped after allocating a table");
       throw err;
     }
     const added = raw.mmTables(mm) - before;
     if (added === 0) return ptr;
     // the tables on the path from the root, as entryPtr() followed them; once it allocated one, every
-    // table below it on the path is new too, so the last `added` tables are this lookup's
+    // table below it on the path is new too (a new table is empty: see the class comment), so the
+    // last `added` tables are this lookup's
     const u32 = this.w.e.mem().u32;
     const path: { slot: number; table: number }[] = [];
     let t = this.root;
@@ -1051,11 +1095,14 @@ class CaseLedger implements TableLedger {
       t = (u32[slot >>> 2] & PFN_MASK_LO) >>> 0; // tableOf(): usize is 32 bits
       path.push({ slot, table: t });
     }
-    if (ptr === 0 || added > path.length || blockOf(ptr) !== t) {
-      this.unrestorable = true; // out of memory half-way, or a path the ledger cannot retrace
-      return ptr;
-    }
+    // out of memory half-way, or a path the ledger cannot retrace
+    if (ptr === 0 || added > path.length || blockOf(ptr) !== t)
+      this.abandon("a lookup whose new tables the ledger cannot retrace");
     const first = path.length - added;
+    for (let i = first; i < path.length; i++) {
+      const n = path[i].table;
+      if (this.own(n) || this.persistent.has(n)) this.abandon(`a lookup whose new table ${hex(n)} was live already`);
+    }
     // the first new table hangs off an entry that was empty (entryPtr() allocates only there)
     if (!this.own(path[first].slot)) this.foreignWrite(path[first].slot, 0, 0);
     for (let i = first; i < path.length; i++) this.tables.add(path[i].table);
@@ -1095,18 +1142,23 @@ class CaseLedger implements TableLedger {
  * and the mm without following any entry; what the case wrote outside its own tables is written
  * back. Every case must leave blocksUsed() where the pair started.
  *
- * After a case whose foreign writes cannot be undone (see CaseLedger) the pair is `retired` (the
- * case itself was still checked) and must be replaced. After a case throws, the pair is no longer
- * in lockstep (`broken`) and must be replaced too.
+ * A case that writes where its writes cannot be undone (see CaseLedger) is abandoned in the pair at
+ * that write and checked in two fresh engines instead (checkCase, whose result run() returns); the
+ * pair is then `retired` (`retiredBecause` says why) and must be replaced. After a case throws, the
+ * pair is no longer in lockstep (`broken`) and must be replaced too.
  */
 export class LockstepPair {
   readonly worlds: readonly [World, World];
   private readonly ctx: Uint8Array;
   private readonly heapAtStart: number;
   private readonly blocksAtStart: number;
+  /** Per world: the heap blocks live between cases (persistentBlocks). */
+  private readonly persistent: readonly Set<number>[];
   cases = 0;
   broken = false;
   retired = false;
+  /** Why the pair was retired: the write at which it abandoned its last case. */
+  retiredBecause: string | null = null;
   /** The last case wrote outside its own tables (through an entry read as a table pointer). */
   lastCaseForeign = false;
 
@@ -1125,6 +1177,7 @@ export class LockstepPair {
     this.ctx = m.u8.slice(MEM.WALK_CTX, MEM.WALK_CTX + 256);
     this.heapAtStart = this.worlds[0].e.raw.heapBytes();
     this.blocksAtStart = this.worlds[0].e.raw.blocksUsed();
+    this.persistent = this.worlds.map(persistentBlocks);
   }
 
   /** Checks one case (see checkCaseIn); throws on a disagreement or a broken invariant. */
@@ -1132,28 +1185,34 @@ export class LockstepPair {
     if (this.broken || this.retired)
       throw new Error(`LockstepPair: the pair is ${this.broken ? "out of lockstep" : "retired"}; replace it`);
     this.broken = true;
-    const ledgers = this.worlds.map((w) => {
+    const ledgers = this.worlds.map((w, k) => {
       w.mm = w.e.raw.mmCreate(c.levels) >>> 0;
       if (w.mm === 0) throw new Error("LockstepPair: mmCreate failed");
       w.levels = c.levels;
       w.e.mem().u8.set(this.ctx, MEM.WALK_CTX);
-      const ledger = new CaseLedger(w, w.e.raw.mmRoot(w.mm) >>> 0);
+      const ledger = new CaseLedger(w, w.e.raw.mmRoot(w.mm) >>> 0, this.persistent[k]);
       w.ledger = ledger;
       return ledger;
     });
-    const result = checkCaseIn(c, this.worlds);
+    let result: CaseResult;
+    try {
+      result = checkCaseIn(c, this.worlds);
+    } catch (err) {
+      if (!(err instanceof PairAbandoned)) throw err;
+      for (const w of this.worlds) w.ledger = undefined;
+      this.broken = false;
+      this.retired = true;
+      this.retiredBecause = err.message;
+      this.lastCaseForeign = true;
+      this.cases++;
+      return checkCase(c, this.build);
+    }
     for (const w of this.worlds) w.ledger = undefined;
     const [la, lb] = ledgers;
-    if (la.unrestorable !== lb.unrestorable || la.undo.length !== lb.undo.length || la.tables.size !== lb.tables.size) {
+    if (la.undo.length !== lb.undo.length || la.tables.size !== lb.tables.size) {
       throw new Error("LockstepPair: the engines allocated different page tables for the case");
     }
     this.lastCaseForeign = la.foreign;
-    if (la.unrestorable) {
-      this.broken = false;
-      this.retired = true;
-      this.cases++;
-      return result;
-    }
     const bytes = (Math.max(c.len, 1) + 2) * 8;
     for (const [k, w] of this.worlds.entries()) {
       const { raw } = w.e;

@@ -16,6 +16,7 @@ import {
   type EntrySpec,
   type Kind,
   LockstepPair,
+  OOB_TABLE_PFN,
   type PfnSel,
   applyCase,
   buildWorld,
@@ -80,6 +81,11 @@ function metaChunk(pair: LockstepPair): number {
 const bytesAt = (pair: LockstepPair, k: number, at: number): Uint8Array =>
   pair.worlds[k].e.mem().u8.slice(at, at + MEM.BLOCK_SIZE);
 const u64At = (u32: Uint32Array, ptr: number): [number, number] => [u32[ptr >>> 2], u32[(ptr >>> 2) + 1]];
+/** The table an upper entry points to (its pfn bits; tables live below 4 GiB). */
+const tableAt = (u32: Uint32Array, slot: number): number => (u32[slot >>> 2] & ~0xfff) >>> 0;
+/** Pages mapped by one PGD / PUD entry of a 4-level table. */
+const PGD_SPAN = 2 ** 27;
+const PUD_SPAN = 2 ** 18;
 
 describe("LockstepPair", () => {
   it("frees only the tables the case allocated, not a live block its root points at", () => {
@@ -149,5 +155,84 @@ describe("LockstepPair", () => {
     expect(pair.lastCaseForeign).toBe(false);
     expect(pair.retired).toBe(false);
     expect(pair.worlds[0].e.raw.blocksUsed()).toBe(blocks);
+  });
+
+  it("abandons a case at a write into a free block's link, before the case allocates from that free list", () => {
+    const pair = new LockstepPair(BUILD, 2);
+    // a first case whose PUD, PMD and PTE tables go back to the free list afterwards: where they are
+    // is where they are in a fresh world (the pair's mm takes the blocks buildWorld's mm had)
+    const first = caseOf([spec(0, 0, "page", { k: "frame", i: 0 })]);
+    const fresh = buildWorld(BUILD, 4, 2);
+    applyCase(first, fresh);
+    const root = fresh.e.raw.mmRoot(fresh.mm) >>> 0;
+    const u32 = fresh.e.mem().u32;
+    const pud = tableAt(u32, root + 3 * 8);
+    const pmd = tableAt(u32, pud);
+    const pte = tableAt(u32, pmd);
+    const freed = [pud, pmd, pte];
+    expect(new Set(freed).size).toBe(3);
+    pair.run(first);
+    expect(pair.retired).toBe(false);
+
+    // then a case that writes an entry into the first word (the free-list link) of each of them
+    // (the zero block is the PMD and the PTE table of BASE; its PTE k points at freed block k, which
+    // is the PTE table of page BASE + 512 * k) and then needs three new tables (a new PGD slot)
+    const garbage = { k: "raw", v: OOB_TABLE_PFN } as const;
+    const c = caseOf([
+      spec(2, 0, "alias", { k: "frame", i: 0 }),
+      spec(1, 0, "alias", { k: "frame", i: 0 }),
+      ...freed.map((b, k) => spec(0, 1 + k, "page", { k: "raw", v: b / 4096 })),
+      ...freed.map((_, k) => spec(0, 512 * (1 + k), "page", garbage)),
+      spec(0, PGD_SPAN, "page", { k: "frame", i: 1 }),
+    ]);
+    // the old pair built the case on: the allocator popped a link that pointed beyond memory and
+    // trapped (a RuntimeError out of run(), "memory access out of bounds" in blockAlloc)
+    const result = pair.run(c);
+    expect(pair.retired).toBe(true);
+    expect(pair.lastCaseForeign).toBe(true);
+    expect(pair.retiredBecause).toBe(
+      `a write at 0x${pud.toString(16).padStart(8, "0")}, in a heap block the allocator may hand out or read during the case`,
+    );
+    // the case was checked all the same, in two fresh engines
+    expect(result.passes).toEqual(checkCase(c, BUILD).passes);
+    expect(() => pair.run(caseOf([]))).toThrow(/retired; replace it/);
+  });
+
+  it("abandons a case at a write into a table the allocator has not handed out yet", () => {
+    // in a fresh world (and in a fresh pair: the same blocks) the case's first new table P is cut
+    // from the table slab; T, the next one, and X, two further on, are not handed out yet
+    const prefix = caseOf([spec(2, 0, "alias", { k: "frame", i: 0 })]);
+    const probe = buildWorld(BUILD, 4, 2);
+    const root = probe.e.raw.mmRoot(probe.mm) >>> 0;
+    applyCase(prefix, probe);
+    const p = tableAt(probe.e.mem().u32, root + 3 * 8);
+    const t = p + MEM.BLOCK_SIZE;
+    const x = p + 3 * MEM.BLOCK_SIZE;
+    const slot = 5;
+    // the case plants a table entry (-> X) in slot 5 of T, then looks up a page of a new PGD slot
+    // whose PUD index is 5: the allocator hands T out as that PUD table without clearing it, and the
+    // lookup follows the planted entry to X and allocates only the PTE table below X
+    const c = caseOf([
+      ...prefix.entries,
+      spec(1, 0, "alias", { k: "frame", i: 0 }),
+      spec(0, 1, "page", { k: "raw", v: t / 4096 }),
+      spec(0, 512 + slot, "page", { k: "raw", v: x / 4096 }),
+      spec(0, PGD_SPAN + slot * PUD_SPAN, "page", { k: "frame", i: 1 }),
+    ]);
+    const fresh = buildWorld(BUILD, 4, 2);
+    applyCase(c, fresh);
+    const u32 = fresh.e.mem().u32;
+    expect(tableAt(u32, root + 4 * 8)).toBe(t); // T is the new PUD table
+    expect(tableAt(u32, t + slot * 8)).toBe(x); // with the planted entry in it
+
+    // the old pair recorded X (never allocated) and the PTE table as the lookup's new tables, freed
+    // them and leaked T: "N + 1 blocks in use after freeing a case, N before it"
+    const pair = new LockstepPair(BUILD, 2);
+    const result = pair.run(c);
+    expect(pair.retired).toBe(true);
+    expect(pair.retiredBecause).toBe(
+      `a write at 0x${(t + slot * 8).toString(16).padStart(8, "0")}, in a heap block the allocator may hand out or read during the case`,
+    );
+    expect(result.passes).toEqual(checkCase(c, BUILD).passes);
   });
 });
