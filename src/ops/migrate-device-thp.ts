@@ -6,26 +6,29 @@
 // §6.2). Simplification: the source PMD stays in place until migrate_vma_finalize() replaces it
 // (no PMD migration entry); nothing can run in between in a single-threaded simulation except
 // the driver's own copy.
-import { FRAME, PAGE_SIZE, PHYS, PMD_SHIFT, PTE_LO, VM } from "../engine/layout.js";
+import { FRAME, PAGE_SIZE, PHYS, PMD_SIZE, PTE_LO, PTRS_PER_TABLE, VM } from "../engine/layout.js";
 import { profileInfo } from "../engine/profile.js";
 import * as pte from "../engine/pte.js";
 import { type MmStruct, liveMms } from "../mm/mm-struct.js";
 import { splitHugePmd } from "../mm/huge-split.js";
 import { MMU_NOTIFY_MIGRATE } from "../mm/notifier.js";
 import type { Vma } from "../mm/vma.js";
+import {
+  MIGRATE_PFN_COMPOUND,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_SHIFT,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  hasFlag,
+  migratePfn,
+} from "./migrate-pfn.js";
 
-/** MIGRATE_PFN_COMPOUND ("v6.19" device THP): the entry stands for a whole PMD-sized folio. */
-export const MIGRATE_PFN_COMPOUND = 1 << 4;
-/** MIGRATE_VMA_SELECT_COMPOUND ("v6.19"): migrate PMD-mapped folios as one compound entry instead of splitting them. */
-export const MIGRATE_VMA_SELECT_COMPOUND = 1 << 3;
-const SELECT_SYSTEM = 1 << 0;
-const SELECT_DEVICE_PRIVATE = 1 << 1;
-const MIGRATE = 1 << 1;
-const VALID = 1 << 0;
-const WRITE = 1 << 3;
-const SHIFT = 64; // 2 ** MIGRATE_PFN_SHIFT
-const PMD_SIZE = 2 ** PMD_SHIFT;
+export { MIGRATE_PFN_COMPOUND, MIGRATE_VMA_SELECT_COMPOUND } from "./migrate-pfn.js";
+
 const PAGE = PAGE_SIZE;
+const PMD_PAGES = PTRS_PER_TABLE;
 
 /** What a compound migration moves, and the PMD it replaces. */
 export interface CompoundState {
@@ -70,15 +73,16 @@ export function compoundKind(
   const e = eng.readEntry(pmdp);
   if (pte.isNone(e) || (pte.isHugeLeaf(e) && pte.isPresent(e) && pte.pfnOf(e) === PHYS.HUGE_ZERO_PFN)) {
     // a hole (or the huge zero page, migrated like one) of an anonymous VMA
-    return flags & SELECT_SYSTEM && vma.isAnonymous ? { kind: "hole", pmdp, entry: e } : null;
+    return flags & MIGRATE_VMA_SELECT_SYSTEM && vma.isAnonymous ? { kind: "hole", pmdp, entry: e } : null;
   }
   if (pte.isDevicePrivate(e)) {
     // a device folio mapped by another mm too (after fork) migrates page by page
     const head = pte.swapOffset(e);
-    const ok = flags & SELECT_DEVICE_PRIVATE && eng.pgmapOwnerId(head) === ownerId && eng.mapcount(head) === 1;
+    const ok =
+      flags & MIGRATE_VMA_SELECT_DEVICE_PRIVATE && eng.pgmapOwnerId(head) === ownerId && eng.mapcount(head) === 1;
     return ok ? { kind: "device", pmdp, entry: e } : null;
   }
-  if (pte.isHugeLeaf(e) && pte.isPresent(e) && flags & SELECT_SYSTEM) {
+  if (pte.isHugeLeaf(e) && pte.isPresent(e) && flags & MIGRATE_VMA_SELECT_SYSTEM) {
     const head = pte.pfnOf(e);
     // an exclusive anonymous THP mapped once; anything else is split and migrated page by page
     if ((eng.frameFlags(head) & FRAME.ANON) !== 0 && eng.mapcount(head) === 1 && eng.refcount(head) === 1)
@@ -87,27 +91,25 @@ export function compoundKind(
   return null;
 }
 
-/** Collect: one MIGRATE invalidation over the range (owner = pgmap owner), src[0] filled. */
+/** Collect: one MIGRATE_PFN_MIGRATE invalidation over the range (owner = pgmap owner), src[0] filled. */
 export function collectCompound(m: CompoundMigration, c: CompoundState): void {
   m.compound = c;
   m.mm.notifiers.invalidate(m.start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
     if (c.kind === "hole") {
-      m.src[0] = MIGRATE + MIGRATE_PFN_COMPOUND;
+      m.src[0] = MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND;
     } else {
       const head = c.kind === "thp" ? pte.pfnOf(c.entry) : pte.swapOffset(c.entry);
       const w = c.kind === "thp" ? pte.isWrite(c.entry) : pte.isWritableSwapLike(c.entry);
-      m.src[0] = head * SHIFT + VALID + MIGRATE + MIGRATE_PFN_COMPOUND + (w ? WRITE : 0);
+      m.src[0] = migratePfn(head) + MIGRATE_PFN_MIGRATE + MIGRATE_PFN_COMPOUND + (w ? MIGRATE_PFN_WRITE : 0);
     }
     m.cpages = PMD_SIZE / PAGE;
   });
 }
 
-const has = (v: number, f: number): boolean => ((v % SHIFT) & f) !== 0;
-
-/** migrate_vma_pages(): a hole gets its destination now, inside a second MIGRATE invalidation. */
+/** migrate_vma_pages(): a hole gets its destination now, inside a second MIGRATE_PFN_MIGRATE invalidation. */
 export function pagesCompound(m: CompoundMigration): void {
   const c = m.compound!;
-  if (c.kind !== "hole" || !has(m.src[0], MIGRATE) || !has(m.dst[0], MIGRATE_PFN_COMPOUND)) return;
+  if (c.kind !== "hole" || !hasFlag(m.src[0], MIGRATE_PFN_MIGRATE) || !hasFlag(m.dst[0], MIGRATE_PFN_COMPOUND)) return;
   m.mm.notifiers.invalidate(m.start, m.end, MMU_NOTIFY_MIGRATE, m.pgmapOwner, { blockable: true }, () => {
     installCompound(m, (m.vma.flags & VM.WRITE) !== 0);
   });
@@ -116,10 +118,10 @@ export function pagesCompound(m: CompoundMigration): void {
 /** Maps the compound destination dst[0] at the PMD: a device-private PMD or a THP. */
 function installCompound(m: CompoundMigration, w: boolean): void {
   const eng = m.mm.engine;
-  const head = Math.floor(m.dst[0] / SHIFT);
+  const head = Math.floor(m.dst[0] / 2 ** MIGRATE_PFN_SHIFT);
   m.vma.anonVma = true;
   if (eng.isDevicePrivatePage(head)) {
-    for (let i = 0; i < 512; i++) eng.setMapcount(head + i, 1);
+    for (let i = 0; i < PMD_PAGES; i++) eng.setMapcount(head + i, 1);
     eng.writeEntry(m.compound!.pmdp, pte.mk.devicePrivate(head, w));
   } else {
     eng.setMapcount(head, 1);
@@ -133,16 +135,16 @@ function installCompound(m: CompoundMigration, w: boolean): void {
  */
 export function finalizeCompound(m: CompoundMigration): void {
   const c = m.compound!;
-  if (c.kind === "hole" || !has(m.src[0], MIGRATE) || !has(m.dst[0], MIGRATE_PFN_COMPOUND)) return;
+  if (c.kind === "hole" || !hasFlag(m.src[0], MIGRATE_PFN_MIGRATE) || !hasFlag(m.dst[0], MIGRATE_PFN_COMPOUND)) return;
   const eng = m.mm.engine;
-  installCompound(m, has(m.src[0], WRITE));
+  installCompound(m, hasFlag(m.src[0], MIGRATE_PFN_WRITE));
   if (c.kind === "thp") {
     const head = pte.pfnOf(c.entry);
     eng.setMapcount(head, Math.max(0, eng.mapcount(head) - 1));
     eng.putPage(head);
   } else {
     const head = pte.swapOffset(c.entry);
-    for (let i = 0; i < 512; i++) {
+    for (let i = 0; i < PMD_PAGES; i++) {
       eng.setMapcount(head + i, Math.max(0, eng.mapcount(head + i) - 1));
       eng.devicePagePut(head + i);
     }
