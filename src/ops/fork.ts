@@ -8,7 +8,7 @@
 // * VM_DONTCOPY VMAs are not in the child; VM_WIPEONFORK VMAs are, empty and without anon_vma.
 import { ErrnoError, OutOfEngineMemoryError, UseAfterFreeError } from "../engine/errors.js";
 import { runOp } from "../mm/machine.js";
-import { ERRNO, FRAME, PTE_LO, SWP, VM } from "../engine/layout.js";
+import { ERRNO, FRAME, PTE_LO, PTRS_PER_TABLE, SWP, VM } from "../engine/layout.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { MmOptions } from "../mm/mm-types.js";
 import { forEachLeafBatched } from "../mm/leaf-walk.js";
@@ -193,7 +193,7 @@ function copyNonPresent(
   if (pte.isDevicePrivate(e)) {
     const pfn = pte.swapOffset(e);
     // a PMD-level entry (v6.19 device THP) maps 512 device pages, each with its own counts
-    for (let i = 0; i < (level === 1 ? 512 : 1); i++) {
+    for (let i = 0; i < (level === 1 ? PTRS_PER_TABLE : 1); i++) {
       eng.setRefcount(pfn + i, eng.refcount(pfn + i) + 1);
       eng.setMapcount(pfn + i, eng.mapcount(pfn + i) + 1);
     }

@@ -2,7 +2,7 @@
 // memremap_pages() region, here a Device), the free list of device pages, which open file migrated
 // each page (the page's zone_device_data), migrate_to_ram and RELEASE's eviction.
 import type { Engine } from "../../engine/engine.js";
-import { ERRNO, FRAME, PAGE_SIZE } from "../../engine/layout.js";
+import { ERRNO, FRAME, PAGE_SIZE, PMD_ORDER, PTRS_PER_TABLE } from "../../engine/layout.js";
 import * as pte from "../../engine/pte.js";
 import { type MmStruct, liveMms } from "../../mm/mm-struct.js";
 import { splitHugePmd } from "../../mm/huge-split.js";
@@ -28,7 +28,7 @@ import { Device } from "../device.js";
 import { HMM_DMIRROR_MEMORY_DEVICE_COHERENT, HMM_DMIRROR_MEMORY_DEVICE_PRIVATE } from "./uapi.js";
 
 /** Pages of one device memory chunk (DEVMEM_CHUNK_SIZE, 256 MiB). */
-export const DEVMEM_CHUNK_PAGES = (256 << 20) / 4096;
+export const DEVMEM_CHUNK_PAGES = (256 << 20) / PAGE_SIZE;
 /** The most chunks one device allocates (DEVMEM_CHUNKS_RESERVE grows without a hard limit in the kernel). */
 export const DEVMEM_MAX_CHUNKS = 16;
 
@@ -147,14 +147,14 @@ export class DmirrorDevice {
       return 0;
     }
     let head = 0;
-    for (const c of this.chunks) if ((head = c.allocFolio(9)) !== 0) break;
-    if (head === 0) head = this.allocateChunk()?.allocFolio(9) ?? 0;
+    for (const c of this.chunks) if ((head = c.allocFolio(PMD_ORDER)) !== 0) break;
+    if (head === 0) head = this.allocateChunk()?.allocFolio(PMD_ORDER) ?? 0;
     if (head === 0) return 0;
-    for (let i = 0; i < 512; i++) {
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
       this.engine.clearFrame(head + i);
       this.users.set(head + i, user);
     }
-    this.stats.allocated += 512;
+    this.stats.allocated += PTRS_PER_TABLE;
     return head;
   }
 
@@ -207,7 +207,7 @@ export class DmirrorDevice {
       migrateVmaFinalize(r);
       return dev.defaultMigrateToRam(vmf);
     }
-    this.stats.migratedToRam += 512;
+    this.stats.migratedToRam += PTRS_PER_TABLE;
     migrateVmaPages(m);
     migrateVmaFinalize(m);
     return 0;

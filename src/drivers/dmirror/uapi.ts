@@ -1,6 +1,7 @@
 // The dmirror test driver's user interface (lib/test_hmm_uapi.h of the modelled kernel): the
 // command numbers, the command block every ioctl takes, the snapshot byte encoding and the FLAGS
 // bits. Numbers are the v6.0+ ones (the seed profile's kernel, v6.1, and every later one).
+import { PAGE_SIZE, PTRS_PER_TABLE } from "../../engine/layout.js";
 import type { Profile } from "../../engine/profile.js";
 
 /** The ioctl commands, by their kernel names (the request's number byte, _IOWR('H', n, ...)). */
@@ -104,7 +105,7 @@ const REVISIONS: Record<Profile, DmirrorRevision> = {
     release: true,
     flags: true,
     npagesLimit: true,
-    migrateChunk: 512,
+    migrateChunk: PTRS_PER_TABLE, // HPAGE_PMD_NR
     exclusivePerPage: true,
     closeEvicts: true,
   },
@@ -118,7 +119,7 @@ export function dmirrorRevision(profile: Profile): DmirrorRevision {
 }
 
 /** The largest bounce buffer the simulated vmalloc() gives (1 GiB): beyond it -ENOMEM. */
-export const MAX_BOUNCE_PAGES = (1 << 30) / 4096;
+export const MAX_BOUNCE_PAGES = (1 << 30) / PAGE_SIZE;
 
 /** Pages per device page-table fault and per snapshot pass (the pfns[64] arrays of the driver). */
 export const DMIRROR_CHUNK_PAGES = 64;

@@ -1,4 +1,5 @@
 // Device access streams: which page of its mapping a device touches next.
+import { PAGE_SIZE } from "../../engine/layout.js";
 import type { PatternSpec } from "../scenario/schema.js";
 import type { Rng } from "../sched/rng.js";
 
@@ -9,7 +10,7 @@ export function makePattern(spec: PatternSpec, pages: number, rng: Rng): () => n
     case "sequential":
       return () => k++ % pages;
     case "strided": {
-      const s = spec.stride / 4096;
+      const s = spec.stride / PAGE_SIZE;
       // k-th access at k*s, shifted by one page per wrap so every page is reached
       return () => {
         const v = k++ * s;

@@ -1,8 +1,9 @@
 // A simulated driver's device page table: page number -> pfn * 2 + writable, kept in 512-entry
 // blocks (one per 2 MiB of address space) so that committing a chunk is one block lookup and a
 // run of typed-array stores: no BigInt, no heap number and no hash-table growth per page.
+import { PTRS_PER_TABLE } from "../../engine/layout.js";
 
-const BLOCK = 512;
+const BLOCK = PTRS_PER_TABLE;
 
 export class DeviceTable {
   private readonly blocks = new Map<number, Float64Array>();

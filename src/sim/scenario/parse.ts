@@ -3,7 +3,11 @@
 // for text, the line and column.
 import { type Document, LineCounter, isMap, isSeq, parseDocument } from "yaml";
 import type { ZodError } from "zod";
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from "../../engine/layout.js";
 import { type Scenario, ScenarioSchema } from "./schema.js";
+
+const PMD_PAGES = PMD_SIZE / PAGE_SIZE;
+const PUD_PAGES = PUD_SIZE / PAGE_SIZE;
 
 /** One problem found in a scenario. */
 export interface ScenarioIssue {
@@ -226,10 +230,10 @@ function crossReferences(s: Scenario): [PathSegment[], string][] {
       if (m.kind === "device" && !m.device) out.push([[...at, "device"], `a "device" mapping names its device`]);
       if (m.device !== undefined && !devices.has(m.device))
         out.push([[...at, "device"], `no device named "${m.device}"`]);
-      if (m.kind === "hugetlb" && m.hugeSize === "1G" && m.pages % 262144 !== 0)
-        out.push([[...at, "pages"], "expected a multiple of 262144 for 1 GiB hugetlb pages"]);
-      if (m.kind === "hugetlb" && m.hugeSize === "2M" && m.pages % 512 !== 0)
-        out.push([[...at, "pages"], "expected a multiple of 512 for 2 MiB hugetlb pages"]);
+      if (m.kind === "hugetlb" && m.hugeSize === "1G" && m.pages % PUD_PAGES !== 0)
+        out.push([[...at, "pages"], `expected a multiple of ${PUD_PAGES} for 1 GiB hugetlb pages`]);
+      if (m.kind === "hugetlb" && m.hugeSize === "2M" && m.pages % PMD_PAGES !== 0)
+        out.push([[...at, "pages"], `expected a multiple of ${PMD_PAGES} for 2 MiB hugetlb pages`]);
     });
   });
   s.devices.forEach((d, di) => {

@@ -2,9 +2,10 @@
 // JSON-able data, so sweeps can address any field by path (e.g. `devices[0].driver.faultChunk`).
 // Every field and its default is documented in docs/scenarios.md.
 import { z } from "zod";
+import { PAGE_SIZE } from "../../engine/layout.js";
 import { CostProfileSchema } from "../cost/schema.js";
 
-const PAGE = 4096;
+const PAGE = PAGE_SIZE;
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "expected a name of letters, digits, '_', '.', '-'");
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -104,7 +105,7 @@ const stride = z
   .number()
   .int()
   .positive()
-  .refine((v) => v % PAGE === 0, { message: "expected a positive multiple of 4096" });
+  .refine((v) => v % PAGE === 0, { message: `expected a positive multiple of ${PAGE}` });
 
 /** Access pattern of a device actor, chosen by `kind` (sequential, strided, random, zipf, hot-set, replay). */
 export const PatternSchema = z.discriminatedUnion("kind", [
