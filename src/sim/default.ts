@@ -9,6 +9,7 @@ import { Mirror } from "../drivers/mirror.js";
 import { Mm } from "../api/mm.js";
 import { MMU_NOTIFY_EVENT_NAMES } from "../mm/notifier.js";
 import type { Profile } from "../engine/profile.js";
+import { Rng } from "./sched/rng.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../mm/vma.js";
 
 export interface SimOptions {
@@ -40,25 +41,14 @@ export interface SimReport {
   ok: boolean;
 }
 
-/** mulberry32: a small deterministic PRNG so runs are reproducible from --seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
   const pages = opts.pages ?? 4096;
   const rounds = opts.rounds ?? 64;
   if (!Number.isInteger(pages) || pages < 64) throw new RangeError(`pages must be an integer >= 64, got ${pages}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${rounds}`);
   const log = opts.log ?? (() => {});
-  const rand = prng(opts.seed ?? 1);
+  // every random choice from the simulator's seeded generator: a run is a function of its seed
+  const rng = Rng.seeded(opts.seed ?? 1);
   const engine = new Engine();
   const mm = new Mm(engine, { levels: opts.levels ?? 4, profile: opts.profile ?? "v6.1" });
   const gpu = new Device(engine, { pages: Math.max(64, pages >> 2) });
@@ -74,7 +64,7 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
   let migratedToDevice = 0;
   let mapped = true;
   let protRead = false;
-  const pick = (n: number) => Math.floor(rand() * n);
+  const pick = (n: number) => rng.int(n);
   for (let r = 0; r < rounds; r++) {
     const op = pick(6);
     const p0 = pick(pages - 32);
@@ -95,7 +85,7 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
         shadow.set(p, v);
       }
     } else if (op === 1) {
-      const ret = mirror.fault(a, b, !protRead && rand() < 0.5);
+      const ret = mirror.fault(a, b, !protRead && rng.float() < 0.5);
       if (ret !== 0 && ret !== EBUSY) log(`round ${r}: device fault [${p0}, ${p0 + n}) -> ${ret}`);
     } else if (op === 2 && !protRead) {
       migratedToDevice += gpu.migrateToDevice(mm, a, b);
@@ -108,7 +98,7 @@ export function runDefaultSimulation(opts: SimOptions = {}): SimReport {
         if (got !== (shadow.get(p) ?? 0))
           throw new Error(`data mismatch at page ${p}: ${got} != ${shadow.get(p) ?? 0}`);
       }
-    } else if (op === 5 && rand() < 0.2) {
+    } else if (op === 5 && rng.float() < 0.2) {
       mm.munmap(base, len);
       mapped = false;
     }
