@@ -2,19 +2,23 @@
 // default 8) between DIR/release.wasm and DIR/simd.wasm (for example the builds of another commit)
 // and the embedded builds, in interleaved calibrated rounds in one process, so that both sides share
 // the machine's load alike. Prints CPU and wall ns/page and each side's output digest (they must match).
+import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Engine } from "../src/engine/engine.js";
 import { PfnArray } from "../src/hmm/pfns.js";
+import { positiveInt } from "./lib/cli.js";
 import { type Contender, interleaved } from "./lib/timing.js";
 import { GiB, PMD_SIZE, PAGE, digest, newScene, walkOnce, writePteTables } from "./lib/scenes.js";
 
-const dir = process.argv[2];
-if (!dir) {
-  console.error("usage: tsx bench/ab.ts DIR [GIB]");
-  process.exit(2);
-}
-const bytes = Number(process.argv[3] ?? 8) * GiB;
+const program = new Command("bench/ab.ts")
+  .description("A/B of the W4 walk: DIR/{release,simd}.wasm against the embedded builds, interleaved")
+  .argument("<dir>", "directory holding release.wasm and simd.wasm")
+  .argument("[gib]", "GiB of populated 4 KiB pages", positiveInt, 8)
+  .showHelpAfterError()
+  .parse();
+const dir = program.args[0];
+const bytes = (program.processedArgs[1] as number) * GiB;
 const side = (name: string, build: "release" | "simd", wasm?: Uint8Array): Contender & { out: PfnArray } => {
   const s = newScene(new Engine({ build, ...(wasm ? { wasm } : {}) }), bytes);
   const step = (16 * GiB) / PMD_SIZE;

@@ -3,6 +3,7 @@
 // remain the reference). Each suite writes bench/results/benny-<id>.json and an offline chart
 // (bench/chart.ts: uPlot inlined, no CDN).
 // Run: npm run bench:benny [-- --quick]
+import { Command } from "commander";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,12 @@ import { Engine, HMM_PFN_REQ_FAULT, PfnArray, type WalkEngine } from "../src/ind
 import { writeBarChart } from "./chart.js";
 import { GiB, MiB, newScene, walkOnce, writePteTables, writeThps } from "./lib/scenes.js";
 
-const quick = process.argv.includes("--quick");
+const { quick } = new Command("bench:benny")
+  .description("benny suites of the walk workloads, with an offline chart")
+  .option("--quick", "smaller spaces", false)
+  .showHelpAfterError()
+  .parse()
+  .opts<{ quick: boolean }>();
 const out = join(dirname(fileURLToPath(import.meta.url)), "results");
 mkdirSync(out, { recursive: true });
 

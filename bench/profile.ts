@@ -25,9 +25,10 @@ import { Engine } from "../src/engine/engine.js";
 import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE } from "../src/hmm/range-fault.js";
 import { PfnArray } from "../src/hmm/pfns.js";
 import type { Ctx } from "./lib/context.js";
-import { GiB, MiB, PAGE, type Scene, newScene, rng, walkOnce } from "./lib/scenes.js";
+import { GiB, MiB, PAGE, type Scene, newScene, walkOnce } from "./lib/scenes.js";
 import { withFunctionNames } from "./lib/wasm-names.js";
 import { W1_BYTES, W4_BYTES, driverRangeFault, populated } from "./workloads/walks.js";
+import { Rng } from "../src/sim/sched/rng.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WORKLOADS = ["W1", "W2", "W4", "W5", "W5w", "W6"] as const;
@@ -110,14 +111,14 @@ function jobOf(w: WorkloadId): Job {
       const s = populated(ctx, build, W4_BYTES(ctx), "pte");
       const callPages = 512;
       const p = new PfnArray(s.eng, callPages);
-      const r = rng(12345);
+      const r = Rng.seeded(12345); // the simulator's seeded generator: the same places every run
       const maxStart = s.pages - callPages;
       const calls = 1000;
       return {
         title: `W6 512-page calls at random places in ${s.bytes / GiB} GiB, driver protocol (1000 calls per operation)`,
         op: () => {
           for (let i = 0; i < calls; i++) {
-            const start = s.start + Math.floor(r() * maxStart) * PAGE;
+            const start = s.start + r.int(maxStart) * PAGE;
             driverRangeFault(s, start, start + callPages * PAGE, p, "wasm");
           }
         },

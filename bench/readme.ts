@@ -2,13 +2,19 @@
 // `npm run bench` (default bench/results/report.json) between the markers
 // <!-- bench:begin --> and <!-- bench:end --> of README.md. Every figure and ratio in that section
 // comes from the report: nothing is typed by hand.
+import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Report, type Workload, fmt, machineLine } from "./lib/report.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const file = resolve(process.argv[2] ?? join(root, "bench", "results", "report.json"));
+const report = new Command("bench:readme")
+  .description("writes README.md's benchmark section from one report of npm run bench")
+  .argument("[report]", "report.json of npm run bench (default: bench/results/report.json)")
+  .showHelpAfterError()
+  .parse().args[0];
+const file = resolve(report ?? join(root, "bench", "results", "report.json"));
 const r = JSON.parse(readFileSync(file, "utf8")) as Report;
 
 const fig = (w: Workload | undefined, name: string) => w?.figures.find((f) => f.name === name);

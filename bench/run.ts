@@ -9,7 +9,8 @@
 //   --reference        also time the TypeScript reference walker (W1-W4, W6)
 //   --wasm-dir DIR     run DIR/release.wasm and DIR/simd.wasm instead of the embedded builds (A/B runs)
 //   --out DIR          results directory (default: bench/results of this checkout)
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { positiveInt } from "./lib/cli.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as os from "node:os";
@@ -40,11 +41,6 @@ const program = new Command("bench")
   .option("--out <dir>", "results directory (default: bench/results of this checkout)")
   .showHelpAfterError()
   .parse();
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("needs a positive integer");
-  return n;
-}
 const opts = program.opts<{
   quick: boolean;
   only?: string[];

@@ -4,6 +4,7 @@
 //       calls made by Mirror.fault in a plain loop: ns per page and µs per call of each
 //   S2  the same scenario with the trace on (streamed into memory)
 //   S3  the default scenario: wall time and simulated device accesses per second
+import { Command } from "commander";
 import {
   Engine,
   HMM_PFN_REQ_FAULT,
@@ -19,7 +20,12 @@ import {
 } from "../src/index.js";
 import { type TraceSink, defaultScenario, parseScenario, runScenario } from "../src/index.js";
 
-const quick = process.argv.includes("--quick");
+const { quick } = new Command("bench:sim")
+  .description("the batch simulation layer's costs against plain driver-protocol calls")
+  .option("--quick", "fewer chunks", false)
+  .showHelpAfterError()
+  .parse()
+  .opts<{ quick: boolean }>();
 const CALL = 512;
 const CHUNKS = quick ? 64 : 256;
 

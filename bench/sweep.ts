@@ -18,16 +18,21 @@ import {
   type SweepOutcome,
   type SweepPlan,
 } from "../src/sim/sweep/index.js";
+import { Command } from "commander";
+import { positiveInt } from "./lib/cli.js";
 
-const args = process.argv.slice(2);
-const num = (flag: string, d: number) => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? Number(args[i + 1]) : d;
-};
-const POINTS = num("--points", 1000);
-const QPOINTS = num("--queue-points", 300);
+const opts = new Command("bench:sweep")
+  .description("sweep throughput: small points on 1 vs 2 workers, pool and queue overhead")
+  .option("--points <n>", "points of the worker-pool runs", positiveInt, 1000)
+  .option("--queue-points <n>", "points of the Redis-queue run", positiveInt, 300)
+  .option("--no-queue", "skip the Redis-queue run")
+  .showHelpAfterError()
+  .parse()
+  .opts<{ points: number; queuePoints: number; queue: boolean }>();
+const POINTS = opts.points;
+const QPOINTS = opts.queuePoints;
 const SMALL = 20;
-const withQueue = !args.includes("--no-queue");
+const withQueue = opts.queue;
 
 /** N small points of the default scenario (a 256-page heap, 64 device accesses, 16 CPU operations) with random sizes. */
 function plan(n: number, seed = 7): SweepPlan {

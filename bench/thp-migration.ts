@@ -7,7 +7,9 @@
 //   npm run bench:thp                     # sizes up to 8*PMD, profile v6.19
 //   npm run bench:thp -- --full           # also 128*PMD (256 MiB: needs ~1 GiB of heap)
 //   npm run bench:thp -- --profile v6.1
+import { Command, Option } from "commander";
 import { Engine } from "../src/engine/engine.js";
+import { PAGE_SIZE, PMD_SIZE } from "../src/engine/layout.js";
 import { Mm } from "../src/api/mm.js";
 import { PROFILES, type Profile } from "../src/engine/profile.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../src/mm/vma.js";
@@ -19,8 +21,8 @@ import {
   type DmirrorFile,
 } from "../src/drivers/dmirror/index.js";
 
-const PAGE = 4096;
-const PMD = 2 << 20;
+const PAGE = PAGE_SIZE;
+const PMD = PMD_SIZE;
 const ROUNDS = 5;
 
 interface Row {
@@ -32,10 +34,13 @@ interface Row {
   failures: number;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const opts = new Command("bench:thp")
+  .description("benchmark_thp_migration of hmm-tests.c: dmirror migration to the device and back, THP and not")
+  .addOption(new Option("--profile <profile>", "kernel profile").choices([...PROFILES]).default("v6.19"))
+  .option("--full", "also 128*PMD (256 MiB: needs ~1 GiB of heap)", false)
+  .showHelpAfterError()
+  .parse()
+  .opts<{ profile: Profile; full: boolean }>();
 
 function ioctl(fd: DmirrorFile, req: number, addr: number, npages: number, mirror: Uint8Array): number {
   const cmd = { addr, ptr: mirror, npages, cpages: 0, faults: 0 };
@@ -83,10 +88,9 @@ function runOne(profile: Profile, size: number, thp: boolean): Row {
 }
 
 function main(): void {
-  const profile = (arg("--profile") ?? "v6.19") as Profile;
-  if (!PROFILES.includes(profile)) throw new RangeError(`--profile must be one of ${PROFILES.join(", ")}`);
+  const profile = opts.profile;
   const sizes = [PMD / 4, PMD / 2, PMD, 2 * PMD, 4 * PMD, 8 * PMD];
-  if (process.argv.includes("--full")) sizes.push(128 * PMD);
+  if (opts.full) sizes.push(128 * PMD);
   console.log(
     `benchmark_thp_migration (profile ${profile}, ${ROUNDS} rounds after one warm-up; node ${process.version})`,
   );

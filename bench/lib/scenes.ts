@@ -5,7 +5,7 @@
 // workloads populate through real write faults instead (hmmRangeFault with REQ_FAULT|REQ_WRITE), so
 // mapcounts, AnonExclusive and anon_vma are what the operations expect.
 import type { Engine } from "../../src/engine/engine.js";
-import { FRAME, HMM_PFN_HI, PAGE_SIZE, PMD_SHIFT } from "../../src/engine/layout.js";
+import { FRAME, HMM_PFN_HI, PAGE_SIZE, PMD_ORDER, PMD_SIZE, PTRS_PER_TABLE } from "../../src/engine/layout.js";
 import * as pte from "../../src/engine/pte.js";
 import { Mm } from "../../src/api/mm.js";
 import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, hmmRangeFault, type WalkEngine } from "../../src/hmm/range-fault.js";
@@ -17,8 +17,8 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
 export const PAGE = PAGE_SIZE;
-export const PMD_SIZE = 2 ** PMD_SHIFT;
-const PTES = 512;
+export { PMD_SIZE };
+const PTES = PTRS_PER_TABLE;
 const TWO20 = 2 ** 20;
 const ANON = FRAME.ANON | FRAME.ANON_EXCLUSIVE;
 /** Low-half flag bits of a present, writable, dirty user PTE. */
@@ -98,7 +98,7 @@ export function writePteTables(
 export function writeThps(s: Scene, addr: number, count: number): number {
   const raw = s.eng.raw;
   for (let i = 0; i < count; i++) {
-    const pfn = raw.frameAlloc(PMD_SHIFT - 12, ANON) >>> 0;
+    const pfn = raw.frameAlloc(PMD_ORDER, ANON) >>> 0;
     if (pfn === 0) return i;
     const ptr = raw.entryPtr(s.mm.ptr, (addr + i * PMD_SIZE) / PAGE, 1, 1) >>> 0;
     if (ptr === 0) return i;
@@ -154,17 +154,4 @@ export function countValid(p: PfnArray, words = p.length): number {
   let n = 0;
   for (let k = (p.ptr >>> 2) + 1, e = k + words * 2; k < e; k += 2) if (u32[k] & HMM_PFN_HI.VALID) n++;
   return n;
-}
-
-/** xorshift32: deterministic "random" places. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
 }

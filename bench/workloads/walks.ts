@@ -15,13 +15,13 @@ import {
   countValid,
   digest,
   newScene,
-  rng,
   walkOnce,
   writePteTables,
   writeThps,
 } from "../lib/scenes.js";
 import type { Contender } from "../lib/timing.js";
 import { nativeRound } from "../native/native.js";
+import { Rng } from "../../src/sim/sched/rng.js";
 
 type Kind = "pte" | "thp" | "sparse";
 
@@ -139,12 +139,12 @@ export function randomCalls(c: Ctx, scenes: Record<Build, Scene>): Workload {
   const contenders: Contender[] = walkers.map((x) => {
     const p = new PfnArray(x.s.eng, callPages);
     arrays.push(p);
-    const r = rng(12345);
+    const r = Rng.seeded(12345); // the simulator's seeded generator: the same places every run
     const maxStart = x.s.pages - callPages;
     return {
       name: x.name,
       op: () => {
-        const start = x.s.start + Math.floor(r() * maxStart) * PAGE;
+        const start = x.s.start + r.int(maxStart) * PAGE;
         driverRangeFault(x.s, start, start + callPages * PAGE, p, x.walker);
       },
     };
