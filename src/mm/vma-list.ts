@@ -8,6 +8,23 @@ import type { MmStruct } from "./mm-struct.js";
 import { type Vma, hex } from "./vma.js";
 
 /**
+ * What __split_vma() refuses, checked before anything changes, for callers that split at
+ * `boundaries` (at most two) and must not fail halfway: a boundary inside a hugetlb page
+ * (hugetlb_vm_op_split: ErrnoError -EINVAL), and no engine memory for the two rows the splits add
+ * to the engine's VMA table (-ENOMEM). Returns nothing.
+ */
+export function checkVmaSplit(mm: MmStruct, boundaries: readonly number[]): void {
+  for (const a of boundaries) {
+    const v = mm.vmaLookup(a);
+    if (v && v.start < a && v.isHugetlb && a % 2 ** v.hugeShift !== 0) {
+      throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
+    }
+  }
+  if (!mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2))
+    throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+}
+
+/**
  * __split_vma() at start and at end: splits VMAs so that both are VMA boundaries. Both boundaries
  * are checked before anything changes; a THP mapped across a boundary is split first
  * (vma_adjust_trans_huge), and the engine's VMA table is updated, so a caller failing afterwards
@@ -16,15 +33,7 @@ import { type Vma, hex } from "./vma.js";
  * memory cannot hold the table's two extra rows.
  */
 export function splitVma(mm: MmStruct, start: number, end: number): Vma[] {
-  for (const a of [start, end]) {
-    const v = mm.vmaLookup(a);
-    if (v && v.start < a && v.isHugetlb && a % 2 ** v.hugeShift !== 0) {
-      throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
-    }
-  }
-  // the engine's VMA table must have room for the pieces before anything is split (-ENOMEM)
-  if (!mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2))
-    throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+  checkVmaSplit(mm, [start, end]);
   let split = false;
   for (const a of [start, end]) {
     const v = mm.vmaLookup(a);

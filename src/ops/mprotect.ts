@@ -25,7 +25,7 @@ import * as pte from "../engine/pte.js";
 import type { Entry } from "../engine/pte.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { changePmdRangeSplit, splitHugePmdAddress } from "../mm/huge-split.js";
-import { splitVma } from "../mm/vma-list.js";
+import { checkVmaSplit, splitVma } from "../mm/vma-list.js";
 import { forEachLeafBatched } from "../mm/leaf-walk.js";
 import { MMU_NOTIFY_PROTECTION_VMA } from "../mm/notifier.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma, hex, protToVmFlags } from "../mm/vma.js";
@@ -75,16 +75,9 @@ export function doMprotect(mm: MmStruct, addr: number, length: number, prot: num
     if (v.end <= addr || v.start >= end || newFlags(v) === v.flags) continue;
     pieces.push([Math.max(addr, v.start), Math.min(end, v.end)]);
   }
-  // what splitVma() could refuse is checked before the first piece changes: a hugetlb page cut
-  // by the range (-EINVAL) and room for the two rows the edges add to the engine's table (-ENOMEM)
-  for (const a of [addr, end]) {
-    const v = mm.vmaLookup(a);
-    if (v && v.start < a && v.isHugetlb && newFlags(v) !== v.flags && a % 2 ** v.hugeShift !== 0) {
-      throw new ErrnoError(-ERRNO.EINVAL, `hugetlb VMA split at unaligned ${hex(a)}`);
-    }
-  }
-  if (pieces.length && !mm.engine.raw.vmaReserve(mm.ptr, mm.vmas.length + 2))
-    throw new ErrnoError(-ERRNO.ENOMEM, "out of engine memory for the VMA table");
+  // what splitVma() could refuse is checked before the first piece changes, at the edges of the
+  // VMAs that change (the others are not split)
+  if (pieces.length) checkVmaSplit(mm, [pieces[0][0], pieces[pieces.length - 1][1]]);
   for (const [s, e] of pieces) {
     splitHugePmdAddress(mm, s);
     splitHugePmdAddress(mm, e);
